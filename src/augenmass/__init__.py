@@ -1,0 +1,3 @@
+"""augenmass: a self-hosted monitoring server with Nagios-grade semantics."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,245 @@
+"""Frozen value types shared by every layer: keys, results, states, events.
+
+Times are wall-clock seconds since the epoch (UTC) as floats; durations are seconds.
+Only the scheduler uses a monotonic clock, for due times.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum, IntEnum
+from typing import Any
+
+
+class Status(IntEnum):
+    """Service states, and plugin exit codes 0..3."""
+
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+    UNKNOWN = 3
+
+
+class HostStatus(IntEnum):
+    UP = 0
+    DOWN = 1
+    UNREACHABLE = 2
+
+
+class StateType(str, Enum):
+    SOFT = "SOFT"
+    HARD = "HARD"
+
+
+def state_name(state: int, is_host: bool) -> str:
+    return HostStatus(state).name if is_host else Status(state).name
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class CheckKey:
+    """Identifies a host (service is None) or a service. Host names never contain '/'."""
+
+    host: str
+    service: str | None = None
+
+    @property
+    def is_host(self) -> bool:
+        return self.service is None
+
+    def __str__(self) -> str:
+        return self.host if self.service is None else f"{self.host}/{self.service}"
+
+    @classmethod
+    def parse(cls, text: str) -> CheckKey:
+        host, sep, service = text.partition("/")
+        return cls(host, service if sep else None)
+
+
+@dataclass(frozen=True, slots=True)
+class PerfDatum:
+    """One performance-data item: 'label'=value[uom];warn;crit;min;max."""
+
+    label: str
+    value: float | None  # None for the plugin's literal 'U' (could not be determined)
+    uom: str = ""
+    warn: str | None = None  # raw range text, parsed by augenmass.thresholds when needed
+    crit: str | None = None
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What one check run produced. `status` is the raw 0..3 code; the engine maps it for hosts."""
+
+    key: CheckKey
+    status: int
+    output: str
+    long_output: str = ""
+    perfdata: tuple[PerfDatum, ...] = ()
+    started_at: float = 0.0
+    duration: float = 0.0
+    source: str = "scheduler"  # scheduler | passive | agent:<name> | simulate | check
+    passive: bool = False
+    truncated: bool = False
+    notes: tuple[str, ...] = ()  # e.g. perfdata items that did not parse
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    author: str
+    comment: str
+    at: float
+    sticky: bool = False
+    notify: bool = False
+    persistent: bool = False
+    expires_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Downtime:
+    """A scheduled downtime on one host or service.
+
+    Fixed: in effect from start to end. Flexible: starts when the object enters a problem
+    state inside [start, end] and lasts `duration` from then.
+    """
+
+    id: str
+    key: CheckKey
+    start: float
+    end: float
+    fixed: bool = True
+    duration: float = 0.0
+    author: str = ""
+    comment: str = ""
+    started_at: float | None = None  # when it actually took effect
+    all_services: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CheckState:
+    """Everything the engine remembers about one host or service (persisted by the store)."""
+
+    key: CheckKey
+    state: int = 0
+    state_type: StateType = StateType.HARD
+    attempt: int = 1
+    checked: bool = False  # False = PENDING (no result yet)
+    last_check: float = 0.0
+    last_state_change: float = 0.0
+    last_hard_state_change: float = 0.0
+    last_hard_state: int = 0
+    output: str = ""
+    long_output: str = ""
+    perfdata: tuple[PerfDatum, ...] = ()
+    # notification bookkeeping
+    notification_number: int = 0
+    last_notification: float = 0.0
+    next_notification: float = 0.0
+    notified_on: frozenset[int] = frozenset()
+    # flapping
+    state_history: tuple[int, ...] = ()
+    is_flapping: bool = False
+    percent_state_change: float = 0.0
+    # handling
+    acknowledgement: Acknowledgement | None = None
+    host_problem_at_last_check: bool = False
+    ok_streak: int = 0
+    extra: Mapping[str, Any] = field(default_factory=dict)  # engine-private, JSON-safe
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something the engine decided. `kind`: state, notification, flapping_start, ..."""
+
+    at: float
+    kind: str
+    key: CheckKey
+    state: int
+    state_type: StateType
+    attempt: int
+    output: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckJob:
+    """What the scheduler hands a runner: one check to run now. Narrow on purpose, so the
+    same job can run in an agent or a remote worker."""
+
+    key: CheckKey
+    check: Any  # augenmass.plan.CheckSpec (Any to keep this module free of plan imports)
+    macros: Mapping[str, str]
+    due_at: float = 0.0
+
+
+# --- JSON codec for the dataclasses above (used by the store and simulate) -----------------
+
+
+def to_jsonable(value: Any) -> Any:
+    """Turn our dataclasses, enums, tuples and frozensets into JSON-safe values."""
+    if isinstance(value, CheckKey):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, frozenset | set):
+        return sorted(to_jsonable(v) for v in value)
+    if isinstance(value, tuple | list):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _decode(tp: Any, raw: Any) -> Any:
+    if raw is None:
+        return None
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        return _decode(inner[0], raw) if len(inner) == 1 else raw
+    if tp is CheckKey:
+        return CheckKey.parse(raw)
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return tp(raw)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return from_jsonable(tp, raw)
+    if origin is tuple:
+        return tuple(_decode(args[0], v) for v in raw) if args else tuple(raw)
+    if origin is frozenset:
+        return frozenset(_decode(args[0], v) for v in raw) if args else frozenset(raw)
+    if tp is float and isinstance(raw, int):
+        return float(raw)
+    return raw
+
+
+T = typing.TypeVar("T")
+
+
+def from_jsonable(cls: type[T], raw: Mapping[str, Any]) -> T:
+    """Inverse of to_jsonable for one of the dataclasses here; unknown keys are ignored so an
+    older store can be read by a newer engine."""
+    assert dataclasses.is_dataclass(cls)
+    hints = _hints(cls)
+    kwargs = {
+        f.name: _decode(hints[f.name], raw[f.name])
+        for f in dataclasses.fields(cls)
+        if f.name in raw
+    }
+    return cls(**kwargs)

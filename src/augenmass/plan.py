@@ -1,0 +1,178 @@
+"""The resolved configuration: frozen, fully inherited, cross-referenced.
+
+`augenmass.config` turns YAML into a Plan; everything else (engine, scheduler, runner,
+notifications) reads only the Plan. Durations are seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from augenmass.model import CheckKey
+
+SERVICE_NOTIFY_ON = frozenset({"warning", "critical", "unknown", "recovery", "flapping", "downtime"})
+HOST_NOTIFY_ON = frozenset({"down", "unreachable", "recovery", "flapping", "downtime"})
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where an object was defined, for error messages."""
+
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSpec:
+    """How to run one check. `type` is "plugin" or a built-in probe type ("tcp", ...)."""
+
+    type: str
+    command: tuple[str, ...] = ()  # plugin argv; macros still unexpanded
+    options: Mapping[str, Any] = field(default_factory=dict)  # probe options; str values may hold macros
+    timeout: float = 10.0
+    timeout_state: int = 3  # state for a check that ran past its timeout (UNKNOWN)
+    exit_code_state: int = 3  # state for a plugin exit code outside 0..3 (UNKNOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """From notification number `first` to `last` (0 = no end), or once `after` seconds have
+    passed since the hard change, notify these contact groups instead of (replace=True) or
+    in addition to the normal ones."""
+
+    first: int = 1
+    last: int = 0
+    after: float | None = None
+    contact_groups: tuple[str, ...] = ()
+    replace: bool = True
+    notification_interval: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Scheduling, state and notification settings of one host or service."""
+
+    check_interval: float = 300.0
+    retry_interval: float = 60.0
+    max_check_attempts: int = 3
+    recovery_attempts: int = 1
+    active_checks: bool = True
+    passive_checks: bool = True
+    freshness_threshold: float | None = None  # passive: run the check when no result this long
+    check_period: str | None = None
+    volatile: bool = False
+    flap_detection: bool = False
+    flap_low: float = 20.0
+    flap_high: float = 30.0
+    notifications_enabled: bool = True
+    notification_interval: float = 1800.0  # 0 = notify once
+    first_notification_delay: float = 0.0
+    notification_period: str | None = None
+    notify_on: frozenset[str] = SERVICE_NOTIFY_ON
+    contact_groups: tuple[str, ...] = ()
+    contacts: tuple[str, ...] = ()
+    escalations: tuple[Escalation, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HostPlan:
+    name: str
+    address: str = ""
+    display_name: str = ""
+    parents: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    vars: Mapping[str, str] = field(default_factory=dict)
+    check: CheckSpec | None = None  # None: the host is assumed UP
+    policy: Policy = Policy(notify_on=HOST_NOTIFY_ON)
+    source: Source = Source()
+
+    @property
+    def key(self) -> CheckKey:
+        return CheckKey(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePlan:
+    host: str
+    name: str
+    check: CheckSpec
+    display_name: str = ""
+    tags: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    vars: Mapping[str, str] = field(default_factory=dict)
+    policy: Policy = Policy()
+    source: Source = Source()
+
+    @property
+    def key(self) -> CheckKey:
+        return CheckKey(self.host, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    name: str
+    email: str = ""
+    language: str = "en"
+    notification_period: str | None = None
+    notify_on: frozenset[str] = frozenset()  # empty = everything
+    channels: tuple[str, ...] = ()  # extra channel URLs (issue 4)
+
+
+class TimePeriodLike(Protocol):
+    name: str
+
+    def contains(self, ts: float) -> bool:
+        """True when the wall-clock time `ts` (epoch seconds) lies inside the period."""
+        ...
+
+    def next_inside(self, ts: float) -> float | None:
+        """The first time >= ts that lies inside the period (None: never again)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    raw: float = 48 * 3600.0
+    five_minute: float = 30 * 86400.0
+    hourly: float = 2 * 365 * 86400.0
+    history: float = 2 * 365 * 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    max_concurrent_checks: int = 256
+    max_check_spread: float = 60.0  # first checks are spread over min(interval, this)
+    output_limit: int = 65536
+    timezone: str = "UTC"
+    # where a plugin named without a slash is looked up, before $PATH
+    plugin_dirs: tuple[str, ...] = ("/usr/lib/nagios/plugins", "/usr/lib/monitoring-plugins")
+    retention: Retention = Retention()
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    hosts: Mapping[str, HostPlan] = field(default_factory=dict)
+    services: Mapping[CheckKey, ServicePlan] = field(default_factory=dict)
+    contacts: Mapping[str, Contact] = field(default_factory=dict)
+    contact_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    timeperiods: Mapping[str, TimePeriodLike] = field(default_factory=dict)
+    settings: Settings = Settings()
+
+    def services_of(self, host: str) -> list[ServicePlan]:
+        return [s for s in self.services.values() if s.host == host]
+
+    def children_of(self, host: str) -> list[str]:
+        return [h.name for h in self.hosts.values() if host in h.parents]
+
+    def policy(self, key: CheckKey) -> Policy:
+        if key.service is None:
+            return self.hosts[key.host].policy
+        return self.services[key].policy
+
+    def spec(self, key: CheckKey) -> CheckSpec | None:
+        if key.service is None:
+            return self.hosts[key.host].check
+        return self.services[key].check

@@ -1,0 +1,74 @@
+"""Reusable validated field types for the config models (durations, states, names, ranges)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator
+
+from augenmass.duration import parse_duration
+from augenmass.thresholds import parse_range
+
+STATE_NAMES = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_HOST_NAME_BAD = re.compile(r"[/\s]")
+MAX_NAME = 255
+
+
+def _duration(value: Any) -> float:
+    return parse_duration(value)
+
+
+def _state(value: Any) -> int:
+    if isinstance(value, str) and value.strip().lower() in STATE_NAMES:
+        return STATE_NAMES[value.strip().lower()]
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 3:
+        return value
+    raise ValueError(f"invalid state {value!r}: use ok, warning, critical, unknown or 0..3")
+
+
+def _name(value: str) -> str:
+    if not value.strip():
+        raise ValueError("name must not be empty")
+    if len(value) > MAX_NAME:
+        raise ValueError(f"name longer than {MAX_NAME} characters")
+    if _CONTROL.search(value):
+        raise ValueError("name must not contain control characters or line breaks")
+    return value
+
+
+def check_host_name(value: str) -> str:
+    _name(value)
+    if _HOST_NAME_BAD.search(value):
+        raise ValueError(f"invalid host name {value!r}: no '/' and no whitespace allowed")
+    return value
+
+
+def _scalar_text(value: Any) -> Any:
+    # vars are macro values: numbers and booleans are fine, written as YAML gives them
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def threshold_text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"invalid threshold {value!r}: use range text like '10', '10:', '@5:9'")
+    parse_range(value)  # raises RangeError (a ValueError) with the plugin-style message
+    return value if isinstance(value, str) else str(value)
+
+
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+Duration = Annotated[float, BeforeValidator(_duration)]
+State = Annotated[int, BeforeValidator(_state)]
+Name = Annotated[str, AfterValidator(_name)]
+HostName = Annotated[str, AfterValidator(check_host_name)]
+Text = Annotated[str, BeforeValidator(_scalar_text)]
+Threshold = Annotated[str, BeforeValidator(threshold_text)]
+NameList = Annotated[list[Name], BeforeValidator(_one_or_many)]

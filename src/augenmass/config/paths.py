@@ -1,0 +1,48 @@
+"""Key paths into the YAML tree and their line numbers, for `file:line: key.path: message`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from augenmass.errors import ConfigProblem
+
+KeyPath = tuple[str | int, ...]
+
+
+def format_path(path: KeyPath) -> str:
+    """('hosts', 'www1', 'parents', 0) -> 'hosts.www1.parents[0]'."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """A place in one file: its display name, its line map and a key path inside it."""
+
+    file: str
+    lines: Mapping[KeyPath, int] = field(default_factory=dict)
+    path: KeyPath = ()
+
+    def at(self, *more: str | int) -> Where:
+        return Where(self.file, self.lines, self.path + more)
+
+    @property
+    def line(self) -> int:
+        """The line of the longest prefix of `path` that has one (the key itself if known)."""
+        for cut in range(len(self.path), 0, -1):
+            line = self.lines.get(self.path[:cut])
+            if line:
+                return line
+        return 0
+
+    def problem(self, message: str) -> ConfigProblem:
+        return ConfigProblem(self.file, self.line, format_path(self.path), message)
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file

@@ -1,0 +1,123 @@
+"""Policy and CheckSpec from validated models: local value, else `defaults:`, else built-in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from augenmass.config.checks import CHECK_TYPES, SPEC_FIELDS
+from augenmass.config.paths import Where
+from augenmass.config.schema import PolicyModel
+from augenmass.config.suggest import unknown
+from augenmass.config.validation import validate
+from augenmass.errors import ConfigProblem
+from augenmass.plan import HOST_NOTIFY_ON, SERVICE_NOTIFY_ON, CheckSpec, Escalation, Policy
+
+_PLAIN = (
+    "check_interval",
+    "retry_interval",
+    "max_check_attempts",
+    "recovery_attempts",
+    "active_checks",
+    "passive_checks",
+    "freshness_threshold",
+    "check_period",
+    "volatile",
+    "flap_detection",
+    "flap_low",
+    "flap_high",
+    "notifications_enabled",
+    "notification_interval",
+    "first_notification_delay",
+    "notification_period",
+)
+DEFAULT_TIMEOUT = 10.0
+UNKNOWN = 3
+
+
+def pick(model: PolicyModel, defaults: PolicyModel, name: str) -> Any:
+    value = getattr(model, name)
+    return getattr(defaults, name) if value is None else value
+
+
+def build_policy(
+    model: PolicyModel, defaults: PolicyModel, is_host: bool, where: Where
+) -> tuple[Policy, list[ConfigProblem]]:
+    kwargs: dict[str, Any] = {}
+    for name in _PLAIN:
+        value = pick(model, defaults, name)
+        if value is not None:
+            kwargs[name] = value
+    allowed = HOST_NOTIFY_ON if is_host else SERVICE_NOTIFY_ON
+    problems = []
+    notify_on = pick(model, defaults, "notify_on")
+    if notify_on is not None:
+        wrong = sorted(set(notify_on) - allowed)
+        if wrong and model.notify_on is not None:
+            kind = "a host" if is_host else "a service"
+            problems.append(
+                where.at("notify_on").problem(
+                    f"{', '.join(wrong)} not possible for {kind}; use {', '.join(sorted(allowed))}"
+                )
+            )
+        kwargs["notify_on"] = frozenset(notify_on) & allowed
+    else:
+        kwargs["notify_on"] = allowed
+    kwargs["contact_groups"] = tuple(pick(model, defaults, "notify") or ())
+    kwargs["contacts"] = tuple(pick(model, defaults, "contacts") or ())
+    kwargs["escalations"] = tuple(
+        Escalation(
+            first=e.first,
+            last=e.last,
+            after=e.after,
+            contact_groups=tuple(e.notify),
+            replace=e.replace,
+            notification_interval=e.notification_interval,
+        )
+        for e in pick(model, defaults, "escalations") or ()
+    )
+    flap_low, flap_high = kwargs.get("flap_low", 20.0), kwargs.get("flap_high", 30.0)
+    if flap_low > flap_high:
+        problems.append(where.at("flap_low").problem("flap_low must not exceed flap_high"))
+    return Policy(**kwargs), problems
+
+
+def build_check(
+    check: Any, where: Where, model: PolicyModel, defaults: PolicyModel
+) -> tuple[CheckSpec | None, list[ConfigProblem]]:
+    """`where` is the place of the `check:` key itself."""
+    if not isinstance(check, dict):
+        return None, [where.problem("expected a mapping with a `type` (e.g. {type: plugin, ...})")]
+    kind = check.get("type")
+    if not isinstance(kind, str):
+        choices = ", ".join(sorted(CHECK_TYPES))
+        return None, [where.at("type").problem(f"required key is missing (one of: {choices})")]
+    if kind not in CHECK_TYPES:
+        return None, [where.at("type").problem(unknown("check type", kind, CHECK_TYPES))]
+    options = {k: v for k, v in check.items() if k != "type"}
+    validated, problems = validate(CHECK_TYPES[kind], options, where)
+    if validated is None:
+        return None, problems
+    timeout = validated.timeout
+    if timeout is None:
+        timeout = pick(model, defaults, "timeout")
+    if timeout is not None and timeout <= 0:
+        return None, [where.at("timeout").problem("timeout must be more than 0 seconds")]
+    states = {
+        name: getattr(validated, name)
+        if getattr(validated, name) is not None
+        else pick(model, defaults, name)
+        for name in ("timeout_state", "exit_code_state")
+    }
+    return (
+        CheckSpec(
+            type=kind,
+            command=tuple(getattr(validated, "command", ())),
+            options=validated.model_dump(mode="json", exclude=set(SPEC_FIELDS)),
+            timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+            timeout_state=UNKNOWN if states["timeout_state"] is None else states["timeout_state"],
+            exit_code_state=(
+                UNKNOWN if states["exit_code_state"] is None else states["exit_code_state"]
+            ),
+        ),
+        [],
+    )

@@ -1,0 +1,376 @@
+"""Sections -> Plan: inheritance, apply rules, notification rules and every cross-reference."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+
+from augenmass.config.fields import check_host_name
+from augenmass.config.inherit import Templates
+from augenmass.config.paths import Where
+from augenmass.config.periods import BUILTIN, build_timeperiods
+from augenmass.config.policy import build_check, build_policy
+from augenmass.config.schema import (
+    ApplyModel,
+    ContactModel,
+    GroupModel,
+    HostModel,
+    PolicyModel,
+    RetentionModel,
+    RuleModel,
+    ServiceModel,
+    SettingsModel,
+    TemplateModel,
+)
+from augenmass.config.sections import Entry, Sections
+from augenmass.config.suggest import unknown
+from augenmass.config.validation import validate
+from augenmass.errors import ConfigProblem
+from augenmass.model import CheckKey
+from augenmass.plan import (
+    Contact,
+    HostPlan,
+    Plan,
+    Policy,
+    Retention,
+    ServicePlan,
+    Settings,
+    Source,
+)
+
+
+@dataclass
+class Built:
+    plan: Plan
+    warnings: list[str] = field(default_factory=list)
+
+
+def _source(where: Where) -> Source:
+    return Source(where.file, where.line)
+
+
+class Resolver:
+    def __init__(self, sections: Sections, problems: list[ConfigProblem]) -> None:
+        self.s = sections
+        self.problems = problems
+        self.warnings: list[str] = []
+        named = sections.named
+        self.known = {
+            "contact group": set(named["contact_groups"]),
+            "contact": set(named["contacts"]),
+            "time period": set(named["timeperiods"]) | set(BUILTIN),
+        }
+
+    # ---- small helpers -------------------------------------------------------------------
+    def _ref(self, kind: str, name: str, where: Where) -> None:
+        if name not in self.known[kind]:
+            message = unknown(kind, name, self.known[kind])
+            if kind == "contact group" and name in self.known["contact"]:
+                message += f"; {name!r} is a contact: list it under `contacts:`"
+            self.problems.append(where.problem(message))
+
+    def _refs(self, kind: str, names: list[str] | None, where: Where) -> None:
+        for index, name in enumerate(names or ()):
+            self._ref(kind, name, where.at(index))
+
+    def _keyed(self, model: type[Any], section: str) -> Any:
+        values = self.s.keyed[section]
+        fallback = Where("", {}, (section,))
+        validated, problems = validate(model, values, fallback, self.s.keyed_at[section])
+        self.problems.extend(problems)
+        return validated if validated is not None else model()
+
+    # ---- sections ------------------------------------------------------------------------
+    def settings(self) -> Settings:
+        model: SettingsModel = self._keyed(SettingsModel, "settings")
+        ret: RetentionModel = model.retention
+        retention = Retention(**{k: v for k, v in ret.model_dump().items() if v is not None})
+        values = {k: v for k, v in model.model_dump(exclude={"retention"}).items() if v is not None}
+        if "plugin_dirs" in values:
+            values["plugin_dirs"] = tuple(values["plugin_dirs"])
+        return Settings(retention=retention, **values)
+
+    def policy_refs(self, model: PolicyModel, where_of: dict[str, Where], fallback: Where) -> None:
+        def at(key: str) -> Where:
+            return where_of.get(key, fallback).at(key)
+
+        self._refs("contact group", model.notify, at("notify"))
+        self._refs("contact", model.contacts, at("contacts"))
+        for key in ("check_period", "notification_period"):
+            value = getattr(model, key)
+            if value is not None:
+                self._ref("time period", value, at(key))
+        for index, esc in enumerate(model.escalations or ()):
+            self._refs("contact group", esc.notify, at("escalations").at(index, "notify"))
+
+    def contacts(self) -> dict[str, Contact]:
+        result = {}
+        for name, entry in self.s.named["contacts"].items():
+            model, problems = validate(ContactModel, entry.body or {}, entry.where)
+            self.problems.extend(problems)
+            if model is None:
+                continue
+            if model.notification_period is not None:
+                self._ref(
+                    "time period", model.notification_period, entry.where.at("notification_period")
+                )
+            result[name] = Contact(
+                name=name,
+                email=model.email,
+                language=model.language,
+                notification_period=model.notification_period,
+                notify_on=frozenset(model.notify_on),
+                channels=tuple(model.channels),
+            )
+        return result
+
+    def contact_groups(self) -> dict[str, tuple[str, ...]]:
+        result = {}
+        for name, entry in self.s.named["contact_groups"].items():
+            body = entry.body
+            data = {"members": body} if isinstance(body, list | str) or body is None else body
+            model, problems = validate(GroupModel, data or {}, entry.where)
+            self.problems.extend(problems)
+            if model is None:
+                continue
+            at = entry.where.at("members") if isinstance(body, dict) else entry.where
+            self._refs("contact", model.members, at)
+            result[name] = tuple(model.members)
+        return result
+
+    def templates(self) -> Templates:
+        entries = self.s.named["templates"]
+        for entry in entries.values():
+            _, problems = validate(TemplateModel, entry.body or {}, entry.where)
+            self.problems.extend(problems)
+        return Templates(entries, self.problems)
+
+    # ---- hosts ---------------------------------------------------------------------------
+    def hosts(self, templates: Templates, defaults: PolicyModel) -> dict[str, HostPlan]:
+        result = {}
+        for name, entry in self.s.named["hosts"].items():
+            try:
+                check_host_name(name)
+            except ValueError as exc:
+                self.problems.append(entry.where.problem(str(exc)))
+                continue
+            host = self._host(entry, templates, defaults)
+            if host is not None:
+                result[name] = host
+        self._parents(result)
+        return result
+
+    def _host(self, entry: Entry, templates: Templates, defaults: PolicyModel) -> HostPlan | None:
+        body = {} if entry.body is None else entry.body
+        if not isinstance(body, dict):
+            self.problems.append(entry.where.problem("expected a mapping of host settings"))
+            return None
+        merged = templates.merge(Entry(entry.name, body, entry.where))
+        model, problems = validate(HostModel, merged.data, entry.where, merged.origins)
+        self.problems.extend(problems)
+        if model is None:
+            return None
+        self.policy_refs(model, merged.origins, entry.where)
+        policy, problems = build_policy(model, defaults, True, entry.where)
+        self.problems.extend(problems)
+        check = None
+        if model.check is not None:
+            where = merged.origins.get("check", entry.where).at("check")
+            check, problems = build_check(model.check, where, model, defaults)
+            self.problems.extend(problems)
+        return HostPlan(
+            name=entry.name,
+            address=model.address,
+            display_name=model.display_name,
+            parents=tuple(model.parents),
+            groups=tuple(model.groups),
+            tags=tuple(model.tags),
+            vars=dict(model.vars),
+            check=check,
+            policy=policy,
+            source=_source(entry.where),
+        )
+
+    def _parents(self, hosts: dict[str, HostPlan]) -> None:
+        defined = self.s.named["hosts"]
+        for host in hosts.values():
+            for index, parent in enumerate(host.parents):
+                if parent not in defined:
+                    where = defined[host.name].where.at("parents", index)
+                    self.problems.append(where.problem(unknown("host", parent, defined)))
+        done: set[str] = set()
+        for name in hosts:
+            self._parent_walk(name, hosts, [], done)
+
+    def _parent_walk(
+        self, name: str, hosts: dict[str, HostPlan], stack: list[str], done: set[str]
+    ) -> None:
+        if name in stack:
+            cycle = " -> ".join(stack[stack.index(name) :] + [name])
+            where = self.s.named["hosts"][name].where.at("parents")
+            self.problems.append(where.problem(f"parent cycle: {cycle}"))
+            return
+        if name in done or name not in hosts:
+            return
+        stack.append(name)
+        for parent in hosts[name].parents:
+            self._parent_walk(parent, hosts, stack, done)
+        stack.pop()
+        done.add(name)
+
+    # ---- services ------------------------------------------------------------------------
+    def services(
+        self, hosts: dict[str, HostPlan], templates: Templates, defaults: PolicyModel
+    ) -> dict[CheckKey, ServicePlan]:
+        result: dict[CheckKey, ServicePlan] = {}
+        for entry in self.s.listed["services"]:
+            for plan in self._service(entry, hosts, templates, defaults):
+                first = result.get(plan.key)
+                if first is not None:
+                    where = Where(first.source.file, {}, ())
+                    self.problems.append(
+                        entry.where.problem(
+                            f"duplicate service {plan.name!r} on host {plan.host!r} "
+                            f"(also defined at {where.file}:{first.source.line})"
+                        )
+                    )
+                    continue
+                result[plan.key] = plan
+        return result
+
+    def _service(
+        self,
+        entry: Entry,
+        hosts: dict[str, HostPlan],
+        templates: Templates,
+        defaults: PolicyModel,
+    ) -> list[ServicePlan]:
+        if not isinstance(entry.body, dict):
+            self.problems.append(entry.where.problem("expected a mapping with name, host, check"))
+            return []
+        merged = templates.merge(entry)
+        model, problems = validate(ServiceModel, merged.data, entry.where, merged.origins)
+        self.problems.extend(problems)
+        if model is None:
+            return []
+        self.policy_refs(model, merged.origins, entry.where)
+        policy, problems = build_policy(model, defaults, False, entry.where)
+        self.problems.extend(problems)
+        targets = self._targets(model, entry, hosts)
+        if model.check is None:
+            self.problems.append(
+                entry.where.problem("no check: set `check: {type: ...}` here or in a template")
+            )
+            return []
+        where = merged.origins.get("check", entry.where).at("check")
+        check, problems = build_check(model.check, where, model, defaults)
+        self.problems.extend(problems)
+        if check is None:
+            return []
+        return [
+            ServicePlan(
+                host=host,
+                name=model.name,
+                check=check,
+                display_name=model.display_name,
+                tags=tuple(model.tags),
+                groups=tuple(model.groups),
+                vars=dict(model.vars),
+                policy=policy,
+                source=_source(entry.where),
+            )
+            for host in targets
+        ]
+
+    def _targets(self, model: ServiceModel, entry: Entry, hosts: dict[str, HostPlan]) -> list[str]:
+        if model.host is not None and model.hosts is not None:
+            self.problems.append(entry.where.problem("use either `host:` or `hosts:`, not both"))
+            return []
+        if model.host is not None:
+            if model.host not in self.s.named["hosts"]:
+                where = entry.where.at("host")
+                self.problems.append(where.problem(unknown("host", model.host, hosts)))
+            return [model.host] if model.host in hosts else []
+        if model.hosts is None:
+            if "host" in entry.body or "hosts" in entry.body:
+                return []  # present but invalid: already reported
+            self.problems.append(
+                entry.where.problem("needs `host: NAME` or an apply rule `hosts: {tag: ...}`")
+            )
+            return []
+        for key, rule in (("hosts", model.hosts), ("ignore", model.ignore)):
+            if rule is not None and not rule.model_fields_set:
+                self.problems.append(
+                    entry.where.at(key).problem("give at least one of tag, group, name, all")
+                )
+                return []
+        matched = [
+            h.name
+            for h in hosts.values()
+            if _matches(model.hosts, h) and not (model.ignore and _matches(model.ignore, h))
+        ]
+        if not matched:
+            self.warnings.append(
+                f"{entry.where}: {entry.where.problem('').path}: apply rule for service "
+                f"{model.name!r} matches no host"
+            )
+        return matched
+
+    # ---- notification rules --------------------------------------------------------------
+    def notification_rules(
+        self, hosts: dict[str, HostPlan], services: dict[CheckKey, ServicePlan]
+    ) -> None:
+        for entry in self.s.listed["notification_rules"]:
+            model, problems = validate(RuleModel, entry.body, entry.where)
+            self.problems.extend(problems)
+            if model is None:
+                continue
+            self._refs("contact group", model.notify, entry.where.at("notify"))
+            for key, svc in services.items():
+                if _rule_matches(model, svc, hosts[svc.host]):
+                    groups = tuple(dict.fromkeys(svc.policy.contact_groups + tuple(model.notify)))
+                    policy: Policy = dataclasses.replace(svc.policy, contact_groups=groups)
+                    services[key] = dataclasses.replace(svc, policy=policy)
+
+    # ---- all -----------------------------------------------------------------------------
+    def plan(self) -> Built:
+        settings = self.settings()
+        defaults: PolicyModel = self._keyed(PolicyModel, "defaults")
+        self.policy_refs(defaults, self.s.keyed_at["defaults"], Where("", {}, ("defaults",)))
+        periods = build_timeperiods(self.s.named["timeperiods"], settings.timezone, self.problems)
+        contacts = self.contacts()
+        groups = self.contact_groups()
+        templates = self.templates()
+        hosts = self.hosts(templates, defaults)
+        services = self.services(hosts, templates, defaults)
+        self.notification_rules(hosts, services)
+        plan = Plan(
+            hosts=hosts,
+            services=services,
+            contacts=contacts,
+            contact_groups=groups,
+            timeperiods=periods,
+            settings=settings,
+        )
+        return Built(plan, self.warnings)
+
+
+def _matches(rule: ApplyModel, host: HostPlan) -> bool:
+    return (
+        (rule.tag is None or rule.tag in host.tags)
+        and (rule.group is None or rule.group in host.groups)
+        and (rule.name is None or fnmatchcase(host.name, rule.name))
+        and (rule.all or bool(rule.model_fields_set - {"all"}))
+    )
+
+
+def _rule_matches(rule: RuleModel, svc: ServicePlan, host: HostPlan) -> bool:
+    m = rule.match
+    return (
+        (m.check_type is None or svc.check.type == m.check_type)
+        and (m.tag is None or m.tag in svc.tags or m.tag in host.tags)
+        and (m.host_group is None or m.host_group in host.groups)
+        and (m.service is None or fnmatchcase(svc.name, m.service))
+    )

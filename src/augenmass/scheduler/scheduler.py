@@ -1,0 +1,320 @@
+"""The check scheduler: one asyncio loop over a min-heap of monotonic due times.
+
+Rescheduling rule: the next check of a key is due at (start of this run + interval), where the
+interval is what `on_result` returned (the engine's check or retry interval) or else the
+template's. Counting from the start keeps each key on its phase instead of drifting by the run
+time. If the run took longer than the interval, the next run is due at once (never in the past)
+and counted as an overrun. Forced freshness checks of passive-only keys are due
+`freshness_threshold` after the later of the last run's start and the last passive result.
+
+Due times live on `clock.monotonic()`, so wall-clock jumps neither burst nor stall checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+from collections.abc import Awaitable, Callable, Mapping
+
+from augenmass.clock import Clock
+from augenmass.model import CheckJob, CheckKey, CheckResult
+from augenmass.scheduler.duequeue import DueQueue
+from augenmass.scheduler.jobs import JobTemplate, positive_seconds
+from augenmass.scheduler.spread import clamp_remaining, first_delay
+from augenmass.scheduler.stats import LatenessWindow, SchedulerStats
+
+log = logging.getLogger(__name__)
+
+RunFn = Callable[[CheckJob], Awaitable[CheckResult]]
+OnResultFn = Callable[[CheckResult], Awaitable[float | None]]
+
+
+class Scheduler:
+    def __init__(
+        self,
+        clock: Clock,
+        run: RunFn,
+        on_result: OnResultFn,
+        max_concurrency: int = 256,
+        max_spread: float = 60.0,
+        rng: random.Random | None = None,
+        lateness_window: float = 60.0,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency!r}")
+        self._clock = clock
+        self._run_check = run
+        self._on_result = on_result
+        self._max = max_concurrency
+        self._max_spread = max_spread
+        self._rng = rng if rng is not None else random.Random()
+        self._jobs: dict[CheckKey, JobTemplate] = {}
+        self._queue = DueQueue()
+        self._running: dict[CheckKey, tuple[asyncio.Task[None], float]] = {}  # task, due
+        self._manual: set[CheckKey] = set()  # re-check requested; due now, not moved by others
+        self._last_passive: dict[CheckKey, float] = {}
+        self._lateness = LatenessWindow(lateness_window)
+        self._wake = asyncio.Event()
+        # When the sleeping loop will look next (inf: only a wake-up); pushing an earlier due
+        # time must wake it, a later one need not.
+        self._loop_deadline = float("-inf")
+        self._stopped = False
+        self._looping = False
+        self._started = 0
+        self._completed = 0
+        self._errors = 0
+        self._overruns = 0
+
+    # --- configuration -------------------------------------------------------------------
+
+    def set_jobs(self, jobs: Mapping[CheckKey, JobTemplate]) -> None:
+        """Initial load and reload. Kept keys keep their due time (a wait longer than a shortened
+        interval is folded into it), new keys are spread, gone keys are dropped; a running check
+        of a gone key still finishes and reports, but is not rescheduled."""
+        for key, template in jobs.items():
+            if template.key != key:
+                raise ValueError(f"job under key {key} holds a template for {template.key}")
+        now = self._clock.monotonic()
+        old, self._jobs = self._jobs, dict(jobs)
+        for key in old.keys() - self._jobs.keys():
+            self._queue.remove(key)
+            self._manual.discard(key)
+            self._last_passive.pop(key, None)
+        for key, template in self._jobs.items():
+            if key not in self._running:  # a running key is placed from the new template later
+                self._place(key, template, old.get(key), now)
+        self._wake.set()
+
+    def _place(
+        self, key: CheckKey, template: JobTemplate, previous: JobTemplate | None, now: float
+    ) -> None:
+        due = self._queue.due_of(key)
+        if key in self._manual and due is not None:
+            return
+        if not template.schedulable:
+            self._queue.remove(key)
+            return
+        if template.active:
+            kept = previous is not None and previous.active and due is not None
+            wait = template.interval
+        else:
+            kept = previous is not None and previous.forced_only and due is not None
+            wait = template.freshness_threshold or 0.0
+        if kept and due is not None:
+            new_due = now + clamp_remaining(due - now, wait)
+        elif template.active:
+            new_due = now + first_delay(wait, self._max_spread, self._rng)
+        else:
+            # Never had a passive result: the threshold counts from now (Nagios: program start).
+            new_due = max(now, self._last_passive.get(key, now) + wait)
+        if new_due != due:
+            self._queue.push(key, new_due)
+
+    # --- requests --------------------------------------------------------------------------
+
+    def check_now(self, key: CheckKey) -> bool:
+        """Make `key` due immediately (also a passive-only key). False, and nothing happens, if
+        `key` has no job (e.g. a host without a check) or is running now: the result in flight
+        is the re-check, and a key never runs twice at once."""
+        if key not in self._jobs or key in self._running:
+            return False
+        self._manual.add(key)
+        self._push(key, self._clock.monotonic())
+        return True
+
+    def note_passive(self, key: CheckKey, at_monotonic: float | None = None) -> None:
+        """A passive result for `key` arrived (at `at_monotonic`, default now): push its forced
+        freshness check back to that time + freshness_threshold. No effect on active keys."""
+        template = self._jobs.get(key)
+        if template is None or template.freshness_threshold is None or template.active:
+            return
+        now = self._clock.monotonic()
+        at = at_monotonic if at_monotonic is not None and math.isfinite(at_monotonic) else now
+        latest = max(at, self._last_passive.get(key, at))
+        self._last_passive[key] = latest
+        if key in self._running or key in self._manual:
+            return
+        new_due = max(now, latest + template.freshness_threshold)
+        old_due = self._queue.due_of(key)
+        if old_due != new_due:
+            self._push(key, new_due)
+
+    def next_check(self, key: CheckKey) -> float | None:
+        """Wall-clock time of the next scheduled check of `key` (None: running or none)."""
+        due = self._queue.due_of(key)
+        if due is None:
+            return None
+        return self._clock.now() + (due - self._clock.monotonic())
+
+    def stop(self) -> None:
+        """Make `run()` return promptly: no new checks start and checks in flight are cancelled
+        (their keys stay scheduled, due at their old time). Final: a `run()` called after
+        `stop()`, even one whose task had not started yet, returns at once."""
+        self._stopped = True
+        self._wake.set()
+
+    # --- statistics ------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> SchedulerStats:
+        now = self._clock.monotonic()
+        samples, p50, p99, worst = self._lateness.figures(now)
+        return SchedulerStats(
+            jobs=len(self._jobs),
+            checks_started=self._started,
+            checks_completed=self._completed,
+            errors=self._errors,
+            in_flight=len(self._running),
+            queued=self._queue.count_due(now),
+            overruns=self._overruns,
+            lateness_samples=samples,
+            lateness_p50=p50,
+            lateness_p99=p99,
+            lateness_max=worst,
+        )
+
+    def pop_lateness_samples(self) -> list[float]:
+        """Lateness (start - due, seconds) of every start since the last call."""
+        return self._lateness.pop_samples()
+
+    # --- the loop --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Start due checks until `stop()`; cancellation-safe (in-flight checks are cancelled)."""
+        if self._looping:
+            raise RuntimeError("Scheduler.run() is already running")
+        self._looping = True
+        try:
+            while not self._stopped:
+                self._wake.clear()
+                self._start_due()
+                delay = self._next_delay()
+                now = self._clock.monotonic()
+                self._loop_deadline = float("inf") if delay is None else now + delay
+                await self._wait(delay)
+                self._loop_deadline = float("-inf")  # awake: every push counts until we sleep
+        finally:
+            self._looping = False
+            await self._cancel_in_flight()
+
+    def _start_due(self) -> None:
+        now = self._clock.monotonic()
+        while len(self._running) < self._max:
+            top = self._queue.peek()
+            if top is None or top[0] > now:
+                return
+            due, key = self._queue.pop()
+            self._start(key, due, now)
+
+    def _start(self, key: CheckKey, due: float, now: float) -> None:
+        template = self._jobs[key]
+        self._manual.discard(key)
+        self._started += 1
+        self._lateness.add(now, max(0.0, now - due))
+        due_at = self._clock.now() + (due - now)
+        job = CheckJob(key, template.check, template.macros, due_at=due_at)
+        task = asyncio.create_task(self._execute(job, due, now), name=f"check {key}")
+        self._running[key] = (task, due)
+
+    def _next_delay(self) -> float | None:
+        """Seconds until the next start; None = only a wake-up can change anything."""
+        if len(self._running) >= self._max:
+            return None  # a finishing check wakes us
+        top = self._queue.peek()
+        if top is None:
+            return None
+        return max(0.0, top[0] - self._clock.monotonic())
+
+    async def _wait(self, delay: float | None) -> None:
+        if delay is None:
+            await self._wake.wait()
+            return
+        sleeper = asyncio.create_task(self._clock.sleep(delay))
+        waker = asyncio.create_task(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waker.cancel()
+        if sleeper.done() and not sleeper.cancelled():
+            sleeper.result()  # a broken clock must not be silent
+
+    def _push(self, key: CheckKey, due: float) -> None:
+        self._queue.push(key, due)
+        if due < self._loop_deadline:
+            self._wake.set()
+
+    async def _cancel_in_flight(self) -> None:
+        flights = dict(self._running)
+        for task, _ in flights.values():
+            task.cancel()
+        if flights:
+            await asyncio.gather(*(task for task, _ in flights.values()), return_exceptions=True)
+        # A task cancelled before its first step never ran its own clean-up.
+        for key in [k for k in flights if k in self._running]:
+            del self._running[key]
+            self._requeue(key, flights[key][1])
+
+    # --- one check -------------------------------------------------------------------------
+
+    async def _execute(self, job: CheckJob, due: float, start: float) -> None:
+        interval: float | None = None
+        cancelled = False
+        try:
+            result = await self._guarded_run(job)
+            if result is not None:
+                interval = await self._guarded_on_result(job.key, result)
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
+        finally:
+            was_full = len(self._running) >= self._max
+            self._running.pop(job.key, None)
+            if cancelled:
+                self._requeue(job.key, due)
+            else:
+                self._completed += 1
+                self._reschedule(job.key, start, interval)
+            if was_full:
+                self._wake.set()  # a slot is free for the queued checks
+
+    async def _guarded_run(self, job: CheckJob) -> CheckResult | None:
+        try:
+            return await self._run_check(job)
+        except Exception:
+            self._errors += 1
+            log.exception("check %s: the runner raised; rescheduled without a result", job.key)
+            return None
+
+    async def _guarded_on_result(self, key: CheckKey, result: CheckResult) -> float | None:
+        try:
+            interval = await self._on_result(result)
+        except Exception:
+            self._errors += 1
+            log.exception("check %s: handling its result raised; rescheduled", key)
+            return None
+        # Anything but a usable number of seconds (a bug in the ingest path) means "template".
+        usable = isinstance(interval, int | float) and not isinstance(interval, bool)
+        return interval if usable and positive_seconds(interval) else None
+
+    def _requeue(self, key: CheckKey, due: float) -> None:
+        template = self._jobs.get(key)
+        if template is not None and template.schedulable:
+            self._push(key, due)
+
+    def _reschedule(self, key: CheckKey, start: float, interval: float | None) -> None:
+        template = self._jobs.get(key)
+        if template is None or not template.schedulable or key in self._queue:
+            return
+        if template.active:
+            due = start + (interval if interval is not None else template.interval)
+        else:
+            base = max(start, self._last_passive.get(key, start))
+            due = base + (template.freshness_threshold or 0.0)
+        now = self._clock.monotonic()
+        if due < now:
+            due = now
+            self._overruns += 1
+        self._push(key, due)

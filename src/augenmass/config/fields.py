@@ -66,6 +66,16 @@ def _one_or_many(value: Any) -> Any:
 
 
 Duration = Annotated[float, BeforeValidator(_duration)]
+
+
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise ValueError("must be longer than 0 s (to stop active checks, set active_checks: false)")
+    return value
+
+
+# Intervals that drive the scheduler: 0 would mean "run constantly".
+PositiveDuration = Annotated[float, BeforeValidator(_duration), AfterValidator(_positive)]
 State = Annotated[int, BeforeValidator(_state)]
 Name = Annotated[str, AfterValidator(_name)]
 HostName = Annotated[str, AfterValidator(check_host_name)]

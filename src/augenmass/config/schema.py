@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from augenmass.config.fields import Duration, HostName, Name, NameList, State, Text
+from augenmass.config.fields import (
+    Duration,
+    HostName,
+    Name,
+    NameList,
+    PositiveDuration,
+    State,
+    Text,
+)
 from augenmass.plan import HOST_NOTIFY_ON, SERVICE_NOTIFY_ON
 
 NotifyOn = Literal[
@@ -61,13 +69,13 @@ class EscalationModel(Strict):
 class PolicyModel(Strict):
     """Keys allowed in `defaults`, templates, hosts and services. None = not set here."""
 
-    check_interval: Duration | None = None
-    retry_interval: Duration | None = None
+    check_interval: PositiveDuration | None = None
+    retry_interval: PositiveDuration | None = None
     max_check_attempts: int | None = Field(default=None, ge=1, le=100)
     recovery_attempts: int | None = Field(default=None, ge=1, le=100)
     active_checks: bool | None = None
     passive_checks: bool | None = None
-    freshness_threshold: Duration | None = None
+    freshness_threshold: PositiveDuration | None = None
     check_period: Name | None = None
     volatile: bool | None = None
     flap_detection: bool | None = None

@@ -1,0 +1,1 @@
+"""Alembic migrations for the store (run by augenmass.store.engine.migrate)."""

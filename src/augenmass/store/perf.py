@@ -1,0 +1,312 @@
+"""Performance data: series, raw points, 5-minute and hourly roll-ups, retention.
+
+Roll-ups are recomputed from their source for a window behind a watermark, so running the step
+twice gives the same rows (idempotent), and each call covers at most `max_span` seconds of data
+per table (bounded work). Raw points are only pruned once they are rolled up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from augenmass.model import CheckResult
+from augenmass.plan import Retention
+from augenmass.store import schema as t
+from augenmass.store.codec import clean_text, key_cols
+
+SeriesKey = tuple[str, str, str]  # host, service ('' for a host), label
+Point = tuple[float, float, float, float]  # ts (bucket start), avg, min, max
+
+LATE = 60.0  # a 5-minute bucket is closed this long after its end
+RELOOK = 900.0  # late points up to this age still reach the 5-minute roll-up
+MAX_SPAN = 6 * 3600.0  # seconds of data per table per call
+RAW_MAX_SPAN = 6 * 3600.0  # auto resolution: raw up to this range
+FIVE_MAX_SPAN = 8 * 86400.0  # auto resolution: 5-minute buckets up to this range
+
+
+def insert_for(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def point_rows(
+    results: Iterable[CheckResult],
+) -> tuple[list[tuple[SeriesKey, str, float, float]], set[SeriesKey]]:
+    """(series key, uom, ts, value) for every finite perfdata value, and the keys seen."""
+    rows: list[tuple[SeriesKey, str, float, float]] = []
+    keys: set[SeriesKey] = set()
+    for res in results:
+        if not res.perfdata or not math.isfinite(res.started_at):
+            continue
+        host, service = key_cols(res.key)
+        for pd in res.perfdata:
+            if pd.value is None or not math.isfinite(pd.value):
+                continue  # 'U' (unknown) or NaN: nothing to graph
+            sk = (host, service, clean_text(pd.label, 512))
+            rows.append((sk, pd.uom, res.started_at, pd.value))
+            keys.add(sk)
+    return rows, keys
+
+
+async def load_series(conn: AsyncConnection) -> dict[SeriesKey, int]:
+    rows = await conn.execute(
+        sa.select(t.series.c.id, t.series.c.host, t.series.c.service, t.series.c.label)
+    )
+    return {(r.host, r.service, r.label): r.id for r in rows}
+
+
+async def ensure_series(
+    conn: AsyncConnection,
+    dialect: str,
+    rows: Sequence[tuple[SeriesKey, str, float, float]],
+    missing: set[SeriesKey],
+) -> dict[SeriesKey, int]:
+    """Create the series in `missing`; returns their ids (the caller caches them after commit)."""
+    uoms: dict[SeriesKey, str] = {}
+    for sk, uom, _, _ in rows:
+        if sk in missing:
+            uoms.setdefault(sk, clean_text(uom, 32))
+    params = [
+        {"host": h, "service": s, "label": lbl, "uom": uoms[(h, s, lbl)]} for h, s, lbl in missing
+    ]
+    await conn.execute(insert_for(dialect)(t.series).on_conflict_do_nothing(), params)
+    found: dict[SeriesKey, int] = {}
+    wanted = list(missing)
+    for i in range(0, len(wanted), 300):  # keep the IN list within bind-parameter limits
+        chunk = wanted[i : i + 300]
+        q = sa.select(t.series.c.id, t.series.c.host, t.series.c.service, t.series.c.label).where(
+            sa.tuple_(t.series.c.host, t.series.c.service, t.series.c.label).in_(chunk)
+        )
+        for r in await conn.execute(q):
+            found[(r.host, r.service, r.label)] = r.id
+    return found
+
+
+async def insert_points(
+    conn: AsyncConnection,
+    dialect: str,
+    rows: Sequence[tuple[SeriesKey, str, float, float]],
+    ids: dict[SeriesKey, int],
+) -> None:
+    params = [{"series_id": ids[sk], "ts": ts, "value": v} for sk, _, ts, v in rows]
+    if params:
+        await conn.execute(insert_for(dialect)(t.point).on_conflict_do_nothing(), params)
+
+
+# --- roll-ups ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RollupReport:
+    five_minute_upto: float | None
+    hourly_upto: float | None
+    pruned_raw: int
+    pruned_five_minute: int
+    pruned_hourly: int
+    pruned_events: int
+
+
+def _floor(ts: float, step: float) -> float:
+    return float(math.floor(ts / step) * step)
+
+
+def _bucket_of(ts_col: Any, step: int, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return sa.cast(sa.func.floor(ts_col / step), sa.BigInteger) * step
+    return sa.cast(ts_col / step, sa.Integer) * step  # SQLite: CAST truncates; ts > 0
+
+
+async def _get_mark(conn: AsyncConnection, name: str) -> float | None:
+    v = await conn.scalar(sa.select(t.meta.c.value).where(t.meta.c.name == name))
+    return None if v is None else float(v)
+
+
+async def _set_mark(conn: AsyncConnection, dialect: str, name: str, value: float) -> None:
+    ins = insert_for(dialect)(t.meta).values(name=name, value=value)
+    await conn.execute(ins.on_conflict_do_update(index_elements=["name"], set_={"value": value}))
+
+
+async def _upsert_select(conn: AsyncConnection, dialect: str, table: sa.Table, sel: Any) -> None:
+    cols = ["series_id", "bucket", "avg", "min", "max", "count"]
+    ins = insert_for(dialect)(table).from_select(cols, sel)
+    ex = ins.excluded
+    await conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=["series_id", "bucket"],
+            set_={c: ex[c] for c in ("avg", "min", "max", "count")},
+        )
+    )
+
+
+async def rollup_five(conn: AsyncConnection, dialect: str, now: float, span: float) -> float | None:
+    mark = await _get_mark(conn, "rollup_5m_upto")
+    if mark is None:
+        first = await conn.scalar(sa.select(sa.func.min(t.point.c.ts)))
+        if first is None:
+            return None
+        mark = _floor(float(first), 300)
+    target = _floor(now - LATE, 300)
+    lo, hi = mark - RELOOK, min(target, mark + span)
+    if hi <= mark:
+        return mark
+    p = t.point.c
+    bucket = _bucket_of(p.ts, 300, dialect)
+    sel = (
+        sa.select(
+            p.series_id,
+            bucket,
+            sa.func.avg(p.value),
+            sa.func.min(p.value),
+            sa.func.max(p.value),
+            sa.func.count(),
+        )
+        .where(p.ts >= lo, p.ts < hi)
+        .group_by(p.series_id, bucket)
+    )
+    await _upsert_select(conn, dialect, t.rollup_5m, sel)
+    await _set_mark(conn, dialect, "rollup_5m_upto", hi)
+    return hi
+
+
+async def rollup_hour(
+    conn: AsyncConnection, dialect: str, five_upto: float | None, span: float
+) -> float | None:
+    if five_upto is None:
+        return None
+    mark = await _get_mark(conn, "rollup_1h_upto")
+    if mark is None:
+        first = await conn.scalar(sa.select(sa.func.min(t.rollup_5m.c.bucket)))
+        if first is None:
+            return None
+        mark = _floor(float(first), 3600)
+    target = _floor(five_upto, 3600)
+    lo, hi = mark - 3600, min(target, mark + max(span, 3600.0))
+    if hi <= mark:
+        return mark
+    f = t.rollup_5m.c
+    hour = f.bucket - (f.bucket % 3600)
+    total = sa.func.sum(f.count)
+    sel = (
+        sa.select(
+            f.series_id,
+            hour,
+            sa.func.sum(f.avg * f.count) / total,
+            sa.func.min(f.min),
+            sa.func.max(f.max),
+            total,
+        )
+        .where(f.bucket >= lo, f.bucket < hi)
+        .group_by(f.series_id, hour)
+    )
+    await _upsert_select(conn, dialect, t.rollup_1h, sel)
+    await _set_mark(conn, dialect, "rollup_1h_upto", hi)
+    return hi
+
+
+async def prune(conn: AsyncConnection, col: sa.Column[Any], cutoff: float, span: float) -> int:
+    """Delete rows with col < cutoff, at most `span` seconds' worth of them."""
+    oldest = await conn.scalar(sa.select(sa.func.min(col)))
+    if oldest is None or float(oldest) >= cutoff:
+        return 0
+    limit = min(cutoff, float(oldest) + span)
+    res = await conn.execute(sa.delete(col.table).where(col < limit))
+    return int(res.rowcount or 0)
+
+
+async def rollup_and_prune(
+    conn: AsyncConnection, dialect: str, now: float, retention: Retention, span: float = MAX_SPAN
+) -> RollupReport:
+    five = await rollup_five(conn, dialect, now, span)
+    hour = await rollup_hour(conn, dialect, five, span)
+    # Never prune what the next roll-up still reads.
+    raw_cut = now - retention.raw
+    raw_cut = min(raw_cut, five - RELOOK) if five is not None else raw_cut
+    five_cut = now - retention.five_minute
+    five_cut = min(five_cut, hour - 3600) if hour is not None else five_cut
+    return RollupReport(
+        five_minute_upto=five,
+        hourly_upto=hour,
+        pruned_raw=await prune(conn, t.point.c.ts, raw_cut, span),
+        pruned_five_minute=await prune(conn, t.rollup_5m.c.bucket, five_cut, span),
+        pruned_hourly=await prune(conn, t.rollup_1h.c.bucket, now - retention.hourly, span),
+        pruned_events=await prune(conn, t.event.c.at, now - retention.history, span),
+    )
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+def choose_resolution(since: float, until: float, now: float, retention: Retention) -> str:
+    """The finest resolution that is still kept for `since` and gives a sensible point count."""
+    span = until - since
+    if span <= RAW_MAX_SPAN and since >= now - retention.raw:
+        return "raw"
+    if span <= FIVE_MAX_SPAN and since >= now - retention.five_minute:
+        return "5m"
+    return "1h"
+
+
+def merge_buckets(rows: Iterable[tuple[float, float, float, float, int]], step: int) -> list[Point]:
+    """Combine (ts, avg, min, max, count) rows into buckets of `step` seconds (count-weighted)."""
+    acc: dict[float, list[float]] = {}
+    for ts, avg, lo, hi, n in rows:
+        b = _floor(ts, step)
+        cur = acc.get(b)
+        if cur is None:
+            acc[b] = [avg * n, lo, hi, n]
+        else:
+            cur[0] += avg * n
+            cur[1] = min(cur[1], lo)
+            cur[2] = max(cur[2], hi)
+            cur[3] += n
+    return [(b, s / n, lo, hi) for b, (s, lo, hi, n) in sorted(acc.items()) if n]
+
+
+async def raw_rows(
+    conn: AsyncConnection, sid: int, since: float, until: float
+) -> list[tuple[float, float, float, float, int]]:
+    p = t.point.c
+    q = sa.select(p.ts, p.value).where(p.series_id == sid, p.ts >= since, p.ts < until)
+    return [(r.ts, r.value, r.value, r.value, 1) for r in await conn.execute(q.order_by(p.ts))]
+
+
+async def rollup_rows(
+    conn: AsyncConnection, table: sa.Table, sid: int, since: float, until: float
+) -> list[tuple[float, float, float, float, int]]:
+    c = table.c
+    q = sa.select(c.bucket, c.avg, c.min, c.max, c.count).where(
+        c.series_id == sid, c.bucket >= since, c.bucket < until
+    )
+    rows = await conn.execute(q.order_by(c.bucket))
+    # by position: Row.count is the tuple method, not the column
+    return [(float(r[0]), r[1], r[2], r[3], int(r[4])) for r in rows]
+
+
+async def series_points(
+    conn: AsyncConnection, sid: int, since: float, until: float, resolution: str
+) -> list[Point]:
+    """Points of one series; buckets newer than the roll-up watermarks come live from below."""
+    if resolution == "raw":
+        return [(ts, a, lo, hi) for ts, a, lo, hi, _ in await raw_rows(conn, sid, since, until)]
+    five_mark = await _get_mark(conn, "rollup_5m_upto")
+    five_mark = since if five_mark is None else max(since, min(five_mark, until))
+    if resolution == "5m":
+        start = _floor(since, 300)
+        rows = await rollup_rows(conn, t.rollup_5m, sid, start, five_mark)
+        rows += await raw_rows(conn, sid, five_mark, until)
+        return merge_buckets(rows, 300)
+    if resolution != "1h":
+        raise ValueError(f"unknown resolution {resolution!r} (auto, raw, 5m or 1h)")
+    hour_mark = await _get_mark(conn, "rollup_1h_upto")
+    hour_mark = since if hour_mark is None else max(since, min(hour_mark, until))
+    hour_mark = min(hour_mark, five_mark)
+    rows = await rollup_rows(conn, t.rollup_1h, sid, _floor(since, 3600), hour_mark)
+    rows += await rollup_rows(conn, t.rollup_5m, sid, hour_mark, five_mark)
+    rows += await raw_rows(conn, sid, five_mark, until)
+    return merge_buckets(rows, 3600)

@@ -1,0 +1,342 @@
+"""The store: current states, downtimes, history, last results and perfdata, in one database.
+
+SQLite (one file, WAL) is the default; PostgreSQL works the same through asyncpg. Every write is
+one transaction (WriteBatch). Writes are serialised by a lock so roll-ups and the writer task
+never compete for SQLite's single write lock inside one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from augenmass.errors import StoreError
+from augenmass.model import Acknowledgement, CheckKey, CheckResult, CheckState, Downtime, Event
+from augenmass.plan import Retention
+from augenmass.store import codec, engine, perf, recovery, sidecar
+from augenmass.store import schema as t
+from augenmass.store.batch import Snapshot, WriteBatch
+
+log = logging.getLogger("augenmass.store")
+
+_SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+class Store:
+    def __init__(
+        self,
+        eng: AsyncEngine,
+        *,
+        sidecar_file: Path | None = None,
+        results_per_check: int = 20,
+        retention: Retention | None = None,
+    ) -> None:
+        self._engine = eng
+        self._dialect = eng.dialect.name
+        self._sidecar = sidecar_file
+        self._ring = max(1, results_per_check)
+        self.retention = retention or Retention()
+        self.degraded_reason: str | None = None
+        self._lock = asyncio.Lock()
+        self._series: dict[perf.SeriesKey, int] = {}
+        self._seq: dict[tuple[str, str], int] = {}
+        self._acks: dict[CheckKey, Acknowledgement] = {}
+        self._downtimes: dict[str, Downtime] = {}
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        return self._dialect
+
+    async def _prime(self) -> None:
+        """Load the in-memory caches that keep the write path free of per-row SELECTs."""
+        async with self._engine.begin() as conn:
+            # a smaller ring than last time: drop the slots beyond it
+            await conn.execute(sa.delete(t.result).where(t.result.c.slot >= self._ring))
+            self._series = await perf.load_series(conn)
+            r = t.result.c
+            q = sa.select(r.host, r.service, sa.func.max(r.seq).label("seq"))
+            for row in await conn.execute(q.group_by(r.host, r.service)):
+                self._seq[(row.host, row.service)] = int(row.seq)
+        snap = await self.load()
+        self._acks = {k: s.acknowledgement for k, s in snap.states.items() if s.acknowledgement}
+        self._downtimes = dict(snap.downtimes)
+
+    # --- reads ----------------------------------------------------------------------------
+
+    async def load(self) -> Snapshot:
+        async with self._engine.connect() as conn:
+            states = {}
+            for row in await conn.execute(sa.select(t.check_state.c.data)):
+                st = codec.state_from(row.data)
+                states[st.key] = st
+            downtimes = {}
+            for row in await conn.execute(sa.select(t.downtime.c.data)):
+                dt = codec.downtime_from(row.data)
+                downtimes[dt.id] = dt
+        return Snapshot(states=states, downtimes=downtimes)
+
+    async def history(
+        self, key: CheckKey | None, since: float, until: float, limit: int = 1000
+    ) -> list[Event]:
+        """Events with since <= at < until, newest first, at most `limit`."""
+        e = t.event.c
+        q = sa.select(t.event).where(e.at >= since, e.at < until)
+        if key is not None:
+            host, service = codec.key_cols(key)
+            q = q.where(e.host == host, e.service == service)
+        q = q.order_by(e.at.desc(), e.id.desc()).limit(limit)
+        async with self._engine.connect() as conn:
+            return [codec.event_from(row) for row in await conn.execute(q)]
+
+    async def last_results(self, key: CheckKey, limit: int = 20) -> list[CheckResult]:
+        """The newest results of one check, newest first."""
+        host, service = codec.key_cols(key)
+        r = t.result.c
+        q = (
+            sa.select(t.result)
+            .where(r.host == host, r.service == service)
+            .order_by(r.seq.desc())
+            .limit(min(limit, self._ring))
+        )
+        async with self._engine.connect() as conn:
+            return [codec.result_from(row) for row in await conn.execute(q)]
+
+    async def series_points(
+        self,
+        key: CheckKey,
+        label: str,
+        since: float,
+        until: float,
+        resolution: str = "auto",
+        now: float | None = None,
+    ) -> list[perf.Point]:
+        """(ts, avg, min, max) in [since, until); ts is the bucket start for 5m/1h."""
+        host, service = codec.key_cols(key)
+        if resolution == "auto":
+            now = time.time() if now is None else now
+            resolution = perf.choose_resolution(since, until, now, self.retention)
+        async with self._engine.connect() as conn:
+            sid = self._series.get((host, service, label))
+            if sid is None:
+                s = t.series.c
+                q = sa.select(s.id).where(s.host == host, s.service == service, s.label == label)
+                sid = await conn.scalar(q)
+            if sid is None:
+                return []
+            return await perf.series_points(conn, sid, since, until, resolution)
+
+    # --- writes ---------------------------------------------------------------------------
+
+    async def write(self, batch: WriteBatch) -> None:
+        """Apply the batch in one transaction (raises on failure; nothing is then written)."""
+        if batch.is_empty():
+            return
+        async with self._lock:
+            async with self._engine.begin() as conn:
+                new_series, new_seq = await self._write_in(conn, batch)
+            # Caches follow the database only once the transaction is committed.
+            self._series.update(new_series)
+            self._seq.update(new_seq)
+            if self._handling_changed(batch):
+                await self._save_sidecar()
+
+    async def _write_in(
+        self, conn: AsyncConnection, batch: WriteBatch
+    ) -> tuple[dict[perf.SeriesKey, int], dict[tuple[str, str], int]]:
+        ins = perf.insert_for(self._dialect)
+        if batch.states:
+            stmt = ins(t.check_state)
+            cols = [c.name for c in t.check_state.c if not c.primary_key]
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["host", "service"], set_={c: stmt.excluded[c] for c in cols}
+            )
+            await conn.execute(stmt, [codec.state_row(s) for s in batch.states])
+        if batch.downtimes_removed:
+            await conn.execute(
+                sa.delete(t.downtime).where(
+                    t.downtime.c.id.in_(
+                        [codec.clean_text(i, 1024) for i in batch.downtimes_removed]
+                    )
+                )
+            )
+        if batch.downtimes_set:
+            stmt = ins(t.downtime)
+            cols = [c.name for c in t.downtime.c if not c.primary_key]
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["id"], set_={c: stmt.excluded[c] for c in cols}
+            )
+            await conn.execute(stmt, [codec.downtime_row(d) for d in batch.downtimes_set])
+        if batch.events:
+            await conn.execute(sa.insert(t.event), [codec.event_row(e) for e in batch.events])
+        new_seq = await self._write_results(conn, batch.results)
+        new_series = await self._write_points(conn, batch.results)
+        return new_series, new_seq
+
+    async def _write_results(
+        self, conn: AsyncConnection, results: list[CheckResult]
+    ) -> dict[tuple[str, str], int]:
+        seq: dict[tuple[str, str], int] = {}
+        rows: dict[tuple[str, str, int], dict[str, Any]] = {}
+        for res in results:
+            k = codec.key_cols(res.key)
+            n = seq.get(k, self._seq.get(k, -1)) + 1
+            seq[k] = n
+            # one row per slot: more than N results of one check in a batch keep the newest
+            rows[(k[0], k[1], n % self._ring)] = codec.result_row(res, n % self._ring, n)
+        if rows:
+            stmt = perf.insert_for(self._dialect)(t.result)
+            cols = [c.name for c in t.result.c if not c.primary_key]
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["host", "service", "slot"],
+                set_={c: stmt.excluded[c] for c in cols},
+            )
+            await conn.execute(stmt, list(rows.values()))
+        return seq
+
+    async def _write_points(
+        self, conn: AsyncConnection, results: list[CheckResult]
+    ) -> dict[perf.SeriesKey, int]:
+        rows, keys = perf.point_rows(results)
+        missing = keys - self._series.keys()
+        new = await perf.ensure_series(conn, self._dialect, rows, missing) if missing else {}
+        ids = self._series if not new else {**self._series, **new}
+        await perf.insert_points(conn, self._dialect, rows, ids)
+        return new
+
+    def _handling_changed(self, batch: WriteBatch) -> bool:
+        changed = bool(batch.downtimes_set or batch.downtimes_removed)
+        for dt in batch.downtimes_set:
+            self._downtimes[dt.id] = dt
+        for dt_id in batch.downtimes_removed:
+            self._downtimes.pop(dt_id, None)
+        for st in batch.states:
+            ack = st.acknowledgement
+            if self._acks.get(st.key) != ack:
+                changed = True
+                if ack is None:
+                    del self._acks[st.key]
+                else:
+                    self._acks[st.key] = ack
+        return changed
+
+    async def _save_sidecar(self) -> None:
+        if self._sidecar is None:
+            return
+        try:
+            await asyncio.to_thread(
+                sidecar.write_sidecar, self._sidecar, dict(self._acks), dict(self._downtimes)
+            )
+        except OSError as exc:
+            # The database already holds the truth; the sidecar is only the fallback copy.
+            log.error("could not write handling sidecar %s: %s", self._sidecar, exc)
+
+    async def rollup_and_prune(
+        self, now: float, retention: Retention, max_span: float = perf.MAX_SPAN
+    ) -> perf.RollupReport:
+        """Roll raw points up into 5-minute and hourly buckets and apply retention.
+
+        Idempotent; each call handles at most `max_span` seconds of data per table, so a store
+        that fell behind catches up over several calls.
+        """
+        self.retention = retention
+        async with self._lock, self._engine.begin() as conn:
+            return await perf.rollup_and_prune(conn, self._dialect, now, retention, max_span)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+
+def _keep_aside(path: Path, problem: str) -> str:
+    aside = recovery.quarantine(path)
+    log.error(
+        "STORE CORRUPT: %s: %s. Kept it as %s and started on a fresh database; "
+        "acknowledgements and downtimes come from the sidecar snapshot",
+        path,
+        problem,
+        aside,
+    )
+    return f"{problem}; kept as {aside.name}"
+
+
+async def _open_sqlite(path: Path, busy_timeout_ms: int) -> tuple[AsyncEngine, str | None]:
+    problem = await asyncio.to_thread(recovery.sqlite_problem, path)
+    if problem is not None:
+        problem = await asyncio.to_thread(_keep_aside, path, problem)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return engine.make_sqlite_engine(path, busy_timeout_ms), problem
+
+
+async def _restore_handling(store: Store, side: Path) -> None:
+    acks, downtimes = await asyncio.to_thread(sidecar.read_sidecar, side)
+    states = [CheckState(key=k, acknowledgement=a) for k, a in acks.items()]
+    await store.write(WriteBatch(states=states, downtimes_set=list(downtimes.values())))
+    log.error(
+        "restored %d acknowledgement(s) and %d downtime(s) from %s",
+        len(acks),
+        len(downtimes),
+        side,
+    )
+
+
+async def open_store(
+    url_or_path: str,
+    *,
+    results_per_check: int = 20,
+    retention: Retention | None = None,
+    busy_timeout_ms: int = 5000,
+    schema: str | None = None,
+) -> Store:
+    """Open (and migrate to head) the store at an SQLite path/URL or a postgresql:// URL.
+
+    `schema` (PostgreSQL only) keeps all tables in that schema, created when missing.
+    """
+    path = engine.sqlite_path(url_or_path)
+    problem: str | None = None
+    if path is None:
+        if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
+            raise ValueError(f"bad schema name {schema!r}")
+        eng = engine.make_pg_engine(url_or_path, schema)
+    else:
+        eng, problem = await _open_sqlite(path, busy_timeout_ms)
+    side = sidecar.sidecar_path(path) if path is not None else None
+    store = Store(eng, sidecar_file=side, results_per_check=results_per_check, retention=retention)
+    try:
+        await _start(store, schema)
+    except sa.exc.DatabaseError as exc:
+        if path is None or problem is not None:
+            raise StoreError(f"cannot open the store: {exc}") from exc
+        # Damage the start-up checks did not see (they skip quick_check on big files).
+        problem = await asyncio.to_thread(_keep_aside, path, f"database is unreadable: {exc}")
+        store = Store(
+            engine.make_sqlite_engine(path, busy_timeout_ms),
+            sidecar_file=side,
+            results_per_check=results_per_check,
+            retention=retention,
+        )
+        await _start(store, schema)
+    if problem is not None and side is not None:
+        store.degraded_reason = problem
+        await _restore_handling(store, side)
+    return store
+
+
+async def _start(store: Store, schema: str | None) -> None:
+    try:
+        await engine.migrate(store.engine, schema)
+        await store._prime()
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        await store.engine.dispose()
+        if isinstance(exc, sa.exc.DatabaseError):
+            raise
+        raise StoreError(f"cannot open the store: {exc}") from exc

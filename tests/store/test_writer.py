@@ -1,0 +1,149 @@
+"""The write-behind writer: merging, retries on a locked database, bounded queue, kill -9."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from augenmass.clock import SystemClock
+from augenmass.errors import StoreError
+from augenmass.model import CheckKey
+from augenmass.store import Store, StoreWriter, WriteBatch, open_store
+
+from .conftest import Db
+from .helpers import WEB, downtime, event, result, state
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_writer_merges_batches_and_resolves_futures(store: Store) -> None:
+    writer = StoreWriter(store, SystemClock())
+    await writer.start()
+    futs = [
+        writer.submit(WriteBatch(states=[state(st=i % 3)], results=[result(1000.0 + i)]))
+        for i in range(50)
+    ]
+    futs.append(writer.submit(WriteBatch(downtimes_set=[downtime("x")])))
+    futs.append(writer.submit(WriteBatch(downtimes_removed=["x"], events=[event(5.0)])))
+    await asyncio.wait_for(asyncio.gather(*futs), 10)
+    await writer.stop()
+    snap = await store.load()
+    assert snap.states[WEB].state == 49 % 3
+    assert snap.downtimes == {}
+    assert len(await store.last_results(WEB, 100)) == 20
+    assert len(await store.series_points(WEB, "time", 0, 5000, "raw")) == 50
+    stats = writer.stats
+    assert stats.committed == 52 and stats.pending == 0 and not stats.degraded
+
+
+async def test_locked_database_is_retried_and_nothing_is_lost(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    store = await open_store(str(path), busy_timeout_ms=50)
+    writer = StoreWriter(store, SystemClock(), backoff_cap=0.2)
+    await writer.start()
+    locked = threading.Event()
+
+    def hold_lock() -> None:
+        con = sqlite3.connect(path, isolation_level=None)
+        con.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        time.sleep(1.0)
+        con.execute("COMMIT")
+        con.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        await asyncio.to_thread(locked.wait, 5)
+        futs = [writer.submit(WriteBatch(events=[event(float(i))])) for i in range(20)]
+        await asyncio.sleep(0.5)
+        assert writer.stats.degraded and "locked" in (writer.stats.last_error or "")
+        await asyncio.wait_for(asyncio.gather(*futs), 10)
+    finally:
+        await asyncio.to_thread(holder.join)
+    assert writer.stats.failures >= 1 and not writer.stats.degraded
+    await writer.stop()
+    assert len(await store.history(None, 0, 100, 100)) == 20
+    await store.close()
+
+
+async def test_full_queue_sheds_oldest_results_but_keeps_states(store: Store) -> None:
+    writer = StoreWriter(store, SystemClock(), max_pending_results=10)
+    keys = [CheckKey(f"h{i}") for i in range(5)]
+    for i, k in enumerate(keys):
+        results = [result(1000.0 + 10 * i + j, k) for j in range(5)]
+        writer.submit(WriteBatch(states=[state(k)], results=results))
+    assert writer.stats.dropped_results == 15
+    await writer.start()
+    await asyncio.wait_for(writer.flush(), 10)
+    await writer.stop()
+    assert set((await store.load()).states) == set(keys)
+    assert await store.last_results(keys[0]) == []
+    assert len(await store.last_results(keys[4])) == 5
+
+
+async def test_invalid_batch_is_rejected_without_blocking_others(store: Store) -> None:
+    writer = StoreWriter(store, SystemClock())
+    good1 = writer.submit(WriteBatch(events=[event(1.0)]))
+    bad = writer.submit(WriteBatch(states=[state(extra={"x": object()})]))
+    good2 = writer.submit(WriteBatch(events=[event(2.0)]))
+    await writer.start()
+    await asyncio.wait_for(asyncio.gather(good1, good2), 10)
+    with pytest.raises(StoreError):
+        await bad
+    await writer.stop()
+    assert writer.stats.rejected == 1
+    assert [e.at for e in await store.history(None, 0, 10, 10)] == [2.0, 1.0]
+
+
+async def test_stop_flushes_what_is_queued(store: Store) -> None:
+    writer = StoreWriter(store, SystemClock())
+    await writer.start()
+    writer.submit(WriteBatch(states=[state()]))
+    await writer.stop()
+    assert WEB in (await store.load()).states
+
+
+@pytest.mark.slow
+async def test_kill_9_keeps_every_committed_batch(db: Db) -> None:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT / 'tests'}"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "store.kill_child",
+        db.url,
+        db.schema or "",
+        cwd=ROOT / "tests",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    committed: list[int] = []
+    try:
+        while len(committed) < 40:
+            line = await asyncio.wait_for(proc.stdout.readline(), 30)
+            if not line:
+                break
+            committed.append(int(line))
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+    assert len(committed) >= 40, "the child did not commit batches"
+    store = await db.open()
+    try:
+        snap = await store.load()
+        for i in committed:
+            key = CheckKey(f"h{i}", "svc")
+            assert snap.states[key].state == i % 4
+            assert len(await store.history(key, 0, 1e12, 5)) == 1
+            assert len(await store.last_results(key)) == 1
+    finally:
+        await store.close()

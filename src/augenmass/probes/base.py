@@ -1,0 +1,36 @@
+"""What a built-in probe is: an object with a `type` and one coroutine returning a ProbeOutcome.
+
+An unreachable target is data (CRITICAL plus a reason), not an exception. The runner enforces
+the hard deadline and turns any exception a probe lets escape into UNKNOWN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeOutcome:
+    status: int
+    output: str
+    long_output: str = ""
+    perfdata: tuple[Any, ...] = ()  # PerfDatum items
+    notes: tuple[str, ...] = ()
+
+
+class Probe(Protocol):
+    type: str
+    # option defaults applied before macro expansion, e.g. {"host": "$HOSTADDRESS$"}
+    defaults: ClassVar[Mapping[str, Any]]
+
+    async def run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
+        """Run once. `timeout` is the probe's own budget; finish inside it with a real result."""
+        ...
+
+
+class OptionError(ValueError):
+    """A probe option is missing or has the wrong type: the runner reports UNKNOWN."""

@@ -1,0 +1,44 @@
+"""`dummy`: returns the state and output it is configured with (examples, tests, placeholders)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from augenmass.perfdata import parse_perfdata
+from augenmass.probes.base import OptionError, ProbeOutcome
+
+_NAMES = {"ok": 0, "up": 0, "warning": 1, "critical": 2, "down": 2, "unknown": 3}
+
+
+class DummyProbe:
+    type = "dummy"
+    defaults: ClassVar[Mapping[str, Any]] = {}
+
+    async def run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
+        state = _state(options.get("state", 0))
+        sleep = options.get("sleep", 0)  # lets tests and demos exercise the runner's deadline
+        if isinstance(sleep, int | float) and not isinstance(sleep, bool) and sleep > 0:
+            await asyncio.sleep(sleep)
+        perfdata, problems = parse_perfdata(str(options.get("perfdata", "")))
+        return ProbeOutcome(
+            status=state,
+            output=str(options.get("output", "")),
+            long_output=str(options.get("long_output", "")),
+            perfdata=perfdata,
+            notes=tuple(problems),
+        )
+
+
+def _state(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise OptionError(f"state must be 0..3 or a state name, not {raw!r}")
+    if isinstance(raw, int) and 0 <= raw <= 3:
+        return raw
+    if isinstance(raw, str):
+        if raw.strip().isdigit() and 0 <= int(raw) <= 3:
+            return int(raw)
+        if raw.strip().lower() in _NAMES:
+            return _NAMES[raw.strip().lower()]
+    raise OptionError(f"state must be 0..3 or a state name, not {raw!r}")

@@ -1,0 +1,138 @@
+"""`Runner.run(job)`: one check in, one CheckResult out. It never raises for a check problem:
+setup errors, bad options, timeouts and probe exceptions all become results."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from augenmass.clock import Clock, SystemClock
+from augenmass.model import CheckJob, CheckResult, PerfDatum
+from augenmass.probes import load_probe
+from augenmass.probes.base import OptionError
+from augenmass.runner.macros import expand_argv, expand_options, unknown_note
+from augenmass.runner.output import NO_OUTPUT, NO_OUTPUT_HOST, sanitize
+from augenmass.runner.plugin import (
+    PluginLocator,
+    PluginOutcome,
+    exec_error_text,
+    plugin_env,
+    problem_before_exec,
+    run_plugin,
+)
+
+log = logging.getLogger(__name__)
+
+UNKNOWN = 3
+PROBE_GRACE = 0.5  # a probe gets `timeout` as its budget; the hard stop comes this much later
+
+
+class Runner:
+    def __init__(
+        self,
+        plugin_dirs: Sequence[str],
+        output_limit: int = 65536,
+        clock: Clock | None = None,
+    ) -> None:
+        self.locator = PluginLocator(plugin_dirs)
+        self.output_limit = max(1, output_limit)
+        self.clock: Clock = clock or SystemClock()
+        self._env = plugin_env()
+
+    async def run(self, job: CheckJob) -> CheckResult:
+        started, t0 = self.clock.now(), self.clock.monotonic()
+        try:
+            if job.check.type == "plugin":
+                outcome = await self._plugin(job)
+            else:
+                outcome = await self._probe(job)
+        except Exception as exc:  # never crash the scheduler over one check
+            log.exception("check %s failed inside the runner", job.key)
+            outcome = PluginOutcome(UNKNOWN, f"internal error: {type(exc).__name__}: {exc}")
+        return CheckResult(
+            key=job.key,
+            status=outcome.status,
+            output=outcome.output,
+            long_output=outcome.long_output,
+            perfdata=tuple(p for p in outcome.perfdata if isinstance(p, PerfDatum)),
+            started_at=started,
+            duration=max(0.0, self.clock.monotonic() - t0),
+            truncated=outcome.truncated,
+            notes=outcome.notes,
+        )
+
+    async def _plugin(self, job: CheckJob) -> PluginOutcome:
+        check = job.check
+        argv, unknown = expand_argv(check.command, job.macros)
+        notes: tuple[str, ...] = (unknown_note(unknown),) if unknown else ()
+        if not argv or not argv[0]:
+            return PluginOutcome(UNKNOWN, "plugin check has no command", notes=notes)
+        path = self.locator.locate(argv[0])
+        problem = f"plugin not found: {argv[0]}" if path is None else problem_before_exec(path)
+        if path is None or problem is not None:
+            return PluginOutcome(check.exit_code_state, problem or "", notes=notes)
+        try:
+            outcome = await run_plugin(
+                path,
+                argv,
+                timeout=check.timeout,
+                limit=self.output_limit,
+                timeout_state=check.timeout_state,
+                exit_code_state=check.exit_code_state,
+                is_host=job.key.is_host,
+                env=self._env,
+            )
+        except (OSError, ValueError) as exc:
+            self.locator.forget(argv[0])
+            return PluginOutcome(check.exit_code_state, exec_error_text(path, exc), notes=notes)
+        if notes:
+            outcome = _with_notes(outcome, notes)
+        return outcome
+
+    async def _probe(self, job: CheckJob) -> PluginOutcome:
+        check = job.check
+        probe = load_probe(check.type)
+        unknown: list[str] = []
+        options: Mapping[str, Any] = expand_options(
+            {**probe.defaults, **check.options}, job.macros, unknown
+        )
+        notes: tuple[str, ...] = (unknown_note(unknown),) if unknown else ()
+        try:
+            async with asyncio.timeout(check.timeout + PROBE_GRACE):
+                got = await probe.run(options, check.timeout)
+        except TimeoutError:
+            return PluginOutcome(
+                check.timeout_state, f"timed out after {check.timeout:g} s", notes=notes
+            )
+        except OptionError as exc:
+            return PluginOutcome(UNKNOWN, f"bad check options: {exc}", notes=notes)
+        status = got.status
+        if not isinstance(status, int) or not 0 <= status <= 3:
+            notes += (f"probe returned invalid status {status!r}",)
+            status = UNKNOWN
+        empty = NO_OUTPUT_HOST if job.key.is_host else NO_OUTPUT
+        limit = self.output_limit
+        output = sanitize(got.output).strip()
+        long_output = sanitize(got.long_output).strip("\n")
+        truncated = len(output) > limit or len(long_output) > limit
+        return PluginOutcome(
+            status=status,
+            output=output[:limit] or empty,
+            long_output=long_output[:limit],
+            perfdata=got.perfdata,
+            notes=notes + tuple(got.notes),
+            truncated=truncated,
+        )
+
+
+def _with_notes(outcome: PluginOutcome, notes: tuple[str, ...]) -> PluginOutcome:
+    return PluginOutcome(
+        outcome.status,
+        outcome.output,
+        outcome.long_output,
+        outcome.perfdata,
+        notes + outcome.notes,
+        outcome.truncated,
+    )

@@ -1,0 +1,108 @@
+"""Nagios-style `$MACRO$` substitution inside argv elements and probe options.
+
+Substitution is a single pass over the template: a substituted value is never scanned again and
+never reaches a shell, so `x; rm -rf /`, `$(id)` or a newline in a value stays one literal argv
+element. `$$` is a literal `$`. A `$NAME$` with no value is replaced by "" and reported (like
+Icinga 2, which warns about it), so a typo shows up in the check result's notes.
+
+Names available (built by `build_macros`):
+  HOSTNAME HOSTADDRESS HOSTDISPLAYNAME SERVICEDESC SERVICEDISPLAYNAME ARG1..ARGn
+  _HOST<VAR> / _SERVICE<VAR> for custom vars (upper-cased, as in Nagios), and the bare var name
+  `$var$` (service var, else host var).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from augenmass.plan import CheckSpec, HostPlan, ServicePlan
+
+_MACRO = re.compile(r"\$([A-Za-z0-9_.:-]*)\$")
+
+
+def build_macros(host: HostPlan, service: ServicePlan | None, check: CheckSpec) -> dict[str, str]:
+    """Every macro value for one check. Built-in names win over custom vars of the same name."""
+    macros: dict[str, str] = {}
+    for name, value in host.vars.items():
+        macros[name] = str(value)
+        macros["_HOST" + name.upper()] = str(value)
+    if service is not None:
+        for name, value in service.vars.items():
+            macros[name] = str(value)
+            macros["_SERVICE" + name.upper()] = str(value)
+    macros["HOSTNAME"] = host.name
+    macros["HOSTADDRESS"] = host.address or host.name
+    macros["HOSTDISPLAYNAME"] = host.display_name or host.name
+    if service is not None:
+        macros["SERVICEDESC"] = service.name
+        macros["SERVICEDISPLAYNAME"] = service.display_name or service.name
+    # ARGn may refer to other macros (as in Nagios); expanded once, here, against the rest.
+    base = dict(macros)
+    for index, arg in enumerate(_args(check.options.get("args")), start=1):
+        macros[f"ARG{index}"] = expand_text(arg, base, [])
+    return macros
+
+
+def _args(raw: Any) -> list[str]:
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        return [raw]
+    if isinstance(raw, Sequence):
+        return [str(a) for a in raw]
+    return [str(raw)]
+
+
+def expand_text(text: str, macros: Mapping[str, str], unknown: list[str]) -> str:
+    """Substitute macros in one string; names without a value are appended to `unknown`."""
+    if "$" not in text:
+        return text
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if not name:
+            return "$"
+        found = macros.get(name)
+        if found is None:
+            unknown.append(name)
+            return ""
+        return found
+
+    return _MACRO.sub(value, text)
+
+
+def expand(argv_template: Sequence[str], macros: Mapping[str, str]) -> list[str]:
+    """Expand each argv element on its own; unknown macros become ""."""
+    return expand_argv(argv_template, macros)[0]
+
+
+def expand_argv(
+    argv_template: Sequence[str], macros: Mapping[str, str]
+) -> tuple[list[str], list[str]]:
+    """Like `expand`, also returning the names of unknown macros (for the result's notes)."""
+    unknown: list[str] = []
+    return [expand_text(str(part), macros, unknown) for part in argv_template], unknown
+
+
+def expand_options(
+    options: Mapping[str, Any], macros: Mapping[str, str], unknown: list[str]
+) -> dict[str, Any]:
+    """Expand macros in every string value of probe options, including inside lists and maps."""
+    return {key: _expand_value(value, macros, unknown) for key, value in options.items()}
+
+
+def _expand_value(value: Any, macros: Mapping[str, str], unknown: list[str]) -> Any:
+    if isinstance(value, str):
+        return expand_text(value, macros, unknown)
+    if isinstance(value, Mapping):
+        return expand_options(value, macros, unknown)
+    if isinstance(value, list | tuple):
+        return type(value)(_expand_value(v, macros, unknown) for v in value)
+    return value
+
+
+def unknown_note(unknown: Sequence[str]) -> str:
+    names = ", ".join(f"${n}$" for n in dict.fromkeys(unknown))
+    return f"unknown macro {names} replaced by an empty string"

@@ -150,6 +150,11 @@ class CheckState:
     host_problem_at_last_check: bool = False
     ok_streak: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)  # engine-private, JSON-safe
+    # notification_interval 0 and the problem was notified once: no reminders until a change
+    no_more_notifications: bool = False
+    downtime_depth: int = 0  # active downtimes on this object itself (not its host's)
+    # ACKNOWLEDGEMENT/FLAPPING*/DOWNTIME* notifications waiting for the notification period
+    held_notifications: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

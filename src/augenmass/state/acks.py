@@ -1,0 +1,39 @@
+"""Acknowledgement rules (semantics.md §5.1): normal vs sticky, removal, expiry."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from augenmass.model import CheckState
+
+
+def after_result(old: CheckState, new: CheckState) -> tuple[CheckState, bool]:
+    """Drop the ack when the result ends it; returns the state and whether it was removed.
+
+    A normal ack goes on any state change (problem→problem too); a sticky one only when the
+    object is OK/UP again.
+    """
+    ack = old.acknowledgement
+    if ack is None or new.state == old.state:
+        return new, False
+    if new.state == 0 or not ack.sticky:
+        return replace(new, acknowledgement=None), True
+    return new, False
+
+
+def expired(state: CheckState, now: float) -> bool:
+    ack = state.acknowledgement
+    return ack is not None and ack.expires_at is not None and now >= ack.expires_at
+
+
+def ack_data(state: CheckState) -> dict[str, object]:
+    ack = state.acknowledgement
+    if ack is None:
+        return {}
+    return {
+        "author": ack.author,
+        "comment": ack.comment,
+        "sticky": ack.sticky,
+        "notify": ack.notify,
+        "expires_at": ack.expires_at,
+    }

@@ -1,0 +1,190 @@
+"""Soft/hard details beyond §10: attempts, recovery_attempts, parents, ordering, reload."""
+
+from __future__ import annotations
+
+from state_helpers import HTTPS, WWW, Run, build_plan, host_policy, minutes, policy
+
+from augenmass.model import (
+    Acknowledgement,
+    CheckKey,
+    CheckResult,
+    CheckState,
+    PerfDatum,
+    StateType,
+    from_jsonable,
+    to_jsonable,
+)
+from augenmass.state import Engine
+
+OK, WARN, CRIT, UNKNOWN = 0, 1, 2, 3
+HARD, SOFT = StateType.HARD, StateType.SOFT
+
+
+def test_unchecked_key_is_pending_and_a_host_without_check_is_up() -> None:
+    eng = Engine(build_plan(host_check=False))
+    assert eng.state(HTTPS).checked is False
+    host = eng.state(WWW)
+    assert (host.checked, host.state, host.output) == (True, 0, "(Host assumed to be UP)")
+
+
+def test_max_check_attempts_1_is_hard_at_once() -> None:
+    run = Run(build_plan(svc=policy(max_check_attempts=1)))
+    run.result(HTTPS, WARN, 0)
+    assert run.state() == (WARN, HARD, 1)
+    assert run.note_types() == ["PROBLEM"]
+
+
+def test_first_result_from_pending_is_logged_with_old_state_pending() -> None:
+    run = Run(build_plan())
+    out = run.result(HTTPS, OK, 0)
+    assert [e.data["old_state"] for e in out.events] == ["PENDING"]
+
+
+def test_attempt_stays_at_max_while_hard() -> None:
+    run = Run(build_plan())
+    run.results(HTTPS, [CRIT] * 6)
+    assert run.state() == (CRIT, HARD, 3)
+
+
+def test_retry_interval_only_while_soft() -> None:
+    run = Run(build_plan(svc=policy(check_interval=300, retry_interval=30)))
+    run.result(HTTPS, CRIT, 0)
+    assert run.engine.next_check_interval(HTTPS) == 30
+    run.results(HTTPS, [CRIT, CRIT], start=1)
+    assert run.engine.next_check_interval(HTTPS) == 300
+
+
+def test_recovery_attempts_2_needs_two_ok_results() -> None:
+    run = Run(build_plan(svc=policy(max_check_attempts=1, recovery_attempts=2)))
+    run.result(HTTPS, CRIT, 0)
+    run.result(HTTPS, OK, 1)
+    assert run.state() == (CRIT, HARD, 1)
+    assert run.engine.state(HTTPS).output == "status 0"
+    run.result(HTTPS, CRIT, 2)  # breaks the streak
+    run.result(HTTPS, OK, 3)
+    assert run.state() == (CRIT, HARD, 1)
+    run.result(HTTPS, OK, 4)
+    assert run.state() == (OK, HARD, 1)
+    assert run.note_types() == ["PROBLEM", "RECOVERY"]
+
+
+def test_recovery_attempts_do_not_delay_a_soft_recovery() -> None:
+    run = Run(build_plan(svc=policy(recovery_attempts=3)))
+    run.results(HTTPS, [CRIT, OK])
+    assert run.state() == (OK, HARD, 1)
+
+
+def test_parent_chain_makes_grandchild_unreachable() -> None:
+    plan = build_plan(
+        hosts={"core": (), "edge": ("core",), "www": ("edge",)},
+        host=host_policy(max_check_attempts=1),
+    )
+    run = Run(plan)
+    run.result(CheckKey("core"), CRIT, 0)
+    run.result(CheckKey("edge"), CRIT, 1)
+    run.result(WWW, CRIT, 2)
+    assert run.engine.state(CheckKey("core")).state == 1  # DOWN
+    assert run.engine.state(CheckKey("edge")).state == 2  # UNREACHABLE
+    assert run.engine.state(WWW).state == 2
+
+
+def test_host_is_down_when_one_of_two_parents_is_up() -> None:
+    plan = build_plan(
+        hosts={"a": (), "b": (), "www": ("a", "b")}, host=host_policy(max_check_attempts=1)
+    )
+    run = Run(plan)
+    run.result(CheckKey("a"), CRIT, 0)
+    run.result(CheckKey("b"), OK, 0)
+    run.result(WWW, CRIT, 1)
+    assert run.engine.state(WWW).state == 1
+
+
+def test_host_raw_warning_counts_as_down() -> None:
+    run = Run(build_plan(host=host_policy(max_check_attempts=1)))
+    run.result(WWW, WARN, 0)
+    assert run.engine.state(WWW).state == 1
+
+
+def test_service_status_outside_0_to_3_becomes_unknown() -> None:
+    run = Run(build_plan(svc=policy(max_check_attempts=1)))
+    run.result(HTTPS, 127, 0)
+    assert run.state() == (UNKNOWN, HARD, 1)
+
+
+def test_out_of_order_result_does_not_roll_state_back() -> None:
+    run = Run(build_plan(svc=policy(max_check_attempts=1)))
+    run.result(HTTPS, CRIT, 5)
+    late = CheckResult(HTTPS, OK, "late", started_at=minutes(4))
+    out = run.engine.ingest(late, minutes(6))
+    assert out.empty and out.reason is not None and "out_of_order" in out.reason
+    assert run.state() == (CRIT, HARD, 1)
+
+
+def test_result_for_unknown_key_gives_empty_outcome() -> None:
+    eng = Engine(build_plan())
+    out = eng.ingest(CheckResult(CheckKey("nope", "x"), 2, "x", started_at=minutes(0)), minutes(0))
+    assert out.empty and out.reason == "nope/x is not in the configuration"
+
+
+def test_outcome_holds_the_changed_state() -> None:
+    eng = Engine(build_plan())
+    out = eng.ingest(CheckResult(HTTPS, CRIT, "boom", started_at=minutes(0)), minutes(0))
+    assert out.states[HTTPS] == eng.state(HTTPS)
+    assert out.states[HTTPS].output == "boom"
+
+
+def test_reload_keeps_present_keys_adds_pending_and_drops_gone() -> None:
+    eng = Engine(build_plan())
+    eng.ingest(CheckResult(HTTPS, CRIT, "x", started_at=minutes(0)), minutes(0))
+    new_plan = build_plan(services=[("www", "https"), ("www", "ssh")])
+    eng.reload(new_plan)
+    assert eng.state(HTTPS).state == CRIT
+    assert eng.state(CheckKey("www", "ssh")).checked is False
+    eng.reload(build_plan(services=[("www", "ssh")]))
+    assert HTTPS not in eng.states
+
+
+def test_engine_restored_from_states_continues_counting() -> None:
+    first = Engine(build_plan())
+    first.ingest(CheckResult(HTTPS, CRIT, "x", started_at=minutes(0)), minutes(0))
+    second = Engine(build_plan(), first.states)
+    second.ingest(CheckResult(HTTPS, CRIT, "x", started_at=minutes(1)), minutes(1))
+    assert (second.state(HTTPS).state_type, second.state(HTTPS).attempt) == (SOFT, 2)
+
+
+def test_check_state_codec_round_trip() -> None:
+    state = CheckState(
+        key=HTTPS,
+        state=2,
+        state_type=SOFT,
+        attempt=2,
+        checked=True,
+        last_check=1.5,
+        output="o;k",
+        perfdata=(PerfDatum("time", 0.1, "s", "1", "2", 0.0, None),),
+        notified_on=frozenset({1, 2}),
+        state_history=(0, 2, 0),
+        is_flapping=True,
+        percent_state_change=12.5,
+        acknowledgement=Acknowledgement("a", "c", 3.0, sticky=True, expires_at=9.0),
+        no_more_notifications=True,
+        downtime_depth=2,
+        extra={"x": 1},
+    )
+    assert from_jsonable(CheckState, to_jsonable(state)) == state
+
+
+def test_codec_round_trip_of_engine_states() -> None:
+    run = Run(build_plan(svc=policy(max_check_attempts=1, flap_detection=True)))
+    run.results(HTTPS, [OK, CRIT, OK, CRIT])
+    for state in run.engine.states.values():
+        assert from_jsonable(CheckState, to_jsonable(state)) == state
+
+
+def test_result_from_the_future_does_not_block_later_results() -> None:
+    eng = Engine(build_plan(svc=policy(max_check_attempts=1)))
+    skewed = CheckResult(HTTPS, CRIT, "skewed", started_at=minutes(600))
+    eng.ingest(skewed, minutes(0))
+    assert eng.state(HTTPS).last_check == minutes(0)
+    eng.ingest(CheckResult(HTTPS, OK, "fine", started_at=minutes(1)), minutes(1))
+    assert eng.state(HTTPS).state == OK

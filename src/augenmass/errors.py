@@ -1,9 +1,9 @@
 """Exception tree.
 
-    AugenmassError
-    ├── ConfigError        one or more config problems, each with file, line and key path
-    ├── StoreError         the store could not be read or written
-    └── CheckSetupError    a check cannot even be started (not a check *result*)
+AugenmassError
+├── ConfigError        one or more config problems, each with file, line and key path
+├── StoreError         the store could not be read or written
+└── CheckSetupError    a check cannot even be started (not a check *result*)
 """
 
 from __future__ import annotations

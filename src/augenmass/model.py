@@ -11,7 +11,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum, IntEnum
+from enum import Enum, IntEnum, StrEnum
 from typing import Any
 
 
@@ -30,7 +30,7 @@ class HostStatus(IntEnum):
     UNREACHABLE = 2
 
 
-class StateType(str, Enum):
+class StateType(StrEnum):
     SOFT = "SOFT"
     HARD = "HARD"
 

@@ -12,7 +12,9 @@ from typing import Any, Protocol
 
 from augenmass.model import CheckKey
 
-SERVICE_NOTIFY_ON = frozenset({"warning", "critical", "unknown", "recovery", "flapping", "downtime"})
+SERVICE_NOTIFY_ON = frozenset(
+    {"warning", "critical", "unknown", "recovery", "flapping", "downtime"}
+)
 HOST_NOTIFY_ON = frozenset({"down", "unreachable", "recovery", "flapping", "downtime"})
 
 
@@ -30,7 +32,9 @@ class CheckSpec:
 
     type: str
     command: tuple[str, ...] = ()  # plugin argv; macros still unexpanded
-    options: Mapping[str, Any] = field(default_factory=dict)  # probe options; str values may hold macros
+    options: Mapping[str, Any] = field(
+        default_factory=dict
+    )  # probe options; str values may hold macros
     timeout: float = 10.0
     timeout_state: int = 3  # state for a check that ran past its timeout (UNKNOWN)
     exit_code_state: int = 3  # state for a plugin exit code outside 0..3 (UNKNOWN)

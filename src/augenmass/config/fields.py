@@ -70,7 +70,9 @@ Duration = Annotated[float, BeforeValidator(_duration)]
 
 def _positive(value: float) -> float:
     if value <= 0:
-        raise ValueError("must be longer than 0 s (to stop active checks, set active_checks: false)")
+        raise ValueError(
+            "must be longer than 0 s (to stop active checks, set active_checks: false)"
+        )
     return value
 
 

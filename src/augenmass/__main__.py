@@ -1,0 +1,3 @@
+from augenmass.cli import main
+
+main()

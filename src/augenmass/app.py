@@ -1,0 +1,326 @@
+"""Wiring only: config → engine, store, scheduler, runner; start, reload, stop.
+
+A check result flows: scheduler → runner → `Server.ingest` → engine (pure) → store writer
+(committed before anything acts on the events) → event sinks (log now; notifications later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import resource
+import signal
+import statistics
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+
+from augenmass import commands
+from augenmass.clock import Clock, SystemClock
+from augenmass.config import load_config, summarize
+from augenmass.errors import ConfigError
+from augenmass.model import CheckKey, CheckResult, Event, PerfDatum, state_name
+from augenmass.plan import Plan
+from augenmass.runner import Runner
+from augenmass.runner.macros import build_macros
+from augenmass.scheduler import JobTemplate, Scheduler
+from augenmass.state import Engine, Outcome
+from augenmass.store import Store, StoreWriter, WriteBatch, open_store
+
+log = logging.getLogger("augenmass.server")
+
+SELF_KEY = CheckKey("augenmass", "scheduler")
+TICK_SECONDS = 1.0
+SELF_METRICS_SECONDS = 60.0
+HOUSEKEEPING_SECONDS = 300.0
+COMMAND_COMMIT_TIMEOUT = 30.0
+
+EventSink = Callable[[list[Event]], Awaitable[None]]
+
+
+def build_jobs(plan: Plan) -> dict[CheckKey, JobTemplate]:
+    jobs: dict[CheckKey, JobTemplate] = {}
+    for host in plan.hosts.values():
+        if host.check is not None:
+            jobs[host.key] = _job(plan, host.key, host.check, build_macros(host, None, host.check))
+    for svc in plan.services.values():
+        host = plan.hosts[svc.host]
+        jobs[svc.key] = _job(plan, svc.key, svc.check, build_macros(host, svc, svc.check))
+    return jobs
+
+
+def _job(plan: Plan, key: CheckKey, check: object, macros: dict[str, str]) -> JobTemplate:
+    policy = plan.policy(key)
+    return JobTemplate(
+        key=key,
+        check=check,  # type: ignore[arg-type]
+        macros=macros,
+        interval=policy.check_interval,
+        active=policy.active_checks,
+        freshness_threshold=policy.freshness_threshold,
+    )
+
+
+def raise_fd_limit() -> None:
+    """Each running plugin holds three pipes; 256 at once would exhaust a 1,024 soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def db_url(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir / 'augenmass.db'}"
+
+
+def pid_path(data_dir: Path) -> Path:
+    return data_dir / "augenmass.pid"
+
+
+class Server:
+    def __init__(
+        self,
+        config_path: Path,
+        data_dir: Path,
+        listen: str | None = None,
+        clock: Clock | None = None,
+        store_url: str | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self.data_dir = data_dir
+        self.listen = listen
+        self.clock = clock or SystemClock()
+        self.store_url = store_url or db_url(data_dir)
+        self.sinks: list[EventSink] = [log_events]
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._lock = asyncio.Lock()  # engine mutations happen one at a time
+        self.plan: Plan
+        self.engine: Engine
+        self.store: Store
+        self.writer: StoreWriter
+        self.scheduler: Scheduler
+        self.runner: Runner
+
+    # --- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        self.plan = load_config(self.config_path)  # ConfigError → nothing starts
+        raise_fd_limit()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = await open_store(self.store_url)
+        if self.store.degraded_reason:
+            log.error("store degraded at start-up", extra={"reason": self.store.degraded_reason})
+        snap = await self.store.load()
+        self.engine = Engine(self.plan, snap.states, snap.downtimes.values())
+        self.writer = StoreWriter(self.store, self.clock)
+        await self.writer.start()
+        settings = self.plan.settings
+        self.runner = Runner(settings.plugin_dirs, settings.output_limit)
+        self.scheduler = Scheduler(
+            self.clock,
+            self.runner.run,
+            self.ingest,
+            max_concurrency=settings.max_concurrent_checks,
+            max_spread=settings.max_check_spread,
+        )
+        self.scheduler.set_jobs(build_jobs(self.plan))
+        pid_path(self.data_dir).write_text(f"{os.getpid()}\n")
+        self._tasks = [
+            asyncio.create_task(self.scheduler.run(), name="scheduler"),
+            asyncio.create_task(self._every(TICK_SECONDS, self.tick), name="tick"),
+            asyncio.create_task(self._every(SELF_METRICS_SECONDS, self.self_metrics), name="self"),
+            asyncio.create_task(self._every(HOUSEKEEPING_SECONDS, self.housekeeping), name="house"),
+        ]
+        if self.listen:
+            from augenmass.http import serve
+
+            self._tasks.append(asyncio.create_task(serve(self, self.listen), name="http"))
+        log.info(
+            "started", extra={"summary": summarize(self.plan), "store": _safe_url(self.store_url)}
+        )
+
+    async def stop(self) -> None:
+        self.scheduler.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.writer.stop()  # flushes what is queued
+        await self.store.close()
+        with contextlib.suppress(FileNotFoundError):
+            pid_path(self.data_dir).unlink()
+        log.info("stopped")
+
+    async def serve_forever(self) -> None:
+        await self.start()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stopping.set)
+        await self._stopping.wait()
+        await self.stop()
+
+    async def reload(self) -> bool:
+        """Re-read the config; a broken one is refused and the old one keeps running."""
+        try:
+            plan = await asyncio.to_thread(load_config, self.config_path)
+        except ConfigError as exc:
+            log.error(
+                "reload refused: config has errors; the old config keeps running",
+                extra={"errors": len(exc.problems), "first": str(exc.problems[0])},
+            )
+            return False
+        except Exception as exc:  # an unreadable path must not take the server down
+            log.error("reload refused", extra={"error": repr(exc)})
+            return False
+        async with self._lock:
+            self.plan = plan
+            self.engine.reload(plan)
+            self.scheduler.set_jobs(build_jobs(plan))
+        log.info("reloaded", extra={"summary": summarize(plan)})
+        return True
+
+    # --- the result path -----------------------------------------------------------------
+    async def ingest(self, result: CheckResult) -> float | None:
+        """One path for scheduled, passive and (later) agent results."""
+        async with self._lock:
+            outcome = self.engine.ingest(result, self.clock.now())
+            interval = (
+                self.engine.next_check_interval(result.key)
+                if result.key in self.engine.states
+                else None
+            )
+        await self.persist(outcome, [result])
+        if result.passive:
+            self.scheduler.note_passive(result.key)
+        return interval
+
+    async def tick(self) -> None:
+        async with self._lock:
+            outcome = self.engine.tick(self.clock.now())
+        if outcome.states or outcome.events or outcome.downtimes_set or outcome.downtimes_removed:
+            await self.persist(outcome, [])
+        await self.process_commands()
+
+    async def process_commands(self) -> None:
+        """Apply spooled operator commands; a file is deleted only once its effect is durable."""
+        for path in commands.pending(self.data_dir):
+            try:
+                cmd = commands.read(path)
+                kind, key, action = commands.parse(cmd, self.clock.now())
+                if key is not None and not self._known(key):
+                    raise commands.CommandError(f"unknown host or service {key}")
+            except (commands.CommandError, ValueError, OSError) as exc:
+                log.error("command refused", extra={"file": path.name, "error": str(exc)})
+                path.unlink(missing_ok=True)
+                continue
+            await self.apply(action)
+            try:
+                await asyncio.wait_for(self.writer.flush(), COMMAND_COMMIT_TIMEOUT)
+            except TimeoutError:
+                log.warning("store slow; command kept for a retry", extra={"file": path.name})
+                return
+            if kind == "check_now" and key is not None:
+                self.scheduler.check_now(key)
+            log.info("command applied", extra={"action": kind, "check": str(key or "")})
+            path.unlink(missing_ok=True)
+
+    def _known(self, key: CheckKey) -> bool:
+        return key in self.plan.services if key.service else key.host in self.plan.hosts
+
+    async def apply(self, action: Callable[[Engine, float], Outcome]) -> Outcome:
+        """Run an operator action (ack, downtime ...) through the engine and persist it."""
+        async with self._lock:
+            outcome = action(self.engine, self.clock.now())
+        await self.persist(outcome, [])
+        return outcome
+
+    async def persist(self, outcome: Outcome, results: list[CheckResult]) -> None:
+        batch = WriteBatch(
+            states=list(outcome.states.values()),
+            downtimes_set=list(outcome.downtimes_set),
+            downtimes_removed=list(outcome.downtimes_removed),
+            events=list(outcome.events),
+            results=results,
+        )
+        done = self.writer.submit(batch)
+        if not outcome.events:
+            return
+        # State is durable before anyone acts on its events (notifications, later issues).
+        await asyncio.shield(done)
+        for sink in self.sinks:
+            try:
+                await sink(list(outcome.events))
+            except Exception:
+                log.exception("event sink failed")
+
+    # --- periodic work -------------------------------------------------------------------
+    async def self_metrics(self) -> None:
+        samples = self.scheduler.pop_lateness_samples()
+        stats = self.scheduler.stats
+        perf = [
+            PerfDatum("checks_started", float(stats.checks_started), "c"),
+            PerfDatum("in_flight", float(stats.in_flight)),
+            PerfDatum("queued", float(stats.queued)),
+        ]
+        if samples:
+            samples.sort()
+            perf += [
+                PerfDatum("lateness_p50", statistics.median(samples), "s"),
+                PerfDatum(
+                    "lateness_p99", samples[min(len(samples) - 1, int(len(samples) * 0.99))], "s"
+                ),
+                PerfDatum("lateness_max", samples[-1], "s"),
+                PerfDatum("checks", float(len(samples))),
+            ]
+        result = CheckResult(
+            SELF_KEY,
+            0,
+            "scheduler figures",
+            perfdata=tuple(perf),
+            started_at=self.clock.now(),
+            source="self",
+        )
+        self.writer.submit(WriteBatch(results=[result]))
+
+    async def housekeeping(self) -> None:
+        await self.writer.flush()
+        await self.store.rollup_and_prune(self.clock.now(), self.plan.settings.retention)
+
+    async def _every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await self.clock.sleep(seconds)
+            try:
+                await job()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("periodic job failed", extra={"job": job.__name__})
+
+
+async def log_events(events: Iterable[Event]) -> None:
+    for ev in events:
+        fields = {
+            "check": str(ev.key),
+            "event": ev.kind,
+            "state": state_name(ev.state, ev.key.is_host),
+            "state_type": ev.state_type.value,
+            "attempt": ev.attempt,
+        }
+        if ev.kind == "notification":
+            fields["type"] = str(ev.data.get("type", ""))
+            fields["contacts"] = ",".join(ev.data.get("contacts", []))
+        log.info(ev.kind, extra=fields)
+
+
+def _safe_url(url: str) -> str:
+    """Drop any password from a database URL before it reaches a log line."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"
+    return url

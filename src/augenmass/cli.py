@@ -1,0 +1,285 @@
+"""The `augenmass` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from augenmass import __version__
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+DEFAULT_CONFIG = Path(os.environ.get("AUGENMASS_CONFIG", "examples/config"))
+DEFAULT_DATA = Path(os.environ.get("AUGENMASS_DATA", "var"))
+DEFAULT_LISTEN = os.environ.get("AUGENMASS_LISTEN", "127.0.0.1:8080")
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="YAML file or directory")]
+DataOpt = Annotated[Path, typer.Option("--data", "-d", help="data directory (SQLite store)")]
+
+EXIT_CONFIG = 2
+
+
+def _config_errors(exc: Exception) -> None:
+    from augenmass.errors import ConfigError
+
+    assert isinstance(exc, ConfigError)
+    for problem in exc.problems:
+        typer.echo(str(problem), err=True)
+    n = len(exc.problems)
+    typer.echo(f"{n} error{'s' if n != 1 else ''}: configuration refused", err=True)
+    raise typer.Exit(EXIT_CONFIG)
+
+
+@app.command()
+def run(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    data: DataOpt = DEFAULT_DATA,
+    listen: Annotated[str, typer.Option(help="HOST:PORT for the HTTP API")] = DEFAULT_LISTEN,
+    store: Annotated[
+        str | None, typer.Option(help="database URL (default: SQLite in --data)")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+) -> None:
+    """Run the monitoring server."""
+    from augenmass.app import Server
+    from augenmass.errors import ConfigError
+    from augenmass.log import setup_logging
+
+    setup_logging(log_level)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop is a dependency, but never required
+        pass
+    server = Server(config, data, listen, store_url=store)
+    try:
+        asyncio.run(server.serve_forever())
+    except ConfigError as exc:
+        _config_errors(exc)
+
+
+@app.command("check-config")
+def check_config(path: Annotated[Path, typer.Argument()] = DEFAULT_CONFIG) -> None:
+    """Validate a configuration: every error with file, line and key path; exit 2 on any."""
+    from augenmass.config import load_config, summarize
+    from augenmass.errors import ConfigError
+
+    try:
+        plan = load_config(path)
+    except ConfigError as exc:
+        _config_errors(exc)
+    typer.echo(f"OK: {summarize(plan)}")
+
+
+@app.command()
+def simulate(
+    timeline: Annotated[
+        Path, typer.Argument(help="JSONL file of results and actions ('-' = stdin)")
+    ],
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Feed a timeline through the real engine; print one JSON object per event."""
+    from augenmass.config import load_config
+    from augenmass.errors import ConfigError
+    from augenmass.simulate import SimulationError, run_simulation
+
+    try:
+        plan = load_config(config)
+    except ConfigError as exc:
+        _config_errors(exc)
+    stream = sys.stdin if str(timeline) == "-" else timeline.open(encoding="utf-8")
+    try:
+        for event in run_simulation(plan, stream):
+            typer.echo(json.dumps(event, ensure_ascii=False))
+    except SimulationError as exc:
+        typer.echo(f"{timeline}: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+@app.command()
+def status(
+    data: DataOpt = DEFAULT_DATA,
+    store: Annotated[str | None, typer.Option(help="database URL")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="show every check, not only problems")
+    ] = False,
+) -> None:
+    """Show current problems (unhandled first) as a table."""
+    from augenmass.app import db_url
+    from augenmass.status import load_rows, render_table
+
+    rows = asyncio.run(load_rows(store or db_url(data), problems_only=not all_))
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        render_table(rows, now=time.time())
+
+
+@app.command()
+def check(
+    host: str,
+    service: Annotated[str | None, typer.Argument()] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Run one check now and print its result (changes nothing); exits with its status."""
+    from augenmass.checknow import run_once
+    from augenmass.config import load_config
+    from augenmass.errors import ConfigError
+
+    try:
+        plan = load_config(config)
+    except ConfigError as exc:
+        _config_errors(exc)
+    code, text = asyncio.run(run_once(plan, host, service))
+    typer.echo(text)
+    raise typer.Exit(code)
+
+
+@app.command()
+def reload(data: DataOpt = DEFAULT_DATA) -> None:
+    """Ask the running server to re-read its config (same as SIGHUP)."""
+    from augenmass.app import pid_path
+
+    try:
+        pid = int(pid_path(data).read_text().strip())
+        os.kill(pid, signal.SIGHUP)
+    except (FileNotFoundError, ValueError, ProcessLookupError) as exc:
+        typer.echo(f"no running server found for data directory {data}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"reload requested (pid {pid}); see the server log for the outcome")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(f"augenmass {__version__}")
+
+
+def _spool(data: Path, command: dict[str, Any]) -> None:
+    from augenmass.app import pid_path
+    from augenmass.commands import submit
+
+    path = submit(data, command)
+    running = pid_path(data).exists()
+    where = (
+        "the running server applies it within a second"
+        if running
+        else ("no server is running; it is applied when the server starts")
+    )
+    typer.echo(f"queued {command['action']} ({path.name}): {where}")
+
+
+@app.command()
+def acknowledge(
+    host: str,
+    service: Annotated[str | None, typer.Argument()] = None,
+    comment: Annotated[str, typer.Option("--comment", "-m")] = "",
+    author: Annotated[str, typer.Option()] = os.environ.get("USER", "cli"),
+    sticky: Annotated[bool, typer.Option(help="keep it through problem→problem changes")] = False,
+    notify: Annotated[bool, typer.Option(help="send an ACKNOWLEDGEMENT notification")] = False,
+    expires: Annotated[str | None, typer.Option(help="duration until it expires, e.g. 4h")] = None,
+    data: DataOpt = DEFAULT_DATA,
+) -> None:
+    """Acknowledge a problem (stops reminders until it changes or recovers)."""
+    from augenmass.duration import parse_duration
+
+    cmd: dict[str, Any] = {
+        "action": "acknowledge",
+        "host": host,
+        "service": service,
+        "comment": comment,
+        "author": author,
+        "sticky": sticky,
+        "notify": notify,
+    }
+    if expires:
+        cmd["expires"] = time.time() + parse_duration(expires)
+    _spool(data, cmd)
+
+
+@app.command("remove-acknowledgement")
+def remove_acknowledgement(
+    host: str, service: Annotated[str | None, typer.Argument()] = None, data: DataOpt = DEFAULT_DATA
+) -> None:
+    """Remove an acknowledgement."""
+    _spool(data, {"action": "remove_acknowledgement", "host": host, "service": service})
+
+
+@app.command()
+def downtime(
+    host: str,
+    service: Annotated[str | None, typer.Argument()] = None,
+    duration: Annotated[str, typer.Option(help="length, e.g. 2h")] = "1h",
+    start_in: Annotated[str, typer.Option(help="start after this long, e.g. 30m")] = "0s",
+    flexible: Annotated[
+        bool, typer.Option(help="start only when a problem occurs in the window")
+    ] = False,
+    window: Annotated[
+        str | None, typer.Option(help="flexible: window length (default = duration)")
+    ] = None,
+    all_services: Annotated[bool, typer.Option(help="host downtime covers each service")] = False,
+    comment: Annotated[str, typer.Option("--comment", "-m")] = "",
+    author: Annotated[str, typer.Option()] = os.environ.get("USER", "cli"),
+    data: DataOpt = DEFAULT_DATA,
+) -> None:
+    """Schedule a downtime (fixed by default)."""
+    import uuid
+
+    from augenmass.duration import parse_duration
+
+    start = time.time() + parse_duration(start_in)
+    length = parse_duration(duration)
+    end = start + (parse_duration(window) if (flexible and window) else length)
+    dt_id = uuid.uuid4().hex
+    _spool(
+        data,
+        {
+            "action": "downtime",
+            "id": dt_id,
+            "host": host,
+            "service": service,
+            "start": start,
+            "end": end,
+            "fixed": not flexible,
+            "duration": length,
+            "all_services": all_services,
+            "comment": comment,
+            "author": author,
+        },
+    )
+    typer.echo(f"downtime id {dt_id}")
+
+
+@app.command("remove-downtime")
+def remove_downtime(downtime_id: str, data: DataOpt = DEFAULT_DATA) -> None:
+    """Cancel a downtime by id."""
+    _spool(data, {"action": "remove_downtime", "id": downtime_id})
+
+
+@app.command()
+def recheck(
+    host: str, service: Annotated[str | None, typer.Argument()] = None, data: DataOpt = DEFAULT_DATA
+) -> None:
+    """Ask the running server to run a check now."""
+    _spool(data, {"action": "check_now", "host": host, "service": service})
+
+
+def main() -> Any:
+    return app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,30 @@
+"""Every example configuration loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from augenmass.config import load_config
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+CONFIGS = sorted(p for p in EXAMPLES.iterdir() if p.is_dir() or p.suffix in (".yaml", ".yml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_example_loads(path: Path) -> None:
+    plan = load_config(path)
+    assert plan.hosts and plan.services
+
+
+def test_example_models_the_organisation() -> None:
+    plan = load_config(EXAMPLES / "config")
+    printer = plan.hosts["office-printer"]
+    assert printer.parents == ("office-router",)
+    toner = next(s for s in plan.services.values() if s.name == "toner")
+    assert toner.policy.max_check_attempts == 1
+    assert "office" in toner.policy.contact_groups
+    web = [s for s in plan.services.values() if s.name == "website"]
+    assert {s.host for s in web} == {"www1", "www2", "tickets"}
+    assert all(s.policy.max_check_attempts == 3 and s.policy.retry_interval == 20 for s in web)

@@ -153,6 +153,8 @@ class Settings:
     timezone: str = "UTC"
     # where a plugin named without a slash is looked up, before $PATH
     plugin_dirs: tuple[str, ...] = ("/usr/lib/nagios/plugins", "/usr/lib/monitoring-plugins")
+    # how often the scheduler's own figures (lateness, checks) are stored as performance data
+    self_metrics_interval: float = 60.0
     retention: Retention = Retention()
 
 

@@ -96,6 +96,22 @@ class ServerProcess:
             self._logf.close()
             self._logf = None
 
+    def series(self, host: str, service: str, label: str) -> list[Any]:
+        import asyncio
+
+        from augenmass.model import CheckKey
+        from augenmass.store import open_store
+
+        async def read() -> list[Any]:
+            store = await open_store(f"sqlite:///{self.data / 'augenmass.db'}")
+            try:
+                key = CheckKey(host, service)
+                return await store.series_points(key, label, 0, 4e9, resolution="raw")
+            finally:
+                await store.close()
+
+        return asyncio.run(read())
+
     def history(self, host: str, service: str | None) -> list[Any]:
         """State-change history from the store, oldest first."""
         import asyncio

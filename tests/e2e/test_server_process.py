@@ -126,12 +126,12 @@ def test_reload_refuses_a_broken_config_and_applies_a_good_one(
     assert row
 
 
-def test_a_service_with_a_plugin_problem_is_unknown_and_the_server_keeps_going(
+def test_a_service_with_a_plugin_problem_is_unknown_and_the_server_keeps_going_and_measures(
     tmp_path: Path,
 ) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text("""
-settings: {max_check_spread: 1s}
+settings: {max_check_spread: 1s, self_metrics_interval: 1s}
 hosts: {app: {address: 127.0.0.1}}
 services:
   - {name: missing, host: app, check_interval: 1s,
@@ -152,5 +152,10 @@ services:
             10,
             "checks to keep running",
         )
+        # the scheduler's lateness is kept as the server's own performance data
+        points = wait_for(
+            lambda: server.series("augenmass", "scheduler", "lateness_p99"), 10, "lateness data"
+        )
+        assert all(0 <= avg < 5 for _, avg, _, _ in points)
     finally:
         server.stop()

@@ -44,6 +44,7 @@ class SettingsModel(Strict):
     output_limit: int | None = Field(default=None, ge=256, le=64 * 1024 * 1024)
     timezone: str = "UTC"
     plugin_dirs: list[str] | None = None
+    self_metrics_interval: PositiveDuration | None = None
     retention: RetentionModel = RetentionModel()
 
     @field_validator("timezone")

@@ -226,13 +226,23 @@ class Engine:
         out = OutcomeBuilder()
         n = self._notifier(out)
         self._downtime_changes(n, now, only=None)
-        for state in list(self._states.values()):
+        # Only objects with a problem, an ack or something held can have time-driven work;
+        # skipping the rest keeps a tick cheap with thousands of quiet services.
+        busy = [
+            st
+            for st in self._states.values()
+            if st.acknowledgement is not None
+            or st.held_notifications
+            or st.notified_on
+            or (st.checked and st.state != 0)
+        ]
+        for state in busy:
             if acks.expired(state, now):
                 new = replace(state, acknowledgement=None)
                 n.put(new)
                 n.emit(new, "acknowledgement_removed", now, {"reason": "expired"})
-        for key in list(self._states):
-            n.evaluate(key, now, report=False)
+        for state in busy:
+            n.evaluate(state.key, now, report=False)
         return out.build()
 
     # --- acknowledgements --------------------------------------------------------------

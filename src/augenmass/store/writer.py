@@ -63,6 +63,7 @@ class StoreWriter:
         self._pending_results = 0
         self._in_flight = 0
         self._wake = asyncio.Event()
+        self._urgent = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._last: asyncio.Future[None] | None = None
         self._failures = 0
@@ -89,14 +90,19 @@ class StoreWriter:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="augenmass-store-writer")
 
-    def submit(self, batch: WriteBatch) -> asyncio.Future[None]:
-        """Queue a batch; the Future resolves once it is committed. Never raises."""
+    def submit(self, batch: WriteBatch, urgent: bool = False) -> asyncio.Future[None]:
+        """Queue a batch; the Future resolves once it is committed. Never raises.
+
+        An urgent batch (someone waits for it, e.g. before notifying) ends the merge window
+        early; plain results wait for it so that many share one transaction."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((batch, fut))
         self._last = fut
         self._pending_results += len(batch.results)
         if self._pending_results > self._max_pending:
             self._shed()
+        if urgent:
+            self._urgent.set()
         self._wake.set()
         return fut
 
@@ -104,6 +110,7 @@ class StoreWriter:
         """Wait until everything submitted so far is committed."""
         last = self._last
         if last is not None and not last.done():
+            self._urgent.set()  # someone waits: no merge window
             # Batches commit in order: once the newest is done, so are all before it.
             with contextlib.suppress(StoreError):
                 await asyncio.shield(last)
@@ -160,13 +167,24 @@ class StoreWriter:
             if not self._queue:
                 self._wake.clear()
                 await self._wake.wait()
-            if self._pending_results < self._max_batch:
-                await self._clock.sleep(self._window)  # let more batches arrive, merge them
+            if self._pending_results < self._max_batch and not self._urgent.is_set():
+                await self._merge_wait()  # let more batches arrive, merge them
+            self._urgent.clear()
             items = self._take()
             try:
                 await self._commit(items)
             finally:
                 self._in_flight = 0
+
+    async def _merge_wait(self) -> None:
+        sleeper = asyncio.ensure_future(self._clock.sleep(self._window))
+        urgent = asyncio.ensure_future(self._urgent.wait())
+        try:
+            await asyncio.wait((sleeper, urgent), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, urgent):
+                task.cancel()
+            await asyncio.gather(sleeper, urgent, return_exceptions=True)
 
     async def _commit(self, items: list[tuple[WriteBatch, asyncio.Future[None]]]) -> None:
         merged = merge_batches(b for b, _ in items)

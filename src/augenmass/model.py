@@ -185,14 +185,28 @@ class CheckJob:
 # --- JSON codec for the dataclasses above (used by the store and simulate) -----------------
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 def to_jsonable(value: Any) -> Any:
     """Turn our dataclasses, enums, tuples and frozensets into JSON-safe values."""
+    # Plain values first: this runs for every stored result, so the common case is cheap.
+    if isinstance(value, _PLAIN) and not isinstance(value, Enum):
+        return value
     if isinstance(value, CheckKey):
         return str(value)
     if isinstance(value, Enum):
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {name: to_jsonable(getattr(value, name)) for name in _field_names(type(value))}
     if isinstance(value, frozenset | set):
         return sorted(to_jsonable(v) for v in value)
     if isinstance(value, tuple | list):

@@ -159,3 +159,38 @@ services:
         assert all(0 <= avg < 5 for _, avg, _, _ in points)
     finally:
         server.stop()
+
+
+def test_an_unreadable_store_is_kept_aside_and_acks_and_downtimes_survive(
+    setup: tuple[ServerProcess, Path, Path],
+) -> None:
+    server, _, _ = setup
+    server.start()
+    wait_for(
+        lambda: server.status().get("app/broken", {}).get("state_type") == "HARD",
+        20,
+        "broken to be HARD CRITICAL",
+    )
+    data = str(server.data)
+    assert cli("acknowledge", "app", "broken", "-m", "on it", "--data", data).returncode == 0
+    assert cli("downtime", "app", "--duration", "2h", "--data", data).returncode == 0
+    wait_for(lambda: server.status()["app"]["in_downtime"], 20, "the host downtime")
+    wait_for(lambda: server.status()["app/broken"]["acknowledged"], 20, "the acknowledgement")
+    server.stop()
+
+    db = server.data / "augenmass.db"
+    db.write_bytes(b"this is not a database" * 100)
+    for extra in ("-wal", "-shm"):
+        (server.data / f"augenmass.db{extra}").unlink(missing_ok=True)
+
+    server.start()
+    assert server.health()["status"] == "degraded"
+    assert list(server.data.glob("augenmass.db.corrupt-*")), "the damaged file is kept aside"
+    assert "store degraded" in server.log.read_text()
+    rows = wait_for(
+        lambda: (s := server.status()).get("app/broken", {}).get("state") == "CRITICAL" and s,
+        20,
+        "the first result after the restart",
+    )
+    assert rows["app/broken"]["acknowledged"] is True
+    assert rows["app/broken"]["in_downtime"] is True  # the host's downtime covers it

@@ -96,3 +96,22 @@ def test_sticky_ack_stays_through_problem_changes() -> None:
     run.results(HTTPS, [WARN, CRIT, WARN], start=2)
     assert run.engine.state(HTTPS).acknowledgement == sticky
     assert run.note_types() == ["PROBLEM"]
+
+
+def test_an_ack_restored_onto_a_pending_state_survives_the_first_problem_result() -> None:
+    """After a lost store, acks come back from the sidecar on PENDING states (checked=False)."""
+    from augenmass.model import Acknowledgement, CheckKey, CheckResult, CheckState
+    from augenmass.plan import CheckSpec, HostPlan, Plan, Policy, ServicePlan
+    from augenmass.state import Engine
+
+    key = CheckKey("h", "s")
+    plan = Plan(
+        hosts={"h": HostPlan("h")},
+        services={key: ServicePlan("h", "s", CheckSpec("dummy"), policy=Policy(max_check_attempts=1))},
+    )
+    ack = Acknowledgement(author="op", comment="known", at=100.0)
+    eng = Engine(plan, {key: CheckState(key, acknowledgement=ack)})
+    eng.ingest(CheckResult(key, 2, "still broken", started_at=200.0), 200.0)
+    assert eng.state(key).acknowledgement == ack
+    eng.ingest(CheckResult(key, 0, "fixed", started_at=260.0), 260.0)
+    assert eng.state(key).acknowledgement is None

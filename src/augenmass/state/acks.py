@@ -16,6 +16,10 @@ def after_result(old: CheckState, new: CheckState) -> tuple[CheckState, bool]:
     ack = old.acknowledgement
     if ack is None or new.state == old.state:
         return new, False
+    if not old.checked and new.state != 0:
+        # An ack on a never-checked state was restored from the sidecar after the store was
+        # lost: its problem is still there, so it stays.
+        return new, False
     if new.state == 0 or not ack.sticky:
         return replace(new, acknowledgement=None), True
     return new, False

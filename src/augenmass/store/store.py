@@ -47,6 +47,7 @@ class Store:
         self._lock = asyncio.Lock()
         self._series: dict[perf.SeriesKey, int] = {}
         self._seq: dict[tuple[str, str], int] = {}
+        self._upserts: dict[str, Any] = {}
         self._acks: dict[CheckKey, Acknowledgement] = {}
         self._downtimes: dict[str, Downtime] = {}
 
@@ -151,16 +152,24 @@ class Store:
             if self._handling_changed(batch):
                 await self._save_sidecar()
 
+    def _upsert(self, table: sa.Table, index: tuple[str, ...]) -> Any:
+        """INSERT … ON CONFLICT DO UPDATE for every non-key column; built once per table,
+        because building `excluded` costs more than the rows it writes."""
+        stmt = self._upserts.get(table.name)
+        if stmt is None:
+            base = perf.insert_for(self._dialect)(table)
+            cols = [c.name for c in table.c if not c.primary_key]
+            stmt = base.on_conflict_do_update(
+                index_elements=list(index), set_={c: base.excluded[c] for c in cols}
+            )
+            self._upserts[table.name] = stmt
+        return stmt
+
     async def _write_in(
         self, conn: AsyncConnection, batch: WriteBatch
     ) -> tuple[dict[perf.SeriesKey, int], dict[tuple[str, str], int]]:
-        ins = perf.insert_for(self._dialect)
         if batch.states:
-            stmt = ins(t.check_state)
-            cols = [c.name for c in t.check_state.c if not c.primary_key]
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["host", "service"], set_={c: stmt.excluded[c] for c in cols}
-            )
+            stmt = self._upsert(t.check_state, ("host", "service"))
             await conn.execute(stmt, [codec.state_row(s) for s in batch.states])
         if batch.downtimes_removed:
             await conn.execute(
@@ -171,11 +180,7 @@ class Store:
                 )
             )
         if batch.downtimes_set:
-            stmt = ins(t.downtime)
-            cols = [c.name for c in t.downtime.c if not c.primary_key]
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["id"], set_={c: stmt.excluded[c] for c in cols}
-            )
+            stmt = self._upsert(t.downtime, ("id",))
             await conn.execute(stmt, [codec.downtime_row(d) for d in batch.downtimes_set])
         if batch.events:
             await conn.execute(sa.insert(t.event), [codec.event_row(e) for e in batch.events])
@@ -195,12 +200,7 @@ class Store:
             # one row per slot: more than N results of one check in a batch keep the newest
             rows[(k[0], k[1], n % self._ring)] = codec.result_row(res, n % self._ring, n)
         if rows:
-            stmt = perf.insert_for(self._dialect)(t.result)
-            cols = [c.name for c in t.result.c if not c.primary_key]
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["host", "service", "slot"],
-                set_={c: stmt.excluded[c] for c in cols},
-            )
+            stmt = self._upsert(t.result, ("host", "service", "slot"))
             await conn.execute(stmt, list(rows.values()))
         return seq
 

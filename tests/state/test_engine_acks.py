@@ -107,7 +107,9 @@ def test_an_ack_restored_onto_a_pending_state_survives_the_first_problem_result(
     key = CheckKey("h", "s")
     plan = Plan(
         hosts={"h": HostPlan("h")},
-        services={key: ServicePlan("h", "s", CheckSpec("dummy"), policy=Policy(max_check_attempts=1))},
+        services={
+            key: ServicePlan("h", "s", CheckSpec("dummy"), policy=Policy(max_check_attempts=1))
+        },
     )
     ack = Acknowledgement(author="op", comment="known", at=100.0)
     eng = Engine(plan, {key: CheckState(key, acknowledgement=ack)})

@@ -117,6 +117,7 @@ def run_server(cfg: Path, seconds: float, warmup: float) -> dict[str, Any]:
         c1 = procstat.cpu_seconds(proc.pid) + procstat.live_children_cpu(proc.pid)
         zombies = procstat.zombies(proc.pid)
         rss = procstat.peak_rss_mb(proc.pid)
+        checked = checked_keys(data / "augenmass.db")
     finally:
         proc.terminate()
         try:
@@ -140,11 +141,30 @@ def run_server(cfg: Path, seconds: float, warmup: float) -> dict[str, Any]:
         "zombies": zombies,
         "checks_started_total": h1["scheduler"]["checks_started"],
         "store_failures": h1["store"]["failures"],
+        "services_checked_at_least_once": checked,
     }
 
 
+def checked_keys(db: Path) -> int:
+    """How many services have a stored result: the proof that no check was dropped."""
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        (checked,) = con.execute(
+            "SELECT count(*) FROM check_state WHERE service != '' AND checked"
+        ).fetchone()
+    finally:
+        con.close()
+    return int(checked)
+
+
 def bench_tcp(
-    services: int, seconds: float, interval: str = "60s", concurrency: int = 256
+    services: int,
+    seconds: float,
+    interval: str = "60s",
+    concurrency: int = 256,
+    warmup: float = 65.0,
 ) -> dict[str, Any]:
     port = free_port()
     listener = subprocess.Popen([sys.executable, "-c", LISTENER, str(port), str(seconds + 120)])
@@ -161,7 +181,7 @@ def bench_tcp(
                 interval,
                 concurrency,
             )
-            out = run_server(cfg, seconds, warmup=65.0)
+            out = run_server(cfg, seconds, warmup=warmup)
     finally:
         listener.terminate()
     return {"scenario": "tcp", "services": services, "interval": interval, **out}
@@ -218,16 +238,22 @@ def main() -> None:
     ap.add_argument("scenario", nargs="?", default="all")
     ap.add_argument("--services", type=int, default=0)
     ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--interval", default="60s", help="tcp: check interval")
+    ap.add_argument("--warmup", type=float, default=65.0, help="tcp: seconds before measuring")
     args = ap.parse_args()
     results = []
     if args.scenario in ("tcp", "all"):
-        results.append(bench_tcp(args.services or 10_000, args.seconds))
+        results.append(
+            bench_tcp(args.services or 10_000, args.seconds, args.interval, warmup=args.warmup)
+        )
     if args.scenario in ("floor", "all"):
         results.append(bench_floor())
     if args.scenario in ("plugin", "all"):
         results.append(bench_plugin(args.services or 2_000, min(args.seconds, 30.0)))
     if args.scenario in ("overload", "all"):
-        results.append(bench_tcp(args.services or 20_000, min(args.seconds, 60.0), "5s", 64))
+        results.append(
+            bench_tcp(args.services or 20_000, min(args.seconds, 60.0), "5s", 64, warmup=15.0)
+        )
         results[-1]["scenario"] = "overload tcp (4,000 checks/s asked, 64 slots)"
     machine = {
         "machine": platform.machine(),

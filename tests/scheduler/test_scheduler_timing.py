@@ -127,3 +127,19 @@ async def test_wall_clock_jump_causes_no_burst_and_no_stall(
     assert len(harness.starts) - before == 10
     last = harness.starts[-1][1]
     assert abs(last.due_at - (clock.now() - 10.0)) <= 10.0  # due_at follows the new wall clock
+
+
+async def test_coalescing_adds_bounded_lateness_that_does_not_add_up(clock: FakeClock) -> None:
+    jobs = [template(n, interval=10.0) for n in ("a", "b", "c")]
+    harness = Harness(clock, max_spread=0.0, coalesce=0.05)
+    harness.sched.set_jobs(jobs_of(jobs))
+    harness.start()
+    try:
+        await clock.advance(40.1)
+    finally:
+        await harness.stop()
+    for job in jobs:
+        lateness = [s - T0 - 10 * i for i, s in enumerate(harness.starts_of(job.key))]
+        # due at T0, T0+10, ...: started at most 50 ms late, and the phase does not drift
+        assert len(lateness) == 5
+        assert all(0 <= late <= 0.05 + 1e-9 for late in lateness), lateness

@@ -27,6 +27,9 @@ from augenmass.scheduler.stats import LatenessWindow, SchedulerStats
 
 log = logging.getLogger(__name__)
 
+# A check that started this much after its due time counts its next interval from its start.
+_MAX_PHASE_SLIP = 1.0
+
 RunFn = Callable[[CheckJob], Awaitable[CheckResult]]
 OnResultFn = Callable[[CheckResult], Awaitable[float | None]]
 
@@ -41,7 +44,11 @@ class Scheduler:
         max_spread: float = 60.0,
         rng: random.Random | None = None,
         lateness_window: float = 60.0,
+        coalesce: float = 0.0,
     ) -> None:
+        """`coalesce`: sleep this much past the next due time, so the checks due within it
+        start in one wake-up (a loop iteration per check costs more than the check at low
+        rates); it adds at most that much lateness."""
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency!r}")
         self._clock = clock
@@ -49,6 +56,7 @@ class Scheduler:
         self._on_result = on_result
         self._max = max_concurrency
         self._max_spread = max_spread
+        self._coalesce = max(0.0, coalesce)
         self._rng = rng if rng is not None else random.Random()
         self._jobs: dict[CheckKey, JobTemplate] = {}
         self._queue = DueQueue()
@@ -56,7 +64,7 @@ class Scheduler:
         self._manual: set[CheckKey] = set()  # re-check requested; due now, not moved by others
         self._last_passive: dict[CheckKey, float] = {}
         self._lateness = LatenessWindow(lateness_window)
-        self._wake = asyncio.Event()
+        self._wake = _Wakeup(clock)
         # When the sleeping loop will look next (inf: only a wake-up); pushing an earlier due
         # time must wake it, a later one need not.
         self._loop_deadline = float("-inf")
@@ -191,6 +199,8 @@ class Scheduler:
                 self._wake.clear()
                 self._start_due()
                 delay = self._next_delay()
+                if delay:
+                    delay += self._coalesce
                 now = self._clock.monotonic()
                 self._loop_deadline = float("inf") if delay is None else now + delay
                 await self._wait(delay)
@@ -228,18 +238,7 @@ class Scheduler:
         return max(0.0, top[0] - self._clock.monotonic())
 
     async def _wait(self, delay: float | None) -> None:
-        if delay is None:
-            await self._wake.wait()
-            return
-        sleeper = asyncio.create_task(self._clock.sleep(delay))
-        waker = asyncio.create_task(self._wake.wait())
-        try:
-            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            waker.cancel()
-        if sleeper.done() and not sleeper.cancelled():
-            sleeper.result()  # a broken clock must not be silent
+        await self._wake.wait(delay)
 
     def _push(self, key: CheckKey, due: float) -> None:
         self._queue.push(key, due)
@@ -276,7 +275,10 @@ class Scheduler:
                 self._requeue(job.key, due)
             else:
                 self._completed += 1
-                self._reschedule(job.key, start, interval)
+                # Keep the phase: count the interval from the due time, unless the check
+                # started very late (overload), where catching up would cause a burst.
+                base = due if start - due < _MAX_PHASE_SLIP else start
+                self._reschedule(job.key, base, interval)
             if was_full:
                 self._wake.set()  # a slot is free for the queued checks
 
@@ -318,3 +320,46 @@ class Scheduler:
             due = now
             self._overruns += 1
         self._push(key, due)
+
+
+class _Wakeup:
+    """An Event whose wait also ends after a delay on the injected clock.
+
+    The loop sleeps once per started check at low rates; one sleeper task per wait (cancelled
+    by set()) costs a third of two tasks plus asyncio.wait."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._flag = False
+        self._event = asyncio.Event()
+        self._sleeper: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        self._flag = True
+        self._event.set()
+        if self._sleeper is not None and not self._sleeper.done():
+            self._sleeper.cancel()
+
+    def clear(self) -> None:
+        self._flag = False
+        self._event.clear()
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    async def wait(self, delay: float | None) -> None:
+        if self._flag:
+            return
+        if delay is None:
+            await self._event.wait()
+            return
+        self._sleeper = sleeper = asyncio.ensure_future(self._clock.sleep(delay))
+        try:
+            await sleeper
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if self._flag and (me is None or not me.cancelling()):
+                return  # woken by set(), not cancelled from outside
+            raise
+        finally:
+            self._sleeper = None

@@ -216,36 +216,53 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+Decoder = typing.Callable[[Any], Any]
+_DECODERS: dict[type, tuple[tuple[str, Decoder], ...]] = {}
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
-    return _HINTS[cls]
+def _identity(raw: Any) -> Any:
+    return raw
 
 
-def _decode(tp: Any, raw: Any) -> Any:
-    if raw is None:
-        return None
+def _to_float(raw: Any) -> Any:
+    return float(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
+
+
+def _optional(inner: Decoder) -> Decoder:
+    return lambda raw: None if raw is None else inner(raw)
+
+
+def _decoder(tp: Any) -> Decoder:
+    """Build, once per type, the function that turns JSON back into that type: decoding runs
+    for every stored state at start-up, so the type hints are not re-read per value."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
-        return _decode(inner[0], raw) if len(inner) == 1 else raw
+        return _optional(_decoder(inner[0]) if len(inner) == 1 else _identity)
     if tp is CheckKey:
-        return CheckKey.parse(raw)
+        return CheckKey.parse
     if isinstance(tp, type) and issubclass(tp, Enum):
-        return tp(raw)
+        return tp
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return from_jsonable(tp, raw)
-    if origin is tuple:
-        return tuple(_decode(args[0], v) for v in raw) if args else tuple(raw)
-    if origin is frozenset:
-        return frozenset(_decode(args[0], v) for v in raw) if args else frozenset(raw)
-    if tp is float and isinstance(raw, int):
-        return float(raw)
-    return raw
+        return lambda raw: from_jsonable(tp, raw)
+    if origin in (tuple, frozenset):
+        item = _decoder(args[0]) if args else _identity
+        if item is _identity:
+            return origin  # type: ignore[no-any-return]
+        return lambda raw: origin(item(v) for v in raw)
+    if tp is float:
+        return _to_float
+    return _identity
+
+
+def _decoders(cls: type) -> tuple[tuple[str, Decoder], ...]:
+    found = _DECODERS.get(cls)
+    if found is None:
+        hints = typing.get_type_hints(cls)
+        found = tuple((f.name, _decoder(hints[f.name])) for f in dataclasses.fields(cls))
+        _DECODERS[cls] = found
+    return found
 
 
 T = typing.TypeVar("T")
@@ -255,10 +272,9 @@ def from_jsonable(cls: type[T], raw: Mapping[str, Any]) -> T:
     """Inverse of to_jsonable for one of the dataclasses here; unknown keys are ignored so an
     older store can be read by a newer engine."""
     assert dataclasses.is_dataclass(cls)
-    hints = _hints(cls)
     kwargs = {
-        f.name: _decode(hints[f.name], raw[f.name])
-        for f in dataclasses.fields(cls)
-        if f.name in raw
+        name: (None if raw[name] is None else decode(raw[name]))
+        for name, decode in _decoders(cls)
+        if name in raw
     }
     return cls(**kwargs)

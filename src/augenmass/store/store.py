@@ -69,9 +69,15 @@ class Store:
             q = sa.select(r.host, r.service, sa.func.max(r.seq).label("seq"))
             for row in await conn.execute(q.group_by(r.host, r.service)):
                 self._seq[(row.host, row.service)] = int(row.seq)
-        snap = await self.load()
-        self._acks = {k: s.acknowledgement for k, s in snap.states.items() if s.acknowledgement}
-        self._downtimes = dict(snap.downtimes)
+            # only acknowledged states matter for the sidecar: don't decode all of them
+            acked = sa.select(t.check_state.c.data).where(t.check_state.c.acknowledged)
+            for row in await conn.execute(acked):
+                st = codec.state_from(row.data)
+                if st.acknowledgement is not None:
+                    self._acks[st.key] = st.acknowledgement
+            for row in await conn.execute(sa.select(t.downtime.c.data)):
+                dt = codec.downtime_from(row.data)
+                self._downtimes[dt.id] = dt
 
     # --- reads ----------------------------------------------------------------------------
 

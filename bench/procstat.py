@@ -63,12 +63,22 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def zombies(pid: int) -> int:
-    n = 0
+def zombie_pids(pid: int) -> set[int]:
+    found = set()
     for p in tree(pid)[1:]:
         try:
-            state = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            n += state == "Z"
+            if Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                found.add(p)
         except OSError:
             pass
-    return n
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0

@@ -147,6 +147,7 @@ def run_server(cfg: Path, seconds: float, warmup: float) -> dict[str, Any]:
         "zombies_left_unreaped": len(leaked),
         "checks_started_total": h1["scheduler"]["checks_started"],
         "store_failures": h1["store"]["failures"],
+        "store_pending_batches_at_end": h1["store"]["pending"],
         "services_checked_at_least_once": checked,
     }
 

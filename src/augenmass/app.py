@@ -35,6 +35,7 @@ SELF_KEY = CheckKey("augenmass", "scheduler")
 TICK_SECONDS = 1.0
 HOUSEKEEPING_SECONDS = 300.0
 COMMAND_COMMIT_TIMEOUT = 30.0
+WRITE_BACKLOG_LIMIT = 10_000
 
 EventSink = Callable[[list[Event]], Awaitable[None]]
 
@@ -203,6 +204,10 @@ class Server:
                 else None
             )
         await self.persist(outcome, [result])
+        if self.writer.backlog > WRITE_BACKLOG_LIMIT:
+            # The store cannot keep up (overload): hold this check's slot until it has caught
+            # up, so lateness grows and is reported instead of memory growing without bound.
+            await self.writer.flush()
         if result.passive:
             self.scheduler.note_passive(result.key)
         return interval

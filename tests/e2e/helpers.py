@@ -44,8 +44,8 @@ def wait_for(pred: Callable[[], Any], timeout: float, what: str, step: float = 0
 
 
 class ServerProcess:
-    def __init__(self, config: Path, data: Path) -> None:
-        self.config, self.data = config, data
+    def __init__(self, config: Path, data: Path, store: str | None = None) -> None:
+        self.config, self.data, self.store = config, data, store
         self.port = free_port()
         self.log = data / "server.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -65,6 +65,7 @@ class ServerProcess:
                 str(self.data),
                 "--listen",
                 f"127.0.0.1:{self.port}",
+                *(["--store", self.store] if self.store else []),
             ],
             stdout=logf,
             stderr=logf,
@@ -81,6 +82,8 @@ class ServerProcess:
 
     def status(self, all_: bool = True) -> dict[str, dict[str, Any]]:
         args = ["status", "--json", "--data", str(self.data)] + (["--all"] if all_ else [])
+        if self.store:
+            args += ["--store", self.store]
         out = cli(*args, check=True)
         rows = json.loads(out.stdout)
         return {f"{r['host']}/{r['service']}" if r["service"] else r["host"]: r for r in rows}

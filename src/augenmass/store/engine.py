@@ -24,6 +24,16 @@ def sqlite_path(url_or_path: str) -> Path | None:
     return Path(url_or_path)
 
 
+def split_schema(url: str) -> tuple[str, str | None]:
+    """Take our own `?schema=NAME` out of a PostgreSQL URL (the driver does not know it)."""
+    u = sa.make_url(url)
+    schema = u.query.get("schema")
+    if schema is None:
+        return url, None
+    rest = u.difference_update_query(["schema"])
+    return rest.render_as_string(hide_password=False), str(schema)
+
+
 def make_sqlite_engine(path: Path, busy_timeout_ms: int) -> AsyncEngine:
     engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
 

@@ -305,11 +305,14 @@ async def open_store(
 ) -> Store:
     """Open (and migrate to head) the store at an SQLite path/URL or a postgresql:// URL.
 
-    `schema` (PostgreSQL only) keeps all tables in that schema, created when missing.
+    `schema` (PostgreSQL only) keeps all tables in that schema, created when missing; the URL
+    may also name it as `?schema=NAME`.
     """
     path = engine.sqlite_path(url_or_path)
     problem: str | None = None
     if path is None:
+        url_or_path, in_url = engine.split_schema(url_or_path)
+        schema = schema or in_url
         if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
             raise ValueError(f"bad schema name {schema!r}")
         eng = engine.make_pg_engine(url_or_path, schema)

@@ -86,6 +86,11 @@ class StoreWriter:
             rejected=self._rejected,
         )
 
+    @property
+    def backlog(self) -> int:
+        """Batches queued and not yet committed (cheap; read on every result)."""
+        return len(self._queue) + self._in_flight
+
     async def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="augenmass-store-writer")

@@ -99,6 +99,15 @@ class HostPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class PublicInfo:
+    """A service marked public: what the status page may show of it."""
+
+    name: str
+    group: str = ""
+    show_output: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ServicePlan:
     host: str
     name: str
@@ -109,6 +118,7 @@ class ServicePlan:
     vars: Mapping[str, str] = field(default_factory=dict)
     policy: Policy = Policy()
     source: Source = Source()
+    public: PublicInfo | None = None
 
     @property
     def key(self) -> CheckKey:
@@ -153,6 +163,8 @@ class Settings:
     timezone: str = "UTC"
     # where a plugin named without a slash is looked up, before $PATH
     plugin_dirs: tuple[str, ...] = ("/usr/lib/nagios/plugins", "/usr/lib/monitoring-plugins")
+    status_page_title: str = "Status"
+    status_page_groups: tuple[str, ...] = ()
     # how often the scheduler's own figures (lateness, checks) are stored as performance data
     self_metrics_interval: float = 60.0
     retention: Retention = Retention()

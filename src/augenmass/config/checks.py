@@ -1,4 +1,7 @@
-"""Registry of check types. A new probe type is one model class plus one line in CHECK_TYPES.
+"""Check options: the base model every check type extends, and the lookup of a type's model.
+
+A built-in probe declares its options as `Options` (a CheckModel subclass) on its class and is
+registered with one line in `augenmass.probes.PROBES`.
 
 Options named `warning`/`critical` or ending in `_warning`/`_critical` are threshold ranges and
 are parsed at load time, so a bad range is a config error and never a surprise at first check.
@@ -10,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from augenmass.config.fields import Duration, State, Text, Threshold, threshold_text
+from augenmass.config.fields import Duration, State, Text, threshold_text
 
 
 class CheckModel(BaseModel):
@@ -54,23 +57,32 @@ class PluginCheck(CheckModel):
         return value
 
 
-class TcpCheck(CheckModel):
-    host: Text = "$HOSTADDRESS$"
-    port: int = Field(ge=1, le=65535)
-    warning: Threshold | None = None  # response time in seconds
-    critical: Threshold | None = None
+def check_model(kind: str) -> type[CheckModel] | str:
+    """The options model of a check type, or a message why there is none.
+
+    Built-in probes carry their own model (`Probe.Options`), registered once in
+    `augenmass.probes.PROBES`; the probe module is imported only when a config uses it."""
+    if kind == "plugin":
+        return PluginCheck
+    from augenmass.probes import PROBES, probe_class
+
+    if kind not in PROBES:
+        return f"unknown check type {kind!r}"
+    try:
+        cls = probe_class(kind)
+    except Exception as exc:  # a probe whose module cannot load is a config problem
+        return f"check type {kind!r} is not available: {exc}"
+    options = getattr(cls, "Options", None)
+    if not (isinstance(options, type) and issubclass(options, CheckModel)):
+        return f"check type {kind!r} declares no options model"
+    return options
 
 
-class DummyCheck(CheckModel):
-    state: State = 0
-    output: Text = ""
+def check_types() -> list[str]:
+    from augenmass.probes import PROBES
 
+    return sorted({"plugin", *PROBES})
 
-CHECK_TYPES: dict[str, type[CheckModel]] = {
-    "plugin": PluginCheck,
-    "tcp": TcpCheck,
-    "dummy": DummyCheck,
-}
 
 # Fields CheckSpec holds itself; every other validated option goes into CheckSpec.options.
 SPEC_FIELDS = frozenset({"timeout", "timeout_state", "exit_code_state", "command"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from augenmass.config.checks import CHECK_TYPES, SPEC_FIELDS
+from augenmass.config.checks import SPEC_FIELDS, check_model, check_types
 from augenmass.config.paths import Where
 from augenmass.config.schema import PolicyModel
 from augenmass.config.suggest import unknown
@@ -88,13 +88,17 @@ def build_check(
     if not isinstance(check, dict):
         return None, [where.problem("expected a mapping with a `type` (e.g. {type: plugin, ...})")]
     kind = check.get("type")
+    types = check_types()
     if not isinstance(kind, str):
-        choices = ", ".join(sorted(CHECK_TYPES))
+        choices = ", ".join(types)
         return None, [where.at("type").problem(f"required key is missing (one of: {choices})")]
-    if kind not in CHECK_TYPES:
-        return None, [where.at("type").problem(unknown("check type", kind, CHECK_TYPES))]
+    if kind not in types:
+        return None, [where.at("type").problem(unknown("check type", kind, types))]
+    options_model = check_model(kind)
+    if isinstance(options_model, str):
+        return None, [where.at("type").problem(options_model)]
     options = {k: v for k, v in check.items() if k != "type"}
-    validated, problems = validate(CHECK_TYPES[kind], options, where)
+    validated, problems = validate(options_model, options, where)
     if validated is None:
         return None, problems
     timeout = validated.timeout

@@ -34,6 +34,7 @@ from augenmass.plan import (
     HostPlan,
     Plan,
     Policy,
+    PublicInfo,
     Retention,
     ServicePlan,
     Settings,
@@ -87,10 +88,20 @@ class Resolver:
         model: SettingsModel = self._keyed(SettingsModel, "settings")
         ret: RetentionModel = model.retention
         retention = Retention(**{k: v for k, v in ret.model_dump().items() if v is not None})
-        values = {k: v for k, v in model.model_dump(exclude={"retention"}).items() if v is not None}
+        values = {
+            k: v
+            for k, v in model.model_dump(exclude={"retention", "status_page"}).items()
+            if v is not None
+        }
         if "plugin_dirs" in values:
             values["plugin_dirs"] = tuple(values["plugin_dirs"])
-        return Settings(retention=retention, **values)
+        page = model.status_page
+        return Settings(
+            retention=retention,
+            status_page_title=page.title,
+            status_page_groups=tuple(page.groups),
+            **values,
+        )
 
     def policy_refs(self, model: PolicyModel, where_of: dict[str, Where], fallback: Where) -> None:
         def at(key: str) -> Where:
@@ -280,6 +291,7 @@ class Resolver:
                 vars=dict(model.vars),
                 policy=policy,
                 source=_source(entry.where),
+                public=_public(model),
             )
             for host in targets
         ]
@@ -374,3 +386,13 @@ def _rule_matches(rule: RuleModel, svc: ServicePlan, host: HostPlan) -> bool:
         and (m.host_group is None or m.host_group in host.groups)
         and (m.service is None or fnmatchcase(svc.name, m.service))
     )
+
+
+def _public(model: ServiceModel) -> PublicInfo | None:
+    pub = model.public
+    if pub is False:
+        return None
+    name = model.display_name or model.name
+    if pub is True:
+        return PublicInfo(name=name)
+    return PublicInfo(name=pub.name or name, group=pub.group, show_output=pub.show_output)

@@ -38,6 +38,19 @@ class RetentionModel(Strict):
     history: Duration | None = None
 
 
+class StatusPageModel(Strict):
+    title: Text = "Status"
+    groups: list[Text] = []  # the order of the groups on the public status page
+
+
+class PublicModel(Strict):
+    """How a service appears on the public status page (nothing else of it is shown)."""
+
+    name: Text = ""  # default: the service's display name or name
+    group: Text = ""
+    show_output: bool = False
+
+
 class SettingsModel(Strict):
     max_concurrent_checks: int | None = Field(default=None, ge=1, le=100_000)
     max_check_spread: Duration | None = None
@@ -46,6 +59,7 @@ class SettingsModel(Strict):
     plugin_dirs: list[str] | None = None
     self_metrics_interval: PositiveDuration | None = None
     retention: RetentionModel = RetentionModel()
+    status_page: StatusPageModel = StatusPageModel()
 
     @field_validator("timezone")
     @classmethod
@@ -104,6 +118,7 @@ class ObjectModel(PolicyModel):
     tags: NameList = []
     vars: dict[str, Text] = {}
     check: dict[str, Any] | None = None
+    public: PublicModel | bool = False  # services: shown on the public status page
 
 
 class TemplateModel(ObjectModel):

@@ -6,14 +6,27 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from pydantic import Field
+
+from augenmass.config.checks import CheckModel
+from augenmass.config.fields import State, Text
 from augenmass.perfdata import parse_perfdata
 from augenmass.probes.base import OptionError, ProbeOutcome
 
 _NAMES = {"ok": 0, "up": 0, "warning": 1, "critical": 2, "down": 2, "unknown": 3}
 
 
+class DummyOptions(CheckModel):
+    state: State = 0
+    output: Text = ""
+    long_output: Text = ""
+    perfdata: Text = ""
+    sleep: float = Field(default=0.0, ge=0.0, le=3600.0)  # exercises timeouts in tests and demos
+
+
 class DummyProbe:
     type = "dummy"
+    Options = DummyOptions
     defaults: ClassVar[Mapping[str, Any]] = {}
 
     async def run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:

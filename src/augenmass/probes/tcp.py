@@ -14,6 +14,10 @@ import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from pydantic import Field
+
+from augenmass.config.checks import CheckModel
+from augenmass.config.fields import Text, Threshold
 from augenmass.model import PerfDatum
 from augenmass.probes.base import CRITICAL, OptionError, ProbeOutcome
 
@@ -21,8 +25,16 @@ _LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 _Address = tuple[int, tuple[Any, ...]]  # (family, sockaddr)
 
 
+class TcpOptions(CheckModel):
+    host: Text = "$HOSTADDRESS$"
+    port: int = Field(ge=1, le=65535)
+    warning: Threshold | None = None  # connect time in seconds
+    critical: Threshold | None = None
+
+
 class TcpProbe:
     type = "tcp"
+    Options = TcpOptions
     defaults: ClassVar[Mapping[str, Any]] = {"host": "$HOSTADDRESS$"}
 
     async def run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:

@@ -7,6 +7,8 @@ the state of a check comes from its exit code, not from its perfdata.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import math
 import re
 from collections.abc import Iterable
@@ -85,7 +87,9 @@ def _format_item(d: PerfDatum) -> str:
 def _fmt(x: float) -> str:
     if x == int(x) and abs(x) < 1e15:
         return str(int(x))
-    return repr(x)
+    # Positional, never "6.6e-05": the perfdata grammar (and many graphers) know only [-0-9.].
+    # Decimal(repr(x)) is the shortest exact decimal, so parsing it gives x back.
+    return format(Decimal(repr(x)), "f")
 
 
 def _problem(problems: list[str], message: str) -> None:

@@ -76,7 +76,7 @@ def test_problem_list_is_bounded() -> None:
 
 def test_format() -> None:
     items = [P("a b", 1.0), P("time", 0.5, "s", "1", "2", 0.0), P("x", None), P("big", 1e20)]
-    assert format_perfdata(items) == "'a b'=1 time=0.5s;1;2;0 x=U big=1e+20"
+    assert format_perfdata(items) == "'a b'=1 time=0.5s;1;2;0 x=U big=100000000000000000000"
 
 
 @given(st.text(max_size=200))

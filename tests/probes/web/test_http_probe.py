@@ -1,0 +1,292 @@
+"""The `http` probe against real servers started by the test (see webtest_servers)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from webtest_certs import Pki, write_chain
+from webtest_servers import Running, http_app, serve, server_context, silent, tls_hello
+
+from augenmass.probes import netpolicy
+from augenmass.probes.base import CRITICAL, OK, WARNING, OptionError, ProbeOutcome
+from augenmass.probes.http import HttpProbe
+
+PLUGINS = Path("/usr/lib/nagios/plugins")
+
+
+async def check(timeout: float = 5.0, **options: Any) -> ProbeOutcome:
+    return await HttpProbe().run(options, timeout)
+
+
+def perf(outcome: ProbeOutcome) -> dict[str, Any]:
+    return {p.label: p for p in outcome.perfdata}
+
+
+async def test_ok_with_phase_timings_size_and_status_line(web: Running) -> None:
+    got = await check(url=web.url("/ok"))
+    assert got.status == OK
+    assert got.output.startswith("HTTP OK - HTTP/1.1 200 OK - 32 bytes in ")
+    data = perf(got)
+    assert {"time", "time_dns", "time_connect", "time_firstbyte", "size"} <= set(data)
+    assert "time_tls" not in data  # plain http has no TLS phase
+    assert data["size"].value == 32 and data["size"].uom == "B"
+    assert data["time"].uom == "s" and data["time"].value >= data["time_connect"].value
+
+
+@pytest.mark.parametrize(
+    ("code", "state"), [(200, OK), (204, OK), (404, WARNING), (401, WARNING), (500, CRITICAL)]
+)
+async def test_status_codes_judged_like_check_http(web: Running, code: int, state: int) -> None:
+    got = await check(url=web.url(f"/status/{code}"))
+    assert got.status == state, got.output
+    assert f" {code} " in got.output
+
+
+async def test_expected_status_list(web: Running) -> None:
+    assert (await check(url=web.url("/status/404"), status=[404])).status == OK
+    got = await check(url=web.url("/status/200"), status=[201, 202])
+    assert got.status == CRITICAL
+    assert "status 200 not in expected (201, 202)" in got.output
+
+
+async def test_redirects_followed_then_loop_is_critical(web: Running) -> None:
+    got = await check(url=web.url("/redirect/3"))
+    assert got.status == OK and "redirects followed: 3" in got.long_output
+    loop = await check(url=web.url("/loop"))
+    assert loop.status == CRITICAL and "too many redirects (more than 10)" in loop.output
+    limited = await check(url=web.url("/redirect/3"), max_redirects=2)
+    assert limited.status == CRITICAL and "too many redirects" in limited.output
+    unfollowed = await check(url=web.url("/redirect/3"), max_redirects=0)
+    assert unfollowed.status == OK and " 302 " in unfollowed.output
+
+
+async def test_redirect_to_metadata_address_refused(web: Running) -> None:
+    got = await check(url=web.url("/meta"))
+    assert got.status == CRITICAL
+    assert "169.254.169.254 is a cloud metadata address" in got.output
+    scheme = await check(url=web.url("/file"))
+    assert scheme.status == CRITICAL and "scheme 'file' refused" in scheme.output
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/",
+        "http://[fe80::1]/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://100.100.100.200/",
+        "http://[fd00:ec2::254]/",
+        "http://0.0.0.0/",
+    ],
+)
+async def test_link_local_and_metadata_refused_without_traffic(url: str) -> None:
+    got = await check(url=url, timeout=1.0)
+    assert got.status == CRITICAL and "refused" in got.output, got.output
+
+
+async def test_allow_link_local_opens_the_policy_without_traffic() -> None:
+    # no packet may leave 127/8 in tests, so the allow path is checked at the policy itself
+    ip = netpolicy.parse_ip("169.254.169.254")
+    assert ip is not None
+    with pytest.raises(netpolicy.AddressRefused):
+        netpolicy.check_ip(ip, allow_link_local=False)
+    netpolicy.check_ip(ip, allow_link_local=True)
+    endpoints = await netpolicy.resolve("169.254.169.254", 80, allow_link_local=True)
+    assert endpoints == [(socket.AF_INET, ("169.254.169.254", 80))]
+
+
+@pytest.mark.parametrize(
+    ("address", "refused"),
+    [
+        ("169.254.1.1", True),
+        ("::ffff:169.254.169.254", True),
+        ("::169.254.169.254", True),
+        ("2002:a9fe:a9fe::1", True),  # 6to4 around 169.254.169.254
+        ("64:ff9b::a9fe:a9fe", True),  # NAT64 around it
+        ("::", True),
+        ("fe80::1%1", True),
+        ("10.0.0.1", False),
+        ("127.0.0.1", False),
+        ("::1", False),
+        ("192.168.1.1", False),
+        ("2001:db8::1", False),
+    ],
+)
+def test_policy_table(address: str, refused: bool) -> None:
+    ip = netpolicy.parse_ip(address)
+    assert ip is not None
+    assert (netpolicy.refusal(ip) is not None) == refused
+
+
+async def test_body_contains_regex_and_json(web: Running) -> None:
+    assert (await check(url=web.url("/ok"), contains="nominal")).status == OK
+    missing = await check(url=web.url("/ok"), contains="degraded")
+    assert missing.status == CRITICAL and "string 'degraded' not found" in missing.output
+    assert (await check(url=web.url("/ok"), regex=r"all \w+ nominal")).status == OK
+    assert (await check(url=web.url("/ok"), regex=r"^down")).status == CRITICAL
+    json_url = web.url("/json")
+    assert (await check(url=json_url, json_path="status.db", json_value="ok")).status == OK
+    assert (await check(url=json_url, json_path="status.connections", json_value="3")).status == 0
+    assert (await check(url=json_url, json_path="items.1.name", json_value="b")).status == OK
+    assert (await check(url=json_url, json_path="items.0")).status == OK
+    wrong = await check(url=json_url, json_path="status.db", json_value="down")
+    assert wrong.status == CRITICAL and "is 'ok', expected 'down'" in wrong.output
+    gone = await check(url=json_url, json_path="status.cache")
+    assert gone.status == CRITICAL and "not found" in gone.output
+    not_json = await check(url=web.url("/ok"), json_path="a")
+    assert not_json.status == CRITICAL and "not JSON" in not_json.output
+
+
+async def test_chunked_and_close_delimited_bodies(web: Running) -> None:
+    chunked = await check(url=web.url("/chunked"), contains="needle")
+    assert chunked.status == OK and "25 bytes" in chunked.output
+    closed = await check(url=web.url("/close"), contains="needle")
+    assert closed.status == OK and "HTTP/1.0 200" in closed.output
+
+
+async def test_body_shorter_than_content_length_is_critical(web: Running) -> None:
+    got = await check(url=web.url("/truncated"))
+    assert got.status == CRITICAL and "before the response was complete" in got.output
+
+
+async def test_head_and_post(web: Running) -> None:
+    head = await check(url=web.url("/ok"), method="HEAD")
+    assert head.status == OK and "0 bytes" in head.output
+    post = await check(url=web.url("/method"), method="POST", body="a=1&b=2", contains="POST 7")
+    assert post.status == OK, post.output
+
+
+async def test_headers_and_basic_auth(web: Running) -> None:
+    got = await check(url=web.url("/headers"), headers={"X-Probe": "yes"}, contains='"x-probe"')
+    assert got.status == OK
+    assert (await check(url=web.url("/auth"))).status == WARNING  # 401
+    authed = await check(url=web.url("/auth"), username="monitor", password="s3cret")
+    assert authed.status == OK
+    assert "s3cret" not in authed.output + authed.long_output
+
+
+async def test_response_time_thresholds(web: Running) -> None:
+    got = await check(url=web.url("/ok"), warning="0:0.000000001", critical="10")
+    assert got.status == WARNING
+    assert perf(got)["time"].warn == "0:0.000000001" and perf(got)["time"].crit == "10"
+
+
+async def test_huge_body_is_capped_not_read_whole(web: Running) -> None:
+    got = await check(url=web.url("/huge"), contains="xxxx", timeout=10)
+    assert got.status == OK
+    assert "1048577+ bytes (read capped)" in got.output or "+ bytes (read capped)" in got.output
+    assert perf(got)["size"].value < 2 * 1024 * 1024
+
+
+@pytest.mark.slow
+async def test_dripping_server_times_out_within_the_timeout(web: Running) -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    got = await check(url=web.url("/drip"), timeout=1.5)
+    assert got.status == CRITICAL and "timed out after 1.5 s" in got.output
+    assert loop.time() - started < 2.5
+
+
+async def test_malformed_http_is_critical(web: Running) -> None:
+    got = await check(url=web.url("/garbage"))
+    assert got.status == CRITICAL and "malformed HTTP response" in got.output
+
+
+async def test_refused_port_is_critical() -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    got = await check(url=f"http://127.0.0.1:{port}/")
+    assert got.status == CRITICAL and "connection refused" in got.output
+
+
+async def test_tls_handshake_that_stalls_times_out() -> None:
+    async with serve(silent) as quiet:
+        got = await check(url=quiet.url("/", scheme="https"), timeout=0.5)
+    assert got.status == CRITICAL and "timed out after 0.5 s" in got.output
+
+
+async def test_ipv6_loopback() -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    try:
+        server = serve(http_app, host="::1")
+        running = await server.__aenter__()
+    except OSError as exc:
+        pytest.skip(f"cannot bind ::1: {exc}")
+    try:
+        got = await check(url=running.url("/ok"))
+        assert got.status == OK and "address: ::1" in got.long_output
+        four = await check(url=f"http://localhost:{running.port}/ok", ip_version=4, timeout=1)
+        assert four.status == CRITICAL  # nothing listens on 127.0.0.1 at that port
+    finally:
+        await server.__aexit__(None, None, None)
+
+
+async def test_https_valid_wrong_name_self_signed_and_no_verify(tmp_path: Path, pki: Pki) -> None:
+    leaf = pki.leaf("localhost", names=("localhost", "127.0.0.1"))
+    cert, key = write_chain(tmp_path, "good", leaf, pki.intermediate)
+    async with serve(tls_hello, ssl_ctx=server_context(str(cert), str(key))) as srv:
+        url = srv.url("/", scheme="https")
+        good = await check(url=url, ca_file=str(pki.root_file), contains="secure")
+        assert good.status == OK, good.output
+        assert "time_tls" in perf(good)
+        untrusted = await check(url=url)  # system CAs do not know our test root
+        assert untrusted.status == CRITICAL and "certificate" in untrusted.output
+        assert (await check(url=url, verify=False)).status == OK
+        other_name = f"https://localhost:{srv.port}/"
+        assert (await check(url=other_name, ca_file=str(pki.root_file))).status == OK
+    wrong = pki.leaf("www.example.org")
+    cert, key = write_chain(tmp_path, "wrong", wrong, pki.intermediate)
+    async with serve(tls_hello, ssl_ctx=server_context(str(cert), str(key))) as srv:
+        got = await check(url=srv.url("/", scheme="https"), ca_file=str(pki.root_file))
+        assert got.status == CRITICAL and "mismatch" in got.output.lower(), got.output
+
+
+async def test_bad_options_are_option_errors() -> None:
+    with pytest.raises(OptionError):
+        await check(url="http://127.0.0.1/", regex="(")
+    with pytest.raises(OptionError):
+        await check(url="http://127.0.0.1/", critical="x")
+    with pytest.raises(OptionError):
+        await check(url=None, host="")
+
+
+def _plugin_state(name: str, *args: str) -> int:
+    path = PLUGINS / name
+    if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{path} missing under CI (Debian monitoring-plugins)")
+        pytest.skip(f"{path} not installed (Debian monitoring-plugins)")
+    return subprocess.run([str(path), *args], capture_output=True, timeout=10).returncode
+
+
+@pytest.mark.parametrize("plugin", ["check_http", "check_curl"])
+@pytest.mark.parametrize(
+    ("path", "extra", "opts"),
+    [
+        ("/ok", [], {}),
+        ("/status/404", [], {}),
+        ("/status/500", [], {}),
+        ("/ok", ["-s", "degraded"], {"contains": "degraded"}),
+        ("/ok", ["-s", "nominal"], {"contains": "nominal"}),
+        ("/status/404", ["-e", "404"], {"status": [404]}),
+        ("/redirect/2", ["-f", "follow"], {}),
+    ],
+)
+async def test_same_state_as_the_monitoring_plugins(
+    web: Running, plugin: str, path: str, extra: list[str], opts: dict[str, Any]
+) -> None:
+    if plugin == "check_curl" and "follow" in extra:
+        pytest.skip("check_curl drops the port when following a relative redirect")
+    ours = await check(url=web.url(path), **opts)
+    argv = ["-H", "127.0.0.1", "-p", str(web.port), "-u", path, "-t", "5", *extra]
+    theirs = await asyncio.to_thread(_plugin_state, plugin, *argv)
+    assert ours.status == theirs, ours.output

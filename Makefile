@@ -6,8 +6,12 @@ CONFIG ?= examples/config
 DATA   ?= var
 LISTEN ?= 127.0.0.1:8080
 DEBIAN_TEST_PACKAGES := monitoring-plugins-basic monitoring-plugins-standard
+# snmpsim drops root to `nobody`, which must be able to read its venv: as root keep it in /opt
+# (a clone under a 0700 home would be unreadable), otherwise beside the repository.
+SNMPSIM_VENV ?= $(shell [ "$$(id -u)" = 0 ] && echo /opt/augenmass-snmpsim || echo $(CURDIR)/.venv-snmpsim)
+export SNMPSIM_VENV
 
-.PHONY: run test check deps test-deps debian-deps bench clean
+.PHONY: run test check deps test-deps debian-deps snmpsim bench clean
 
 $(BIN)/augenmass: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +25,11 @@ $(VENV)/.test-deps: pyproject.toml $(BIN)/augenmass
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-test-deps: $(VENV)/.test-deps debian-deps
+test-deps: $(VENV)/.test-deps debian-deps snmpsim
+
+# snmpsim serves the recorded SNMP devices in tests; it runs from Debian's Python in its own venv.
+snmpsim:
+	tests/probes/snmp/snmpsim_env.sh
 
 # Real Nagios plugins for the runner tests; installed only where missing.
 debian-deps:

@@ -99,7 +99,7 @@ def build_check(
         return None, [where.at("type").problem(options_model)]
     options = {k: v for k, v in check.items() if k != "type"}
     validated, problems = validate(options_model, options, where)
-    if validated is None:
+    if validated is None or problems:  # a partial model must not hide a bad option
         return None, problems
     timeout = validated.timeout
     if timeout is None:

@@ -1,35 +1,84 @@
-"""`tcp`: connect to host:port, time the connect, close. Kept lean: one non-blocking socket and
-loop.sock_connect, no streams; IP literals skip the resolver entirely.
+"""`tcp`: connect to host:port, time the connect, close. The connect-only path is kept lean: one
+non-blocking socket and loop.sock_connect, no streams; IP literals skip the resolver entirely.
 
-Options: host (default $HOSTADDRESS$), port (required), warning / critical (ranges on the connect
-time in seconds), timeout (seconds, at most the check's timeout).
+A dialogue runs only when asked for (`send`, `expect`, `banner`, `quit` or `tls`), like check_tcp:
+send a text, read until the expected text (substring or regex) or the first line arrives, show
+the peer's first line (e-mail addresses redacted), say goodbye, close.
+
+Options: host (default $HOSTADDRESS$), port (required), warning / critical (ranges on the
+response time in seconds), send, expect (text or list), expect_regex, expect_match (any | all),
+banner, quit, max_bytes, tls (+ verify, ca_file), refuse_state (default critical),
+mismatch_state (default warning, as check_tcp), timeout (seconds, at most the check's timeout).
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from augenmass.config.checks import CheckModel
-from augenmass.config.fields import Text, Threshold
-from augenmass.model import PerfDatum
-from augenmass.probes.base import CRITICAL, OptionError, ProbeOutcome
+from augenmass.config.fields import State, Text, Threshold
+from augenmass.probes.base import CRITICAL, OK, OptionError, ProbeOutcome
+from augenmass.probes.netutil import (
+    LABELS,
+    TimeThresholds,
+    budget,
+    flag_option,
+    host_option,
+    port_option,
+    redact,
+    state_option,
+    text_option,
+    tls_context,
+    tls_error_text,
+)
 
-_LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 _Address = tuple[int, tuple[Any, ...]]  # (family, sockaddr)
+MAX_BYTES = 65536  # hard cap on what one check reads from a peer
+READ_SHARE = 0.8  # of the budget spent waiting for the expected text
+IDLE = 1.0  # seconds of silence after some data before judging it (the peer said all it will)
 
 
 class TcpOptions(CheckModel):
     host: Text = "$HOSTADDRESS$"
     port: int = Field(ge=1, le=65535)
-    warning: Threshold | None = None  # connect time in seconds
+    warning: Threshold | None = None  # response time in seconds
     critical: Threshold | None = None
+    send: Text | None = None
+    expect: list[Text] | None = None
+    expect_regex: bool = False
+    expect_match: Literal["any", "all"] = "any"
+    banner: bool = False
+    quit: Text | None = None
+    max_bytes: int = Field(default=4096, ge=1, le=MAX_BYTES)
+    tls: bool = False
+    verify: bool = True
+    ca_file: Text | None = None
+    refuse_state: State | None = None
+    mismatch_state: State | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Dialogue:
+    send: bytes
+    expects: tuple[re.Pattern[str] | str, ...]
+    match_all: bool
+    banner: bool
+    quit: bytes
+    max_bytes: int
+    tls: Any  # ssl.SSLContext | None
+
+    @property
+    def reads(self) -> bool:
+        return bool(self.expects) or self.banner
 
 
 class TcpProbe:
@@ -38,77 +87,175 @@ class TcpProbe:
     defaults: ClassVar[Mapping[str, Any]] = {"host": "$HOSTADDRESS$"}
 
     async def run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
-        host = str(options.get("host") or "").strip()
-        if not host:
-            raise OptionError("tcp: no host (set `host` or the host's address)")
-        port = _port(options.get("port"))
-        budget = _budget(options.get("timeout"), timeout)
-        warn_text, crit_text = _text(options.get("warning")), _text(options.get("critical"))
-        ranges = _ranges(warn_text, crit_text)  # bad thresholds fail before any traffic
-        where = f"{host} port {port}"
         try:
-            async with asyncio.timeout(budget):
-                elapsed = await _connect(await _resolve(host, port))
+            return await self._run(options, timeout)
+        except OptionError as exc:  # name the check type: "tcp: port must be ..."
+            raise OptionError(f"{self.type}: {exc}") from None
+
+    async def _run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
+        host = host_option(options)
+        port = port_option(options)
+        limit = budget(options.get("timeout"), timeout)
+        thresholds = TimeThresholds(options)  # bad thresholds fail before any traffic
+        refuse_state = state_option(options, "refuse_state", CRITICAL)
+        dialogue = _dialogue(options)
+        where = f"{host} port {port}"
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(limit):
+                if dialogue is None:
+                    elapsed = await _connect(await _resolve(host, port))
+                    peer: bytes | None = None
+                else:
+                    # reading stops early enough to judge what came, say goodbye and close
+                    peer = await _converse(host, port, dialogue, started + limit * READ_SHARE)
+                    elapsed = time.perf_counter() - started
         except TimeoutError:
-            return ProbeOutcome(CRITICAL, f"TCP CRITICAL - timed out after {budget:g} s on {where}")
+            return ProbeOutcome(CRITICAL, f"TCP CRITICAL - timed out after {limit:g} s on {where}")
         except socket.gaierror as exc:
             return ProbeOutcome(CRITICAL, f"TCP CRITICAL - cannot resolve {host}: {exc.strerror}")
         except ConnectionRefusedError:
-            return ProbeOutcome(CRITICAL, f"TCP CRITICAL - Connection refused on {where}")
+            label = LABELS[refuse_state]
+            return ProbeOutcome(refuse_state, f"TCP {label} - Connection refused on {where}")
         except OSError as exc:
-            return ProbeOutcome(CRITICAL, f"TCP CRITICAL - {exc.strerror or exc} on {where}")
-        status = _evaluate(elapsed, ranges)
+            text = tls_error_text(exc) if _is_tls_error(exc) else exc.strerror or str(exc)
+            return ProbeOutcome(CRITICAL, f"TCP CRITICAL - {text} on {where}")
+        status = thresholds.status(elapsed)
+        perf = (thresholds.perf(elapsed, limit),)
+        summary = f"{elapsed:.3f} second response time on {where}"
+        if dialogue is None or not dialogue.reads:
+            return ProbeOutcome(status, f"TCP {LABELS[status]} - {summary}", perfdata=perf)
+        return _judge(dialogue, peer or b"", status, summary, perf, options)
+
+
+def _dialogue(options: Mapping[str, Any]) -> _Dialogue | None:
+    send = text_option(options, "send")
+    expects = _expects(options)
+    banner = flag_option(options, "banner", False)
+    quit_text = text_option(options, "quit")
+    use_tls = flag_option(options, "tls", False)
+    if send is None and not expects and not banner and quit_text is None and not use_tls:
+        return None  # the cheap path: connect only
+    max_bytes = options.get("max_bytes", 4096)
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+        raise OptionError(f"max_bytes must be a positive number, not {max_bytes!r}")
+    match = options.get("expect_match") or "any"
+    if match not in ("any", "all"):
+        raise OptionError(f"expect_match must be any or all, not {match!r}")
+    return _Dialogue(
+        send=(send or "").encode(),
+        expects=expects,
+        match_all=match == "all",
+        banner=banner,
+        quit=(quit_text + "\r\n").encode() if quit_text is not None else b"",
+        max_bytes=min(max_bytes, MAX_BYTES),
+        tls=tls_context(options) if use_tls else None,
+    )
+
+
+def _expects(options: Mapping[str, Any]) -> tuple[re.Pattern[str] | str, ...]:
+    raw = options.get("expect")
+    if raw is None or raw == "" or raw == []:
+        return ()
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) and i for i in items):
+        raise OptionError("expect must be a text or a list of texts")
+    if not flag_option(options, "expect_regex", False):
+        return tuple(items)
+    try:
+        # MULTILINE: `^220` and `ready$` mean a line of the reply, as a user reads it
+        return tuple(re.compile(item, re.MULTILINE) for item in items)
+    except re.error as exc:
+        raise OptionError(f"expect is not a valid regular expression: {exc}") from None
+
+
+def _found(expect: re.Pattern[str] | str, text: str) -> bool:
+    return expect in text if isinstance(expect, str) else expect.search(text) is not None
+
+
+def _matched(dialogue: _Dialogue, text: str) -> bool:
+    hits = (_found(expect, text) for expect in dialogue.expects)
+    return all(hits) if dialogue.match_all else any(hits)
+
+
+def _done(dialogue: _Dialogue, data: bytes) -> bool:
+    if len(data) >= dialogue.max_bytes:
+        return True
+    if dialogue.expects:
+        return _matched(dialogue, _text(data))
+    return b"\n" in data  # banner only: the first line is enough
+
+
+async def _converse(host: str, port: int, dialogue: _Dialogue, deadline: float) -> bytes:
+    """What the peer sent before the dialogue was complete (empty when nothing was read)."""
+    reader, writer = await asyncio.open_connection(
+        host, port, ssl=dialogue.tls, server_hostname=host if dialogue.tls else None
+    )
+    data = b""
+    try:
+        if dialogue.send:
+            writer.write(dialogue.send)
+            await writer.drain()
+        while dialogue.reads and not _done(dialogue, data):
+            left = deadline - time.perf_counter()
+            if data:
+                left = min(left, IDLE)
+            if left <= 0:
+                break
+            try:
+                async with asyncio.timeout(left):  # not wait_for: see probes/sip.py
+                    chunk = await reader.read(dialogue.max_bytes - len(data))
+            except TimeoutError:
+                break  # judged on what arrived; the overall deadline stays with the caller
+            if not chunk:
+                break
+            data += chunk
+        if dialogue.quit:
+            writer.write(dialogue.quit)
+            await writer.drain()
+    finally:
+        writer.close()
+        try:
+            async with asyncio.timeout(0.2):
+                await writer.wait_closed()
+        except (OSError, TimeoutError):
+            pass  # the socket is closed either way; a peer not answering a TLS close is no error
+    return data
+
+
+def _judge(
+    dialogue: _Dialogue,
+    data: bytes,
+    status: int,
+    summary: str,
+    perf: tuple[Any, ...],
+    options: Mapping[str, Any],
+) -> ProbeOutcome:
+    text = _text(data)
+    first = redact(text.split("\n", 1)[0])
+    if not data:
         return ProbeOutcome(
-            status=status,
-            output=f"TCP {_LABELS[status]} - {elapsed:.3f} second response time on {where}",
-            perfdata=(PerfDatum("time", elapsed, "s", warn_text, crit_text, 0.0, budget),),
+            CRITICAL, f"TCP CRITICAL - No data received from host; {summary}", perfdata=perf
         )
-
-
-def _port(raw: Any) -> int:
-    try:
-        port = int(raw)
-    except (TypeError, ValueError):
-        raise OptionError(f"tcp: port must be a number 1..65535, not {raw!r}") from None
-    if isinstance(raw, bool) or not 1 <= port <= 65535:
-        raise OptionError(f"tcp: port must be a number 1..65535, not {raw!r}")
-    return port
-
-
-def _budget(raw: Any, timeout: float) -> float:
-    if raw is None:
-        return timeout
-    try:
-        return max(0.001, min(float(raw), timeout))
-    except (TypeError, ValueError):
-        raise OptionError(f"tcp: timeout must be a number of seconds, not {raw!r}") from None
-
-
-def _text(raw: Any) -> str | None:
-    return None if raw is None or raw == "" else str(raw)
-
-
-def _ranges(warn: str | None, crit: str | None) -> tuple[Any, Any]:
-    if warn is None and crit is None:
-        return None, None
-    from augenmass.thresholds import parse_range  # lazy: only checks with thresholds need it
-
-    try:
-        return (
-            None if warn is None else parse_range(warn),
-            None if crit is None else parse_range(crit),
+    if dialogue.expects and not _matched(dialogue, text):
+        state = state_option(options, "mismatch_state", 1)
+        return ProbeOutcome(
+            state,
+            f"TCP {LABELS[state]} - Unexpected response from host: {first}",
+            perfdata=perf,
         )
-    except ValueError as exc:
-        raise OptionError(f"tcp: {exc}") from None
+    shown = f" [{first}]" if first else ""
+    return ProbeOutcome(status, f"TCP {LABELS[status]} - {summary}{shown}", perfdata=perf)
 
 
-def _evaluate(elapsed: float, ranges: tuple[Any, Any]) -> int:
-    warn, crit = ranges
-    if warn is None and crit is None:
-        return 0
-    from augenmass.thresholds import evaluate
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace").replace("\r\n", "\n")
 
-    return int(evaluate(elapsed, warn, crit))
+
+def _is_tls_error(exc: OSError) -> bool:
+    import ssl
+
+    return isinstance(exc, ssl.SSLError | ssl.CertificateError)
 
 
 async def _resolve(host: str, port: int) -> list[_Address]:
@@ -139,3 +286,6 @@ async def _connect(addresses: list[_Address]) -> float:
         finally:
             sock.close()
     raise error
+
+
+__all__ = ["OK", "TcpOptions", "TcpProbe"]

@@ -1,7 +1,8 @@
 """Wiring only: config → engine, store, scheduler, runner; start, reload, stop.
 
 A check result flows: scheduler → runner → `Server.ingest` → engine (pure) → store writer
-(committed before anything acts on the events) → event sinks (log now; notifications later).
+(committed before anything acts on the events) → event sinks (the log, and the notification
+outbox, whose dispatcher delivers with retries).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from augenmass.clock import Clock, SystemClock
 from augenmass.config import load_config, summarize
 from augenmass.errors import ConfigError
 from augenmass.model import CheckKey, CheckResult, Event, PerfDatum, state_name
+from augenmass.notify import NotificationService
 from augenmass.plan import Plan
 from augenmass.runner import Runner
 from augenmass.runner.macros import build_macros
@@ -104,6 +106,7 @@ class Server:
         self.writer: StoreWriter
         self.scheduler: Scheduler
         self.runner: Runner
+        self.notifications: NotificationService  # notifications (issue 4)
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -119,6 +122,11 @@ class Server:
         # the CPU); anything someone waits for is committed at once.
         self.writer = StoreWriter(self.store, self.clock, merge_window=1.0, max_batch_results=5000)
         await self.writer.start()
+        # --- notifications (issue 4): outbox rows are written by the sink, sent by its loop
+        self.notifications = NotificationService(self.plan, self.store, self.clock)
+        await self.notifications.start()
+        self.sinks.append(self.notifications.handle)
+        # --- end notifications
         settings = self.plan.settings
         self.runner = Runner(settings.plugin_dirs, settings.output_limit)
         self.scheduler = Scheduler(
@@ -158,6 +166,7 @@ class Server:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.notifications.stop()  # notifications (issue 4): unsent rows stay pending
         await self.writer.stop()  # flushes what is queued
         await self.store.close()
         with contextlib.suppress(FileNotFoundError):
@@ -189,6 +198,7 @@ class Server:
         async with self._lock:
             self.plan = plan
             self.engine.reload(plan)
+            self.notifications.reload(plan)  # notifications (issue 4)
             self.scheduler.set_jobs(build_jobs(plan))
         log.info("reloaded", extra={"summary": summarize(plan)})
         return True
@@ -303,7 +313,9 @@ class Server:
 
     async def housekeeping(self) -> None:
         await self.writer.flush()
-        await self.store.rollup_and_prune(self.clock.now(), self.plan.settings.retention)
+        now = self.clock.now()
+        await self.store.rollup_and_prune(now, self.plan.settings.retention)
+        await self.notifications.outbox.prune(now - self.plan.settings.retention.history)
 
     async def _every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
         while True:

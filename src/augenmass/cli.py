@@ -119,13 +119,17 @@ def status(
 ) -> None:
     """Show current problems (unhandled first) as a table."""
     from augenmass.app import db_url
-    from augenmass.status import load_rows, render_table
+    from augenmass.status import load_rows, notify_summary, render_table
 
-    rows = asyncio.run(load_rows(store or db_url(data), problems_only=not all_))
+    url = store or db_url(data)
+    rows = asyncio.run(load_rows(url, problems_only=not all_))
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         render_table(rows, now=time.time())
+        line = asyncio.run(notify_summary(url))
+        if line:
+            typer.echo(line)
 
 
 @app.command()
@@ -146,6 +150,17 @@ def check(
     code, text = asyncio.run(run_once(plan, host, service))
     typer.echo(text)
     raise typer.Exit(code)
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def probe(ctx: typer.Context, kind: Annotated[str, typer.Argument(metavar="TYPE")]) -> None:
+    """Run a built-in probe once, plugin-style (exit 0..3); `augenmass probe TYPE --help`."""
+    from augenmass.probe_cli import run_probe_cli
+
+    raise typer.Exit(run_probe_cli(kind, list(ctx.args)))
 
 
 @app.command()
@@ -275,6 +290,10 @@ def recheck(
 ) -> None:
     """Ask the running server to run a check now."""
     _spool(data, {"action": "check_now", "host": host, "service": service})
+
+
+import augenmass.cli_notify  # noqa: E402, F401  (adds `augenmass notify test|log`)
+import augenmass.cli_users  # noqa: E402, F401  (adds `augenmass user ...` and `token ...`)
 
 
 def main() -> Any:

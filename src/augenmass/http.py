@@ -1,20 +1,29 @@
-"""A minimal HTTP endpoint on --listen: the server's own health as JSON.
+"""Serve the FastAPI app (augenmass.api) on --listen with uvicorn, inside the server's loop.
 
-The REST API and web UI of a later issue replace this; it exists now so operators and the
-benchmarks can see the scheduler's figures. No access log: it would carry client addresses.
+No access log (it would carry client addresses), no proxy headers (X-Forwarded-For is never
+read, so it cannot leak into anything), no Server header. The signals stay with
+`augenmass.app.Server`: uvicorn's own handlers would take SIGTERM away from it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+import uvicorn
 
 from augenmass import __version__
 
 if TYPE_CHECKING:
     from augenmass.app import Server
+
+log = logging.getLogger("augenmass.http")
+
+SHUTDOWN_GRACE = 5.0
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -50,19 +59,74 @@ def health(server: Server) -> dict[str, Any]:
     }
 
 
+class _DropColour(logging.Filter):
+    """uvicorn attaches a terminal-coloured copy of some messages; our logfmt lines would
+    carry it as an extra field full of escape codes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.__dict__.pop("color_message", None)
+        return True
+
+
+_DROP_COLOUR = _DropColour()
+
+
+class _Uvicorn(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Bind the listening socket ourselves: a busy port is an OSError we report, where
+    uvicorn would call sys.exit inside our event loop."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def make_config(server: Server) -> uvicorn.Config:
+    from augenmass.api.app import create_app
+
+    return uvicorn.Config(
+        create_app(server),
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,
+        server_header=False,
+        lifespan="off",
+        timeout_graceful_shutdown=int(SHUTDOWN_GRACE),
+        # Beyond this many open connections new ones get a 503 at once: a flood of requests
+        # must not starve the scheduler of the event loop it shares.
+        limit_concurrency=1000,
+    )
+
+
 async def serve(server: Server, listen: str) -> None:
     host, port = parse_listen(listen)
-
-    async def handle_health(_: web.Request) -> web.Response:
-        return web.json_response(health(server))
-
-    app = web.Application()
-    app.router.add_get("/api/health", handle_health)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
     try:
-        await asyncio.Event().wait()
+        sock = bind(host, port)
+    except OSError as exc:
+        log.error("cannot listen", extra={"listen": listen, "error": exc.strerror or str(exc)})
+        raise
+    uv_log = logging.getLogger("uvicorn.error")
+    if _DROP_COLOUR not in uv_log.filters:
+        uv_log.addFilter(_DROP_COLOUR)
+    web = _Uvicorn(make_config(server))
+    task = asyncio.create_task(web.serve(sockets=[sock]), name="uvicorn")
+    try:
+        await asyncio.shield(task)
     finally:
-        await runner.cleanup()
+        # Cancelled by Server.stop: let uvicorn close its connections gracefully.
+        web.should_exit = True
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(task, SHUTDOWN_GRACE + 2)
+        sock.close()

@@ -7,11 +7,10 @@ the state of a check comes from its exit code, not from its perfdata.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import math
 import re
 from collections.abc import Iterable
+from decimal import Decimal
 
 from augenmass.model import PerfDatum
 

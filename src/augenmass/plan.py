@@ -132,7 +132,9 @@ class Contact:
     language: str = "en"
     notification_period: str | None = None
     notify_on: frozenset[str] = frozenset()  # empty = everything
-    channels: tuple[str, ...] = ()  # extra channel URLs (issue 4)
+    channels: tuple[str, ...] = ()  # Apprise URLs (secrets inside: never logged)
+    webhooks: tuple[str, ...] = ()  # names of `notifications.webhooks`
+    types: frozenset[str] = frozenset()  # notification types wanted; empty = every type
 
 
 class TimePeriodLike(Protocol):
@@ -171,6 +173,40 @@ class Settings:
 
 
 @dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 25
+    security: str = "none"  # none | starttls | tls
+    username: str = ""
+    password: str = field(default="", repr=False)  # a secret: never logged or shown
+    from_address: str = "augenmass@localhost"
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookTarget:
+    name: str
+    url: str = field(repr=False)  # may hold a token
+    secret: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationSettings:
+    """Delivery of notifications (the engine decides what is due and to whom)."""
+
+    smtp: SmtpSettings | None = None
+    webhooks: Mapping[str, WebhookTarget] = field(default_factory=dict)
+    group_wait: float = 10.0  # a first problem for a contact waits this long for company
+    group_interval: float = 30.0  # at least this long between two messages to one contact
+    retry_initial: float = 5.0  # backoff after a failed send, doubling up to retry_max
+    retry_max: float = 300.0
+    max_attempts: int = 100  # temporary failures (no connection, 4xx) before giving up
+    permanent_attempts: int = 3  # permanent failures (5xx) before giving up
+    templates_dir: str | None = None
+    max_output: int = 2000  # characters of check output in a message
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     hosts: Mapping[str, HostPlan] = field(default_factory=dict)
     services: Mapping[CheckKey, ServicePlan] = field(default_factory=dict)
@@ -178,6 +214,7 @@ class Plan:
     contact_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     timeperiods: Mapping[str, TimePeriodLike] = field(default_factory=dict)
     settings: Settings = Settings()
+    notifications: NotificationSettings = NotificationSettings()
 
     def services_of(self, host: str) -> list[ServicePlan]:
         return [s for s in self.services.values() if s.host == host]

@@ -13,7 +13,9 @@ to the line's time, then at the line's time itself. So time-driven events carry 
 time, not the time of the next line. Lines must not go back in time.
 
 Output: one dict per engine event: at (ISO 8601 UTC, "Z"), event (kind), host, service (None
-for a host), state (name), state_type, attempt, output, and the event's data fields.
+for a host), state (name), state_type, attempt, output, and the event's data fields. And one
+"message" row per message delivery would send: contact, channel, subject and the checks it
+covers (grouping, problem+recovery merging and host-down roll-up included).
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from augenmass.model import Acknowledgement, CheckKey, CheckResult, Downtime, Event, state_name
 from augenmass.plan import Plan
 from augenmass.state import Engine, Outcome
+
+if TYPE_CHECKING:
+    from augenmass.notify.simulated import MessagePlanner
 
 MAX_TICKS_PER_GAP = 100_000  # bounds the catch-up loop between two lines
 
@@ -74,7 +79,10 @@ class _Bad(Exception):
 
 
 def run_simulation(plan: Plan, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    from augenmass.notify.simulated import MessagePlanner
+
     engine = Engine(plan)
+    planner = MessagePlanner(plan)  # "message" rows: what delivery would send, grouped
     last: float | None = None
     for line_no, line in enumerate(lines, 1):
         text = line.strip()
@@ -85,14 +93,17 @@ def run_simulation(plan: Plan, lines: Iterable[str]) -> Iterator[dict[str, Any]]
             at = _time(record.get("at"), "at")
             if last is not None and at < last:
                 raise _Bad("'at' goes back in time")
-            yield from _advance(engine, last, at)
+            yield from _advance(engine, last, at, planner)
+            yield from planner.until(at, before=True)
             last = at
             outcome = _apply(engine, record, at, line_no)
         except _Bad as exc:
             raise SimulationError(line_no, str(exc)) from None
         if outcome.reason is not None:
             yield {"at": _iso(at), "event": "ignored", "reason": outcome.reason}
-        yield from _rows(outcome)
+        yield from _rows(outcome, planner)
+        yield from planner.until(at)
+    yield from planner.until(None)
 
 
 def write_simulation(plan: Plan, lines: Iterable[str], out: TextIO) -> int:
@@ -105,15 +116,19 @@ def write_simulation(plan: Plan, lines: Iterable[str], out: TextIO) -> int:
     return count
 
 
-def _advance(engine: Engine, last: float | None, at: float) -> Iterator[dict[str, Any]]:
+def _advance(
+    engine: Engine, last: float | None, at: float, planner: MessagePlanner
+) -> Iterator[dict[str, Any]]:
     now = last if last is not None else at
     for _ in range(MAX_TICKS_PER_GAP):
         due = engine.next_due(now)
         if due is None or due >= at:
             break
         now = due
-        yield from _rows(engine.tick(now))
-    yield from _rows(engine.tick(at))
+        yield from planner.until(now, before=True)
+        yield from _rows(engine.tick(now), planner)
+    yield from planner.until(at, before=True)
+    yield from _rows(engine.tick(at), planner)
 
 
 def _parse_line(text: str) -> dict[str, Any]:
@@ -260,7 +275,9 @@ def _iso(ts: float) -> str:
     return text.replace("+00:00", "Z")
 
 
-def _rows(outcome: Outcome) -> Iterator[dict[str, Any]]:
+def _rows(outcome: Outcome, planner: MessagePlanner | None = None) -> Iterator[dict[str, Any]]:
+    if planner is not None:
+        planner.add(list(outcome.events))
     for event in outcome.events:
         yield _row(event)
 

@@ -119,3 +119,21 @@ def render_table(rows: list[dict[str, Any]], now: float, console: Console | None
             Text(_CONTROL.sub("?", r["output"].splitlines()[0] if r["output"] else "")),
         )
     console.print(table)
+
+
+async def notify_summary(url: str) -> str | None:
+    """A warning line when notifications failed for good (None when all is well)."""
+    from augenmass.notify.outbox import Outbox
+
+    store = await open_store(url)
+    try:
+        counts = await Outbox(store.engine).counts()
+    finally:
+        await store.close()
+    failed, pending = counts["failed"], counts["pending"]
+    if not failed:
+        return None
+    return (
+        f"{failed} notification{'s' if failed != 1 else ''} FAILED for good, {pending} pending:"
+        " see `augenmass notify log`"
+    )

@@ -86,3 +86,18 @@ def test_status_of_an_empty_store_says_no_problems(tmp_path: Path) -> None:
 def test_version() -> None:
     out = cli("version")
     assert out.returncode == 0 and out.stdout.startswith("augenmass ")
+
+
+def test_probe_runs_a_builtin_check_once_plugin_style() -> None:
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        out = cli("probe", "tcp", "--host", "127.0.0.1", "--port", str(port), "--critical", "5")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("TCP OK - ") and "| time=" in out.stdout
+    refused = cli("probe", "tcp", "--host", "127.0.0.1", "--port", str(port))
+    assert refused.returncode == 2 and "refused" in refused.stdout
+    assert cli("probe", "no-such-type").returncode == 3

@@ -9,6 +9,11 @@ from typing import Any
 
 from augenmass.config.fields import check_host_name
 from augenmass.config.inherit import Templates
+from augenmass.config.notifications import (
+    NotificationsModel,
+    build_notifications,
+    check_contact_channels,
+)
 from augenmass.config.paths import Where
 from augenmass.config.periods import BUILTIN, build_timeperiods
 from augenmass.config.policy import build_check, build_policy
@@ -32,6 +37,7 @@ from augenmass.model import CheckKey
 from augenmass.plan import (
     Contact,
     HostPlan,
+    NotificationSettings,
     Plan,
     Policy,
     PublicInfo,
@@ -116,7 +122,11 @@ class Resolver:
         for index, esc in enumerate(model.escalations or ()):
             self._refs("contact group", esc.notify, at("escalations").at(index, "notify"))
 
-    def contacts(self) -> dict[str, Contact]:
+    def notifications(self) -> NotificationSettings:
+        model: NotificationsModel = self._keyed(NotificationsModel, "notifications")
+        return build_notifications(model, self.s.keyed_at["notifications"], self.problems)
+
+    def contacts(self, notifications: NotificationSettings) -> dict[str, Contact]:
         result = {}
         for name, entry in self.s.named["contacts"].items():
             model, problems = validate(ContactModel, entry.body or {}, entry.where)
@@ -133,8 +143,11 @@ class Resolver:
                 language=model.language,
                 notification_period=model.notification_period,
                 notify_on=frozenset(model.notify_on),
-                channels=tuple(model.channels),
+                channels=tuple(dict.fromkeys(model.channels + model.apprise)),
+                webhooks=tuple(model.webhooks),
+                types=frozenset(model.types),
             )
+            check_contact_channels(result[name], notifications, entry.where, self.problems)
         return result
 
     def contact_groups(self) -> dict[str, tuple[str, ...]]:
@@ -352,7 +365,8 @@ class Resolver:
         defaults: PolicyModel = self._keyed(PolicyModel, "defaults")
         self.policy_refs(defaults, self.s.keyed_at["defaults"], Where("", {}, ("defaults",)))
         periods = build_timeperiods(self.s.named["timeperiods"], settings.timezone, self.problems)
-        contacts = self.contacts()
+        notifications = self.notifications()
+        contacts = self.contacts(notifications)
         groups = self.contact_groups()
         templates = self.templates()
         hosts = self.hosts(templates, defaults)
@@ -365,6 +379,7 @@ class Resolver:
             contact_groups=groups,
             timeperiods=periods,
             settings=settings,
+            notifications=notifications,
         )
         return Built(plan, self.warnings)
 

@@ -24,6 +24,17 @@ NotifyOn = Literal[
     "warning", "critical", "unknown", "recovery", "flapping", "downtime", "down", "unreachable"
 ]
 assert set(NotifyOn.__args__) == HOST_NOTIFY_ON | SERVICE_NOTIFY_ON  # type: ignore[attr-defined]
+NotificationType = Literal[
+    "PROBLEM",
+    "RECOVERY",
+    "ACKNOWLEDGEMENT",
+    "FLAPPINGSTART",
+    "FLAPPINGSTOP",
+    "DOWNTIMESTART",
+    "DOWNTIMEEND",
+    "DOWNTIMECANCELLED",
+    "CUSTOM",
+]
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)*")
 
 
@@ -152,7 +163,10 @@ class ContactModel(Strict):
     language: Literal["de", "en"] = "en"
     notification_period: Name | None = None
     notify_on: list[NotifyOn] = []
-    channels: list[str] = []
+    channels: list[str] = []  # Apprise URLs (same as `apprise:`)
+    apprise: list[str] = []
+    webhooks: NameList = []
+    types: list[NotificationType] = []  # notification types wanted; empty = all
 
     @field_validator("email")
     @classmethod

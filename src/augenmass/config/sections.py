@@ -12,7 +12,7 @@ from augenmass.errors import ConfigProblem
 
 NAMED = ("timeperiods", "contacts", "contact_groups", "templates", "hosts")
 LISTED = ("services", "notification_rules")
-KEYED = ("settings", "defaults")
+KEYED = ("settings", "defaults", "notifications")
 SECTIONS = NAMED + LISTED + KEYED
 _KIND = {
     "timeperiods": "time period",

@@ -87,6 +87,8 @@ def _filter(plan: Plan, names: Iterable[str], req: Request) -> tuple[list[str], 
 
 
 def _wants(contact: Contact, req: Request) -> bool:
+    if contact.types and req.type not in contact.types:
+        return False
     if not contact.notify_on:
         return True
     option = option_for(req)

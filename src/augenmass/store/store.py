@@ -45,6 +45,8 @@ class Store:
         self.retention = retention or Retention()
         self.degraded_reason: str | None = None
         self._lock = asyncio.Lock()
+        # One writer at a time on SQLite: the outbox shares this lock with the result writer.
+        self.write_lock = self._lock
         self._series: dict[perf.SeriesKey, int] = {}
         self._seq: dict[tuple[str, str], int] = {}
         self._upserts: dict[str, Any] = {}

@@ -86,7 +86,7 @@ def _answers(port: int) -> bool:
     return asyncio.run(probe())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # ends with its module: no child process outlives it
 def snmp_agent() -> Iterator[Agent]:
     program = _responder()
     if program is None:

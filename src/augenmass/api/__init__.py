@@ -1,0 +1,1 @@
+"""The HTTP side: FastAPI app (JSON API, /metrics), users, sessions, API tokens, audit log."""

@@ -1,0 +1,128 @@
+"""FastAPI dependencies: the server, the logged-in user, roles, CSRF and API tokens.
+
+Shared with the web UI (`augenmass.web`), which wraps `require_role` to redirect to its login
+page instead of answering 401.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fastapi import HTTPException, Request
+
+from augenmass.api import accounts, auth
+from augenmass.api.accounts import ROLES, Token, User
+
+if TYPE_CHECKING:
+    from augenmass.app import Server
+
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# What a scope stands for when a logged-in user instead of a token calls the API.
+SCOPE_ROLE = {"read": "viewer", "write": "operator", "submit": "operator", "admin": "admin"}
+
+
+def get_server(request: Request) -> Server:
+    server: Server = request.app.state.server
+    return server
+
+
+async def current_session(request: Request) -> auth.Session | None:
+    """The request's live session (looked up once per request)."""
+    if hasattr(request.state, "session"):
+        cached: auth.Session | None = request.state.session
+        return cached
+    secret = request.cookies.get(auth.COOKIE, "")
+    sess = await auth.lookup_session(get_server(request), secret) if secret else None
+    request.state.session = sess
+    return sess
+
+
+async def current_user(request: Request) -> User | None:
+    sess = await current_session(request)
+    return None if sess is None else sess.user
+
+
+def require_role(role: str) -> Callable[[Request], Awaitable[User]]:
+    """A dependency: the logged-in user with at least `role`; 401 when none, 403 when lower."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+
+    async def dependency(request: Request) -> User:
+        user = await current_user(request)
+        if user is None:
+            raise HTTPException(401, "login required", headers={"WWW-Authenticate": "Session"})
+        if not user.has_role(role):
+            raise HTTPException(403, f"this needs the {role} role")
+        return user
+
+    return dependency
+
+
+async def require_csrf(request: Request) -> None:
+    """403 unless the header X-CSRF-Token or the form field csrf_token matches the session's."""
+    sess = await current_session(request)
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()  # Starlette caches it for the handler
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    if sess is None or not sent or not hmac.compare_digest(sent, sess.csrf_token):
+        raise HTTPException(403, "missing or wrong CSRF token")
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def token_scope(scope: str) -> Callable[[Request], Awaitable[Token]]:
+    """A dependency for API tokens: 401 for a missing or wrong token, 403 for a wrong scope."""
+
+    async def dependency(request: Request) -> Token:
+        secret = _bearer(request)
+        token = await accounts.find_token(get_server(request).store.engine, secret or "")
+        if token is None:
+            raise HTTPException(
+                401, "missing or wrong API token", headers={"WWW-Authenticate": "Bearer"}
+            )
+        if scope not in token.scopes:
+            raise HTTPException(403, f"this token lacks the {scope!r} scope")
+        return token
+
+    return dependency
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who calls: a token ("token:NAME") or a user; the name goes into the audit log."""
+
+    name: str
+    user: User | None = None
+
+
+def principal(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+    """API access by token (with `scope`) or by session (with the matching role, and a CSRF
+    token on anything that changes state)."""
+    by_token = token_scope(scope)
+    by_role = require_role(SCOPE_ROLE[scope])
+
+    async def dependency(request: Request) -> Principal:
+        if _bearer(request) is not None:
+            token = await by_token(request)
+            return Principal(f"token:{token.name}")
+        user = await by_role(request)
+        if request.method not in SAFE_METHODS:
+            await require_csrf(request)
+        return Principal(user.name, user)
+
+    return dependency

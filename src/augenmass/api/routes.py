@@ -1,0 +1,350 @@
+"""The JSON API under /api: reads, operator actions, passive results, login and logout."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from augenmass import http as health_module
+from augenmass.api import actions, audit, auth, views
+from augenmass.api.actions import ActionError
+from augenmass.api.deps import Principal, current_session, get_server, principal
+from augenmass.api.schemas import (
+    AcknowledgeBody,
+    CheckResultBody,
+    DowntimeBody,
+    ErrorBody,
+    LoginBody,
+    RemoveDowntimeBody,
+    Target,
+)
+from augenmass.model import CheckKey, state_name
+from augenmass.store.queries import notification_log
+
+Reader = Annotated[Principal, Depends(principal("read"))]
+Writer = Annotated[Principal, Depends(principal("write"))]
+Submitter = Annotated[Principal, Depends(principal("submit"))]
+Admin = Annotated[Principal, Depends(principal("admin"))]
+NameQ = Annotated[str, Query(min_length=1, max_length=255)]
+EpochQ = Annotated[float | None, Query(ge=0, le=1e11, allow_inf_nan=False)]
+LimitQ = Annotated[int, Query(ge=1, le=10_000)]
+JSON = dict[str, Any]
+StateName = Literal["OK", "WARNING", "CRITICAL", "UNKNOWN", "UP", "DOWN", "UNREACHABLE", "PENDING"]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorBody, "description": "invalid parameters or body"},
+}
+UNAUTHORISED: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "missing or wrong credentials"},
+    403: {
+        "model": ErrorBody,
+        "description": "the role or token scope is not enough, or the CSRF token is wrong",
+    },
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "unknown host or service"}
+}
+ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
+    **UNAUTHORISED,
+    404: {"model": ErrorBody, "description": "unknown host, service or downtime"},
+    409: {"model": ErrorBody, "description": "nothing to do (e.g. acknowledging an OK service)"},
+    503: {"model": ErrorBody, "description": "the store is slow; applied, not yet saved"},
+}
+
+
+def _key(server_plan_host: str, service: str | None) -> CheckKey:
+    return CheckKey(server_plan_host, service or None)
+
+
+def _fail(exc: ActionError) -> HTTPException:
+    return HTTPException(exc.status, exc.message)
+
+
+router = APIRouter(prefix="/api", responses=ERRORS)
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+@router.get("/health", tags=["server"])
+async def health(request: Request) -> JSON:
+    """The server's own figures: scheduler lateness, store backlog. No login needed."""
+    return health_module.health(get_server(request))
+
+
+@router.get("/hosts", tags=["read"], responses=UNAUTHORISED)
+async def hosts(request: Request, _: Reader) -> list[JSON]:
+    server = get_server(request)
+    return [views.host_view(server, name) for name in sorted(server.plan.hosts)]
+
+
+@router.get("/hosts/{host}", tags=["read"], responses={**UNAUTHORISED, **NOT_FOUND})
+async def host(request: Request, _: Reader, host: str) -> JSON:
+    server = get_server(request)
+    if host not in server.plan.hosts:
+        raise HTTPException(404, "no such host")
+    view = views.host_view(server, host)
+    view["service_list"] = [
+        views.service_view(server, s.key) for s in server.plan.services_of(host)
+    ]
+    return view
+
+
+@router.get("/services", tags=["read"], responses=UNAUTHORISED)
+async def services(
+    request: Request, _: Reader, host: Annotated[str | None, Query(max_length=255)] = None
+) -> list[JSON]:
+    server = get_server(request)
+    keys = sorted(
+        (k for k in server.plan.services if host is None or k.host == host),
+        key=lambda k: (k.host, k.service or ""),
+    )
+    return [views.service_view(server, k) for k in keys]
+
+
+@router.get("/services/{host}/{service}", tags=["read"], responses={**UNAUTHORISED, **NOT_FOUND})
+async def service(request: Request, _: Reader, host: str, service: str) -> JSON:
+    server = get_server(request)
+    key = CheckKey(host, service)
+    if key not in server.plan.services:
+        raise HTTPException(404, "no such service")
+    return views.service_view(server, key, full=True)
+
+
+@router.get("/problems", tags=["read"], responses=UNAUTHORISED)
+async def problems(
+    request: Request,
+    _: Reader,
+    state: Annotated[list[StateName] | None, Query()] = None,
+    handled: bool | None = None,
+    tag: Annotated[str | None, Query(max_length=255)] = None,
+    hostgroup: Annotated[str | None, Query(max_length=255)] = None,
+    limit: LimitQ = 1000,
+) -> JSON:
+    """Current problems, unhandled first, then by severity and duration; counts per state."""
+    server = get_server(request)
+    filt = views.ProblemFilter(frozenset(state or ()), handled, tag, hostgroup)
+    return {"counts": views.counts(server), "problems": views.problems(server, filt, limit)}
+
+
+@router.get("/history", tags=["read"], responses=UNAUTHORISED)
+async def history(
+    request: Request,
+    _: Reader,
+    host: Annotated[str | None, Query(max_length=255)] = None,
+    service: Annotated[str | None, Query(max_length=255)] = None,
+    since: EpochQ = None,
+    until: EpochQ = None,
+    limit: LimitQ = 1000,
+) -> list[JSON]:
+    """State changes and operator events, newest first (default: the last 24 hours)."""
+    server = get_server(request)
+    now = server.clock.now()
+    until = now + 1 if until is None else until
+    since = until - 86400 if since is None else since
+    key = _key(host, service) if host else None
+    events = await server.store.history(key, since, until, limit)
+    return [
+        {
+            "at": e.at,
+            "host": e.key.host,
+            "service": e.key.service,
+            "kind": e.kind,
+            "state": state_name(e.state, e.key.is_host),
+            "state_type": str(e.state_type),
+            "attempt": e.attempt,
+            "output": e.output,
+        }
+        for e in events
+    ]
+
+
+@router.get("/series", tags=["read"], responses=UNAUTHORISED)
+async def series(
+    request: Request,
+    _: Reader,
+    host: NameQ,
+    service: NameQ,
+    label: Annotated[str, Query(min_length=1, max_length=1024)],
+    since: EpochQ = None,
+    until: EpochQ = None,
+    resolution: Literal["auto", "raw", "5m", "1h"] = "auto",
+) -> JSON:
+    """Performance data of one label: [ts, avg, min, max] rows; `auto` picks the finest
+    roll-up still kept for the range."""
+    server = get_server(request)
+    now = server.clock.now()
+    until = now + 1 if until is None else until
+    since = until - 86400 if since is None else since
+    if since >= until:
+        raise HTTPException(422, "'since' must be before 'until'")
+    key = CheckKey(host, service)
+    points = await server.store.series_points(key, label, since, until, resolution, now)
+    return {"host": host, "service": service, "label": label, "points": points}
+
+
+@router.get("/notifications", tags=["read"], responses=UNAUTHORISED)
+async def notifications(
+    request: Request,
+    _: Reader,
+    host: Annotated[str | None, Query(max_length=255)] = None,
+    service: Annotated[str | None, Query(max_length=255)] = None,
+    since: EpochQ = None,
+    until: EpochQ = None,
+    limit: LimitQ = 100,
+) -> list[JSON]:
+    server = get_server(request)
+    now = server.clock.now()
+    until = now + 1 if until is None else until
+    since = until - 7 * 86400 if since is None else since
+    return await notification_log(server.store.engine, since, until, host, service, limit)
+
+
+@router.get("/audit", tags=["read"], responses=UNAUTHORISED)
+async def audit_log(request: Request, _: Admin, limit: LimitQ = 100) -> list[JSON]:
+    entries = await audit.entries(get_server(request), limit)
+    return [
+        {
+            "at": e.at,
+            "user": e.user_name,
+            "action": e.action,
+            "target": e.target,
+            "detail": e.detail,
+        }
+        for e in entries
+    ]
+
+
+# --- actions -------------------------------------------------------------------------------
+
+
+@router.post("/actions/acknowledge", tags=["actions"], responses=ACTION_ERRORS)
+async def acknowledge(request: Request, who: Writer, body: AcknowledgeBody) -> JSON:
+    try:
+        await actions.acknowledge(
+            get_server(request),
+            _key(body.host, body.service),
+            who.name,
+            body.comment,
+            sticky=body.sticky,
+            notify=body.notify,
+            persistent=body.persistent,
+            expires=body.expires,
+        )
+    except ActionError as exc:
+        raise _fail(exc) from None
+    return {"ok": True}
+
+
+@router.post("/actions/remove-acknowledgement", tags=["actions"], responses=ACTION_ERRORS)
+async def remove_acknowledgement(request: Request, who: Writer, body: Target) -> JSON:
+    try:
+        await actions.remove_acknowledgement(
+            get_server(request), _key(body.host, body.service), who.name
+        )
+    except ActionError as exc:
+        raise _fail(exc) from None
+    return {"ok": True}
+
+
+@router.post("/actions/downtime", tags=["actions"], responses=ACTION_ERRORS)
+async def downtime(request: Request, who: Writer, body: DowntimeBody) -> JSON:
+    try:
+        ids = await actions.schedule_downtime(
+            get_server(request),
+            _key(body.host, body.service),
+            who.name,
+            body.comment,
+            start=body.start,
+            end=body.end,
+            duration=body.duration,
+            fixed=body.fixed,
+            all_services=body.all_services,
+            child_hosts=body.child_hosts,
+        )
+    except ActionError as exc:
+        raise _fail(exc) from None
+    return {"ok": True, "ids": ids}
+
+
+@router.post("/actions/remove-downtime", tags=["actions"], responses=ACTION_ERRORS)
+async def remove_downtime(request: Request, who: Writer, body: RemoveDowntimeBody) -> JSON:
+    try:
+        await actions.remove_downtime(get_server(request), body.id, who.name)
+    except ActionError as exc:
+        raise _fail(exc) from None
+    return {"ok": True}
+
+
+@router.post("/actions/check-now", tags=["actions"], responses=ACTION_ERRORS)
+async def check_now(request: Request, who: Writer, body: Target) -> JSON:
+    try:
+        started = await actions.check_now(
+            get_server(request), _key(body.host, body.service), who.name
+        )
+    except ActionError as exc:
+        raise _fail(exc) from None
+    return {"ok": True, "scheduled": started}
+
+
+@router.post("/actions/process-check-result", tags=["actions"], responses=ACTION_ERRORS)
+async def process_check_result(request: Request, who: Submitter, body: CheckResultBody) -> JSON:
+    """A passive check result (the fields of Icinga 2's process-check-result)."""
+    try:
+        await actions.submit_result(
+            get_server(request),
+            _key(body.host, body.service),
+            body.exit_status,
+            body.plugin_output,
+            performance_data=body.performance_data,
+            check_source=body.check_source,
+            execution_start=body.execution_start,
+            execution_end=body.execution_end,
+        )
+    except ActionError as exc:
+        raise _fail(exc) from None
+    return {"ok": True}
+
+
+@router.post(
+    "/actions/reload",
+    tags=["actions"],
+    responses={**UNAUTHORISED, 409: {"model": ErrorBody, "description": "config has errors"}},
+)
+async def reload(request: Request, who: Admin) -> JSON:
+    """Re-read the config; a broken one is refused (409) and the old one keeps running."""
+    ok = await actions.reload_config(get_server(request), who.name)
+    if not ok:
+        raise HTTPException(409, "the config has errors; the old one keeps running (see the log)")
+    return {"ok": True}
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+@router.post("/login", tags=["auth"], responses={401: {"description": "wrong name or password"}})
+async def login(request: Request, body: LoginBody) -> JSONResponse:
+    """Log in; sets the session cookie and returns the CSRF token for later POSTs."""
+    sess = await auth.login(get_server(request), body.name, body.password)
+    if sess is None:
+        raise HTTPException(401, "wrong name or password, or too many attempts: wait and retry")
+    response = JSONResponse(
+        {"user": sess.user.name, "role": sess.user.role, "csrf_token": sess.csrf_token}
+    )
+    auth.set_session_cookie(response, sess)
+    return response
+
+
+@router.get("/session", tags=["auth"], responses=UNAUTHORISED)
+async def session(request: Request) -> JSON:
+    sess = await current_session(request)
+    if sess is None:
+        raise HTTPException(401, "not logged in")
+    return {"user": sess.user.name, "role": sess.user.role, "csrf_token": sess.csrf_token}
+
+
+@router.post("/logout", tags=["auth"])
+async def logout(request: Request, response: Response) -> JSON:
+    await auth.logout(get_server(request), request, response)
+    return {"ok": True}

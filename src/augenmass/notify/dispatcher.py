@@ -1,0 +1,218 @@
+"""The send loop: pending outbox rows → one message per contact and channel → the channel.
+
+Timing per contact and channel (like Alertmanager): a new row waits `group_wait` for company;
+two messages are at least `group_interval` apart; after a failed attempt the whole group waits
+its exponential backoff, so a recovery that arrives meanwhile joins its problem instead of
+overtaking it. A row is marked sent only after the channel confirmed it, so a crash in between
+resends it (the one duplicate we accept; the Message-ID stays the same).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from augenmass.clock import Clock
+from augenmass.notify.channel import Channel
+from augenmass.notify.grouping import build_message
+from augenmass.notify.message import Renderer, render
+from augenmass.notify.model import Item, Message, SendError
+from augenmass.notify.outbox import GroupDue, LogEntry, Outbox
+from augenmass.plan import Contact, Plan
+
+log = logging.getLogger("augenmass.notify")
+
+POLL_MAX = 1.0  # a pass at least this often (rows written by an earlier process, clock jumps)
+ERROR_PAUSE = 5.0  # after a pass failed (store unavailable)
+SEND_TIMEOUT = 120.0  # one message on one channel, whatever the channel's own timeouts say
+MAX_PARALLEL = 16  # messages being sent at once
+MAX_ENTRIES = 5000  # notifications in one message; more wait for the next one
+MIN_GAP = 0.05  # between two passes, however often handle() wakes the loop
+
+
+@dataclass
+class NotifyStats:
+    pending: int = 0
+    sent: int = 0
+    failed: int = 0
+    retries: int = 0
+
+
+def backoff(attempts: int, initial: float, maximum: float) -> float:
+    return min(maximum, initial * 2.0 ** max(0, attempts - 1))
+
+
+def checks_text(message: Message) -> str:
+    names = [e.host if not e.service else f"{e.host}/{e.service}" for e in message.entries]
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        outbox: Outbox,
+        plan: Plan,
+        clock: Clock,
+        channel_factory: Callable[[Plan, str], Channel | None],
+    ) -> None:
+        self.outbox = outbox
+        self.clock = clock
+        self.stats = NotifyStats()
+        self.wake = asyncio.Event()
+        self._factory = channel_factory
+        self._last_sent: dict[tuple[str, str], float] = {}
+        self._sem = asyncio.Semaphore(MAX_PARALLEL)
+        self.set_plan(plan)
+
+    def set_plan(self, plan: Plan) -> None:
+        self.plan = plan
+        n = plan.notifications
+        self.renderer = Renderer(n.templates_dir, plan.settings.timezone, n.max_output)
+        self._channels: dict[str, Channel | None] = {}
+        smtp = n.smtp
+        sender = smtp.from_address if smtp is not None else "augenmass@localhost"
+        self.domain = sender.rsplit("@", 1)[-1] or "localhost"
+
+    def channel(self, name: str) -> Channel | None:
+        if name not in self._channels:
+            self._channels[name] = self._factory(self.plan, name)
+        return self._channels[name]
+
+    async def run(self) -> None:
+        while True:
+            try:
+                delay = await self.pass_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("notification pass failed; retrying", extra={"error": repr(exc)})
+                delay = ERROR_PAUSE
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=delay)
+            self.wake.clear()
+            await asyncio.sleep(MIN_GAP)  # a storm of wake-ups makes one pass, not thousands
+
+    async def pass_once(self) -> float:
+        """Send every group that is ready; the seconds until the next one may be."""
+        now = self.clock.now()
+        groups = await self.outbox.groups()
+        self.stats.pending = sum(g.count for g in groups)
+        ready: list[GroupDue] = []
+        next_at = now + POLL_MAX
+        for group in groups:
+            at = self._ready_at(group)
+            if at <= now:
+                ready.append(group)
+            else:
+                next_at = min(next_at, at)
+        if ready:
+            await asyncio.gather(*(self._deliver_group(g) for g in ready))
+        return max(0.01, next_at - self.clock.now())
+
+    def _ready_at(self, group: GroupDue) -> float:
+        key = (group.contact, group.channel)
+        in_backoff = group.backoff_due if group.backoff_due is not None else -math.inf
+        interval = self._last_sent.get(key, -math.inf) + self.plan.notifications.group_interval
+        return max(group.first_due, in_backoff, interval)
+
+    async def _deliver_group(self, group: GroupDue) -> None:
+        async with self._sem:
+            items = await self.outbox.pending_of(group.contact, group.channel, MAX_ENTRIES)
+            if items:
+                await self._deliver(items)
+
+    async def _deliver(self, items: list[Item]) -> None:
+        contact = self.plan.contacts.get(items[0].contact)
+        channel = self.channel(items[0].channel)
+        if contact is None or channel is None:
+            what = "contact" if contact is None else "channel"
+            await self._failed(items, None, f"{what} no longer configured", permanent=True)
+            return
+        message = await self._message(items)
+        try:
+            # a message of a thousand lines takes tens of ms to render: not on the event loop
+            rendered = await asyncio.to_thread(
+                render, self.renderer, message, contact.name, contact.language
+            )
+            await asyncio.wait_for(channel.send(message, rendered, contact), SEND_TIMEOUT)
+        except SendError as exc:
+            await self._failed(items, message, exc.reason, permanent=not exc.retry)
+            return
+        except TimeoutError:
+            await self._failed(items, message, "timed out", permanent=False)
+            return
+        except Exception as exc:  # a channel bug must not kill the loop; retry bounded
+            log.exception("channel error", extra={"channel": items[0].channel})
+            await self._failed(items, message, type(exc).__name__, permanent=False)
+            return
+        await self._sent(items, message, contact)
+
+    async def _message(self, items: list[Item]) -> Message:
+        message = build_message(items, self.plan, self.domain)
+        refs: list[str] = []
+        for entry in message.entries:
+            if entry.type == "RECOVERY" and entry.problem_state is None:
+                ref = await self.outbox.thread_of(
+                    message.contact, message.channel, entry.host, entry.service
+                )
+                if ref and ref not in refs:
+                    refs.append(ref)
+        return replace(message, references=tuple(refs))
+
+    async def _sent(self, items: list[Item], message: Message, contact: Contact) -> None:
+        now = self.clock.now()
+        ids = [it.id for it in items]
+        await self.outbox.mark_sent(ids, message.message_id, now)
+        self._last_sent[(message.contact, message.channel)] = now
+        self.stats.sent += len(ids)
+        text = checks_text(message)
+        await self.outbox.log(
+            [LogEntry(now, contact.name, message.channel, items[0].type, text, len(ids), "sent")]
+        )
+        log.info(
+            "notification sent",
+            extra={
+                "contact": contact.name,
+                "channel": message.channel,
+                "type": items[0].type,
+                "notifications": len(ids),
+                "checks": text,
+            },
+        )
+
+    async def _failed(
+        self, items: list[Item], message: Message | None, reason: str, *, permanent: bool
+    ) -> None:
+        now = self.clock.now()
+        n = self.plan.notifications
+        attempts = max(it.attempts for it in items) + 1
+        limit = n.permanent_attempts if permanent else n.max_attempts
+        give_up = attempts >= limit
+        due = None if give_up else now + backoff(attempts, n.retry_initial, n.retry_max)
+        ids = [it.id for it in items]
+        await self.outbox.mark_attempt(ids, reason, due)
+        result = "failed" if give_up else "retry"
+        if give_up:
+            self.stats.failed += len(ids)
+        else:
+            self.stats.retries += 1
+        text = checks_text(message) if message else f"{len(ids)} notifications"
+        first = items[0]
+        entry = LogEntry(now, first.contact, first.channel, first.type, text, len(ids), result)
+        await self.outbox.log([replace(entry, detail=reason)])
+        fields: dict[str, object] = {
+            "contact": first.contact,
+            "channel": first.channel,
+            "attempt": attempts,
+            "notifications": len(ids),
+            "error": reason,
+        }
+        if give_up:
+            log.error("notification FAILED, giving up", extra=fields)
+        else:
+            fields["retry_in"] = round((due or now) - now, 1)
+            log.warning("notification not delivered; will retry", extra=fields)

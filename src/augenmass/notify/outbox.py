@@ -1,0 +1,282 @@
+"""Store access for the outbox and the notification log (SQLite or PostgreSQL).
+
+Every change is its own short transaction that starts with a write, so SQLite never has to
+upgrade a read transaction to a write one (which fails at once instead of waiting).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from augenmass.notify.model import Item, scrub
+from augenmass.store.codec import clean_text
+from augenmass.store.notify_schema import notify_log, notify_outbox
+
+log = logging.getLogger("augenmass.notify")
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+WRITE_TRIES = 8  # "database is locked" under a write storm: retried, 0.05 s doubling (~13 s)
+MAX_PENDING_READ = 20_000  # one dispatcher pass reads at most this many rows
+
+
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """An outbox row before it has an id."""
+
+    contact: str
+    channel: str
+    type: str
+    host: str
+    service: str
+    state: int
+    number: int
+    at: float
+    output: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    at: float
+    contact: str
+    channel: str
+    type: str
+    checks: str
+    notifications: int
+    result: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDue:
+    """Timing of the pending rows of one contact and channel."""
+
+    contact: str
+    channel: str
+    first_due: float
+    backoff_due: float | None  # the latest due of rows that failed before
+    count: int
+
+
+class Outbox:
+    def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
+        self._engine = engine
+        # the store's own write lock: one SQLite writer per process, no "database is locked"
+        self._lock = write_lock or asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[Any]:
+        async with self._lock, self._engine.begin() as conn:
+            yield conn
+
+    async def _retry(self, job: Any) -> None:
+        delay = 0.05
+        for attempt in range(WRITE_TRIES):
+            try:
+                async with self._write() as conn:
+                    await job(conn)
+                return
+            except sa.exc.OperationalError:
+                if attempt == WRITE_TRIES - 1:
+                    raise
+                log.warning("outbox write failed; retrying", extra={"attempt": attempt + 1})
+                await asyncio.sleep(delay)
+                delay *= 2
+
+    async def add(self, items: Iterable[NewItem], now: float, due: float) -> int:
+        """Write all rows in ONE transaction; returns how many."""
+        rows = [
+            {
+                "created": now,
+                "due": due,
+                "status": PENDING,
+                "contact": it.contact,
+                "channel": it.channel,
+                "type": it.type,
+                "host": it.host,
+                "service": it.service,
+                "state": it.state,
+                "number": it.number,
+                "at": it.at,
+                "output": clean_text(it.output, 65536),
+                "data": json.dumps(it.data, ensure_ascii=True, default=str),
+                "attempts": 0,
+                "last_error": "",
+                "sent_at": None,
+                "message_id": "",
+            }
+            for it in items
+        ]
+        if rows:
+
+            async def job(conn: Any) -> None:
+                await conn.execute(sa.insert(notify_outbox), rows)
+
+            await self._retry(job)
+        return len(rows)
+
+    async def groups(self) -> list[GroupDue]:
+        """Per contact and channel: when its pending rows are due (cheap: no row bodies)."""
+        o = notify_outbox.c
+        failed_due = sa.func.max(sa.case((o.attempts > 0, o.due), else_=None))
+        q = (
+            sa.select(o.contact, o.channel, sa.func.min(o.due), failed_due, sa.func.count())
+            .where(o.status == PENDING)
+            .group_by(o.contact, o.channel)
+        )
+        async with self._engine.connect() as conn:
+            return [
+                GroupDue(r[0], r[1], float(r[2]), None if r[3] is None else float(r[3]), int(r[4]))
+                for r in await conn.execute(q)
+            ]
+
+    async def pending_of(self, contact: str, channel: str, limit: int) -> list[Item]:
+        o = notify_outbox.c
+        q = (
+            sa.select(notify_outbox)
+            .where(o.status == PENDING, o.contact == contact, o.channel == channel)
+            .order_by(o.id)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            return [_item(row) for row in await conn.execute(q)]
+
+    async def pending(self, limit: int = MAX_PENDING_READ) -> list[Item]:
+        o = notify_outbox.c
+        q = sa.select(notify_outbox).where(o.status == PENDING).order_by(o.id).limit(limit)
+        async with self._engine.connect() as conn:
+            return [_item(row) for row in await conn.execute(q)]
+
+    async def mark_sent(self, ids: list[int], message_id: str, now: float) -> None:
+        o = notify_outbox.c
+        stmt = (
+            sa.update(notify_outbox)
+            .where(o.id.in_(ids), o.status == PENDING)
+            .values(status=SENT, sent_at=now, message_id=message_id, attempts=o.attempts + 1)
+        )
+
+        async def job(conn: Any) -> None:
+            await conn.execute(stmt)
+
+        await self._retry(job)
+
+    async def mark_attempt(self, ids: list[int], error: str, due: float | None) -> None:
+        """A failed attempt: retry at `due`, or give up (due None)."""
+        o = notify_outbox.c
+        values: dict[str, Any] = {"attempts": o.attempts + 1, "last_error": scrub(error)}
+        if due is None:
+            values["status"] = FAILED
+        else:
+            values["due"] = due
+        stmt = sa.update(notify_outbox).where(o.id.in_(ids), o.status == PENDING).values(values)
+
+        async def job(conn: Any) -> None:
+            await conn.execute(stmt)
+
+        await self._retry(job)
+
+    async def thread_of(self, contact: str, channel: str, host: str, service: str) -> str:
+        """The Message-ID of the newest sent PROBLEM for this contact and check ('' if none)."""
+        o = notify_outbox.c
+        q = (
+            sa.select(o.message_id)
+            .where(
+                o.contact == contact,
+                o.channel == channel,
+                o.host == host,
+                o.service == service,
+                o.type == "PROBLEM",
+                o.status == SENT,
+            )
+            .order_by(o.id.desc())
+            .limit(1)
+        )
+        async with self._engine.connect() as conn:
+            return str(await conn.scalar(q) or "")
+
+    async def log(self, entries: Iterable[LogEntry]) -> None:
+        rows = [
+            {
+                "at": e.at,
+                "contact": e.contact,
+                "channel": e.channel,
+                "type": e.type,
+                "checks": clean_text(e.checks, 1000),
+                "notifications": e.notifications,
+                "result": e.result,
+                "detail": scrub(e.detail),
+            }
+            for e in entries
+        ]
+        if rows:
+
+            async def job(conn: Any) -> None:
+                await conn.execute(sa.insert(notify_log), rows)
+
+            await self._retry(job)
+
+    async def counts(self) -> dict[str, int]:
+        o = notify_outbox.c
+        q = sa.select(o.status, sa.func.count()).group_by(o.status)
+        async with self._engine.connect() as conn:
+            found = {str(s): int(n) for s, n in await conn.execute(q)}
+        return {k: found.get(k, 0) for k in (PENDING, SENT, FAILED)}
+
+    async def failed(self, limit: int = 100) -> list[Item]:
+        o = notify_outbox.c
+        q = sa.select(notify_outbox).where(o.status == FAILED).order_by(o.id.desc()).limit(limit)
+        async with self._engine.connect() as conn:
+            return [_item(row) for row in await conn.execute(q)]
+
+    async def recent_log(self, limit: int = 50) -> list[LogEntry]:
+        g = notify_log.c
+        q = sa.select(notify_log).order_by(g.id.desc()).limit(limit)
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(q)
+            return [_log_entry(r) for r in rows]
+
+    async def prune(self, before: float) -> None:
+        """Forget sent and failed rows and log lines older than `before` (pending stay)."""
+        o, g = notify_outbox.c, notify_log.c
+
+        async def job(conn: Any) -> None:
+            await conn.execute(
+                sa.delete(notify_outbox).where(o.status != PENDING, o.created < before)
+            )
+            await conn.execute(sa.delete(notify_log).where(g.at < before))
+
+        await self._retry(job)
+
+
+def _log_entry(r: Any) -> LogEntry:
+    return LogEntry(
+        r.at, r.contact, r.channel, r.type, r.checks, r.notifications, r.result, r.detail
+    )
+
+
+def _item(row: Any) -> Item:
+    return Item(
+        id=int(row.id),
+        created=float(row.created),
+        contact=row.contact,
+        channel=row.channel,
+        type=row.type,
+        host=row.host,
+        service=row.service,
+        state=int(row.state),
+        number=int(row.number),
+        at=float(row.at),
+        output=row.output,
+        data=json.loads(row.data),
+        attempts=int(row.attempts),
+        due=float(row.due),
+    )

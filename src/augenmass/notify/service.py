@@ -1,0 +1,198 @@
+"""NotificationService: the object the server wires.
+
+service = NotificationService(plan, store, clock)
+await service.start()
+server.sinks.append(service.handle)   # events arrive after their state was committed
+service.reload(plan)
+await service.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+
+from augenmass.clock import Clock
+from augenmass.model import Event
+from augenmass.notify.channel import Channel, channels_of
+from augenmass.notify.dispatcher import Dispatcher, NotifyStats
+from augenmass.notify.message import render
+from augenmass.notify.model import Message, SendError
+from augenmass.notify.outbox import LogEntry, NewItem, Outbox
+from augenmass.plan import Plan
+from augenmass.store import Store
+
+log = logging.getLogger("augenmass.notify")
+
+_DATA_KEYS = ("escalated", "author", "comment", "held", "contact_groups")
+
+__all__ = ["NotificationService", "NotifyStats", "make_channel", "items_for"]
+
+
+def make_channel(plan: Plan, name: str) -> Channel | None:
+    """The channel behind an outbox channel name, from the current plan (None: not configured)."""
+    settings = plan.notifications
+    if name == "email":
+        if settings.smtp is None:
+            return None
+        from augenmass.notify.email import EmailChannel
+
+        return EmailChannel(settings.smtp)
+    if name.startswith("webhook:"):
+        target = settings.webhooks.get(name.removeprefix("webhook:"))
+        if target is None:
+            return None
+        from augenmass.notify.webhook import WebhookChannel
+
+        return WebhookChannel(target)
+    if name == "apprise":
+        from augenmass.notify.apprise import AppriseChannel
+
+        return AppriseChannel()
+    return None
+
+
+def items_for(
+    events: Iterable[Event], plan: Plan, fallback: str | None = None
+) -> tuple[list[NewItem], list[str]]:
+    """Outbox rows for the notification events; and the contacts no channel reaches
+    (`fallback`: a channel name to use for those instead, e.g. for `simulate`)."""
+    items: list[NewItem] = []
+    unreachable: list[str] = []
+    for ev in events:
+        if ev.kind != "notification":
+            continue
+        data = {k: ev.data[k] for k in _DATA_KEYS if k in ev.data}
+        for name in ev.data.get("contacts", ()):
+            contact = plan.contacts.get(name)
+            names = channels_of(contact, plan.notifications) if contact is not None else []
+            if not names:
+                unreachable.append(name)
+                names = [fallback] if fallback else []
+            for channel in names:
+                items.append(
+                    NewItem(
+                        contact=name,
+                        channel=channel,
+                        type=str(ev.data.get("type", "CUSTOM")),
+                        host=ev.key.host,
+                        service=ev.key.service or "",
+                        state=ev.state,
+                        number=int(ev.data.get("number", 0)),
+                        at=ev.at,
+                        output=ev.output,
+                        data=data,
+                    )
+                )
+    return items, unreachable
+
+
+class NotificationService:
+    def __init__(self, plan: Plan, store: Store, clock: Clock) -> None:
+        self.plan = plan
+        self.clock = clock
+        # share the store's write lock: on SQLite one writer at a time, no "database is locked"
+        self.outbox = Outbox(store.engine, store.write_lock)
+        self.dispatcher = Dispatcher(self.outbox, plan, clock, make_channel)
+        self._task: asyncio.Task[None] | None = None
+        # group commit: rows of handle() calls that overlap go into one transaction
+        self._buffer: list[NewItem] = []
+        self._batch: asyncio.Future[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._warned: set[str] = set()
+
+    async def start(self) -> None:
+        counts = await self.outbox.counts()
+        self.dispatcher.stats.pending = counts["pending"]
+        self.dispatcher.stats.failed = counts["failed"]
+        if counts["pending"]:
+            log.info("outbox holds unsent notifications", extra={"pending": counts["pending"]})
+        self._task = asyncio.create_task(self.dispatcher.run(), name="notify")
+
+    async def stop(self) -> None:
+        # A send cut off here stays pending and goes out after the next start.
+        if self._flusher is not None and not self._flusher.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._flusher), 30)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+    async def handle(self, events: list[Event]) -> None:
+        """The event sink: all rows in ONE transaction, before any send."""
+        items, unreachable = items_for(events, self.plan)
+        for name in sorted(set(unreachable) - self._warned):
+            self._warned.add(name)  # once per contact and run, not once per notification
+            log.warning("notification for a contact without any channel", extra={"contact": name})
+        if not items:
+            return
+        self._buffer.extend(items)
+        if self._batch is None:
+            self._batch = asyncio.get_running_loop().create_future()
+        batch = self._batch
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="notify-outbox")
+        await asyncio.shield(batch)  # returns once these rows are committed (or raises)
+        self.dispatcher.wake.set()
+
+    async def _flush(self) -> None:
+        while self._buffer:
+            items, batch = self._buffer, self._batch
+            self._buffer, self._batch = [], None
+            assert batch is not None
+            now = self.clock.now()
+            try:
+                await self.outbox.add(items, now, now + self.plan.notifications.group_wait)
+            except Exception as exc:
+                log.error(
+                    "NOTIFICATIONS NOT WRITTEN to the outbox",
+                    extra={"notifications": len(items), "error": repr(exc)},
+                )
+                batch.set_exception(exc)
+                continue
+            self.dispatcher.stats.pending += len(items)
+            batch.set_result(None)
+
+    def reload(self, plan: Plan) -> None:
+        self.plan = plan
+        self._warned.clear()
+        self.dispatcher.set_plan(plan)
+        self.dispatcher.wake.set()
+
+    @property
+    def stats(self) -> NotifyStats:
+        return self.dispatcher.stats
+
+    async def send_test(self, contact_name: str) -> str:
+        """Send a test message on every channel of the contact now (not via the outbox)."""
+        contact = self.plan.contacts.get(contact_name)
+        if contact is None:
+            raise KeyError(contact_name)
+        names = channels_of(contact, self.plan.notifications)
+        if not names:
+            return f"{contact_name}: no channel configured (e-mail needs notifications.smtp)"
+        now = self.clock.now()
+        domain = self.dispatcher.domain
+        lines: list[str] = []
+        logs: list[LogEntry] = []
+        for name in names:
+            message = Message(contact.name, name, (), (), f"<augenmass.test.{int(now)}@{domain}>")
+            rendered = render(self.dispatcher.renderer, None, contact.name, contact.language, True)
+            channel = make_channel(self.plan, name)
+            try:
+                if channel is None:
+                    raise SendError("channel not configured", retry=False)
+                await asyncio.wait_for(channel.send(message, rendered, contact), 60)
+                result, detail = "sent", ""
+            except SendError as exc:
+                result, detail = "failed", exc.reason
+            except TimeoutError:
+                result, detail = "failed", "timed out"
+            lines.append(f"{name}: {result}" + (f" ({detail})" if detail else ""))
+            logs.append(LogEntry(now, contact.name, name, "TEST", "", 1, result, detail))
+        await self.outbox.log(logs)
+        return "\n".join(lines)

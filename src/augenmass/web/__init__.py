@@ -1,0 +1,1 @@
+"""The web UI: pages, public status page, availability reports (see routes.py)."""

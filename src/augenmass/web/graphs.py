@@ -1,0 +1,85 @@
+"""Performance-data graphs: which series a check has, and one series as JSON for uPlot.
+
+The resolution comes from the store's roll-ups (`series_points(..., resolution="auto")`): raw
+points for hours, 5-minute buckets for days, hourly buckets for months and years. Thresholds
+come from the newest perfdata of the check and are drawn as horizontal lines.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from augenmass.model import CheckKey, PerfDatum
+from augenmass.store import perf
+from augenmass.thresholds import RangeError, parse_range
+
+if TYPE_CHECKING:
+    from augenmass.app import Server
+
+RANGES = {"6h": 6 * 3600, "1d": 86400, "7d": 7 * 86400, "30d": 30 * 86400, "1y": 365 * 86400}
+DEFAULT_RANGE = "1d"
+MAX_SPAN = 3 * 365 * 86400.0  # no graph reaches back further than the hourly retention
+
+
+def labels(server: Server, key: CheckKey) -> list[PerfDatum]:
+    """The perfdata items of the newest result, one per label (first wins)."""
+    state = server.engine.states.get(key)
+    seen: dict[str, PerfDatum] = {}
+    for pd in state.perfdata if state else ():
+        seen.setdefault(pd.label, pd)
+    return list(seen.values())
+
+
+def threshold_lines(text: str | None) -> list[float]:
+    """The finite, drawable ends of a range: '10' → [10], '10:20' → [10, 20], '~:5' → [5]."""
+    if not text:
+        return []
+    try:
+        rng = parse_range(text)
+    except RangeError:
+        return []  # a plugin's odd threshold text is no reason to lose the graph
+    ends = [rng.end]
+    if rng.start != 0 or rng.inside:
+        ends.append(rng.start)
+    return sorted({v for v in ends if math.isfinite(v)})
+
+
+def window(
+    range_name: str | None, since: str | None, until: str | None, now: float
+) -> tuple[float, float]:
+    """[since, until) from explicit epoch bounds (a zoom) or a named range ending now."""
+    try:
+        a = float(since) if since else None
+        b = float(until) if until else None
+    except ValueError:
+        a = b = None
+    if a is not None and b is not None and math.isfinite(a) and math.isfinite(b) and b > a:
+        b = min(b, now + 3600)
+        return max(a, b - MAX_SPAN), b
+    span = RANGES.get(range_name or DEFAULT_RANGE, RANGES[DEFAULT_RANGE])
+    return now - span, now
+
+
+async def series_json(
+    server: Server, key: CheckKey, label: str, since: float, until: float
+) -> dict[str, Any]:
+    """Columns for uPlot: x (seconds), avg, min, max, plus threshold values and the unit."""
+    now = server.clock.now()
+    retention = server.plan.settings.retention
+    resolution = perf.choose_resolution(since, until, now, retention)
+    points = await server.store.series_points(key, label, since, until, "auto", now=now)
+    datum = next((pd for pd in labels(server, key) if pd.label == label), None)
+    return {
+        "label": label,
+        "uom": datum.uom if datum else "",
+        "resolution": resolution,
+        "since": since,
+        "until": until,
+        "x": [p[0] for p in points],
+        "avg": [p[1] for p in points],
+        "min": [p[2] for p in points],
+        "max": [p[3] for p in points],
+        "warn": threshold_lines(datum.warn if datum else None),
+        "crit": threshold_lines(datum.crit if datum else None),
+    }

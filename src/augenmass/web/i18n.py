@@ -1,0 +1,143 @@
+"""German and English for the web UI: chosen by ?lang=, then the `lang` cookie, then the
+browser's Accept-Language; English when nothing matches.
+
+Messages are keyed by their English text, so a missing German entry shows English rather than
+a key. State names (OK, CRITICAL ...) stay untranslated: they are the plugins' vocabulary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGUAGES = ("en", "de")
+DEFAULT = "en"
+COOKIE = "lang"
+
+Translate = Callable[[str], str]
+
+GERMAN: dict[str, str] = {
+    "Problems": "Probleme",
+    "Search": "Suche",
+    "Search hosts and services": "Hosts und Services suchen",
+    "Availability": "Verfügbarkeit",
+    "Status page": "Statusseite",
+    "Log in": "Anmelden",
+    "Log out": "Abmelden",
+    "Name": "Name",
+    "Password": "Passwort",
+    "Wrong name or password, or too many attempts: wait a minute and try again.": (
+        "Falscher Name oder falsches Passwort, oder zu viele Versuche: "
+        "bitte eine Minute warten und erneut versuchen."
+    ),
+    "No problems.": "Keine Probleme.",
+    "Unhandled": "Unbehandelt",
+    "Handled": "Behandelt",
+    "All": "Alle",
+    "State": "Zustand",
+    "Tag": "Tag",
+    "Group": "Gruppe",
+    "Host": "Host",
+    "Service": "Service",
+    "Since": "Seit",
+    "Output": "Ausgabe",
+    "Long output": "Ausführliche Ausgabe",
+    "Filter": "Filtern",
+    "acknowledged": "bestätigt",
+    "in downtime": "in Wartung",
+    "host problem": "Host-Problem",
+    "flapping": "flattert",
+    "Last check": "Letzte Prüfung",
+    "Attempt": "Versuch",
+    "Acknowledge": "Bestätigen",
+    "Remove acknowledgement": "Bestätigung entfernen",
+    "Comment": "Kommentar",
+    "Sticky": "Dauerhaft",
+    "Expires in (hours, empty = never)": "Läuft ab in (Stunden, leer = nie)",
+    "Schedule downtime": "Wartung planen",
+    "Remove downtime": "Wartung entfernen",
+    "Start": "Beginn",
+    "End": "Ende",
+    "Duration": "Dauer",
+    "Hours": "Stunden",
+    "Flexible": "Flexibel",
+    "Include child hosts": "Kind-Hosts einschließen",
+    "Check now": "Jetzt prüfen",
+    "Graphs": "Graphen",
+    "No performance data.": "Keine Leistungsdaten.",
+    "History": "Verlauf",
+    "Notifications": "Benachrichtigungen",
+    "No notifications sent.": "Keine Benachrichtigungen versendet.",
+    "Services": "Services",
+    "Downtimes": "Wartungen",
+    "Percent OK": "Prozent OK",
+    "Outages": "Ausfälle",
+    "No outages.": "Keine Ausfälle.",
+    "Period": "Zeitraum",
+    "From": "Von",
+    "To": "Bis",
+    "Show": "Anzeigen",
+    "Download CSV": "Als CSV herunterladen",
+    "Time in downtime": "Zeit in Wartung",
+    "No data": "Keine Daten",
+    "Uptime (90 days)": "Verfügbarkeit (90 Tage)",
+    "All systems operational": "Alle Systeme funktionieren",
+    "Some systems have problems": "Bei einigen Systemen gibt es Probleme",
+    "Operational": "In Betrieb",
+    "Degraded": "Beeinträchtigt",
+    "Outage": "Ausfall",
+    "Maintenance": "Wartung",
+    "Unknown": "Unbekannt",
+    "Last updated": "Zuletzt aktualisiert",
+    "Other": "Weitere",
+    "Done.": "Erledigt.",
+    "Not found": "Nicht gefunden",
+    "Nothing found.": "Nichts gefunden.",
+    "Zoom: drag across the graph; double-click to reset.": (
+        "Zoomen: über den Graphen ziehen; Doppelklick setzt zurück."
+    ),
+    "warning": "Warnung",
+    "critical": "kritisch",
+    "Language": "Sprache",
+    "counts": "Anzahl",
+    "ago": "her",
+    "hours": "Stunden",
+    "day": "Tag",
+    "week": "Woche",
+    "month": "Monat",
+    "year": "Jahr",
+    "Report for": "Bericht für",
+    "Kind": "Art",
+}
+
+CATALOGS: dict[str, dict[str, str]] = {"en": {}, "de": GERMAN}
+
+
+def translator(lang: str) -> Translate:
+    table = CATALOGS.get(lang, {})
+    return lambda text: table.get(text, text)
+
+
+def pick(param: str | None, cookie: str | None, accept_language: str | None) -> str:
+    """The language to use: explicit choice first, then the browser's preference."""
+    for choice in (param, cookie):
+        if choice in LANGUAGES:
+            return choice
+    return from_accept_language(accept_language or "")
+
+
+def from_accept_language(header: str) -> str:
+    """The best of our languages by the header's q-values (RFC 9110), first one on a tie."""
+    best, best_q = DEFAULT, 0.0
+    for part in header.split(",")[:20]:  # a hostile header cannot make this loop long
+        tag, _, params = part.strip().partition(";")
+        lang = tag.strip().lower().split("-")[0]
+        q = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                q = float(params[2:])
+            except ValueError:
+                q = 0.0
+        if lang in LANGUAGES and q > best_q:
+            best, best_q = lang, q
+    return best

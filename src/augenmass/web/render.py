@@ -1,0 +1,142 @@
+"""Jinja2 rendering with autoescape on every template, plus the security headers of every page.
+
+Check output and config names reach templates only as plain strings; autoescape turns them into
+text. Data for scripts goes into `<script type="application/json">` via `tojson` (which escapes
+<, >, & and quotes), so no page builds JavaScript from strings; the CSP forbids inline scripts.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from augenmass.model import CheckKey, Event, state_name
+from augenmass.web import i18n
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+ASSET_VERSION = "1"  # bump when static files change: they are cached for a day
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def duration(seconds: float) -> str:
+    """3d 4h, 2h 5m, 4m 10s: two units are enough to judge an outage."""
+    if not math.isfinite(seconds):
+        return "?"
+    s = max(0, int(seconds))
+    days, rest = divmod(s, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {secs}s"
+
+
+def timestamp(ts: float) -> str:
+    if not ts or not math.isfinite(ts):
+        return "—"
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def key_url(key: CheckKey) -> str:
+    """The page of a host or service; names are percent-encoded (a '/' in a service stays)."""
+    host = quote(key.host, safe="")
+    if key.service is None:
+        return f"/host/{host}"
+    return f"/service/{host}/{quote(key.service, safe='')}"
+
+
+def host_url(host: str) -> str:
+    return key_url(CheckKey(host))
+
+
+def event_state(ev: Event) -> str:
+    try:
+        return state_name(ev.state, ev.key.is_host)
+    except ValueError:
+        return str(ev.state)
+
+
+def percent(value: float | None) -> str:
+    if value is None:
+        return "—"
+    # never round 99.996 up to 100: a page that says 100 % must mean no downtime at all
+    return f"{math.floor(value * 1000) / 1000:.3f} %"
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,  # every template, whatever its file name
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        duration=duration,
+        timestamp=timestamp,
+        key_url=key_url,
+        host_url=host_url,
+        event_state=event_state,
+        percent=percent,
+        urlq=quote,
+    )
+    env.globals["asset_version"] = ASSET_VERSION
+    return env
+
+
+ENV = _env()
+
+
+def language(request: Request) -> str:
+    return i18n.pick(
+        request.query_params.get("lang"),
+        request.cookies.get(i18n.COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
+def page(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    lang = language(request)
+    ctx = {
+        "request_path": request.url.path,
+        "lang": lang,
+        "_": i18n.translator(lang),
+        "now": time.time(),
+        "user": None,
+        "csrf_token": "",
+        **context,
+    }
+    html = ENV.get_template(template).render(ctx)
+    response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+    if request.query_params.get("lang") in i18n.LANGUAGES:
+        # an explicit choice sticks; it is a preference, not a secret, but still same-site only
+        response.set_cookie(
+            i18n.COOKIE, lang, max_age=365 * 86400, samesite="strict", httponly=True
+        )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    return response

@@ -1,0 +1,488 @@
+"""The web UI: server-rendered pages (Jinja2 + htmx), graphs (uPlot), the public status page.
+
+Pages need a logged-in viewer (else a redirect to /login); actions need an operator and the
+session's CSRF token, and go through `augenmass.api.actions` (engine → commit → audit), the same
+code the JSON API uses. `/status` and `/static/` need no login.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import mimetypes
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+
+from augenmass.api import actions, auth, deps
+from augenmass.api.accounts import User
+from augenmass.model import CheckKey
+from augenmass.web import availability as av
+from augenmass.web import graphs, queries, statuspage
+from augenmass.web.render import SECURITY_HEADERS, STATIC, key_url, page
+
+router = APIRouter(include_in_schema=False)
+
+MAX_FIELD = 2000  # form fields (comments) beyond this are refused, not cut silently
+REPORT_PERIODS = {"1d": 86400, "7d": 7 * 86400, "30d": 30 * 86400, "90d": 90 * 86400}
+MAX_REPORT_SPAN = 2 * 366 * 86400.0
+
+
+# --- who is asking ---------------------------------------------------------------------------
+
+
+class LoginRedirect(HTTPException):
+    pass
+
+
+async def viewer(request: Request) -> tuple[User, str]:
+    """The logged-in user and the session's CSRF token; a redirect to /login otherwise."""
+    sess = await deps.current_session(request)
+    if sess is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise HTTPException(
+            303, "login required", headers={"Location": "/login?" + urlencode({"next": target})}
+        )
+    return sess.user, sess.csrf_token
+
+
+async def operator(request: Request) -> User:
+    user, _ = await viewer(request)
+    if not user.has_role("operator"):
+        raise HTTPException(403, "this needs the operator role")
+    await deps.require_csrf(request)
+    return user
+
+
+def _ctx(who: tuple[User, str], **extra: Any) -> dict[str, Any]:
+    return {"user": who[0], "csrf_token": who[1], **extra}
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: never let ?next= send someone to another site."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+# --- static files ----------------------------------------------------------------------------
+
+
+@router.get("/static/{path:path}")
+async def static(path: str) -> Response:
+    root = STATIC.resolve()
+    target = (root / path).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise HTTPException(404, "not found")
+    media = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    headers = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
+    return FileResponse(target, media_type=media, headers=headers)
+
+
+# --- login -----------------------------------------------------------------------------------
+
+
+@router.get("/login")
+async def login_page(request: Request) -> Response:
+    nxt = _safe_next(request.query_params.get("next"))
+    return page(request, "login.html", {"next": nxt, "error": False})
+
+
+@router.post("/login")
+async def login_submit(request: Request) -> Response:
+    form = await request.form()
+    name, password = str(form.get("name", ""))[:200], str(form.get("password", ""))[:1000]
+    nxt = _safe_next(str(form.get("next", "/")))
+    sess = await auth.login(deps.get_server(request), name, password) if name else None
+    if sess is None:
+        ctx = {"next": nxt, "error": True, "name": name}
+        return page(request, "login.html", ctx, status_code=401)
+    response = RedirectResponse(nxt, status_code=303)
+    auth.set_session_cookie(response, sess)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    await viewer(request)
+    await deps.require_csrf(request)
+    response = RedirectResponse("/login", status_code=303)
+    await auth.logout(deps.get_server(request), request, response)
+    return response
+
+
+# --- dashboard -------------------------------------------------------------------------------
+
+
+def _filter(request: Request) -> queries.ProblemFilter:
+    q = request.query_params
+    state = q.get("state", "all")
+    handled = q.get("handled", "all")
+    return queries.ProblemFilter(
+        state=state if state in queries.STATE_FILTERS else "all",
+        handled=handled if handled in queries.HANDLED_FILTERS else "all",
+        tag=q.get("tag", "")[:200],
+        group=q.get("group", "")[:200],
+        host=q.get("host", "")[:200],
+    )
+
+
+def _problems_ctx(request: Request) -> dict[str, Any]:
+    server = deps.get_server(request)
+    flt = _filter(request)
+    rows, counts = queries.problems(server, flt)
+    tags, groups = queries.all_tags_and_groups(server)
+    query = urlencode({k: v for k, v in vars_of(flt).items() if v and v != "all"})
+    return {
+        "rows": rows,
+        "counts": counts,
+        "flt": flt,
+        "tags": tags,
+        "groups": groups,
+        "states": queries.STATE_FILTERS,
+        "handled_filters": queries.HANDLED_FILTERS,
+        "refresh_url": "/ui/problems" + (f"?{query}" if query else ""),
+    }
+
+
+def vars_of(flt: queries.ProblemFilter) -> dict[str, str]:
+    return {
+        "state": flt.state,
+        "handled": flt.handled,
+        "tag": flt.tag,
+        "group": flt.group,
+        "host": flt.host,
+    }
+
+
+@router.get("/")
+async def dashboard(request: Request) -> Response:
+    who = await viewer(request)
+    return page(request, "dashboard.html", _ctx(who, **_problems_ctx(request)))
+
+
+@router.get("/ui/problems")
+async def problems_fragment(request: Request) -> Response:
+    """The problem list alone, for htmx's periodic refresh (no full reload)."""
+    sess = await deps.current_session(request)
+    if sess is None:
+        raise HTTPException(401, "login required")
+    return page(
+        request, "_problems.html", _ctx((sess.user, sess.csrf_token), **_problems_ctx(request))
+    )
+
+
+# --- host and service pages ------------------------------------------------------------------
+
+
+def _key_or_404(request: Request, host: str, service: str | None) -> CheckKey:
+    key = CheckKey(host, service)
+    if not actions.known(deps.get_server(request), key):
+        raise HTTPException(404, "no such host or service")
+    return key
+
+
+async def _object_ctx(request: Request, key: CheckKey) -> dict[str, Any]:
+    server = deps.get_server(request)
+    states = server.engine.states
+    host_state = None if key.is_host else states.get(CheckKey(key.host))
+    row = queries.row_of(states[key], host_state)
+    now = server.clock.now()
+    timeline = await queries.events(
+        server, [key], queries.TIMELINE_KINDS, now - 30 * 86400, now + 1, limit=200
+    )
+    notes = await queries.recent(server, key, ("notification",), limit=50)
+    downtimes = [
+        dt
+        for dt in server.engine.downtimes.values()
+        if dt.key == key or (not key.is_host and dt.key == CheckKey(key.host))
+    ]
+    return {
+        "key": key,
+        "row": row,
+        "state": states[key],
+        "timeline": list(reversed(timeline)),
+        "notifications": notes,
+        "downtimes": sorted(downtimes, key=lambda d: d.start),
+        "perf": graphs.labels(server, key),
+        "ranges": list(graphs.RANGES),
+        "message": request.query_params.get("msg", "")[:300],
+        "error": request.query_params.get("error", "")[:300],
+    }
+
+
+@router.get("/host/{host}")
+async def host_page(request: Request, host: str) -> Response:
+    who = await viewer(request)
+    key = _key_or_404(request, host, None)
+    server = deps.get_server(request)
+    ctx = await _object_ctx(request, key)
+    states = server.engine.states
+    ctx["services"] = [
+        queries.row_of(states[s.key], states.get(key))
+        for s in server.plan.services_of(host)
+        if s.key in states
+    ]
+    ctx["host_plan"] = server.plan.hosts[host]
+    return page(request, "object.html", _ctx(who, **ctx))
+
+
+@router.get("/service/{host}/{service:path}")
+async def service_page(request: Request, host: str, service: str) -> Response:
+    who = await viewer(request)
+    key = _key_or_404(request, host, service)
+    ctx = await _object_ctx(request, key)
+    ctx["services"] = []
+    ctx["host_plan"] = deps.get_server(request).plan.hosts[host]
+    return page(request, "object.html", _ctx(who, **ctx))
+
+
+@router.get("/ui/graph/{host}/{service:path}")
+async def graph_data(request: Request, host: str, service: str) -> Response:
+    """One series as JSON for graph.js (service '-' stands for the host's own check)."""
+    await viewer(request)
+    key = _key_or_404(request, host, None if service == "-" else service)
+    server = deps.get_server(request)
+    q = request.query_params
+    since, until = graphs.window(q.get("range"), q.get("from"), q.get("to"), server.clock.now())
+    data = await graphs.series_json(server, key, q.get("label", "")[:512], since, until)
+    return JSONResponse(data, headers={"Cache-Control": "no-store"})
+
+
+# --- actions ---------------------------------------------------------------------------------
+
+
+def _form_key(form: Any) -> CheckKey:
+    host = str(form.get("host", ""))
+    service = str(form.get("service", "")) or None
+    return CheckKey(host, service)
+
+
+def _text(form: Any, name: str) -> str:
+    value = str(form.get(name, ""))
+    if len(value) > MAX_FIELD:
+        raise actions.ActionError(422, f"{name} is longer than {MAX_FIELD} characters")
+    return value
+
+
+def _hours(form: Any, name: str) -> float | None:
+    raw = str(form.get(name, "")).strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise actions.ActionError(422, f"{name} must be a number of hours") from exc
+    if not math.isfinite(value) or value <= 0 or value > 24 * 366:
+        raise actions.ActionError(422, f"{name} must be between 0 and one year in hours")
+    return value * 3600.0
+
+
+def _back(key: CheckKey, **params: str) -> Response:
+    url = key_url(key) + ("?" + urlencode(params) if params else "")
+    return RedirectResponse(url, status_code=303)
+
+
+@router.post("/ui/action/{kind}")
+async def action(request: Request, kind: str) -> Response:
+    user = await operator(request)
+    server = deps.get_server(request)
+    form = await request.form()
+    key = _form_key(form)
+    if not actions.known(server, key):
+        raise HTTPException(404, "no such host or service")
+    try:
+        await _run(server, kind, key, user.name, form)
+    except actions.ActionError as exc:
+        return _back(key, error=exc.message)
+    return _back(key, msg="done")
+
+
+async def _run(server: Any, kind: str, key: CheckKey, author: str, form: Any) -> None:
+    now = server.clock.now()
+    if kind == "acknowledge":
+        expires = _hours(form, "expires_hours")
+        await actions.acknowledge(
+            server,
+            key,
+            author,
+            _text(form, "comment") or "acknowledged",
+            sticky=form.get("sticky") == "on",
+            expires=None if expires is None else now + expires,
+        )
+    elif kind == "remove_acknowledgement":
+        await actions.remove_acknowledgement(server, key, author)
+    elif kind == "downtime":
+        hours = _hours(form, "hours")
+        if hours is None:
+            raise actions.ActionError(422, "a downtime needs a duration in hours")
+        flexible = form.get("flexible") == "on"
+        await actions.schedule_downtime(
+            server,
+            key,
+            author,
+            _text(form, "comment") or "downtime",
+            start=now,
+            end=now + (hours * 2 if flexible else hours),
+            duration=hours,
+            fixed=not flexible,
+            all_services=key.is_host,
+            child_hosts=key.is_host and form.get("children") == "on",
+        )
+    elif kind == "remove_downtime":
+        await actions.remove_downtime(server, _text(form, "downtime_id"), author)
+    elif kind == "check_now":
+        await actions.check_now(server, key, author)
+    else:
+        raise actions.ActionError(404, "unknown action")
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+@router.get("/search")
+async def search(request: Request) -> Response:
+    who = await viewer(request)
+    text = request.query_params.get("q", "")[:200]
+    rows = queries.search(deps.get_server(request), text)
+    fragment = request.headers.get("hx-request") == "true"
+    template = "_search_results.html" if fragment else "search.html"
+    return page(request, template, _ctx(who, q=text, rows=rows))
+
+
+# --- availability ----------------------------------------------------------------------------
+
+
+def _report_window(request: Request, now: float) -> tuple[float, float, str]:
+    q = request.query_params
+    period = q.get("period", "30d")
+    try:
+        since = _date(q.get("from", "")) if q.get("from") else None
+        until = _date(q.get("to", "")) + 86400 if q.get("to") else None
+    except ValueError:
+        since = until = None
+    if since is not None and until is not None and until > since:
+        return max(since, until - MAX_REPORT_SPAN), min(until, now), "custom"
+    period = period if period in REPORT_PERIODS else "30d"
+    return now - REPORT_PERIODS[period], now, period
+
+
+def _date(text: str) -> float:
+    return datetime.strptime(text[:10], "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
+
+
+async def _report(request: Request) -> dict[str, Any]:
+    server = deps.get_server(request)
+    q = request.query_params
+    kind = q.get("kind", "service")
+    kind = kind if kind in ("service", "host", "group") else "service"
+    target = q.get("target", "")[:1000]
+    since, until, period = _report_window(request, server.clock.now())
+    keys = _report_keys(server, kind, target)
+    per_key = await queries.availability(server, keys, since, until)
+    rows = sorted(per_key.values(), key=lambda a: a.percent if a.percent is not None else 101)
+    total = av.combine(None, list(per_key.values()))
+    _, groups = queries.all_tags_and_groups(server)
+    return {
+        "kind": kind,
+        "target": target,
+        "period": period,
+        "periods": list(REPORT_PERIODS),
+        "since": since,
+        "until": until,
+        "rows": rows,
+        "total": total,
+        "groups": groups,
+        "hosts": sorted(server.plan.hosts),
+        "csv_url": "/availability.csv?" + urlencode(list(q.multi_items())),
+    }
+
+
+def _report_keys(server: Any, kind: str, target: str) -> list[CheckKey]:
+    plan = server.plan
+    if kind == "group":
+        return queries.keys_of_group(server, target) if target else []
+    if kind == "host":
+        if target not in plan.hosts:
+            return []
+        host = plan.hosts[target]
+        own = [host.key] if host.check is not None else []
+        return own + [s.key for s in plan.services_of(target)]
+    if not target:
+        return list(plan.services)
+    key = CheckKey.parse(target)
+    return [key] if key in plan.services else []
+
+
+@router.get("/availability")
+async def availability_page(request: Request) -> Response:
+    who = await viewer(request)
+    return page(request, "availability.html", _ctx(who, **(await _report(request))))
+
+
+def _csv_cell(value: str) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas: check names must not."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@router.get("/availability.csv")
+async def availability_csv(request: Request) -> Response:
+    await viewer(request)
+    rep = await _report(request)
+    buf = io.StringIO()
+    out = csv.writer(buf)
+    out.writerow(
+        [
+            "host",
+            "service",
+            "percent_ok",
+            "ok_seconds",
+            "problem_seconds",
+            "downtime_seconds",
+            "no_data_seconds",
+            "outages",
+            "outage_start_utc",
+            "outage_seconds",
+            "outage_state",
+        ]
+    )
+    for a in rep["rows"]:
+        key = a.key
+        assert key is not None
+        base = [
+            _csv_cell(key.host),
+            _csv_cell(key.service or ""),
+            "" if a.percent is None else f"{a.percent:.4f}",
+            f"{a.ok:.0f}",
+            f"{a.problem:.0f}",
+            f"{a.downtime:.0f}",
+            f"{a.no_data:.0f}",
+            str(len(a.outages)),
+        ]
+        if not a.outages:
+            out.writerow([*base, "", "", ""])
+        for o in a.outages:
+            start = datetime.fromtimestamp(o.start, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            out.writerow([*base, start, f"{o.duration:.0f}", str(o.state)])
+    name = quote(f"availability-{rep['kind']}.csv")
+    headers = {
+        "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+        "Cache-Control": "no-store",
+        **SECURITY_HEADERS,
+    }
+    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+# --- public status page ----------------------------------------------------------------------
+
+
+@router.get("/status")
+async def status_page(request: Request) -> Response:
+    model = await statuspage.build(deps.get_server(request))
+    response = page(request, "status.html", {"page": model})
+    response.headers["Cache-Control"] = "public, max-age=30"
+    return response

@@ -1,0 +1,130 @@
+"""The public status page's content: only services the config marks public.
+
+What leaves this module is what an anonymous visitor may see: the public name, the group, a
+coarse state, the 90-day uptime with one bar per day, and the check output only where the
+config says `show_output`. Never a host name, an address or a config key. The result is cached
+for a short while: the page is public, so a crowd refreshing it must not load the store.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from augenmass.model import CheckKey, CheckState, StateType
+from augenmass.web import queries
+
+if TYPE_CHECKING:
+    from augenmass.app import Server
+
+DAYS = 90
+DAY = 86400.0
+CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    start: float
+    percent: float | None  # None: no data that day
+
+    @property
+    def css(self) -> str:
+        if self.percent is None:
+            return "nodata"
+        if self.percent >= 99.9:
+            return "good"
+        return "minor" if self.percent >= 95.0 else "bad"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    name: str
+    status: str  # operational | degraded | outage | maintenance | unknown
+    uptime: float | None
+    days: tuple[Day, ...]
+    output: str | None  # only when the config marks the output public
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    name: str
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusPage:
+    title: str
+    groups: tuple[Group, ...]
+    generated: float
+
+    @property
+    def overall(self) -> str:
+        worst = {e.status for g in self.groups for e in g.entries}
+        for status in ("outage", "degraded", "unknown", "maintenance"):
+            if status in worst:
+                return status
+        return "operational"
+
+
+_cache: weakref.WeakKeyDictionary[Server, tuple[float, StatusPage]] = weakref.WeakKeyDictionary()
+
+
+def public_status(st: CheckState | None, host: CheckState | None) -> str:
+    if st is None or not st.checked:
+        return "unknown"
+    in_downtime = st.downtime_depth > 0 or (host is not None and host.downtime_depth > 0)
+    # a SOFT problem is not confirmed yet: show the last HARD state
+    state = st.last_hard_state if st.state_type is StateType.SOFT else st.state
+    if in_downtime and state != 0:
+        return "maintenance"
+    return {0: "operational", 1: "degraded", 2: "outage"}.get(state, "unknown")
+
+
+async def build(server: Server) -> StatusPage:
+    now = server.clock.now()
+    cached = _cache.get(server)
+    if cached is not None and now - cached[0] < CACHE_SECONDS:
+        return cached[1]
+    page = await _build(server, now)
+    _cache[server] = (now, page)
+    return page
+
+
+async def _build(server: Server, now: float) -> StatusPage:
+    plan = server.plan
+    public = [s for s in plan.services.values() if s.public is not None]
+    since = now - DAYS * DAY
+    inputs = await queries.availability_inputs(server, [s.key for s in public], since, now)
+    states = server.engine.states
+    grouped: dict[str, list[Entry]] = {}
+    for svc in public:
+        info = svc.public
+        assert info is not None
+        inp = inputs[svc.key]
+        days = tuple(
+            Day(d, inp.over(None, d, min(d + DAY, now)).percent)
+            for d in (since + i * DAY for i in range(DAYS))
+        )
+        st = states.get(svc.key)
+        host = states.get(CheckKey(svc.host))
+        entry = Entry(
+            name=info.name,
+            status=public_status(st, host),
+            uptime=inp.over(None, since, now).percent,
+            days=days,
+            output=(st.output if st is not None else "") if info.show_output else None,
+        )
+        grouped.setdefault(info.group, []).append(entry)
+    order = list(plan.settings.status_page_groups)
+    names = order + sorted(g for g in grouped if g not in order and g) + ([""] * ("" in grouped))
+    groups = tuple(
+        Group(name, tuple(sorted(grouped[name], key=lambda e: e.name.lower())))
+        for name in names
+        if name in grouped
+    )
+    return StatusPage(plan.settings.status_page_title, groups, now)
+
+
+def clear_cache(server: Server) -> None:
+    _cache.pop(server, None)

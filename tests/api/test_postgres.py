@@ -1,0 +1,34 @@
+"""The same API with the store in PostgreSQL: users, sessions, tokens, actions, audit."""
+
+from __future__ import annotations
+
+import pytest
+
+from augenmass.api import audit
+
+from .conftest import Api
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def store_url(pg_store_url: str) -> str:
+    return pg_store_url
+
+
+async def test_login_token_action_and_audit_on_postgresql(api: Api) -> None:
+    assert api.server.store.dialect == "postgresql"
+    headers = await api.login("olga")
+    resp = await api.client.post(
+        "/api/actions/acknowledge",
+        json={"host": "web1", "service": "disk", "comment": "pg"},
+        headers=headers,
+    )
+    assert resp.status_code == 200, resp.text
+    [entry] = await audit.entries(api.server)
+    assert (entry.user_name, entry.action) == ("olga", "acknowledge")
+    probs = await api.client.get("/api/problems?handled=true", headers=api.bearer("read"))
+    assert [p["service"] for p in probs.json()["problems"]] == ["disk"]
+    assert (await api.client.get("/api/problems", headers=api.bearer("submit"))).status_code == 403
+    await api.client.post("/api/logout")
+    assert (await api.client.get("/api/session")).status_code == 401

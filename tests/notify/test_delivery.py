@@ -1,0 +1,283 @@
+"""Delivery through a real SMTP server: retries, permanent failures, grouping, merging,
+threading, escaping. The dispatcher's passes are driven by hand with a manual clock, so the
+timing is exact and nothing sleeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from augenmass.notify import NotificationService
+from augenmass.store import Store
+from augenmass.store.notify_schema import notify_log, notify_outbox
+from notify.helpers import MailServer, ManualClock, make_plan, note
+
+
+async def service_for(
+    tmp_path: Path, smtp: MailServer, store: Store, clock: ManualClock, extra: str = ""
+) -> NotificationService:
+    return NotificationService(make_plan(tmp_path, smtp.port, extra), store, clock)
+
+
+async def rows(store: Store) -> list[sa.Row[tuple[object, ...]]]:
+    async with store.engine.connect() as conn:
+        return list(await conn.execute(sa.select(notify_outbox).order_by(notify_outbox.c.id)))
+
+
+async def test_problem_mail_reaches_the_contact_with_stable_headers(tmp_path, smtp, store, clock):
+    svc = await service_for(tmp_path, smtp, store, clock)
+    await svc.handle([note(clock.t, "www1", "website", "PROBLEM", 2, ["alice"], "CRITICAL - 503")])
+    assert len(await rows(store)) == 1  # in the outbox before any send
+    await svc.dispatcher.pass_once()
+    [mail] = smtp.received()
+    assert mail.rcpt_tos == ["alice@example.org"]
+    assert mail.subject == "PROBLEM: www1/website is CRITICAL"
+    assert "CRITICAL - 503" in mail.text and "notification 1" in mail.text
+    assert mail.message["Message-ID"].startswith("<augenmass.") and "@example.org>" in str(
+        mail.message["Message-ID"]
+    )
+    [row] = await rows(store)
+    assert row.status == "sent" and row.message_id == mail.message["Message-ID"]
+    assert svc.stats.sent == 1
+    async with store.engine.connect() as conn:
+        [log] = list(await conn.execute(sa.select(notify_log)))
+    assert (log.contact, log.channel, log.result) == ("alice", "email", "sent")
+    assert "@" not in f"{log.checks}{log.detail}"  # the log names people, never addresses
+
+
+async def test_421_is_retried_with_backoff_and_delivered_once(tmp_path, smtp, store, clock):
+    svc = await service_for(tmp_path, smtp, store, clock)
+    smtp.mode = "421"
+    await svc.handle([note(clock.t, "www1", "website", "PROBLEM", 2, ["alice"])])
+    await svc.dispatcher.pass_once()
+    [row] = await rows(store)
+    assert (row.status, row.attempts) == ("pending", 1) and "421" in row.last_error
+    assert row.due == clock.t + 1.0  # retry_initial
+    await svc.dispatcher.pass_once()  # not yet due: nothing tried
+    assert smtp.attempts == 1
+    clock.t += 1.0
+    await svc.dispatcher.pass_once()
+    [row] = await rows(store)
+    assert row.attempts == 2 and row.due == clock.t + 2.0  # doubled
+    smtp.mode = "ok"
+    clock.t += 2.0
+    await svc.dispatcher.pass_once()
+    await svc.dispatcher.pass_once()
+    assert len(smtp.received()) == 1
+    assert (await rows(store))[0].status == "sent"
+
+
+async def test_550_fails_visibly_after_bounded_tries(tmp_path, smtp, store, clock):
+    svc = await service_for(tmp_path, smtp, store, clock)
+    smtp.mode = "550"
+    await svc.handle([note(clock.t, "www1", "website", "PROBLEM", 2, ["alice"])])
+    for _ in range(5):
+        await svc.dispatcher.pass_once()
+        clock.t += 60
+    [row] = await rows(store)
+    assert (row.status, row.attempts) == ("failed", 2)  # permanent_attempts
+    assert "550" in row.last_error
+    assert svc.stats.failed == 1 and smtp.received() == []
+    counts = await svc.outbox.counts()
+    assert counts == {"pending": 0, "sent": 0, "failed": 1}
+
+
+async def test_server_down_for_a_while_loses_nothing(tmp_path, smtp, store, clock):
+    svc = await service_for(tmp_path, smtp, store, clock, "notifications: {}\n" * 0)
+    smtp.refuse()
+    await svc.handle([note(clock.t, "www1", "website", "PROBLEM", 2, ["alice"])])
+    await svc.dispatcher.pass_once()
+    clock.t += 1
+    await svc.handle([note(clock.t, "www1", "disk", "PROBLEM", 1, ["alice"])])
+    await svc.dispatcher.pass_once()
+    assert [r.status for r in await rows(store)] == ["pending", "pending"]
+    smtp.accept()
+    clock.t += 10
+    await svc.dispatcher.pass_once()
+    [mail] = smtp.received()  # both, in one message
+    assert "www1/website" in mail.text and "www1/disk" in mail.text
+    assert mail.subject.startswith("2 notifications:")
+
+
+async def test_undelivered_problem_is_merged_with_its_recovery(tmp_path, smtp, store, clock):
+    svc = await service_for(tmp_path, smtp, store, clock)
+    smtp.mode = "421"
+    start = 1_700_000_520.0  # 2023-11-14 22:22 UTC
+    clock.t = start
+    await svc.handle([note(start, "www1", "website", "PROBLEM", 2, ["alice"])])
+    await svc.dispatcher.pass_once()
+    clock.t = start + 420
+    await svc.handle([note(clock.t, "www1", "website", "RECOVERY", 0, ["alice"], "OK")])
+    smtp.mode = "ok"
+    await svc.dispatcher.pass_once()
+    [mail] = smtp.received()
+    assert mail.subject == "RECOVERY: www1/website is OK (was CRITICAL from 2023-11-14 22:22)"
+    assert "CRITICAL from 2023-11-14 22:22 to 2023-11-14 22:29, recovered" in mail.text
+    assert [r.status for r in await rows(store)] == ["sent", "sent"]
+
+
+async def test_recovery_threads_with_its_problem(tmp_path, smtp, store, clock):
+    svc = await service_for(tmp_path, smtp, store, clock)
+    await svc.handle([note(clock.t, "www1", "website", "PROBLEM", 2, ["alice"])])
+    await svc.dispatcher.pass_once()
+    clock.t += 300
+    await svc.handle([note(clock.t, "www1", "website", "RECOVERY", 0, ["alice"])])
+    await svc.dispatcher.pass_once()
+    problem, recovery = smtp.received()
+    assert recovery.message["In-Reply-To"] == problem.message["Message-ID"]
+    assert problem.message["Message-ID"] in str(recovery.message["References"])
+    assert recovery.message["Message-ID"] != problem.message["Message-ID"]
+
+
+async def test_storm_for_one_contact_is_one_message(tmp_path, smtp, store, clock):
+    svc = await service_for(tmp_path, smtp, store, clock, "")
+    svc.plan = make_plan(tmp_path, smtp.port)
+    events = [note(clock.t, "www1", s, "PROBLEM", 2, ["alice", "bob"]) for s in ("website", "disk")]
+    events.append(note(clock.t, "router", "wlan", "PROBLEM", 2, ["bob"]))
+    await svc.handle(events)
+    await svc.dispatcher.pass_once()
+    mails = {m.rcpt_tos[0]: m for m in smtp.received()}
+    assert set(mails) == {"alice@example.org", "bob@example.org"}
+    assert mails["alice@example.org"].subject == ("2 notifications: www1/website, www1/disk")
+    assert mails["bob@example.org"].subject.startswith("3 Benachrichtigungen:")  # bob: de
+
+
+async def test_group_wait_and_interval_gather_a_storm(tmp_path, smtp, store, clock):
+    extra = "settings: {}\n"
+    plan_text = (tmp_path / "x").as_posix()
+    del plan_text, extra
+    svc = await service_for(tmp_path, smtp, store, clock)
+    svc.reload(_with_timing(svc.plan, wait=30.0, interval=120.0))
+    await svc.handle([note(clock.t, "www1", "website", "PROBLEM", 2, ["alice"])])
+    assert await svc.dispatcher.pass_once() <= 1.0
+    assert smtp.received() == []  # waiting for company
+    clock.t += 10
+    await svc.handle([note(clock.t, "www1", "disk", "PROBLEM", 2, ["alice"])])
+    clock.t += 20
+    await svc.dispatcher.pass_once()
+    assert len(smtp.received()) == 1 and "2 notifications" in smtp.received()[0].subject
+    clock.t += 1
+    await svc.handle([note(clock.t, "www1", "website", "RECOVERY", 0, ["alice"])])
+    clock.t += 60
+    await svc.dispatcher.pass_once()
+    assert len(smtp.received()) == 1  # group_interval: not before 120 s after the last
+    clock.t += 60
+    await svc.dispatcher.pass_once()
+    assert len(smtp.received()) == 2
+
+
+def _with_timing(plan, wait: float, interval: float):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    return replace(
+        plan, notifications=replace(plan.notifications, group_wait=wait, group_interval=interval)
+    )
+
+
+async def test_host_down_rolls_up_what_is_behind_it(tmp_path, smtp, store, clock):
+    svc = await service_for(tmp_path, smtp, store, clock)
+    events = [note(clock.t, "router", None, "PROBLEM", 1, ["alice"], "PING CRITICAL")]
+    for host in ("printer", "phone1", "phone2", "phone3"):
+        events.append(note(clock.t, host, None, "PROBLEM", 2, ["alice"], "unreachable"))
+    await svc.handle(events)
+    await svc.dispatcher.pass_once()
+    [mail] = smtp.received()  # one message instead of five
+    assert mail.subject == "PROBLEM: router is DOWN: wlan, printer, 3 phones affected"
+    assert "affected: wlan, printer, 3 phones" in mail.text
+    assert [r.status for r in await rows(store)] == ["sent"] * 5
+
+
+async def test_check_output_cannot_forge_headers_and_is_escaped(tmp_path, smtp, store, clock):
+    svc = await service_for(tmp_path, smtp, store, clock)
+    evil = "CRITICAL\r\nBcc: victim@example.net\r\nSubject: hi\n<script>alert(1)</script>"
+    long = "x" * 50_000
+    await svc.handle(
+        [
+            note(clock.t, "www1", "website", "PROBLEM", 2, ["alice"], evil),
+            note(clock.t, "www1", "disk", "PROBLEM", 2, ["alice"], long),
+        ]
+    )
+    await svc.dispatcher.pass_once()
+    [mail] = smtp.received()
+    assert mail.rcpt_tos == ["alice@example.org"]
+    assert mail.message["Bcc"] is None and len(mail.message.get_all("Subject")) == 1
+    assert "<script>" not in mail.html and "&lt;script&gt;" in mail.html
+    assert "…[truncated]" in mail.text and len(mail.text) < 10_000
+
+
+async def test_subject_of_one_notification_is_one_line(tmp_path, smtp, store, clock):
+    svc = await service_for(tmp_path, smtp, store, clock)
+    evil = "CRITICAL\r\nBcc: victim@example.net"
+    await svc.handle([note(clock.t, "www1", "web\r\nBcc: x@y.z", "PROBLEM", 2, ["alice"], evil)])
+    await svc.dispatcher.pass_once()
+    [mail] = smtp.received()
+    assert mail.message["Bcc"] is None and "\n" not in mail.subject
+    assert mail.rcpt_tos == ["alice@example.org"]
+
+
+async def test_stalled_server_is_retried(tmp_path, smtp, store, clock):
+    plan = make_plan(tmp_path, smtp.port)
+    from dataclasses import replace
+
+    smtp_settings = replace(plan.notifications.smtp, timeout=0.5)  # type: ignore[type-var]
+    plan = replace(plan, notifications=replace(plan.notifications, smtp=smtp_settings))
+    svc = NotificationService(plan, store, clock)
+    smtp.mode = "stall"
+    await svc.handle([note(clock.t, "www1", "website", "PROBLEM", 2, ["alice"])])
+    await svc.dispatcher.pass_once()
+    [row] = await rows(store)
+    assert (row.status, row.attempts) == ("pending", 1)
+    smtp.mode = "ok"
+    clock.t += 5
+    await svc.dispatcher.pass_once()
+    assert len(smtp.received()) == 1
+
+
+async def test_outbox_survives_a_restart_and_nothing_is_sent_twice(tmp_path, smtp, store, clock):
+    first = await service_for(tmp_path, smtp, store, clock)
+    await first.handle([note(clock.t, "www1", "website", "PROBLEM", 2, ["alice"])])
+    await first.handle([note(clock.t, "www1", "disk", "PROBLEM", 2, ["bob"])])
+    smtp.refuse()
+    await first.dispatcher.pass_once()  # nothing confirmed
+    smtp.accept()
+    second = await service_for(tmp_path, smtp, store, clock)  # a new process, same store
+    clock.t += 10
+    await second.dispatcher.pass_once()
+    assert sorted(m.rcpt_tos[0] for m in smtp.received()) == [
+        "alice@example.org",
+        "bob@example.org",
+    ]
+    third = await service_for(tmp_path, smtp, store, clock)
+    clock.t += 10
+    await third.dispatcher.pass_once()
+    assert len(smtp.received()) == 2  # what was confirmed is not sent again
+
+
+async def test_service_loop_delivers_on_its_own(tmp_path, smtp, store):
+    from augenmass.clock import SystemClock
+
+    svc = await service_for(tmp_path, smtp, store, SystemClock())  # type: ignore[arg-type]
+    await svc.start()
+    try:
+        import time
+
+        await svc.handle([note(time.time(), "www1", "website", "PROBLEM", 2, ["alice"])])
+        import asyncio
+
+        for _ in range(100):
+            if smtp.received():
+                break
+            await asyncio.sleep(0.05)
+        assert len(smtp.received()) == 1
+    finally:
+        await svc.stop()
+
+
+async def test_send_test_reports_per_channel(tmp_path, smtp, store, clock):
+    svc = await service_for(tmp_path, smtp, store, clock)
+    assert await svc.send_test("bob") == "email: sent"
+    [mail] = smtp.received()
+    assert mail.rcpt_tos == ["bob@example.org"] and "Testnachricht" in mail.subject
+    smtp.mode = "550"
+    assert (await svc.send_test("alice")).startswith("email: failed (SMTP 550")

@@ -1,0 +1,224 @@
+"""The web UI through the real FastAPI app and a real Server: pages, actions, escaping."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from augenmass.app import Server
+from augenmass.model import CheckKey, PerfDatum
+
+from .helpers import HOSTILE, add_user, login, result
+
+Op = tuple[httpx.AsyncClient, str]  # a logged-in operator's client and CSRF token
+
+
+async def test_pages_need_a_login(anon: httpx.AsyncClient) -> None:
+    for path in ("/", "/host/www1", "/service/www1/website", "/availability", "/search?q=w"):
+        resp = await anon.get(path)
+        assert resp.status_code == 303, path
+        assert resp.headers["location"].startswith("/login?next=")
+    assert (await anon.get("/ui/problems")).status_code == 401
+    assert (await anon.get("/ui/graph/www1/website?label=time")).status_code == 303
+
+
+async def test_wrong_password_and_foreign_next(server: Server, anon: httpx.AsyncClient) -> None:
+    await add_user(server, "vera", "viewer")
+    bad = await anon.post("/login", data={"name": "vera", "password": "nope"})
+    assert bad.status_code == 401
+    assert "Wrong name or password" in bad.text
+    ok = await anon.post(
+        "/login",
+        data={"name": "vera", "password": "correct horse battery", "next": "//evil.example/"},
+    )
+    assert ok.status_code == 303 and ok.headers["location"] == "/"
+
+
+async def test_dashboard_orders_and_escapes(server: Server, anon: httpx.AsyncClient) -> None:
+    await add_user(server, "vera", "viewer")
+    await result(server, "www1/evil", 1, HOSTILE)
+    await result(server, "mail/smtp", 2, "connection refused")
+    await result(server, "www1/website", 0, "HTTP OK")
+    await login(anon, "vera")
+    page = await anon.get("/")
+    assert page.status_code == 200
+    html = page.text
+    # hostile output is text, never markup
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert 'href="javascript:' not in html
+    # CRITICAL before WARNING; counts per state
+    rows = re.findall(r'data-key="([^"]+)"', html)
+    assert rows == ["mail/smtp", "www1/evil"]
+    assert re.search(r'st-critical"><span class="n">1</span> CRITICAL', html)
+    # no inline script anywhere, and a CSP that forbids it
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    # filters, and the fragment htmx refreshes
+    crit = await anon.get("/ui/problems?state=CRITICAL")
+    assert re.findall(r'data-key="([^"]+)"', crit.text) == ["mail/smtp"]
+    assert "<html" not in crit.text
+
+
+async def test_acknowledge_moves_a_problem_to_handled(
+    server: Server, operator: tuple[httpx.AsyncClient, str]
+) -> None:
+    client, csrf = operator
+    await result(server, "mail/smtp", 2, "connection refused")
+    await result(server, "www1/evil", 1, "slow")
+    form = {"host": "mail", "service": "smtp", "comment": "on it", "csrf_token": csrf}
+    # without the CSRF token: refused, nothing changes
+    denied = await client.post("/ui/action/acknowledge", data={**form, "csrf_token": "x"})
+    assert denied.status_code == 403
+    assert server.engine.states[CheckKey("mail", "smtp")].acknowledgement is None
+    done = await client.post("/ui/action/acknowledge", data=form)
+    assert done.status_code == 303 and done.headers["location"] == "/service/mail/smtp?msg=done"
+    ack = server.engine.states[CheckKey("mail", "smtp")].acknowledgement
+    assert ack is not None and ack.author == "olga" and ack.comment == "on it"
+    page = (await client.get("/")).text
+    # the acknowledged CRITICAL now comes after the unhandled WARNING, marked as handled
+    assert re.findall(r'data-key="([^"]+)"', page) == ["www1/evil", "mail/smtp"]
+    assert re.search(r'class="row st-critical handled" data-key="mail/smtp"', page)
+    unhandled = await client.get("/ui/problems?handled=unhandled")
+    assert re.findall(r'data-key="([^"]+)"', unhandled.text) == ["www1/evil"]
+    # the service page shows the ack and offers to remove it
+    svc = (await client.get("/service/mail/smtp")).text
+    assert "on it" in svc and "/ui/action/remove_acknowledgement" in svc
+
+
+async def test_downtime_and_check_now(
+    server: Server, operator: tuple[httpx.AsyncClient, str]
+) -> None:
+    client, csrf = operator
+    base = {"host": "mail", "service": "", "csrf_token": csrf}
+    resp = await client.post(
+        "/ui/action/downtime", data={**base, "comment": "patching", "hours": "2"}
+    )
+    assert resp.status_code == 303 and "msg=done" in resp.headers["location"]
+    keys = {dt.key for dt in server.engine.downtimes.values()}
+    assert CheckKey("mail") in keys and CheckKey("mail", "smtp") in keys
+    bad = await client.post("/ui/action/downtime", data={**base, "comment": "x", "hours": "-1"})
+    assert "error=" in bad.headers["location"]
+    page = (await client.get("/host/mail")).text
+    assert "patching" in page and "/ui/action/remove_downtime" in page
+    again = await client.post("/ui/action/check_now", data={**base, "service": "smtp"})
+    assert again.status_code == 303
+
+
+async def test_viewer_cannot_act(server: Server, anon: httpx.AsyncClient) -> None:
+    await add_user(server, "vera", "viewer")
+    csrf = await login(anon, "vera")
+    await result(server, "mail/smtp", 2, "down")
+    page = (await anon.get("/service/mail/smtp")).text
+    assert "/ui/action/acknowledge" not in page
+    form = {"host": "mail", "service": "smtp", "comment": "x", "csrf_token": csrf}
+    assert (await anon.post("/ui/action/acknowledge", data=form)).status_code == 403
+    assert server.engine.states[CheckKey("mail", "smtp")].acknowledgement is None
+
+
+async def test_object_page_shows_output_history_and_graph(
+    server: Server, operator: tuple[httpx.AsyncClient, str]
+) -> None:
+    client, _ = operator
+    now = server.clock.now()
+    for i, value in enumerate((0.2, 0.4, 3.5)):
+        pd = (PerfDatum("time", value, "s", "1", "2:3"),)
+        await result(server, "www1/website", 0 if value < 1 else 2, f"t={value}", pd, now - 60 + i)
+    html = (await client.get("/service/www1/website")).text
+    assert "t=3.5" in html and 'data-label="time"' in html
+    assert "/static/vendor/uplot/uPlot.iife.min.js" in html
+    data = (await client.get("/ui/graph/www1/website?label=time&range=6h")).json()
+    assert data["avg"] == [0.2, 0.4, 3.5] and data["resolution"] == "raw"
+    assert data["warn"] == [1.0] and data["crit"] == [2.0, 3.0]
+    assert (await client.get("/ui/graph/www1/nope?label=time")).status_code == 404
+    assert "state" in html and "CRITICAL" in html  # the history timeline
+
+
+async def test_search_as_you_type(server: Server, operator: tuple[httpx.AsyncClient, str]) -> None:
+    client, _ = operator
+    frag = await client.get("/search?q=smt", headers={"HX-Request": "true"})
+    assert "/service/mail/smtp" in frag.text and "<html" not in frag.text
+    full = await client.get("/search?q=192.0.2.10")
+    assert "/host/www1" in full.text and "<html" in full.text
+    none = await client.get("/search?q=%3Cscript%3E", headers={"HX-Request": "true"})
+    assert "<script>" not in none.text
+
+
+async def test_static_files_and_no_escape_from_static(anon: httpx.AsyncClient) -> None:
+    js = await anon.get("/static/vendor/htmx/htmx.min.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert (await anon.get("/static/../routes.py")).status_code == 404
+    assert (await anon.get("/static/%2e%2e/routes.py")).status_code == 404
+
+
+async def test_german_by_browser_language_and_switch(
+    server: Server, operator: tuple[httpx.AsyncClient, str]
+) -> None:
+    client, _ = operator
+    de = await client.get("/", headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"})
+    assert "Probleme" in de.text and 'lang="de"' in de.text
+    en = await client.get("/?lang=en", headers={"Accept-Language": "de"})
+    assert "Problems" in en.text and 'lang="en"' in en.text
+    # the explicit choice sticks in a cookie
+    again = await client.get("/", headers={"Accept-Language": "de"})
+    assert 'lang="en"' in again.text
+
+
+async def test_availability_page_and_csv(
+    server: Server, operator: tuple[httpx.AsyncClient, str]
+) -> None:
+    client, _ = operator
+    now = server.clock.now()
+    await result(server, "mail/smtp", 0, "ok", at=now - 3000)
+    await result(server, "mail/smtp", 2, "down", at=now - 2000)
+    await result(server, "mail/smtp", 0, "ok", at=now - 1000)
+    page = await client.get("/availability?kind=service&target=mail/smtp&period=1d")
+    assert page.status_code == 200 and "mail" in page.text
+    csv_resp = await client.get("/availability.csv?kind=host&target=mail&period=1d")
+    assert csv_resp.headers["content-type"].startswith("text/csv")
+    lines = csv_resp.text.strip().splitlines()
+    assert lines[0].startswith("host,service,percent_ok")
+    smtp = [ln for ln in lines if ln.startswith("mail,smtp,")]
+    assert len(smtp) == 1
+    fields = smtp[0].split(",")
+    # down 1000 s of the 3000 s since the first result; times are wall-clock, so allow slack
+    assert 66.0 < float(fields[2]) < 67.5
+    assert fields[7] == "1" and 990 <= float(fields[9]) <= 1010
+
+
+async def test_status_page_is_public_and_private(server: Server, anon: httpx.AsyncClient) -> None:
+    await result(server, "www1/website", 2, "HTTP 500 on 192.0.2.10")
+    await result(server, "mail/smtp", 0, "SMTP <ok> 250")
+    await result(server, "mail/imap", 0, "IMAP secret-banner")
+    await result(server, "www1/evil", 2, HOSTILE)
+    resp = await anon.get("/status")
+    assert resp.status_code == 200
+    html = resp.text
+    assert "Party IT &lt;status&gt;" in html
+    assert "Homepage" in html and "Mail delivery" in html and "Mailbox" in html
+    # groups in the configured order
+    assert html.index("Websites") < html.index("Mail delivery")
+    # no host names, addresses, private services or output not marked public
+    for secret in ("www1", "192.0.2", "evil", "alert(", "disk", "secret-banner", "HTTP 500"):
+        assert secret not in html, secret
+    assert "SMTP &lt;ok&gt; 250" in html  # show_output: true, escaped
+    assert "Outage" in html and "Some systems have problems" in html
+    assert len(re.findall(r'class="bar b-', html)) == 3 * 90
+
+
+async def test_availability_carries_the_state_from_before_the_period(
+    server: Server, operator: Op
+) -> None:
+    client, _ = operator
+    now = server.clock.now()
+    await result(server, "mail/imap", 0, "ok", at=now - 5 * 86400)
+    await result(server, "mail/imap", 2, "down", at=now - 3 * 86400)  # still down
+    await result(server, "mail/smtp", 0, "ok", at=now - 3 * 86400)
+    resp = await client.get("/availability.csv?kind=group&target=&period=1d")
+    assert resp.status_code == 200  # an empty group: just the header
+    resp = await client.get("/availability.csv?kind=host&target=mail&period=1d")
+    rows = {ln.split(",")[1]: ln.split(",") for ln in resp.text.strip().splitlines()[1:]}
+    assert float(rows["imap"][2]) == 0.0 and rows["imap"][7] == "1"
+    assert float(rows["smtp"][2]) == 100.0
+    assert rows["disk"][2] == ""  # never checked: no data, no percentage

@@ -98,6 +98,7 @@ class Server:
         self.store_url = store_url or db_url(data_dir)
         self.sinks: list[EventSink] = [log_events]
         self._stopping = asyncio.Event()
+        self.failed = False  # set when the server stops for an error (exit code 1)
         self._tasks: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()  # engine mutations happen one at a time
         self.plan: Plan
@@ -150,7 +151,9 @@ class Server:
         if self.listen:
             from augenmass.http import serve
 
-            self._tasks.append(asyncio.create_task(serve(self, self.listen), name="http"))
+            http = asyncio.create_task(serve(self, self.listen), name="http")
+            http.add_done_callback(self._http_ended)
+            self._tasks.append(http)
         # The plan and the loaded states live for the whole run: keep them out of every
         # garbage-collector pass (with 10,000 services a full pass takes milliseconds).
         gc.collect()
@@ -172,6 +175,14 @@ class Server:
         with contextlib.suppress(FileNotFoundError):
             pid_path(self.data_dir).unlink()
         log.info("stopped")
+
+    def _http_ended(self, task: asyncio.Task[None]) -> None:
+        # Without its API and UI the server is not what the operator started: stop, loudly.
+        if task.cancelled() or self._stopping.is_set():
+            return
+        log.error("the HTTP listener ended; stopping", extra={"listen": self.listen})
+        self.failed = True
+        self._stopping.set()
 
     async def serve_forever(self) -> None:
         await self.start()

@@ -15,8 +15,9 @@ UNKNOWN = 3
 
 
 def format_result(result: CheckResult) -> str:
-    name = state_name(min(result.status, 3), False)
-    line = f"{name} - {result.output}"
+    name = state_name(min(max(result.status, 0), 3), False)
+    # Plugins and probes name their state themselves ("DISK OK - ..."); say it only if not.
+    line = result.output if name in result.output[:40] else f"{name} - {result.output}"
     if result.perfdata:
         line += f" | {format_perfdata(result.perfdata)}"
     if result.long_output:

@@ -65,6 +65,8 @@ def run(
         asyncio.run(server.serve_forever())
     except ConfigError as exc:
         _config_errors(exc)
+    if server.failed:
+        raise typer.Exit(1)
 
 
 @app.command("check-config")

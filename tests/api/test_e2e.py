@@ -170,5 +170,8 @@ def test_busy_port_is_a_clear_error(tmp_path: Path) -> None:
         server.port = port
         with pytest.raises(AssertionError):
             server.start(timeout=2)
+        assert server.proc is not None
+        # the server does not run on without its API: it stops with an error
+        assert server.proc.wait(timeout=20) == 1
         server.stop()
     assert "cannot listen" in server.log.read_text()

@@ -66,7 +66,7 @@ def test_check_runs_one_real_plugin_now_and_exits_with_its_state() -> None:
     out = cli("check", "monitor", "disk", "--config", str(EXAMPLES / "config"))
     assert out.returncode in (0, 1, 2), out.stderr
     assert out.stdout.startswith(
-        ("OK - DISK OK", "WARNING - DISK WARNING", "CRITICAL - DISK CRITICAL")
+        ("DISK OK", "DISK WARNING", "DISK CRITICAL")
     )
     assert "/" in out.stdout
 

@@ -65,9 +65,7 @@ def test_simulate_reports_a_bad_timeline_line_and_exits_2(tmp_path: Path) -> Non
 def test_check_runs_one_real_plugin_now_and_exits_with_its_state() -> None:
     out = cli("check", "monitor", "disk", "--config", str(EXAMPLES / "config"))
     assert out.returncode in (0, 1, 2), out.stderr
-    assert out.stdout.startswith(
-        ("DISK OK", "DISK WARNING", "DISK CRITICAL")
-    )
+    assert out.stdout.startswith(("DISK OK", "DISK WARNING", "DISK CRITICAL"))
     assert "/" in out.stdout
 
 

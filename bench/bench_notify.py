@@ -183,6 +183,7 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--contacts", type=int, default=20)
     parser.add_argument("--load", type=int, default=1000)
+    parser.add_argument("--only", choices=("baseline", "storm"), default=None)
     args = parser.parse_args()
     try:
         import uvloop
@@ -190,10 +191,10 @@ def main() -> None:
         uvloop.install()
     except ImportError:
         pass
-    baseline = asyncio.run(run(args, deliver=False))
-    storm = asyncio.run(run(args, deliver=True))
-    print("baseline (no delivery):", baseline)
-    print("storm:", storm)
+    if args.only != "storm":
+        print("baseline (no delivery):", asyncio.run(run(args, deliver=False)), flush=True)
+    if args.only != "baseline":
+        print("storm:", asyncio.run(run(args, deliver=True)), flush=True)
 
 
 if __name__ == "__main__":

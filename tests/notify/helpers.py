@@ -77,8 +77,9 @@ class _Handler:
 class MailServer:
     """mode: ok | 421 | 550 | stall; refuse() / accept() stop and restart the listener."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, **smtp_options: Any) -> None:
         self.port = port
+        self.smtp_options = smtp_options  # e.g. tls_context, ssl_context, authenticator
         self.mode = "ok"
         self.attempts = 0
         self.messages: list[Received] = []
@@ -87,7 +88,9 @@ class MailServer:
 
     def accept(self) -> None:
         if self._controller is None:
-            self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+            self._controller = Controller(
+                _Handler(self), hostname="127.0.0.1", port=self.port, **self.smtp_options
+            )
             self._controller.start()
 
     def refuse(self) -> None:

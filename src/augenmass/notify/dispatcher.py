@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from augenmass.clock import Clock
 from augenmass.notify.channel import Channel
+from augenmass.notify.cpu import run_cpu
 from augenmass.notify.grouping import build_message
 from augenmass.notify.message import Renderer, render
 from augenmass.notify.model import Item, Message, SendError
@@ -32,6 +33,8 @@ SEND_TIMEOUT = 120.0  # one message on one channel, whatever the channel's own t
 MAX_PARALLEL = 16  # messages being sent at once
 MAX_ENTRIES = 5000  # notifications in one message; more wait for the next one
 MIN_GAP = 0.05  # between two passes, however often handle() wakes the loop
+MAX_READS = 4  # groups whose rows are being read at once (each up to MAX_ENTRIES rows)
+INSERT_PRIORITY = 2.0  # the longest a dispatcher write waits for pending outbox inserts
 
 
 @dataclass
@@ -66,6 +69,12 @@ class Dispatcher:
         self._factory = channel_factory
         self._last_sent: dict[tuple[str, str], float] = {}
         self._sem = asyncio.Semaphore(MAX_PARALLEL)
+        self._reads = asyncio.Semaphore(MAX_READS)
+        # Cleared while NotificationService writes new rows. Those writes hold up the checks
+        # whose results raised the notifications (and with them the scheduler's slots), so
+        # the dispatcher's own bookkeeping lets them have the store's write lock first.
+        self.inserts_idle = asyncio.Event()
+        self.inserts_idle.set()
         self.set_plan(plan)
 
     def set_plan(self, plan: Plan) -> None:
@@ -119,9 +128,15 @@ class Dispatcher:
         interval = self._last_sent.get(key, -math.inf) + self.plan.notifications.group_interval
         return max(group.first_due, in_backoff, interval)
 
+    async def _inserts_first(self) -> None:
+        if not self.inserts_idle.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.inserts_idle.wait(), INSERT_PRIORITY)
+
     async def _deliver_group(self, group: GroupDue) -> None:
         async with self._sem:
-            items = await self.outbox.pending_of(group.contact, group.channel, MAX_ENTRIES)
+            async with self._reads:
+                items = await self.outbox.pending_of(group.contact, group.channel, MAX_ENTRIES)
             if items:
                 await self._deliver(items)
 
@@ -134,10 +149,9 @@ class Dispatcher:
             return
         message = await self._message(items)
         try:
-            # a message of a thousand lines takes tens of ms to render: not on the event loop
-            rendered = await asyncio.to_thread(
-                render, self.renderer, message, contact.name, contact.language
-            )
+            # a message of a thousand lines takes tens of ms to render: not on the event loop,
+            # and in ONE worker thread (several would starve the loop of the GIL)
+            rendered = await run_cpu(render, self.renderer, message, contact.name, contact.language)
             await asyncio.wait_for(channel.send(message, rendered, contact), SEND_TIMEOUT)
         except SendError as exc:
             await self._failed(items, message, exc.reason, permanent=not exc.retry)
@@ -166,13 +180,12 @@ class Dispatcher:
     async def _sent(self, items: list[Item], message: Message, contact: Contact) -> None:
         now = self.clock.now()
         ids = [it.id for it in items]
-        await self.outbox.mark_sent(ids, message.message_id, now)
+        text = checks_text(message)
+        entry = LogEntry(now, contact.name, message.channel, items[0].type, text, len(ids), "sent")
+        await self._inserts_first()
+        await self.outbox.mark_sent(ids, message.message_id, now, entry)  # one transaction
         self._last_sent[(message.contact, message.channel)] = now
         self.stats.sent += len(ids)
-        text = checks_text(message)
-        await self.outbox.log(
-            [LogEntry(now, contact.name, message.channel, items[0].type, text, len(ids), "sent")]
-        )
         log.info(
             "notification sent",
             extra={
@@ -194,16 +207,16 @@ class Dispatcher:
         give_up = attempts >= limit
         due = None if give_up else now + backoff(attempts, n.retry_initial, n.retry_max)
         ids = [it.id for it in items]
-        await self.outbox.mark_attempt(ids, reason, due)
         result = "failed" if give_up else "retry"
+        text = checks_text(message) if message else f"{len(ids)} notifications"
+        first = items[0]
+        entry = LogEntry(now, first.contact, first.channel, first.type, text, len(ids), result)
+        await self._inserts_first()
+        await self.outbox.mark_attempt(ids, reason, due, replace(entry, detail=reason))
         if give_up:
             self.stats.failed += len(ids)
         else:
             self.stats.retries += 1
-        text = checks_text(message) if message else f"{len(ids)} notifications"
-        first = items[0]
-        entry = LogEntry(now, first.contact, first.channel, first.type, text, len(ids), result)
-        await self.outbox.log([replace(entry, detail=reason)])
         fields: dict[str, object] = {
             "contact": first.contact,
             "channel": first.channel,

@@ -8,7 +8,6 @@ never start a new header.
 
 from __future__ import annotations
 
-import asyncio
 import email.policy
 import ssl
 from email.message import EmailMessage
@@ -16,6 +15,7 @@ from email.utils import formatdate
 
 import aiosmtplib
 
+from augenmass.notify.cpu import run_cpu
 from augenmass.notify.message import one_line
 from augenmass.notify.model import Message, Rendered, SendError
 from augenmass.plan import Contact, SmtpSettings
@@ -49,10 +49,10 @@ class EmailChannel:
         s = self.settings
 
         def encode() -> bytes:
-            # the email package is slow on big bodies: encode in a worker thread
+            # the email package is slow on big bodies: encode in the notification worker thread
             return build_email(message, rendered, contact, s).as_bytes(policy=email.policy.SMTP)
 
-        raw = await asyncio.to_thread(encode)
+        raw = await run_cpu(encode)
         try:
             errors, _ = await aiosmtplib.send(
                 raw,

@@ -8,6 +8,7 @@ reports it at check-config time instead of at 3 a.m.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,7 +62,13 @@ class Renderer:
 
 
 def _time(ts: float, zone: ZoneInfo) -> str:
-    return datetime.fromtimestamp(ts, UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return _minute(int(ts // 60), zone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _minute(minute: int, zone: ZoneInfo) -> str:
+    # a storm has thousands of entries within the same few minutes: format each minute once
+    return datetime.fromtimestamp(minute * 60, UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def entry_vars(entry: Entry, zone: ZoneInfo, limit: int, language: str) -> dict[str, Any]:

@@ -26,6 +26,8 @@ log = logging.getLogger("augenmass.notify")
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 WRITE_TRIES = 8  # "database is locked" under a write storm: retried, 0.05 s doubling (~13 s)
 MAX_PENDING_READ = 20_000  # one dispatcher pass reads at most this many rows
+SLICE = 250  # rows converted between two yields to the event loop (a storm is 20,000 rows)
+INSERT_CHUNK = 1000  # rows per executemany: the loop gets a turn between two chunks
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,32 +96,29 @@ class Outbox:
 
     async def add(self, items: Iterable[NewItem], now: float, due: float) -> int:
         """Write all rows in ONE transaction; returns how many."""
-        rows = [
-            {
-                "created": now,
-                "due": due,
-                "status": PENDING,
-                "contact": it.contact,
-                "channel": it.channel,
-                "type": it.type,
-                "host": it.host,
-                "service": it.service,
-                "state": it.state,
-                "number": it.number,
-                "at": it.at,
-                "output": clean_text(it.output, 65536),
-                "data": json.dumps(it.data, ensure_ascii=True, default=str),
-                "attempts": 0,
-                "last_error": "",
-                "sent_at": None,
-                "message_id": "",
-            }
-            for it in items
-        ]
+        rows: list[dict[str, Any]] = []
+        # one event gives a row per contact with the same output and data: encode them once
+        texts: dict[int, tuple[str, str, str]] = {}
+        for n, it in enumerate(items, 1):
+            known = texts.get(id(it.data))
+            if known is None or known[0] is not it.output:
+                known = texts[id(it.data)] = (it.output, *_encoded(it))
+            rows.append(_row(it, now, due, known[1], known[2]))
+            if n % SLICE == 0:
+                await asyncio.sleep(0)  # building 20,000 rows must not hold the loop
         if rows:
 
             async def job(conn: Any) -> None:
-                await conn.execute(sa.insert(notify_outbox), rows)
+                for start in range(0, len(rows), INSERT_CHUNK):
+                    chunk = rows[start : start + INSERT_CHUNK]
+                    if conn.dialect.name == "sqlite":
+                        # straight to the driver's executemany: SQLAlchemy's per-row parameter
+                        # processing was most of the loop time of a storm's 20,000 rows
+                        await conn.exec_driver_sql(
+                            _SQLITE_INSERT, [tuple(r.values()) for r in chunk]
+                        )
+                    else:
+                        await conn.execute(sa.insert(notify_outbox), chunk)
 
             await self._retry(job)
         return len(rows)
@@ -148,7 +147,8 @@ class Outbox:
             .limit(limit)
         )
         async with self._engine.connect() as conn:
-            return [_item(row) for row in await conn.execute(q)]
+            rows = (await conn.execute(q)).all()
+        return await _items(rows)
 
     async def pending(self, limit: int = MAX_PENDING_READ) -> list[Item]:
         o = notify_outbox.c
@@ -156,7 +156,10 @@ class Outbox:
         async with self._engine.connect() as conn:
             return [_item(row) for row in await conn.execute(q)]
 
-    async def mark_sent(self, ids: list[int], message_id: str, now: float) -> None:
+    async def mark_sent(
+        self, ids: list[int], message_id: str, now: float, entry: LogEntry | None = None
+    ) -> None:
+        """Mark the rows sent (and write the log line `entry` in the same transaction)."""
         o = notify_outbox.c
         stmt = (
             sa.update(notify_outbox)
@@ -166,11 +169,16 @@ class Outbox:
 
         async def job(conn: Any) -> None:
             await conn.execute(stmt)
+            if entry is not None:
+                await conn.execute(sa.insert(notify_log), [_log_row(entry)])
 
         await self._retry(job)
 
-    async def mark_attempt(self, ids: list[int], error: str, due: float | None) -> None:
-        """A failed attempt: retry at `due`, or give up (due None)."""
+    async def mark_attempt(
+        self, ids: list[int], error: str, due: float | None, entry: LogEntry | None = None
+    ) -> None:
+        """A failed attempt: retry at `due`, or give up (due None); and the log line `entry`
+        in the same transaction."""
         o = notify_outbox.c
         values: dict[str, Any] = {"attempts": o.attempts + 1, "last_error": scrub(error)}
         if due is None:
@@ -181,6 +189,8 @@ class Outbox:
 
         async def job(conn: Any) -> None:
             await conn.execute(stmt)
+            if entry is not None:
+                await conn.execute(sa.insert(notify_log), [_log_row(entry)])
 
         await self._retry(job)
 
@@ -204,19 +214,7 @@ class Outbox:
             return str(await conn.scalar(q) or "")
 
     async def log(self, entries: Iterable[LogEntry]) -> None:
-        rows = [
-            {
-                "at": e.at,
-                "contact": e.contact,
-                "channel": e.channel,
-                "type": e.type,
-                "checks": clean_text(e.checks, 1000),
-                "notifications": e.notifications,
-                "result": e.result,
-                "detail": scrub(e.detail),
-            }
-            for e in entries
-        ]
+        rows = [_log_row(e) for e in entries]
         if rows:
 
             async def job(conn: Any) -> None:
@@ -255,6 +253,65 @@ class Outbox:
             await conn.execute(sa.delete(notify_log).where(g.at < before))
 
         await self._retry(job)
+
+
+def _encoded(it: NewItem) -> tuple[str, str]:
+    return clean_text(it.output, 65536), json.dumps(it.data, ensure_ascii=True, default=str)
+
+
+def _row(it: NewItem, now: float, due: float, output: str, data: str) -> dict[str, Any]:
+    """The column values, in the order of _COLUMNS."""
+    return {
+        "created": now,
+        "due": due,
+        "status": PENDING,
+        "contact": it.contact,
+        "channel": it.channel,
+        "type": it.type,
+        "host": it.host,
+        "service": it.service,
+        "state": it.state,
+        "number": it.number,
+        "at": it.at,
+        "output": output,
+        "data": data,
+        "attempts": 0,
+        "last_error": "",
+        "sent_at": None,
+        "message_id": "",
+    }
+
+
+_COLUMNS = (
+    "created", "due", "status", "contact", "channel", "type", "host", "service", "state",
+    "number", "at", "output", "data", "attempts", "last_error", "sent_at", "message_id",
+)  # fmt: skip
+_SQLITE_INSERT = (
+    f"INSERT INTO notify_outbox ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+)
+
+
+def _log_row(e: LogEntry) -> dict[str, Any]:
+    return {
+        "at": e.at,
+        "contact": e.contact,
+        "channel": e.channel,
+        "type": e.type,
+        "checks": clean_text(e.checks, 1000),
+        "notifications": e.notifications,
+        "result": e.result,
+        "detail": scrub(e.detail),
+    }
+
+
+async def _items(rows: Iterable[Any]) -> list[Item]:
+    """Rows → Items, yielding to the loop every SLICE rows (json.loads of thousands adds up)."""
+    out: list[Item] = []
+    for n, row in enumerate(rows, 1):
+        out.append(_item(row))
+        if n % SLICE == 0:
+            await asyncio.sleep(0)
+    return out
 
 
 def _log_entry(r: Any) -> LogEntry:

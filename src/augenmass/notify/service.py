@@ -140,6 +140,13 @@ class NotificationService:
         self.dispatcher.wake.set()
 
     async def _flush(self) -> None:
+        self.dispatcher.inserts_idle.clear()
+        try:
+            await self._flush_all()
+        finally:
+            self.dispatcher.inserts_idle.set()
+
+    async def _flush_all(self) -> None:
         while self._buffer:
             items, batch = self._buffer, self._batch
             self._buffer, self._batch = [], None

@@ -34,3 +34,20 @@ class Probe(Protocol):
 
 class OptionError(ValueError):
     """A probe option is missing or has the wrong type: the runner reports UNKNOWN."""
+
+
+class NamedProbe:
+    """Base for probes whose option errors should name the check type ("tcp: port must be ...").
+
+    Subclasses implement `_run`; `run` adds the type to any OptionError it raises."""
+
+    type: str
+
+    async def run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
+        try:
+            return await self._run(options, timeout)
+        except OptionError as exc:
+            raise OptionError(f"{self.type}: {exc}") from None
+
+    async def _run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
+        raise NotImplementedError

@@ -25,7 +25,7 @@ from pydantic import Field
 
 from augenmass.config.checks import CheckModel
 from augenmass.config.fields import State, Text, Threshold
-from augenmass.probes.base import CRITICAL, OK, WARNING, OptionError, ProbeOutcome
+from augenmass.probes.base import CRITICAL, OK, WARNING, NamedProbe, OptionError, ProbeOutcome
 from augenmass.probes.netutil import (
     LABELS,
     TimeThresholds,
@@ -58,16 +58,10 @@ class DnsOptions(CheckModel):
     critical: Threshold | None = None
 
 
-class DnsProbe:
+class DnsProbe(NamedProbe):
     type = "dns"
     Options = DnsOptions
     defaults: ClassVar[Mapping[str, Any]] = {"server": "$HOSTADDRESS$"}
-
-    async def run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
-        try:
-            return await self._run(options, timeout)
-        except OptionError as exc:  # name the check type: "tcp: port must be ..."
-            raise OptionError(f"{self.type}: {exc}") from None
 
     async def _run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
         import dns.exception

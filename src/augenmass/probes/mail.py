@@ -26,7 +26,7 @@ from pydantic import Field
 
 from augenmass.config.checks import CheckModel
 from augenmass.config.fields import State, Text, Threshold
-from augenmass.probes.base import CRITICAL, OK, WARNING, OptionError, ProbeOutcome
+from augenmass.probes.base import CRITICAL, OK, WARNING, NamedProbe, OptionError, ProbeOutcome
 from augenmass.probes.netutil import (
     LABELS,
     TimeThresholds,
@@ -117,17 +117,10 @@ class _Session:
         await self.writer.start_tls(context, server_hostname=self.host)
 
 
-class _MailProbe:
-    type: ClassVar[str]
+class _MailProbe(NamedProbe):
     label: ClassVar[str]
     ports: ClassVar[tuple[int, int]]  # plain, implicit TLS
     defaults: ClassVar[Mapping[str, Any]] = {"host": "$HOSTADDRESS$"}
-
-    async def run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
-        try:
-            return await self._run(options, timeout)
-        except OptionError as exc:  # name the check type: "tcp: port must be ..."
-            raise OptionError(f"{self.type}: {exc}") from None
 
     async def _run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
         host = host_option(options)

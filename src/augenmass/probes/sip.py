@@ -29,7 +29,7 @@ from pydantic import Field
 from augenmass.config.checks import CheckModel
 from augenmass.config.fields import State, Text, Threshold
 from augenmass.model import PerfDatum
-from augenmass.probes.base import CRITICAL, OK, WARNING, OptionError, ProbeOutcome
+from augenmass.probes.base import CRITICAL, OK, WARNING, NamedProbe, OptionError, ProbeOutcome
 from augenmass.probes.netutil import (
     LABELS,
     TimeThresholds,
@@ -84,16 +84,10 @@ class _Exchange:
     foreign: int = 0
 
 
-class SipProbe:
+class SipProbe(NamedProbe):
     type = "sip"
     Options = SipOptions
     defaults: ClassVar[Mapping[str, Any]] = {"host": "$HOSTADDRESS$"}
-
-    async def run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
-        try:
-            return await self._run(options, timeout)
-        except OptionError as exc:  # name the check type: "tcp: port must be ..."
-            raise OptionError(f"{self.type}: {exc}") from None
 
     async def _run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
         host = host_option(options)

@@ -26,7 +26,7 @@ from pydantic import Field
 
 from augenmass.config.checks import CheckModel
 from augenmass.config.fields import State, Text, Threshold
-from augenmass.probes.base import CRITICAL, OK, OptionError, ProbeOutcome
+from augenmass.probes.base import CRITICAL, OK, NamedProbe, OptionError, ProbeOutcome
 from augenmass.probes.netutil import (
     LABELS,
     TimeThresholds,
@@ -81,16 +81,10 @@ class _Dialogue:
         return bool(self.expects) or self.banner
 
 
-class TcpProbe:
+class TcpProbe(NamedProbe):
     type = "tcp"
     Options = TcpOptions
     defaults: ClassVar[Mapping[str, Any]] = {"host": "$HOSTADDRESS$"}
-
-    async def run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
-        try:
-            return await self._run(options, timeout)
-        except OptionError as exc:  # name the check type: "tcp: port must be ..."
-            raise OptionError(f"{self.type}: {exc}") from None
 
     async def _run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
         host = host_option(options)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
+
+from pydantic import BaseModel
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 
@@ -51,3 +53,29 @@ class NamedProbe:
 
     async def _run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
         raise NotImplementedError
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_options(model: type[M], kind: str, options: Mapping[str, Any]) -> M:
+    """Validate a probe's options (already checked at config load; this also serves
+    `augenmass probe` and agents). Unknown keys and the runner's `timeout` are ignored."""
+    clean = {k: v for k, v in options.items() if k in model.model_fields and k != "timeout"}
+    try:
+        return model.model_validate(clean, strict=False)
+    except ValueError as exc:
+        raise OptionError(f"{kind}: {exc}") from None
+
+
+def parse_ranges(kind: str, warn: str | None, crit: str | None) -> tuple[Any, Any]:
+    """The warning and critical ranges (None where not set); a bad one is an OptionError."""
+    from augenmass.thresholds import parse_range
+
+    try:
+        return (
+            None if warn is None else parse_range(warn),
+            None if crit is None else parse_range(crit),
+        )
+    except ValueError as exc:
+        raise OptionError(f"{kind}: {exc}") from None

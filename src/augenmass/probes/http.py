@@ -28,7 +28,15 @@ from augenmass.config.checks import CheckModel
 from augenmass.config.fields import Text, Threshold
 from augenmass.model import PerfDatum
 from augenmass.probes import httpclient, netpolicy
-from augenmass.probes.base import CRITICAL, OK, WARNING, OptionError, ProbeOutcome
+from augenmass.probes.base import (
+    CRITICAL,
+    OK,
+    WARNING,
+    OptionError,
+    ProbeOutcome,
+    parse_options,
+    parse_ranges,
+)
 
 _LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 _CTL = re.compile(r"[\x00-\x20\x7f]")
@@ -158,24 +166,11 @@ class HttpProbe:
 
 
 def _parse(options: Mapping[str, Any]) -> HttpOptions:
-    clean = {k: v for k, v in options.items() if k in HttpOptions.model_fields}
-    clean.pop("timeout", None)
-    try:
-        return HttpOptions.model_validate(clean, strict=False)
-    except ValueError as exc:
-        raise OptionError(f"http: {exc}") from None
+    return parse_options(HttpOptions, "http", options)
 
 
 def _ranges(warn: str | None, crit: str | None) -> tuple[Any, Any]:
-    from augenmass.thresholds import parse_range
-
-    try:
-        return (
-            None if warn is None else parse_range(warn),
-            None if crit is None else parse_range(crit),
-        )
-    except ValueError as exc:
-        raise OptionError(f"http: {exc}") from None
+    return parse_ranges("http", warn, crit)
 
 
 def _context(opts: HttpOptions) -> ssl.SSLContext:

@@ -30,7 +30,14 @@ from augenmass.config.checks import CheckModel
 from augenmass.config.fields import Text, Threshold
 from augenmass.model import PerfDatum
 from augenmass.probes import netpolicy
-from augenmass.probes.base import CRITICAL, OK, OptionError, ProbeOutcome
+from augenmass.probes.base import (
+    CRITICAL,
+    OK,
+    OptionError,
+    ProbeOutcome,
+    parse_options,
+    parse_ranges,
+)
 
 _LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 _LINE_LIMIT = 4096
@@ -133,24 +140,11 @@ class StartTlsError(Exception):
 
 
 def _parse(options: Mapping[str, Any]) -> TlsOptions:
-    clean = {k: v for k, v in options.items() if k in TlsOptions.model_fields}
-    clean.pop("timeout", None)
-    try:
-        return TlsOptions.model_validate(clean, strict=False)
-    except ValueError as exc:
-        raise OptionError(f"tls: {exc}") from None
+    return parse_options(TlsOptions, "tls", options)
 
 
 def _ranges(warn: str | None, crit: str | None) -> tuple[Any, Any]:
-    from augenmass.thresholds import parse_range
-
-    try:
-        return (
-            None if warn is None else parse_range(warn),
-            None if crit is None else parse_range(crit),
-        )
-    except ValueError as exc:
-        raise OptionError(f"tls: {exc}") from None
+    return parse_ranges("tls", warn, crit)
 
 
 _CONTEXTS: dict[tuple[bool, str | None], ssl.SSLContext] = {}

@@ -35,6 +35,7 @@ from augenmass.runner.plugin import plugin_env
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 MAX_LINE = 1 << 20  # one queue entry; longer ones (absurd recipient lists) count as unreadable
 STDERR_KEEP = 2048
+REAP_WAIT = 2.0  # seconds to wait for a SIGKILLed program to be reaped
 CLOSE_WAIT = 0.5  # after exit: how long remaining output may take to arrive
 QUEUES = ("active", "deferred", "hold", "incoming")
 _POSTFIX_ONLY = tuple(f"{q}_{lvl}" for q in (*QUEUES, "age") for lvl in ("warning", "critical"))
@@ -209,6 +210,11 @@ class _Collect(asyncio.SubprocessProtocol):
         self.on_stdout = on_stdout
         self.stderr = bytearray()
         self.done: asyncio.Future[None] = loop.create_future()
+        self.exited: asyncio.Future[None] = loop.create_future()
+
+    def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
         if fd == 1:
@@ -254,7 +260,14 @@ async def run_streaming(argv: list[str], on_stdout: Any, budget: float) -> _Fini
         return _Finished(None, bytes(protocol.stderr), True)
     finally:
         _kill_group(transport.get_pid())
-        transport.close()  # closes our pipe ends even if a grandchild still holds the others
+        # Reap it (bounded) before letting go: an unreaped child stays a zombie and its Popen
+        # object complains when collected.
+        try:
+            await asyncio.wait_for(asyncio.shield(protocol.exited), REAP_WAIT)
+        except TimeoutError:
+            pass
+        finally:
+            transport.close()  # closes our pipe ends even if a grandchild still holds the others
 
 
 def _kill_group(pid: int) -> None:

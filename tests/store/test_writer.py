@@ -147,3 +147,21 @@ async def test_kill_9_keeps_every_committed_batch(db: Db) -> None:
             assert len(await store.last_results(key)) == 1
     finally:
         await store.close()
+
+
+async def test_plain_results_wait_for_the_merge_window_but_an_urgent_batch_ends_it(
+    store: Store,
+) -> None:
+    """Results share a transaction for up to `merge_window`; a batch someone waits for (state
+    that must be durable before a notification) is committed at once, with what was queued."""
+    writer = StoreWriter(store, SystemClock(), merge_window=60.0)
+    await writer.start()
+    try:
+        plain = writer.submit(WriteBatch(results=[result(1000.0)]))
+        await asyncio.sleep(0.3)
+        assert not plain.done()  # still inside the 60 s window
+        urgent = writer.submit(WriteBatch(states=[state(st=2)]), urgent=True)
+        await asyncio.wait_for(asyncio.gather(plain, urgent), 10)  # far less than the window
+    finally:
+        await writer.stop()
+    assert (await store.load()).states[WEB].state == 2

@@ -12,7 +12,6 @@ import contextlib
 import gc
 import logging
 import os
-import resource
 import signal
 import statistics
 from collections.abc import Awaitable, Callable, Iterable
@@ -22,11 +21,13 @@ from augenmass import commands
 from augenmass.clock import Clock, SystemClock
 from augenmass.config import load_config, summarize
 from augenmass.errors import ConfigError
+from augenmass.limits import raise_fd_limit
 from augenmass.model import CheckKey, CheckResult, Event, PerfDatum, state_name
 from augenmass.notify import NotificationService
 from augenmass.plan import Plan
 from augenmass.runner import Runner
 from augenmass.runner.macros import build_macros
+from augenmass.runner.pool import ProbeWorkers, default_workers
 from augenmass.scheduler import JobTemplate, Scheduler
 from augenmass.state import Engine, Outcome
 from augenmass.store import Store, StoreWriter, WriteBatch, open_store
@@ -65,15 +66,6 @@ def _job(plan: Plan, key: CheckKey, check: object, macros: dict[str, str]) -> Jo
     )
 
 
-def raise_fd_limit() -> None:
-    """Each running plugin holds three pipes; 256 at once would exhaust a 1,024 soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = hard if hard != resource.RLIM_INFINITY else 65536
-    if soft < target:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-
-
 def db_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'augenmass.db'}"
 
@@ -107,6 +99,7 @@ class Server:
         self.writer: StoreWriter
         self.scheduler: Scheduler
         self.runner: Runner
+        self.workers: ProbeWorkers
         self.notifications: NotificationService  # notifications (issue 4)
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -129,7 +122,10 @@ class Server:
         self.sinks.append(self.notifications.handle)
         # --- end notifications
         settings = self.plan.settings
-        self.runner = Runner(settings.plugin_dirs, settings.output_limit)
+        workers = settings.probe_workers
+        self.workers = ProbeWorkers(default_workers() if workers is None else workers)
+        await self.workers.start()
+        self.runner = Runner(settings.plugin_dirs, settings.output_limit, workers=self.workers)
         self.scheduler = Scheduler(
             self.clock,
             self.runner.run,
@@ -169,6 +165,7 @@ class Server:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.workers.stop()
         await self.notifications.stop()  # notifications (issue 4): unsent rows stay pending
         await self.writer.stop()  # flushes what is queued
         await self.store.close()

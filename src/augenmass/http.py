@@ -50,6 +50,11 @@ def health(server: Server) -> dict[str, Any]:
             "lateness_p99": stats.lateness_p99,
             "lateness_max": stats.lateness_max,
         },
+        "probe_workers": {
+            "configured": server.workers.count,
+            "alive": server.workers.alive,
+            "started": server.workers.started,
+        },
         "store": {
             "pending": wstats.pending,
             "failures": wstats.failures,

@@ -169,6 +169,9 @@ class Settings:
     status_page_groups: tuple[str, ...] = ()
     # how often the scheduler's own figures (lateness, checks) are stored as performance data
     self_metrics_interval: float = 60.0
+    # processes that run built-in probes beside the server's loop; None: one per CPU beyond the
+    # first (at most 4); 0: every probe runs in the server's own loop
+    probe_workers: int | None = None
     retention: Retention = Retention()
 
 

@@ -111,3 +111,15 @@ def test_empty_file_is_an_empty_plan(tmp_path: Path) -> None:
     assert summarize(load_config(path)) == (
         "0 hosts, 0 services, 0 contacts, 0 contact groups, 0 time periods"
     )
+
+
+def test_probe_workers_setting(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("settings:\n  probe_workers: 0\nhosts: {h: {address: 127.0.0.1}}\n")
+    assert load_config(cfg).settings.probe_workers == 0
+    cfg.write_text("hosts: {h: {address: 127.0.0.1}}\n")
+    assert load_config(cfg).settings.probe_workers is None  # automatic
+    cfg.write_text("settings:\n  probe_workers: -1\nhosts: {h: {address: 127.0.0.1}}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(cfg)
+    assert [(p.line, p.path) for p in err.value.problems] == [(2, "settings.probe_workers")]

@@ -69,6 +69,7 @@ class SettingsModel(Strict):
     timezone: str = "UTC"
     plugin_dirs: list[str] | None = None
     self_metrics_interval: PositiveDuration | None = None
+    probe_workers: int | None = Field(default=None, ge=0, le=64)
     retention: RetentionModel = RetentionModel()
     status_page: StatusPageModel = StatusPageModel()
 

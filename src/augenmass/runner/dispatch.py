@@ -3,7 +3,6 @@ setup errors, bad options, timeouts and probe exceptions all become results."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from augenmass.clock import Clock, SystemClock
 from augenmass.model import CheckJob, CheckResult, PerfDatum
 from augenmass.probes import load_probe
-from augenmass.probes.base import OptionError
+from augenmass.probes.base import ProbeOutcome
 from augenmass.runner.macros import expand_argv, expand_options, unknown_note
 from augenmass.runner.output import NO_OUTPUT, NO_OUTPUT_HOST, sanitize
 from augenmass.runner.plugin import (
@@ -22,11 +21,15 @@ from augenmass.runner.plugin import (
     problem_before_exec,
     run_plugin,
 )
+from augenmass.runner.pool import ProbeWorkers, WorkerGone
+from augenmass.runner.probecall import PROBE_GRACE, call_probe
 
 log = logging.getLogger(__name__)
 
 UNKNOWN = 3
-PROBE_GRACE = 0.5  # a probe gets `timeout` as its budget; the hard stop comes this much later
+WORKER_GRACE = 2.0  # beyond the probe's own hard stop: how long a worker may take to answer
+# No I/O: handing these to a worker costs more than running them.
+IN_PROCESS = frozenset({"dummy"})
 
 
 class Runner:
@@ -35,11 +38,13 @@ class Runner:
         plugin_dirs: Sequence[str],
         output_limit: int = 65536,
         clock: Clock | None = None,
+        workers: ProbeWorkers | None = None,
     ) -> None:
         self.locator = PluginLocator(plugin_dirs)
         self.output_limit = max(1, output_limit)
         self.clock: Clock = clock or SystemClock()
         self._env = plugin_env()
+        self.workers = workers
 
     async def run(self, job: CheckJob) -> CheckResult:
         started, t0 = self.clock.now(), self.clock.monotonic()
@@ -93,25 +98,23 @@ class Runner:
 
     async def _probe(self, job: CheckJob) -> PluginOutcome:
         check = job.check
-        probe = load_probe(check.type)
+        probe = load_probe(check.type)  # an unknown type fails here, in the server, with its text
         unknown: list[str] = []
         options: Mapping[str, Any] = expand_options(
             {**probe.defaults, **check.options}, job.macros, unknown
         )
         notes: tuple[str, ...] = (unknown_note(unknown),) if unknown else ()
-        try:
-            async with asyncio.timeout(check.timeout + PROBE_GRACE):
-                got = await probe.run(options, check.timeout)
-        except TimeoutError:
-            return PluginOutcome(
-                check.timeout_state, f"timed out after {check.timeout:g} s", notes=notes
-            )
-        except OptionError as exc:
-            return PluginOutcome(UNKNOWN, f"bad check options: {exc}", notes=notes)
+        got = await self._in_worker(job, options)
+        if got is None:
+            got = await call_probe(check.type, options, check.timeout, check.timeout_state)
+        elif isinstance(got, str):
+            log.error("check %s failed inside the probe worker: %s", job.key, got)
+            return PluginOutcome(UNKNOWN, f"internal error: {got}", notes=notes)
         status = got.status
         if not isinstance(status, int) or not 0 <= status <= 3:
             notes += (f"probe returned invalid status {status!r}",)
             status = UNKNOWN
+        notes += tuple(got.notes)
         empty = NO_OUTPUT_HOST if job.key.is_host else NO_OUTPUT
         limit = self.output_limit
         output = sanitize(got.output).strip()
@@ -122,9 +125,34 @@ class Runner:
             output=output[:limit] or empty,
             long_output=long_output[:limit],
             perfdata=got.perfdata,
-            notes=notes + tuple(got.notes),
+            notes=notes,
             truncated=truncated,
         )
+
+    async def _in_worker(
+        self, job: CheckJob, options: Mapping[str, Any]
+    ) -> ProbeOutcome | str | None:
+        """The probe's answer from a worker process; None: run it in this loop instead (no
+        worker for it, or options that are not plain data)."""
+        check = job.check
+        worker = self.workers.pick(job.key, check.type) if self.workers is not None else None
+        if worker is None or self.workers is None or check.type in IN_PROCESS:
+            return None
+        try:
+            # The worker enforces the deadline itself; this one only covers a hung worker.
+            wait = check.timeout + PROBE_GRACE + WORKER_GRACE
+            return await self.workers.run(
+                worker, check.type, options, check.timeout, check.timeout_state, wait
+            )
+        except (TypeError, ValueError):
+            return None
+        except TimeoutError:
+            return ProbeOutcome(
+                check.timeout_state,
+                f"timed out after {check.timeout:g} s (the probe worker did not answer)",
+            )
+        except WorkerGone as exc:
+            return ProbeOutcome(UNKNOWN, f"{exc}; it is restarted")
 
 
 def _with_notes(outcome: PluginOutcome, notes: tuple[str, ...]) -> PluginOutcome:

@@ -1,0 +1,273 @@
+"""The server's side of its probe workers (see `worker`): start them, route jobs, restart the
+ones that die.
+
+Handing a check to a worker costs the server a little (a frame out, a frame back), so it only
+does that when its own loop is busy: while the server process uses under LOW of a core, probes
+run in its loop; above HIGH they go to the workers, until it drops under LOW again. Probes that
+remember something between runs (counter rates) always go to a worker when there is one, so they
+see every run of their service. A job goes to worker hash(key) % n, for the same reason. While a
+worker is down (between a crash and its restart) its checks run in the server's own loop:
+slower, never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from augenmass.probes.base import ProbeOutcome
+from augenmass.runner import wire
+
+log = logging.getLogger("augenmass.runner")
+
+HIGH, LOW = 0.5, 0.3  # share of one core used by the server process itself
+SAMPLE_SECONDS = 1.0
+# probe types whose runs depend on their previous run (SNMP counter rates)
+STATEFUL = frozenset({"snmp", "snmp-interface"})
+RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)  # after the n-th crash in a row
+START_TIMEOUT = 30.0
+
+
+class WorkerGone(RuntimeError):
+    """The worker ended (or broke the protocol) before it answered this job."""
+
+
+def default_workers() -> int:
+    """One worker per CPU beyond the first (the server's own loop keeps that one busy), 1..4."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(4, (cpus or 1) - 1))
+
+
+class _Worker(asyncio.SubprocessProtocol):
+    def __init__(self, pool: ProbeWorkers, index: int) -> None:
+        self.pool = pool
+        self.index = index
+        self.transport: asyncio.SubprocessTransport | None = None
+        self.stdin: asyncio.WriteTransport | None = None
+        self.reader = wire.FrameReader()
+        self.waiting: dict[int, asyncio.Future[ProbeOutcome | str]] = {}
+        self.next_id = 0
+        self.out: list[bytes] = []
+        self.gone = False
+        self.exited: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+
+    # --- asyncio callbacks
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        pipe = self.transport.get_pipe_transport(0) if self.transport else None
+        self.stdin = pipe  # type: ignore[assignment]
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        if fd != 1 or self.gone:
+            return
+        try:
+            frames = self.reader.feed(data if isinstance(data, bytes) else data.encode())
+            answers = [wire.parse_result(item) for item in frames]
+        except wire.WireError as exc:
+            log.error(
+                "probe worker broke the protocol; restarting it",
+                extra={"worker": self.index, "error": str(exc)},
+            )
+            self._lost(f"probe worker {self.index} sent a malformed answer")
+            if self.transport is not None:
+                self.transport.kill()
+            return
+        if answers:
+            self.pool._crashes[self.index] = 0  # it works: the next crash restarts it quickly
+        for job_id, answer in answers:
+            fut = self.waiting.pop(job_id, None)
+            if fut is not None and not fut.done():
+                fut.set_result(answer)
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd == 1:
+            self._lost(f"probe worker {self.index} ended during the check")
+
+    def process_exited(self) -> None:
+        code = self.transport.get_returncode() if self.transport else None
+        self._lost(f"probe worker {self.index} ended during the check (exit code {code})")
+        if not self.exited.done():
+            self.exited.set_result(code)
+        self.pool._exited(self, code)
+
+    # --- used by the pool
+    def submit(
+        self, kind: str, options: Mapping[str, Any], timeout: float, timeout_state: int
+    ) -> asyncio.Future[ProbeOutcome | str]:
+        self.next_id += 1
+        data = wire.job_frame(self.next_id, kind, options, timeout, timeout_state)
+        fut: asyncio.Future[ProbeOutcome | str] = asyncio.get_running_loop().create_future()
+        self.waiting[self.next_id] = fut
+        if not self.out:
+            # One write per loop pass for every job started in it.
+            asyncio.get_running_loop().call_soon(self._flush)
+        self.out.append(data)
+        return fut
+
+    def forget(self, fut: asyncio.Future[ProbeOutcome | str]) -> None:
+        for job_id, waiting in list(self.waiting.items()):
+            if waiting is fut:
+                del self.waiting[job_id]
+
+    def _flush(self) -> None:
+        data, self.out = b"".join(self.out), []
+        if self.stdin is not None and not self.stdin.is_closing() and not self.gone:
+            self.stdin.write(data)
+
+    def _lost(self, reason: str) -> None:
+        self.gone = True
+        waiting, self.waiting = self.waiting, {}
+        for fut in waiting.values():
+            if not fut.done():
+                fut.set_exception(WorkerGone(reason))
+                fut.exception()  # retrieved: the waiter may have timed out already
+
+
+class ProbeWorkers:
+    def __init__(self, count: int, log_level: str | None = None, always: bool = False) -> None:
+        self.count = max(0, count)
+        self.always = always  # offload every probe, busy or not (tests, benchmarks)
+        # workers log at the server's level unless told otherwise
+        self._log_level = log_level or logging.getLevelName(logging.getLogger().getEffectiveLevel())
+        self._workers: list[_Worker | None] = [None] * self.count
+        self._crashes = [0] * self.count
+        self._restarts: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self.started = 0  # worker processes started since the server started (restarts too)
+        self.sent = 0  # jobs handed to workers
+        self.offloading = False
+        self._sample = (time.monotonic(), time.process_time())
+
+    async def start(self) -> None:
+        await asyncio.gather(*(self._spawn(i) for i in range(self.count)))
+
+    async def _spawn(self, index: int) -> None:
+        loop = asyncio.get_running_loop()
+        env = {**os.environ, "AUGENMASS_LOG_LEVEL": self._log_level}
+        try:
+            async with asyncio.timeout(START_TIMEOUT):
+                _, proto = await loop.subprocess_exec(
+                    lambda: _Worker(self, index),
+                    sys.executable,
+                    "-m",
+                    "augenmass.runner.worker",
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=None,  # the worker logs to the server's stderr, in the same format
+                    env=env,
+                )
+        except (OSError, TimeoutError) as exc:
+            log.error("probe worker could not start", extra={"worker": index, "error": str(exc)})
+            self._schedule_restart(index)
+            return
+        self._workers[index] = proto
+        self.started += 1
+
+    def pick(self, key: object, kind: str) -> _Worker | None:
+        """The live worker for this check, or None: run it in the server's loop (no workers,
+        the server is not busy, or this worker is restarting)."""
+        if not self.count:
+            return None
+        now = time.monotonic()
+        if now - self._sample[0] >= SAMPLE_SECONDS:
+            self._update(now)
+        if not (self.offloading or self.always) and kind not in STATEFUL:
+            return None
+        worker = self._workers[hash(key) % self.count]
+        return worker if worker is not None and not worker.gone else None
+
+    def _update(self, now: float) -> None:
+        cpu = time.process_time()
+        share = (cpu - self._sample[1]) / (now - self._sample[0])
+        self._sample = (now, cpu)
+        if self.offloading and share < LOW:
+            self.offloading = False
+        elif not self.offloading and share > HIGH:
+            self.offloading = True
+
+    @property
+    def alive(self) -> int:
+        return sum(1 for w in self._workers if w is not None and not w.gone)
+
+    async def run(
+        self,
+        worker: _Worker,
+        kind: str,
+        options: Mapping[str, Any],
+        timeout: float,
+        timeout_state: int,
+        wait: float,
+    ) -> ProbeOutcome | str:
+        """The worker's answer (an outcome, or the text of an exception it caught). Raises
+        WorkerGone, TimeoutError (no answer within `wait`), TypeError/ValueError (options that
+        are not JSON data: the caller runs those in its own loop)."""
+        fut = worker.submit(kind, options, timeout, timeout_state)
+        self.sent += 1
+        try:
+            async with asyncio.timeout(wait):
+                return await fut
+        finally:
+            if not fut.done():
+                worker.forget(fut)
+                fut.cancel()
+
+    def _exited(self, worker: _Worker, code: int | None) -> None:
+        index = worker.index
+        if worker.transport is not None:
+            worker.transport.close()
+        if self._workers[index] is worker:
+            self._workers[index] = None
+        if self._stopping:
+            return
+        log.error("probe worker exited; restarting it", extra={"worker": index, "code": code})
+        self._crashes[index] += 1
+        self._schedule_restart(index)
+
+    def _schedule_restart(self, index: int) -> None:
+        if self._stopping:
+            return
+        delay = RESTART_DELAYS[min(max(1, self._crashes[index]), len(RESTART_DELAYS)) - 1]
+
+        async def restart() -> None:
+            await asyncio.sleep(delay)
+            if not self._stopping and self._workers[index] is None:
+                await self._spawn(index)
+
+        task = asyncio.get_running_loop().create_task(restart())
+        self._restarts.add(task)
+        task.add_done_callback(self._restarts.discard)
+
+    def pids(self) -> list[int]:
+        return [
+            w.transport.get_pid()
+            for w in self._workers
+            if w is not None and w.transport is not None and not w.gone
+        ]
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Close every worker's stdin (it exits on EOF); kill what is still there after
+        `timeout`."""
+        self._stopping = True
+        for task in list(self._restarts):
+            task.cancel()
+        workers = [w for w in self._workers if w is not None]
+        for w in workers:
+            if w.stdin is not None:
+                w.stdin.close()
+        for w in workers:
+            try:
+                async with asyncio.timeout(timeout):
+                    await asyncio.shield(w.exited)
+            except TimeoutError:
+                if w.transport is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        w.transport.kill()
+            if w.transport is not None:
+                w.transport.close()
+        self._workers = [None] * self.count

@@ -1,0 +1,121 @@
+"""A probe worker process: `python -m augenmass.runner.worker`.
+
+The server's event loop is one core; built-in probes (connect, TLS, parse) are most of the CPU a
+check costs, so the server hands them to workers and keeps the scheduler, the state engine and the
+store for itself. A worker reads jobs from stdin and writes results to stdout (see `wire`); it
+keeps no state the server needs: when it dies the server restarts it. It exits when stdin closes,
+so a killed server leaves no worker behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from typing import Any
+
+from augenmass.limits import raise_fd_limit
+from augenmass.runner import wire
+from augenmass.runner.probecall import call_probe
+
+log = logging.getLogger("augenmass.worker")
+
+
+class _Worker(asyncio.Protocol):
+    def __init__(self, out: asyncio.WriteTransport, done: asyncio.Future[None]) -> None:
+        self._out = out
+        self._done = done
+        self._reader = wire.FrameReader()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._pending: list[bytes] = []
+        self._loop = asyncio.get_running_loop()
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            jobs = self._reader.feed(data)
+        except wire.WireError as exc:
+            log.error("bad frame from the server; stopping", extra={"error": str(exc)})
+            self._finish()
+            return
+        for item in jobs:
+            try:
+                job = wire.parse_job(item)
+            except wire.WireError as exc:
+                log.error("bad job from the server", extra={"error": str(exc)})
+                continue
+            task = self._loop.create_task(self._run(*job))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def eof_received(self) -> bool | None:
+        self._finish()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._finish()
+
+    def _finish(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if not self._done.done():
+            self._done.set_result(None)
+
+    async def _run(
+        self, job_id: int, kind: str, options: dict[str, Any], timeout: float, timeout_state: int
+    ) -> None:
+        try:
+            got = await call_probe(kind, options, timeout, timeout_state)
+            data = wire.result_frame(job_id, got)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the server turns this into UNKNOWN with the reason
+            log.exception("probe failed inside the worker", extra={"type": kind})
+            data = wire.error_frame(job_id, f"{type(exc).__name__}: {exc}")
+        if not self._pending:
+            # One write per loop pass for all results ready in it: fewer syscalls under load.
+            self._loop.call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        data, self._pending = b"".join(self._pending), []
+        if not self._out.is_closing():
+            self._out.write(data)
+
+
+async def _serve(out_fd: int) -> None:
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    out_transport, _ = await loop.connect_write_pipe(asyncio.Protocol, os.fdopen(out_fd, "wb"))
+    worker = _Worker(out_transport, done)
+    in_transport, _ = await loop.connect_read_pipe(lambda: worker, sys.stdin.buffer)
+    try:
+        await done
+    finally:
+        in_transport.close()
+        out_transport.close()
+
+
+def main() -> None:
+    # Ctrl-C reaches the whole process group; the server stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Results go through a private copy of stdout; fd 1 itself now points at stderr, so a
+    # stray print() from a library cannot corrupt the protocol.
+    out_fd = os.dup(1)
+    os.dup2(2, 1)
+    from augenmass.log import setup_logging
+
+    setup_logging(os.environ.get("AUGENMASS_LOG_LEVEL", "WARNING"))
+    raise_fd_limit()
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop is a dependency, but never required
+        pass
+    asyncio.run(_serve(out_fd))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Built-in probes in worker processes: same results as in the server's loop, and a worker that
+dies or hangs costs one check an UNKNOWN, never the server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from runner_helpers import job
+
+from augenmass.model import CheckKey
+from augenmass.runner import Runner
+from augenmass.runner.pool import ProbeWorkers
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[ProbeWorkers]:
+    workers = ProbeWorkers(1, always=True)
+    await workers.start()
+    yield workers
+    await workers.stop()
+
+
+@pytest.fixture
+async def silent_port() -> AsyncIterator[int]:
+    """Accepts and never says a word: a tcp check with `expect` waits until its timeout."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        held.append(w)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    yield server.sockets[0].getsockname()[1]
+    for w in held:
+        w.close()
+    server.close()
+
+
+@pytest.fixture
+async def banner_port() -> AsyncIterator[int]:
+    async def greet(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        w.write(b"220 mail.example ESMTP\r\n")
+        await w.drain()
+        w.close()
+
+    server = await asyncio.start_server(greet, "127.0.0.1", 0)
+    yield server.sockets[0].getsockname()[1]
+    server.close()
+
+
+async def until(pred: Callable[[], bool], seconds: float) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if pred():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("timed out waiting")
+
+
+def tcp(port: int, **options: object) -> dict[str, object]:
+    return {"host": "127.0.0.1", "port": port, **options}
+
+
+async def test_worker_result_matches_the_servers_own(pool: ProbeWorkers, banner_port: int) -> None:
+    options = tcp(banner_port, expect="220", warning="30", critical="60")
+    here = await Runner([]).run(job(type="tcp", options=options, timeout=3))
+    there = await Runner([], workers=pool).run(job(type="tcp", options=options, timeout=3))
+    assert pool.sent == 1  # the second one really went to the worker
+    assert (there.status, here.status) == (0, 0), (there.output, here.output)
+    assert there.output.split(" - ")[0] == here.output.split(" - ")[0] == "TCP OK"
+    assert [(p.label, p.uom, p.warn, p.crit) for p in there.perfdata] == [
+        (p.label, p.uom, p.warn, p.crit) for p in here.perfdata
+    ]
+
+
+async def test_many_checks_in_flight_each_get_their_own_answer(
+    pool: ProbeWorkers, banner_port: int
+) -> None:
+    runner = Runner([], workers=pool)
+    good = [runner.run(job(type="tcp", options=tcp(banner_port), timeout=3)) for _ in range(50)]
+    bad = [
+        runner.run(job(type="tcp", options=tcp(banner_port, expect="nope"), timeout=3))
+        for _ in range(50)
+    ]
+    results = await asyncio.gather(*good, *bad)
+    assert pool.sent == 100
+    assert [r.status for r in results] == [0] * 50 + [1] * 50  # a wrong banner: WARNING
+
+
+async def test_killed_worker_gives_unknown_and_is_restarted(
+    pool: ProbeWorkers, silent_port: int, banner_port: int
+) -> None:
+    runner = Runner([], workers=pool)
+    (pid,) = pool.pids()
+    waiting = asyncio.ensure_future(
+        runner.run(job(type="tcp", options=tcp(silent_port, expect="x"), timeout=10))
+    )
+    await until(lambda: bool(pool._workers[0] and pool._workers[0].waiting), 5)
+    os.kill(pid, signal.SIGKILL)
+    result = await asyncio.wait_for(waiting, 5)
+    assert result.status == 3
+    assert "probe worker 0 ended during the check" in result.output
+    assert "restarted" in result.output
+    await until(lambda: pool.alive == 1, 20)
+    assert pool.started == 2 and pool.pids() != [pid]
+    after = await runner.run(job(type="tcp", options=tcp(banner_port), timeout=3))
+    assert after.status == 0, after.output
+
+
+async def test_hung_worker_gives_the_timeout_state(pool: ProbeWorkers, banner_port: int) -> None:
+    runner = Runner([], workers=pool)
+    (pid,) = pool.pids()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        result = await runner.run(
+            job(type="tcp", options=tcp(banner_port), timeout=0.2, timeout_state=2)
+        )
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert result.status == 2
+    assert result.output == "timed out after 0.2 s (the probe worker did not answer)"
+    # the late answer is dropped; the worker goes on serving
+    again = await runner.run(job(type="tcp", options=tcp(banner_port), timeout=3))
+    assert again.status == 0, again.output
+
+
+async def test_checks_run_in_the_server_while_it_is_idle(banner_port: int) -> None:
+    workers = ProbeWorkers(1)  # automatic: offload only when the server's loop is busy
+    await workers.start()
+    try:
+        assert not workers.offloading
+        key = CheckKey("h", "s")
+        assert workers.pick(key, "tcp") is None
+        # a probe that keeps counters between runs always goes to the same worker
+        assert workers.pick(key, "snmp-interface") is not None
+        result = await Runner([], workers=workers).run(
+            job(type="tcp", options=tcp(banner_port), timeout=3)
+        )
+        assert result.status == 0 and workers.sent == 0
+    finally:
+        await workers.stop()
+
+
+async def test_workers_exit_when_stopped(pool: ProbeWorkers) -> None:
+    (pid,) = pool.pids()
+    await pool.stop()
+    assert pool.alive == 0
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+async def test_no_workers_means_every_check_runs_here(banner_port: int) -> None:
+    workers = ProbeWorkers(0)
+    await workers.start()
+    result = await Runner([], workers=workers).run(
+        job(type="tcp", options=tcp(banner_port), timeout=3)
+    )
+    assert result.status == 0 and workers.sent == 0 and workers.pids() == []

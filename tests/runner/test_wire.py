@@ -1,0 +1,81 @@
+"""The probe worker protocol: frames survive any split, and nothing malformed gets through."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from augenmass.model import PerfDatum
+from augenmass.probes.base import ProbeOutcome
+from augenmass.runner import wire
+
+
+def test_frames_survive_every_split() -> None:
+    got = ProbeOutcome(
+        1,
+        "HTTP WARNING - 404 in 0.01 s",
+        "line 2\nline 3 ünïcode",
+        (PerfDatum("time", 0.012, "s", "1", "2", 0.0, None), PerfDatum("size", None)),
+        ("a note",),
+    )
+    data = wire.result_frame(7, got) + wire.error_frame(8, "RuntimeError: boom")
+    for cut in range(len(data) + 1):
+        reader = wire.FrameReader()
+        frames = reader.feed(data[:cut]) + reader.feed(data[cut:])
+        answers = [wire.parse_result(f) for f in frames]
+        assert answers == [(7, got), (8, "RuntimeError: boom")]
+
+
+def test_job_round_trip_and_special_floats() -> None:
+    options = {"url": "http://127.0.0.1/", "status": [200]}
+    (item,) = wire.FrameReader().feed(wire.job_frame(3, "http", options, 2.5, 2))
+    assert wire.parse_job(item) == (3, "http", options, 2.5, 2)
+    nan = ProbeOutcome(0, "ok", perfdata=(PerfDatum("x", math.inf), PerfDatum("y", math.nan)))
+    (item,) = wire.FrameReader().feed(wire.result_frame(1, nan))
+    _, back = wire.parse_result(item)
+    assert isinstance(back, ProbeOutcome)
+    assert back.perfdata[0].value == math.inf and math.isnan(back.perfdata[1].value or 0.0)
+
+
+def test_options_that_are_not_data_are_refused_before_sending() -> None:
+    with pytest.raises(TypeError):
+        wire.job_frame(1, "http", {"url": object()}, 1.0, 3)
+
+
+def test_oversized_or_garbage_frames_are_errors() -> None:
+    with pytest.raises(wire.WireError, match="over the 100 byte limit"):
+        wire.FrameReader(limit=100).feed(b"\x00\x00\x01\x00" + b"x" * 10)
+    with pytest.raises(wire.WireError, match="not JSON"):
+        wire.FrameReader().feed(b"\x00\x00\x00\x03{{{")
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        "text",
+        [],
+        ["1", 0, "ok", "", [], []],
+        [1, True, "ok", "", [], []],  # a bool is not a status
+        [1, 0, 5, "", [], []],  # output is not text
+        [1, 0, "ok", "", "perf", []],
+        [1, 0, "ok", "", [], [7]],
+        [1, 0, "ok", "", [["t", "1", "s", None, None, None, None]], []],
+        [1, 0, "ok", "", [["t", 1, "s", 2, None, None, None]], []],
+        [1, 0, "ok", "", [["t", 1]], []],
+        [1, 0, "ok"],
+        [1, 0, "ok", "", [], [], "extra"],
+    ],
+)
+def test_malformed_results_are_refused(item: Any) -> None:
+    with pytest.raises(wire.WireError):
+        wire.parse_result(item)
+
+
+@pytest.mark.parametrize(
+    "item", [[1, "http", {}, 1.0], [1, 2, {}, 1.0, 3], [1, "x", [], 1.0, 3], [1, "x", {}, "1", 3]]
+)
+def test_malformed_jobs_are_refused(item: Any) -> None:
+    with pytest.raises(wire.WireError):
+        wire.parse_job(item)

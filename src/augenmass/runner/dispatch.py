@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from augenmass.clock import Clock, SystemClock
@@ -30,6 +31,7 @@ UNKNOWN = 3
 WORKER_GRACE = 2.0  # beyond the probe's own hard stop: how long a worker may take to answer
 # No I/O: handing these to a worker costs more than running them.
 IN_PROCESS = frozenset({"dummy"})
+EXPANDED_MAX = 200_000
 
 
 class Runner:
@@ -45,6 +47,11 @@ class Runner:
         self.clock: Clock = clock or SystemClock()
         self._env = plugin_env()
         self.workers = workers
+        # (id(spec), id(macros)) -> (spec, macros, options, notes); the objects are kept so an id
+        # cannot be reused by another spec while its entry exists
+        self._expanded: dict[
+            tuple[int, int], tuple[object, object, Mapping[str, Any], tuple[str, ...]]
+        ] = {}
 
     async def run(self, job: CheckJob) -> CheckResult:
         started, t0 = self.clock.now(), self.clock.monotonic()
@@ -98,12 +105,7 @@ class Runner:
 
     async def _probe(self, job: CheckJob) -> PluginOutcome:
         check = job.check
-        probe = load_probe(check.type)  # an unknown type fails here, in the server, with its text
-        unknown: list[str] = []
-        options: Mapping[str, Any] = expand_options(
-            {**probe.defaults, **check.options}, job.macros, unknown
-        )
-        notes: tuple[str, ...] = (unknown_note(unknown),) if unknown else ()
+        options, notes = self._options(job)
         got = await self._in_worker(job, options)
         if got is None:
             got = await call_probe(check.type, options, check.timeout, check.timeout_state)
@@ -128,6 +130,23 @@ class Runner:
             notes=notes,
             truncated=truncated,
         )
+
+    def _options(self, job: CheckJob) -> tuple[Mapping[str, Any], tuple[str, ...]]:
+        """The job's probe options with macros expanded. A service's spec and macros are the
+        same objects from run to run (until a reload), so the expansion is done once."""
+        check, macros = job.check, job.macros
+        ident = (id(check), id(macros))
+        hit = self._expanded.get(ident)
+        if hit is not None and hit[0] is check and hit[1] is macros:
+            return hit[2], hit[3]
+        probe = load_probe(check.type)  # an unknown type fails here, in the server, with its text
+        unknown: list[str] = []
+        options = expand_options({**probe.defaults, **check.options}, macros, unknown)
+        notes: tuple[str, ...] = (unknown_note(unknown),) if unknown else ()
+        if len(self._expanded) >= EXPANDED_MAX:
+            self._expanded.clear()  # after reloads: drop entries of specs that are gone
+        self._expanded[ident] = (check, macros, MappingProxyType(options), notes)
+        return self._expanded[ident][2], notes
 
     async def _in_worker(
         self, job: CheckJob, options: Mapping[str, Any]

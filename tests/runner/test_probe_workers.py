@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -158,3 +159,31 @@ async def test_no_workers_means_every_check_runs_here(banner_port: int) -> None:
         job(type="tcp", options=tcp(banner_port), timeout=3)
     )
     assert result.status == 0 and workers.sent == 0 and workers.pids() == []
+
+
+async def test_worker_leaks_no_sockets_over_many_failing_checks(
+    pool: ProbeWorkers, silent_port: int, banner_port: int
+) -> None:
+    runner = Runner([], workers=pool)
+    (pid,) = pool.pids()
+    await runner.run(job(type="tcp", options=tcp(banner_port), timeout=3))  # warm up imports
+
+    def fds() -> int:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+
+    before = fds()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    kinds = [
+        tcp(closed),  # refused
+        tcp(silent_port, expect="x"),  # silence until the deadline
+        tcp(banner_port, expect="nope"),  # wrong banner
+        tcp(banner_port, send="HELO\\r\\n", expect="220"),
+    ]
+    for _ in range(5):
+        batch = [runner.run(job(type="tcp", options=o, timeout=0.3)) for o in kinds * 50]
+        results = await asyncio.gather(*batch)
+        assert {r.status for r in results} >= {0, 1, 2}
+    assert pool.sent == 1 + 1000
+    await until(lambda: fds() <= before, 5)

@@ -26,6 +26,7 @@ from augenmass.model import CheckKey, CheckResult, Event, PerfDatum, state_name
 from augenmass.notify import NotificationService
 from augenmass.plan import Plan
 from augenmass.runner import Runner
+from augenmass.runner.dispatch import IN_PROCESS
 from augenmass.runner.macros import build_macros
 from augenmass.runner.pool import ProbeWorkers, default_workers
 from augenmass.scheduler import JobTemplate, Scheduler
@@ -33,6 +34,7 @@ from augenmass.state import Engine, Outcome
 from augenmass.store import Store, StoreWriter, WriteBatch, open_store
 
 log = logging.getLogger("augenmass.server")
+IN_PROCESS_TYPES = IN_PROCESS | {"plugin"}
 
 SELF_KEY = CheckKey("augenmass", "scheduler")
 TICK_SECONDS = 1.0
@@ -64,6 +66,11 @@ def _job(plan: Plan, key: CheckKey, check: object, macros: dict[str, str]) -> Jo
         active=policy.active_checks,
         freshness_threshold=policy.freshness_threshold,
     )
+
+
+def probe_rate(jobs: Iterable[JobTemplate]) -> float:
+    """Built-in probe checks per second the plan asks for (plugins run as processes anyway)."""
+    return sum(1 / j.interval for j in jobs if j.active and j.check.type not in IN_PROCESS_TYPES)
 
 
 def db_url(data_dir: Path) -> str:
@@ -134,7 +141,9 @@ class Server:
             max_spread=settings.max_check_spread,
             coalesce=0.02,
         )
-        self.scheduler.set_jobs(build_jobs(self.plan))
+        jobs = build_jobs(self.plan)
+        self.workers.plan_rate(probe_rate(jobs.values()))
+        self.scheduler.set_jobs(jobs)
         pid_path(self.data_dir).write_text(f"{os.getpid()}\n")
         self._tasks = [
             asyncio.create_task(self.scheduler.run(), name="scheduler"),

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 from runner_helpers import job
@@ -187,3 +188,26 @@ async def test_worker_leaks_no_sockets_over_many_failing_checks(
         assert {r.status for r in results} >= {0, 1, 2}
     assert pool.sent == 1 + 1000
     await until(lambda: fds() <= before, 5)
+
+
+def test_a_plan_asking_for_many_probe_checks_offloads_from_the_start(tmp_path: Path) -> None:
+    from augenmass.app import build_jobs, probe_rate
+    from augenmass.config import load_config
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "hosts: {h: {address: 127.0.0.1}}\n"
+        "services:\n"
+        + "".join(
+            f"  - {{name: s{i}, host: h, check_interval: 1s, check: {{type: tcp, port: 9}}}}\n"
+            for i in range(1200)
+        )
+        + "  - {name: p, host: h, check_interval: 1s, check: {type: plugin, command: [x]}}\n"
+    )
+    plan = load_config(cfg)
+    rate = probe_rate(build_jobs(plan).values())
+    assert rate == pytest.approx(1200.0)  # the plugin and the host's own check do not count
+    idle, busy = ProbeWorkers(1), ProbeWorkers(1)
+    idle.plan_rate(rate / 10)
+    busy.plan_rate(rate)
+    assert (idle.offloading, busy.offloading) == (False, True)

@@ -26,12 +26,24 @@ from augenmass.runner import wire
 
 log = logging.getLogger("augenmass.runner")
 
-HIGH, LOW = 0.5, 0.3  # share of one core used by the server process itself
+HIGH, LOW = 0.5, 0.3  # share of one core used by the server process and its workers
 SAMPLE_SECONDS = 1.0
+BUSY_RATE = 1000.0  # built-in probe checks per second the configuration asks for
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # probe types whose runs depend on their previous run (SNMP counter rates)
 STATEFUL = frozenset({"snmp", "snmp-interface"})
 RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)  # after the n-th crash in a row
 START_TIMEOUT = 30.0
+
+
+def _process_cpu(pid: int) -> float:
+    """utime + stime of a live process (Linux /proc; 0 elsewhere or once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 class WorkerGone(RuntimeError):
@@ -142,7 +154,7 @@ class ProbeWorkers:
         self.started = 0  # worker processes started since the server started (restarts too)
         self.sent = 0  # jobs handed to workers
         self.offloading = False
-        self._sample = (time.monotonic(), time.process_time())
+        self._sample = (time.monotonic(), self._cpu())
 
     async def start(self) -> None:
         await asyncio.gather(*(self._spawn(i) for i in range(self.count)))
@@ -182,8 +194,23 @@ class ProbeWorkers:
         worker = self._workers[hash(key) % self.count]
         return worker if worker is not None and not worker.gone else None
 
+    def _cpu(self) -> float:
+        """CPU seconds of the server process and its live workers. The workers count too: while
+        they take the probes, the server's own share shows only what is left, and going by it
+        alone would call the probes back the moment they were handed out."""
+        total = time.process_time()
+        for pid in self.pids():
+            total += _process_cpu(pid)
+        return total
+
+    def plan_rate(self, checks_per_second: float) -> None:
+        """Start offloading at once when the configuration asks for more checks than one loop
+        carries comfortably, instead of after a first second of lateness."""
+        if checks_per_second >= BUSY_RATE:
+            self.offloading = True
+
     def _update(self, now: float) -> None:
-        cpu = time.process_time()
+        cpu = self._cpu()
         share = (cpu - self._sample[1]) / (now - self._sample[0])
         self._sample = (now, cpu)
         if self.offloading and share < LOW:

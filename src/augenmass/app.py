@@ -140,6 +140,7 @@ class Server:
             max_concurrency=settings.max_concurrent_checks,
             max_spread=settings.max_check_spread,
             coalesce=0.02,
+            coalesce_max=0.05,
         )
         jobs = build_jobs(self.plan)
         self.workers.plan_rate(probe_rate(jobs.values()))

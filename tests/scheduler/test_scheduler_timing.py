@@ -143,3 +143,25 @@ async def test_coalescing_adds_bounded_lateness_that_does_not_add_up(clock: Fake
         # due at T0, T0+10, ...: started at most 50 ms late, and the phase does not drift
         assert len(lateness) == 5
         assert all(0 <= late <= 0.05 + 1e-9 for late in lateness), lateness
+
+
+@pytest.mark.parametrize(
+    ("services", "interval", "window"),
+    [(3, 10.0, 0.05), (100, 1.0, 0.05), (1000, 10.0, 0.05), (1000, 1.0, 0.02)],
+)
+async def test_the_coalescing_window_widens_only_at_low_rates(
+    clock: FakeClock, services: int, interval: float, window: float
+) -> None:
+    """8 checks per wake-up: 100 checks/s get a 50 ms window, 1,000/s keep 20 ms."""
+    jobs = [template(f"s{i}", interval=interval) for i in range(services)]
+    harness = Harness(clock, max_spread=0.0, coalesce=0.02, coalesce_max=0.05)
+    harness.sched.set_jobs(jobs_of(jobs))
+    harness.start()
+    try:
+        await clock.advance(interval * 3 + 0.5)
+    finally:
+        await harness.stop()
+    lateness = [s - T0 - interval * round((s - T0) / interval) for s, _ in harness.starts]
+    assert len(lateness) == services * 4
+    assert all(0 <= late <= window + 1e-9 for late in lateness)
+    assert max(lateness) >= window - 1e-9  # the whole window is used: that is the batching

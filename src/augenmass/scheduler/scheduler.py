@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 # A check that started this much after its due time counts its next interval from its start.
 _MAX_PHASE_SLIP = 1.0
 
+COALESCE_BATCH = 8  # checks per wake-up the adaptive coalescing window aims for
 RunFn = Callable[[CheckJob], Awaitable[CheckResult]]
 OnResultFn = Callable[[CheckResult], Awaitable[float | None]]
 
@@ -45,10 +46,13 @@ class Scheduler:
         rng: random.Random | None = None,
         lateness_window: float = 60.0,
         coalesce: float = 0.0,
+        coalesce_max: float | None = None,
     ) -> None:
         """`coalesce`: sleep this much past the next due time, so the checks due within it
         start in one wake-up (a loop iteration per check costs more than the check at low
-        rates); it adds at most that much lateness."""
+        rates); it adds at most that much lateness. With `coalesce_max`, the window grows up to
+        that at low rates, so that a wake-up still starts about COALESCE_BATCH checks: a
+        server doing little then wakes less often and runs its work warm, in bursts."""
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency!r}")
         self._clock = clock
@@ -56,7 +60,8 @@ class Scheduler:
         self._on_result = on_result
         self._max = max_concurrency
         self._max_spread = max_spread
-        self._coalesce = max(0.0, coalesce)
+        self._coalesce = self._coalesce_min = max(0.0, coalesce)
+        self._coalesce_max = max(self._coalesce_min, coalesce_max or 0.0)
         self._rng = rng if rng is not None else random.Random()
         self._jobs: dict[CheckKey, JobTemplate] = {}
         self._queue = DueQueue()
@@ -93,6 +98,9 @@ class Scheduler:
         for key, template in self._jobs.items():
             if key not in self._running:  # a running key is placed from the new template later
                 self._place(key, template, old.get(key), now)
+        rate = sum(1.0 / t.interval for t in self._jobs.values() if t.active)
+        wanted = COALESCE_BATCH / rate if rate > 0 else self._coalesce_max
+        self._coalesce = min(self._coalesce_max, max(self._coalesce_min, wanted))
         self._wake.set()
 
     def _place(

@@ -6,9 +6,9 @@ the hard deadline and turns any exception a probe lets escape into UNKNOWN.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -79,3 +79,66 @@ def parse_ranges(kind: str, warn: str | None, crit: str | None) -> tuple[Any, An
         )
     except ValueError as exc:
         raise OptionError(f"{kind}: {exc}") from None
+
+
+T = TypeVar("T")
+
+_SCALARS = frozenset({str, int, float, bool, type(None), bytes})
+
+
+def options_key(options: Mapping[str, Any]) -> Hashable | None:
+    """A hashable form of an options dict, or None when it holds a value that cannot be frozen.
+
+    The type goes into the key with every value: 1, 1.0 and True are equal as dict keys but may
+    validate differently (a text option turns them into "1", "1.0" and "true"). One flat tuple,
+    as it is kept in memory for as long as its entry."""
+    key: list[Any] = []
+    try:
+        for name, value in options.items():
+            kind = type(value)
+            key += (name, kind, value if kind in _SCALARS else _freeze(value))
+    except TypeError:
+        return None
+    return tuple(key)
+
+
+def _freeze(value: Any) -> Hashable:
+    if type(value) in _SCALARS:
+        return (type(value), value)
+    if isinstance(value, dict | Mapping):  # dict first: the ABC check alone is slow
+        return (dict, tuple((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return (type(value), tuple(_freeze(v) for v in value))
+    raise TypeError(f"cannot freeze {type(value).__name__}")
+
+
+class OptionsMemo(Generic[T]):
+    """What a probe derives from one options content (validated model, ranges, request bytes),
+    kept for the next run with equal options.
+
+    The runner passes a fresh dict every check, but for one service its content is the same each
+    time, and validating it again costs more than a whole small probe. Bounded: past `size`
+    distinct contents the oldest entry goes. A `build` that raises caches nothing, so bad options
+    are reported on every run as before."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._entries: dict[Hashable, T] = {}
+
+    def get(self, options: Mapping[str, Any], build: Callable[[], T]) -> T:
+        key = options_key(options)
+        if key is None:
+            return build()
+        entries = self._entries
+        try:
+            return entries[key]
+        except KeyError:
+            pass
+        value = build()
+        if len(entries) >= self.size:
+            del entries[next(iter(entries))]
+        entries[key] = value
+        return value
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import re
 import socket
@@ -33,6 +34,7 @@ from augenmass.probes.base import (
     OK,
     WARNING,
     OptionError,
+    OptionsMemo,
     ProbeOutcome,
     parse_options,
     parse_ranges,
@@ -42,6 +44,7 @@ _LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 _CTL = re.compile(r"[\x00-\x20\x7f]")
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _SAFE_PATH = "/%:@!$&'()*+,;=-._~?"
+_FAMILIES = {4: socket.AF_INET, 6: socket.AF_INET6}
 
 
 class HttpOptions(CheckModel):
@@ -111,33 +114,30 @@ class HttpProbe:
     defaults: ClassVar[Mapping[str, Any]] = {"host": "$HOSTADDRESS$"}
 
     async def run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
-        opts = _parse(options)
-        ranges = _ranges(opts.warning, opts.critical)
         try:
-            first = _request(opts)
+            prep = _PREPARED.get(options, lambda: _prepare(options))
         except netpolicy.AddressRefused as exc:
             return ProbeOutcome(CRITICAL, f"HTTP CRITICAL - {exc}")
         try:
             async with asyncio.timeout(timeout):
-                return await self._exchange(opts, first, ranges, timeout)
+                return await self._exchange(prep, timeout)
         except TimeoutError:
             return ProbeOutcome(CRITICAL, f"HTTP CRITICAL - timed out after {timeout:g} s")
 
-    async def _exchange(
-        self, opts: HttpOptions, req: httpclient.Request, ranges: tuple[Any, Any], budget: float
-    ) -> ProbeOutcome:
-        ctx = _context(opts) if req.scheme == "https" or opts.max_redirects else None
-        family = {4: socket.AF_INET, 6: socket.AF_INET6}.get(opts.ip_version or 0, 0)
+    async def _exchange(self, prep: _Prepared, budget: float) -> ProbeOutcome:
+        req = prep.first
+        wire: bytes | None = prep.wire
         timings = httpclient.Timings()
         hops = 0
         while True:
             try:
                 resp = await httpclient.fetch(
                     req,
-                    ctx=ctx if req.scheme == "https" else None,
-                    allow_link_local=opts.allow_link_local,
-                    family=family,
-                    body_cap=opts.max_body_bytes,
+                    ctx=prep.ctx if req.scheme == "https" else None,
+                    allow_link_local=prep.allow_link_local,
+                    family=prep.family,
+                    body_cap=prep.max_body_bytes,
+                    wire=wire,
                 )
             except netpolicy.AddressRefused as exc:
                 return _fail(f"{_where(req, hops)}{exc}")
@@ -153,16 +153,69 @@ class HttpProbe:
                 return _fail(f"{_where(req, hops)}{exc.strerror or exc} on {_hostport(req)}")
             timings.add(resp.timings)
             location = resp.header("location")
-            if not (300 <= resp.status < 400 and location and opts.max_redirects):
+            if not (300 <= resp.status < 400 and location and prep.max_redirects):
                 break
-            if hops >= opts.max_redirects:
-                return _fail(f"too many redirects (more than {opts.max_redirects})")
+            if hops >= prep.max_redirects:
+                return _fail(f"too many redirects (more than {prep.max_redirects})")
             try:
                 req = _follow(req, resp.status, location)
             except netpolicy.AddressRefused as exc:
                 return _fail(f"redirect refused: {exc}")
+            wire = None
             hops += 1
-        return _judge(opts, resp, timings, ranges, budget, hops)
+        return _judge(prep, resp, timings, budget, hops)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Prepared:
+    """What a check derives from its options alone, the same on every run: validated once per
+    options content and kept (only what a run reads, not the whole options model)."""
+
+    first: httpclient.Request  # the request before any redirect (frozen: shared by runs)
+    wire: bytes  # `first` as sent
+    ctx: ssl.SSLContext | None  # for https, at first or after a redirect
+    family: int
+    allow_link_local: bool
+    max_body_bytes: int
+    max_redirects: int
+    status: tuple[int, ...] | None
+    contains: str | None
+    regex: str | None
+    json_path: str | None
+    json_value: str | None
+    warning: str | None
+    critical: str | None
+    ranges: tuple[Any, Any]
+
+
+# one entry per distinct options content (per host and service in the server), ~1.5 KB each
+_PREPARED: OptionsMemo[_Prepared] = OptionsMemo(4096)
+
+
+def _prepare(options: Mapping[str, Any]) -> _Prepared:
+    # the order of the failures is part of the behaviour: option errors, then a refused URL
+    # (a CRITICAL result), then an unreadable ca_file (an option error again)
+    opts = _parse(options)
+    ranges = _ranges(opts.warning, opts.critical)
+    first = _request(opts)
+    ctx = _context(opts) if first.scheme == "https" or opts.max_redirects else None
+    return _Prepared(
+        first=first,
+        wire=httpclient.request_bytes(first),
+        ctx=ctx,
+        family=_FAMILIES.get(opts.ip_version or 0, socket.AF_UNSPEC),
+        allow_link_local=opts.allow_link_local,
+        max_body_bytes=opts.max_body_bytes,
+        max_redirects=opts.max_redirects,
+        status=None if opts.status is None else tuple(opts.status),
+        contains=opts.contains,
+        regex=opts.regex,
+        json_path=opts.json_path,
+        json_value=opts.json_value,
+        warning=opts.warning,
+        critical=opts.critical,
+        ranges=ranges,
+    )
 
 
 def _parse(options: Mapping[str, Any]) -> HttpOptions:
@@ -192,13 +245,22 @@ def _request(opts: HttpOptions) -> httpclient.Request:
         port = f":{opts.port}" if opts.port else ""
         path = opts.path if opts.path.startswith("/") else "/" + opts.path
         url = f"{'https' if opts.tls else 'http'}://{host}{port}{path}"
-    req = _from_url(url, opts.method, _body(opts))
-    req.headers = _headers(opts)
-    req.connect_to = (opts.address or "").strip() or None
-    return req
+    return _from_url(
+        url,
+        opts.method,
+        _body(opts),
+        headers=_headers(opts),
+        connect_to=(opts.address or "").strip() or None,
+    )
 
 
-def _from_url(url: str, method: str, body: bytes) -> httpclient.Request:
+def _from_url(
+    url: str,
+    method: str,
+    body: bytes,
+    headers: tuple[tuple[str, str], ...] = (),
+    connect_to: str | None = None,
+) -> httpclient.Request:
     if _CTL.search(url.replace(" ", "")):
         raise OptionError(f"http: control characters in url {url!r}")
     parts = urlsplit(url)
@@ -220,7 +282,9 @@ def _from_url(url: str, method: str, body: bytes) -> httpclient.Request:
         host=host,
         port=port or (443 if scheme == "https" else 80),
         target=target,
+        headers=headers,
         body=body,
+        connect_to=connect_to,
     )
 
 
@@ -228,25 +292,29 @@ def _body(opts: HttpOptions) -> bytes:
     return b"" if opts.body is None else opts.body.encode("utf-8")
 
 
-def _headers(opts: HttpOptions) -> list[tuple[str, str]]:
+def _headers(opts: HttpOptions) -> tuple[tuple[str, str], ...]:
     headers = list(opts.headers.items())
     if opts.username is not None:
         token = base64.b64encode(f"{opts.username}:{opts.password or ''}".encode()).decode()
         headers.append(("Authorization", f"Basic {token}"))
-    return headers
+    return tuple(headers)
 
 
 def _follow(req: httpclient.Request, status: int, location: str) -> httpclient.Request:
     base = f"{req.scheme}://{_hostport(req)}{req.target}"
-    new = _from_url(urljoin(base, location.strip()), req.method, req.body)
+    url = urljoin(base, location.strip())
+    method, body = req.method, req.body
     if status == 303 or (status in (301, 302) and req.method == "POST"):
-        new.method, new.body = ("HEAD" if req.method == "HEAD" else "GET"), b""
+        method, body = ("HEAD" if req.method == "HEAD" else "GET"), b""
+    new = _from_url(url, method, body)
     same_origin = (new.scheme, new.host, new.port) == (req.scheme, req.host, req.port)
     # credentials go only to the origin they were configured for (as curl does)
     private = ("authorization", "cookie")
-    new.headers = [(n, v) for n, v in req.headers if same_origin or n.lower() not in private]
-    new.connect_to = req.connect_to if same_origin else None
-    return new
+    return dataclasses.replace(
+        new,
+        headers=tuple((n, v) for n, v in req.headers if same_origin or n.lower() not in private),
+        connect_to=req.connect_to if same_origin else None,
+    )
 
 
 def _hostport(req: httpclient.Request) -> str:
@@ -263,18 +331,17 @@ def _fail(message: str) -> ProbeOutcome:
 
 
 def _judge(
-    opts: HttpOptions,
+    prep: _Prepared,
     resp: httpclient.Response,
     timings: httpclient.Timings,
-    ranges: tuple[Any, Any],
     budget: float,
     hops: int,
 ) -> ProbeOutcome:
-    status, problems = _status_state(opts, resp.status)
-    problems += _body_problems(opts, resp)
+    status, problems = _status_state(prep.status, resp.status)
+    problems += _body_problems(prep, resp)
     if problems and status == OK:
         status = CRITICAL
-    time_state = _evaluate(timings.total, ranges)
+    time_state = _evaluate(timings.total, prep.ranges)
     status = max(status, time_state)
     line = f"HTTP/{resp.version} {resp.status} {resp.reason}".rstrip()
     size = f"{resp.size}+ bytes (read capped)" if resp.truncated else f"{resp.size} bytes"
@@ -286,22 +353,22 @@ def _judge(
         status=status,
         output=f"HTTP {_LABELS[status]} - " + " - ".join(parts),
         long_output="\n".join(long_lines),
-        perfdata=_perfdata(opts, resp, timings, budget),
+        perfdata=_perfdata(prep, resp, timings, budget),
     )
 
 
-def _status_state(opts: HttpOptions, code: int) -> tuple[int, list[str]]:
-    if opts.status:
-        if code in opts.status:
+def _status_state(accepted: tuple[int, ...] | None, code: int) -> tuple[int, list[str]]:
+    if accepted:
+        if code in accepted:
             return OK, []
-        wanted = ", ".join(str(c) for c in opts.status)
+        wanted = ", ".join(str(c) for c in accepted)
         return CRITICAL, [f"status {code} not in expected ({wanted})"]
     if 200 <= code < 400:
         return OK, []
     return (WARNING if 400 <= code < 500 else CRITICAL), []
 
 
-def _body_problems(opts: HttpOptions, resp: httpclient.Response) -> list[str]:
+def _body_problems(opts: _Prepared, resp: httpclient.Response) -> list[str]:
     if opts.contains is None and opts.regex is None and opts.json_path is None:
         return []
     text = resp.body.decode("utf-8", "replace")
@@ -368,7 +435,7 @@ def _evaluate(value: float, ranges: tuple[Any, Any]) -> int:
 
 
 def _perfdata(
-    opts: HttpOptions, resp: httpclient.Response, t: httpclient.Timings, budget: float
+    opts: _Prepared, resp: httpclient.Response, t: httpclient.Timings, budget: float
 ) -> tuple[PerfDatum, ...]:
     data = [
         PerfDatum("time", round(t.total, 6), "s", opts.warning, opts.critical, 0.0, budget),

@@ -16,7 +16,7 @@ import asyncio
 import socket
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httptools
@@ -51,14 +51,16 @@ class Timings:
         self.total += other.total
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Request:
+    """Frozen: a check's first request is prepared once and shared by all its runs."""
+
     method: str
     scheme: str  # http or https
     host: str  # name or IP (no brackets): SNI, certificate name and Host header
     port: int
     target: str  # path and query, already safe for the request line
-    headers: list[tuple[str, str]] = field(default_factory=list)
+    headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
     connect_to: str | None = None  # connect here instead of resolving `host`
 
@@ -231,6 +233,13 @@ class _ResponseReader(asyncio.Protocol):
         if not self.done.done():
             self.done.set_result(None)
 
+    def discard(self) -> None:
+        """The connection is dropped before the request: nothing will await `done`."""
+        if not self.done.done():
+            self.done.cancel()
+        elif not self.done.cancelled():
+            self.done.exception()  # retrieved, so asyncio does not log it as forgotten
+
     def _fail(self, error: HttpError) -> None:
         if not self.done.done():
             self.done.set_exception(error)
@@ -241,6 +250,7 @@ class _ResponseReader(asyncio.Protocol):
 async def _connect(
     endpoints: list[netpolicy.Endpoint], allow_link_local: bool
 ) -> tuple[socket.socket, str]:
+    """A connected socket to the first endpoint that answers, its peer checked (TLS goes on it)."""
     loop = asyncio.get_running_loop()
     error: OSError = OSError("no address to connect to")
     for family, sockaddr in endpoints:
@@ -259,6 +269,56 @@ async def _connect(
     raise error
 
 
+async def _handshake(
+    loop: asyncio.AbstractEventLoop,
+    reader: _ResponseReader,
+    sock: socket.socket,
+    ctx: ssl.SSLContext,
+    host: str,
+) -> asyncio.Transport:
+    try:
+        transport, _ = await loop.create_connection(
+            lambda: reader,
+            sock=sock,
+            ssl=ctx,
+            server_hostname=host,
+            ssl_handshake_timeout=3600.0,  # the caller's deadline rules
+        )
+    except ssl.SSLCertVerificationError as exc:
+        raise HttpError("tls", f"certificate not valid: {exc.verify_message}") from None
+    except (ssl.SSLError, ConnectionError) as exc:
+        raise HttpError("tls", _os_text(exc)) from None
+    return transport
+
+
+async def _open(
+    loop: asyncio.AbstractEventLoop,
+    reader: _ResponseReader,
+    endpoints: list[netpolicy.Endpoint],
+    allow_link_local: bool,
+) -> tuple[asyncio.Transport, str]:
+    """Plain TCP to the first endpoint that answers. The loop makes the socket itself: in
+    uvloop that costs about half of socket() + sock_connect() + create_connection(sock=...)."""
+    error: OSError = OSError("no address to connect to")
+    for family, sockaddr in endpoints:
+        try:
+            # an IP literal (with %zone when scoped): the loop does not ask the resolver again
+            transport, _ = await loop.create_connection(
+                lambda: reader, str(sockaddr[0]), sockaddr[1], family=family
+            )
+        except OSError as exc:
+            error = exc
+            continue
+        try:
+            netpolicy.check_peer(transport.get_extra_info("peername"), allow_link_local)
+        except BaseException:
+            reader.discard()
+            transport.abort()
+            raise
+        return transport, str(sockaddr[0])
+    raise error
+
+
 async def fetch(
     req: Request,
     *,
@@ -266,9 +326,11 @@ async def fetch(
     allow_link_local: bool = False,
     family: int = socket.AF_UNSPEC,
     body_cap: int = 1024 * 1024,
+    wire: bytes | None = None,
 ) -> Response:
-    """One request, one connection. Raises HttpError, netpolicy.AddressRefused, OSError
-    (socket.gaierror for names), ssl.SSLError; the caller bounds it in time."""
+    """One request, one connection. `wire` is request_bytes(req) when the caller has it already.
+    Raises HttpError, netpolicy.AddressRefused, OSError (socket.gaierror for names),
+    ssl.SSLError; the caller bounds it in time."""
     loop = asyncio.get_running_loop()
     timings = Timings()
     t0 = time.perf_counter()
@@ -277,30 +339,24 @@ async def fetch(
     )
     t1 = time.perf_counter()
     timings.dns = t1 - t0
-    sock, address = await _connect(endpoints, allow_link_local)
-    t2 = time.perf_counter()
-    timings.connect = t2 - t1
     reader = _ResponseReader(loop, req.method == "HEAD", body_cap)
     transport: asyncio.Transport | None = None
+    sock: socket.socket | None = None
     try:
-        use_tls = req.scheme == "https"
-        if use_tls and ctx is None:
-            ctx = tls_context()
-        try:
-            transport, _ = await loop.create_connection(
-                lambda: reader,
-                sock=sock,
-                ssl=ctx if use_tls else None,
-                server_hostname=req.host if use_tls else None,
-                ssl_handshake_timeout=3600.0 if use_tls else None,  # the caller's deadline rules
-            )
-        except ssl.SSLCertVerificationError as exc:
-            raise HttpError("tls", f"certificate not valid: {exc.verify_message}") from None
-        except (ssl.SSLError, ConnectionError) as exc:
-            raise HttpError("tls" if use_tls else "connect", _os_text(exc)) from None
-        t3 = time.perf_counter()
-        timings.tls = t3 - t2 if use_tls else 0.0
-        transport.write(request_bytes(req))
+        if req.scheme == "https":
+            # connect and check the peer before the ClientHello, so the phases stay apart
+            sock, address = await _connect(endpoints, allow_link_local)
+            t2 = time.perf_counter()
+            if ctx is None:
+                ctx = tls_context()
+            transport = await _handshake(loop, reader, sock, ctx, req.host)
+            t3 = time.perf_counter()
+            timings.tls = t3 - t2
+        else:
+            transport, address = await _open(loop, reader, endpoints, allow_link_local)
+            t2 = t3 = time.perf_counter()
+        timings.connect = t2 - t1
+        transport.write(request_bytes(req) if wire is None else wire)
         await reader.done
         t4 = time.perf_counter()
         timings.firstbyte = (reader.first_byte or t4) - t3
@@ -308,7 +364,8 @@ async def fetch(
     finally:
         if transport is not None:
             transport.abort()
-        sock.close()
+        if sock is not None:
+            sock.close()
     return Response(
         status=reader.status,
         reason=reader.reason.decode("latin-1", "replace"),

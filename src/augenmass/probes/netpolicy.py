@@ -13,6 +13,7 @@ resolves to a metadata address (or a redirect to one) is caught as well as a lit
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 from typing import Any
@@ -69,6 +70,9 @@ def refusal(ip: IPAddress) -> str | None:
     return None
 
 
+# parse_ip and _text_refusal are asked about the same few addresses on every check; memoised
+# (bounded) because ipaddress parsing and hashing cost more than the rest of a check's policy.
+@functools.lru_cache(maxsize=4096)
 def parse_ip(text: str) -> IPAddress | None:
     """`text` as an IP address (brackets and %zone allowed), or None for a host name."""
     text = text.strip()
@@ -80,11 +84,27 @@ def parse_ip(text: str) -> IPAddress | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _text_refusal(text: str) -> str | None:
+    """refusal() of `text` when it is an IP address (keyed by the text, which hashes cheaply)."""
+    ip = parse_ip(text)
+    return None if ip is None else refusal(ip)
+
+
 def check_ip(ip: IPAddress, allow_link_local: bool) -> None:
     """Raise AddressRefused when the policy refuses `ip`."""
     if allow_link_local:
         return
-    reason = refusal(ip)
+    _raise_for(refusal(ip))
+
+
+def _check_text(text: str, allow_link_local: bool) -> None:
+    """check_ip for an address given as text (a name is not refused here)."""
+    if not allow_link_local:
+        _raise_for(_text_refusal(text))
+
+
+def _raise_for(reason: str | None) -> None:
     if reason is not None:
         raise AddressRefused(f"{reason}; refused (set allow_link_local: true to allow)")
 
@@ -103,7 +123,7 @@ async def resolve(
     socket.gaierror when the name does not resolve."""
     literal = parse_ip(host)
     if literal is not None:
-        check_ip(literal, allow_link_local)
+        _check_text(host, allow_link_local)
         fam = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
         if family not in (socket.AF_UNSPEC, fam):
             raise socket.gaierror(socket.EAI_ADDRFAMILY, "address family does not match")
@@ -118,11 +138,11 @@ async def resolve(
     allowed: list[Endpoint] = []
     first_refusal = ""
     for fam, _type, _proto, _name, addr in infos:
-        ip = parse_ip(str(addr[0]))
-        if ip is None:
+        text = str(addr[0])
+        if parse_ip(text) is None:
             continue
         try:
-            check_ip(ip, allow_link_local)
+            _check_text(text, allow_link_local)
         except AddressRefused as exc:
             first_refusal = first_refusal or str(exc)
             continue
@@ -140,6 +160,11 @@ def peer_allowed(sock: socket.socket, allow_link_local: bool) -> None:
         peer = sock.getpeername()
     except OSError:
         return
-    ip = parse_ip(str(peer[0]))
-    if ip is not None:
-        check_ip(ip, allow_link_local)
+    check_peer(peer, allow_link_local)
+
+
+def check_peer(peer: Any, allow_link_local: bool) -> None:
+    """peer_allowed for a peer address already known, e.g. a transport's `peername`
+    (None when the socket could not tell)."""
+    if peer:
+        _check_text(str(peer[0]), allow_link_local)

@@ -13,8 +13,16 @@ import pytest
 from webtest_certs import Pki, write_chain
 from webtest_servers import Running, http_app, serve, server_context, silent, tls_hello
 
-from augenmass.probes import netpolicy
-from augenmass.probes.base import CRITICAL, OK, WARNING, OptionError, ProbeOutcome
+from augenmass.probes import http, netpolicy
+from augenmass.probes.base import (
+    CRITICAL,
+    OK,
+    WARNING,
+    OptionError,
+    OptionsMemo,
+    ProbeOutcome,
+    options_key,
+)
 from augenmass.probes.http import HttpProbe
 
 PLUGINS = Path("/usr/lib/nagios/plugins")
@@ -257,6 +265,96 @@ async def test_bad_options_are_option_errors() -> None:
         await check(url="http://127.0.0.1/", critical="x")
     with pytest.raises(OptionError):
         await check(url=None, host="")
+
+
+async def test_changed_options_are_used_on_the_next_run(web: Running) -> None:
+    # what a check derives from its options is kept between runs; an edit must not be missed,
+    # even when the caller changes the very same dict
+    options: dict[str, Any] = {"url": web.url("/ok"), "contains": "nominal"}
+    assert (await HttpProbe().run(options, 5.0)).status == OK
+    options["contains"] = "degraded"
+    assert (await HttpProbe().run(options, 5.0)).status == CRITICAL
+    options["url"] = web.url("/status/404")
+    del options["contains"]
+    got = await HttpProbe().run(options, 5.0)
+    assert got.status == WARNING and " 404 " in got.output
+
+
+async def test_options_equal_in_value_but_not_in_type_are_not_confused(web: Running) -> None:
+    # 3 == 3.0 in Python, but as text they are "3" and "3.0": only the first is in the body
+    json_url = web.url("/json")
+    assert (await check(url=json_url, contains=3)).status == OK
+    assert (await check(url=json_url, contains=3.0)).status == CRITICAL
+    assert (await check(url=json_url, contains=3)).status == OK
+    assert len({options_key({"a": 1}), options_key({"a": True}), options_key({"a": 1.0})}) == 3
+    assert options_key({"h": {"x": [1]}}) != options_key({"h": {"x": [True]}})
+    assert options_key({"s": {1, 2}}) is None  # not frozen: such options are parsed every run
+
+
+async def test_bad_options_fail_on_every_run() -> None:
+    for _ in range(2):  # a failure is not kept: the second run reports it again
+        with pytest.raises(OptionError, match="invalid regular expression"):
+            await check(url="http://127.0.0.1/", regex="(")
+    for _ in range(2):
+        got = await check(url="ftp://127.0.0.1/")
+        assert got.status == CRITICAL and "scheme 'ftp' refused" in got.output
+
+
+async def test_more_checks_than_the_memo_holds_are_each_judged_right(
+    web: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    memo: OptionsMemo[Any] = OptionsMemo(size=2)
+    monkeypatch.setattr(http, "_PREPARED", memo)
+    expected = {"/ok": OK, "/status/404": WARNING, "/status/500": CRITICAL}
+    for _ in range(2):
+        for path, state in expected.items():
+            got = await check(url=web.url(path))
+            assert got.status == state, got.output
+            assert len(memo) <= 2
+
+
+def test_under_uvloop_as_in_the_server() -> None:
+    """The server runs on uvloop, whose connections differ from asyncio's: the same answers,
+    and no connection left open by hostile servers."""
+    import uvloop
+
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    async def scenario() -> None:
+        probe = HttpProbe()
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        refused_url = f"http://127.0.0.1:{closed.getsockname()[1]}/"
+        closed.close()
+        async with serve(http_app) as srv, serve(silent) as quiet:
+            ok = await probe.run({"url": srv.url("/ok")}, 5.0)
+            assert ok.status == OK and "32 bytes" in ok.output
+            assert {"time", "time_dns", "time_connect", "time_firstbyte", "size"} == {
+                p.label for p in ok.perfdata
+            }
+            assert "address: 127.0.0.1" in ok.long_output
+            stalled = await probe.run({"url": quiet.url("/")}, 0.2)
+            assert stalled.status == CRITICAL and "timed out after 0.2 s" in stalled.output
+            hostile = [
+                ({"url": srv.url("/garbage")}, "malformed HTTP response"),
+                ({"url": srv.url("/truncated")}, "before the response was complete"),
+                ({"url": srv.url("/meta")}, "169.254.169.254 is a cloud metadata address"),
+                ({"url": refused_url}, "connection refused"),
+                ({"url": srv.url("/huge")}, "(read capped)"),  # the server sends until we close
+                ({"url": srv.url("/redirect/2")}, "redirects followed: 2"),
+            ]
+            for options, text in hostile:
+                got = await probe.run(options, 5.0)
+                assert text in got.output + got.long_output, got.output
+            fds = open_fds()
+            batch = [probe.run(dict(o), 5.0) for _ in range(20) for o, _ in hostile]
+            states = [r.status for r in await asyncio.gather(*batch)]
+            assert states.count(OK) == 40 and states.count(CRITICAL) == 80
+            await asyncio.sleep(0.1)  # let aborted transports finish closing
+            assert open_fds() <= fds
+
+    uvloop.run(scenario())
 
 
 def _plugin_state(name: str, *args: str) -> int:

@@ -191,12 +191,29 @@ async def _handshake(
     loop = asyncio.get_running_loop()
     endpoints = await netpolicy.resolve(host, port, opts.allow_link_local)
     sock = await _connect(loop, endpoints, opts.allow_link_local)
+    sni = None if netpolicy.parse_ip(name) is not None else name
+    if not opts.starttls:
+        # Direct TLS: the socket goes straight to the TLS layer, so whatever the server sends
+        # first is read as a TLS record (a plain-text server fails the handshake at once; through
+        # a plain stream first, uvloop would buffer its bytes and wait until the timeout).
+        transport: asyncio.BaseTransport | None = None
+        try:
+            transport, _ = await loop.create_connection(
+                asyncio.Protocol,
+                sock=sock,
+                ssl=ctx,
+                server_hostname=sni or name,
+                ssl_handshake_timeout=3600.0,  # our own deadline covers the whole check
+            )
+            return _der_chain(transport.get_extra_info("ssl_object"))
+        finally:
+            if transport is not None:
+                transport.abort()  # type: ignore[attr-defined]
+            sock.close()
     writer: asyncio.StreamWriter | None = None
     try:
         reader, writer = await asyncio.open_connection(sock=sock, limit=_LINE_LIMIT * 2)
-        if opts.starttls:
-            await _starttls_dialogue(opts.starttls, reader, writer)
-        sni = None if netpolicy.parse_ip(name) is not None else name
+        await _starttls_dialogue(opts.starttls, reader, writer)
         await writer.start_tls(ctx, server_hostname=sni or name, ssl_handshake_timeout=3600.0)
         ssl_object = writer.get_extra_info("ssl_object")
         return _der_chain(ssl_object)

@@ -156,3 +156,36 @@ async def test_smtp_without_starttls_offer(tmp_path: Path, pki: Pki) -> None:
         opts = {"host": "127.0.0.1", "port": srv.port, "starttls": "smtp"}
         got = await TlsProbe().run(opts, 5.0)
     assert got.status == CRITICAL and "does not offer STARTTLS" in got.output
+
+
+def test_under_uvloop_as_in_the_server(tmp_path: Path, pki: Pki) -> None:
+    """The server runs on uvloop, whose TLS layer differs from asyncio's: a plain-text answer
+    to the ClientHello once waited there until the timeout instead of failing the handshake."""
+    import uvloop
+
+    async def plain(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        await reader.read(100)
+
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    async def scenario() -> None:
+        ca = str(pki.root_file)
+        ok = await tls_check(tmp_path, pki.leaf(days=90), pki.intermediate, ca_file=ca)
+        assert ok.status == OK and 89 < (perf(ok)["days_leaf"] or 0) <= 90, ok.output
+        fds = open_fds()  # after the first check: the loop opens some files once
+        expired = pki.leaf(days=-2, not_before_days=-30)
+        bad = await tls_check(tmp_path, expired, pki.intermediate, ca_file=ca)
+        assert bad.status == CRITICAL and "certificate has expired" in bad.output
+        async with serve(plain) as srv:
+            got = await TlsProbe().run({"host": "127.0.0.1", "port": srv.port}, 2.0)
+        assert got.status == CRITICAL and "TLS handshake failed" in got.output, got.output
+        async with serve(silent) as quiet:
+            stalled = await TlsProbe().run({"host": "127.0.0.1", "port": quiet.port}, 0.3)
+        assert stalled.status == CRITICAL and "timed out after 0.3 s" in stalled.output
+        await asyncio.sleep(0.1)  # let aborted transports finish closing
+        assert open_fds() <= fds
+
+    uvloop.run(scenario())

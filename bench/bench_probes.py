@@ -8,6 +8,7 @@ runs for a fixed, bounded time; reuses run_bench.run_server / write_config and p
 Scenarios:
   http       1,000 http checks at 10 s (100 checks/s, far below capacity): CPU-ms per check
   http-rate  2,000 http checks at 1 s (2,000 checks/s asked), 256 slots: throughput, lateness
+  http-rate-2500  the same with 2,500 checks/s asked (headroom)
   tls        500 tls certificate checks at 10 s: CPU-ms per check
   printer    200 printer checks at 10 s against snmpsim (konica): CPU-ms per check
   check_http 500 check_http runs at 10 s through our plugin runner: CPU-ms per check
@@ -233,7 +234,7 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     nginx = snmpsim = None
     try:
-        if every or wanted & {"http", "http-rate", "tls", "check_http"}:
+        if every or wanted & {"http", "http-rate", "http-rate-2500", "tls", "check_http"}:
             nginx = Nginx()
         if every or "printer" in wanted:
             snmpsim = Snmpsim()
@@ -247,7 +248,9 @@ def main() -> None:
             )
             plan += [
                 ("http", http, 1000, "10s", 256, 12.0),
-                ("http-rate", http, 2000, "1s", 256, 8.0),
+                # warm-up past the 60 s lateness window: the figure is the steady state only
+                ("http-rate", http, 2000, "1s", 256, 65.0),
+                ("http-rate-2500", http, 2500, "1s", 256, 65.0),  # headroom above the target
                 ("tls", tls, 500, "10s", 256, 12.0),
                 ("check_http", plugin, 500, "10s", 256, 12.0),
             ]
@@ -256,7 +259,7 @@ def main() -> None:
             ("baseline", dummy, 1000, "10s", 256, 12.0),
             ("baseline-50", dummy, 500, "10s", 256, 12.0),
             ("baseline-20", dummy, 200, "10s", 256, 12.0),
-            ("baseline-rate", dummy, 2000, "1s", 256, 8.0),
+            ("baseline-rate", dummy, 2000, "1s", 256, 65.0),
         ]
         if snmpsim is not None:
             printer = f"{{type: printer, port: {snmpsim.port}, community: konica, timeout: 5s}}"

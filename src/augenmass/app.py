@@ -289,9 +289,10 @@ class Server:
             events=list(outcome.events),
             results=results,
         )
-        done = self.writer.submit(batch, urgent=bool(outcome.events))
         if not outcome.events:
+            self.writer.add(batch)  # nobody waits: it shares the next commit
             return
+        done = self.writer.submit(batch, urgent=True)
         # State is durable before anyone acts on its events (notifications, later issues).
         await asyncio.shield(done)
         for sink in self.sinks:

@@ -165,3 +165,51 @@ async def test_plain_results_wait_for_the_merge_window_but_an_urgent_batch_ends_
     finally:
         await writer.stop()
     assert (await store.load()).states[WEB].state == 2
+
+
+async def test_added_batches_share_one_item_and_each_counts(store: Store) -> None:
+    """add(): batches nobody waits for; flush() still waits for them, and the counts stay
+    per batch, not per merged transaction."""
+    writer = StoreWriter(store, SystemClock(), merge_window=60.0)
+    await writer.start()
+    keys = [CheckKey(f"h{i}", "svc") for i in range(30)]
+    for i, k in enumerate(keys):
+        writer.add(WriteBatch(states=[state(k, st=i % 4)], results=[result(1000.0 + i, k)]))
+    assert writer.backlog == 30 and writer.stats.pending_results == 30
+    await asyncio.wait_for(writer.flush(), 10)  # far less than the merge window
+    assert writer.stats.committed == 30 and writer.backlog == 0
+    await writer.stop()
+    snap = await store.load()
+    assert [snap.states[k].state for k in keys] == [i % 4 for i in range(30)]
+    assert [len(await store.last_results(k)) for k in keys] == [1] * 30
+
+
+async def test_a_bad_added_batch_is_refused_alone(store: Store) -> None:
+    writer = StoreWriter(store, SystemClock())
+    keys = [CheckKey(f"h{i}", "svc") for i in range(5)]
+    for k in keys[:2]:
+        writer.add(WriteBatch(states=[state(k)], results=[result(1000.0, k)]))
+    writer.add(WriteBatch(states=[state(keys[2], extra={"x": object()})]))
+    for k in keys[3:]:
+        writer.add(WriteBatch(states=[state(k)], results=[result(1000.0, k)]))
+    await writer.start()
+    await asyncio.wait_for(writer.flush(), 10)
+    await writer.stop()
+    assert writer.stats.rejected == 1 and writer.stats.committed == 4
+    assert set((await store.load()).states) == {keys[0], keys[1], keys[3], keys[4]}
+
+
+async def test_full_queue_sheds_whole_added_batches_oldest_first(store: Store) -> None:
+    """As when each batch was queued on its own: the oldest batches lose their results, one
+    batch at a time, until the queue is within its bound again."""
+    writer = StoreWriter(store, SystemClock(), max_pending_results=10)
+    keys = [CheckKey(f"h{i}") for i in range(5)]
+    for i, k in enumerate(keys):
+        results = [result(1000.0 + 10 * i + j, k) for j in range(3)]
+        writer.add(WriteBatch(states=[state(k)], results=results))
+    assert writer.stats.dropped_results == 6 and writer.stats.pending_results == 9
+    await writer.start()
+    await asyncio.wait_for(writer.flush(), 10)
+    await writer.stop()
+    assert set((await store.load()).states) == set(keys)
+    assert [len(await store.last_results(k)) for k in keys] == [0, 0, 3, 3, 3]

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from augenmass.model import CheckState
 
 
-def after_result(old: CheckState, new: CheckState) -> tuple[CheckState, bool]:
-    """Drop the ack when the result ends it; returns the state and whether it was removed.
+def removed_by_result(old: CheckState, new_state: int) -> bool:
+    """Whether a result moving `old` to `new_state` ends its ack.
 
     A normal ack goes on any state change (problem→problem too); a sticky one only when the
     object is OK/UP again.
     """
     ack = old.acknowledgement
-    if ack is None or new.state == old.state:
-        return new, False
-    if not old.checked and new.state != 0:
+    if ack is None or new_state == old.state:
+        return False
+    if not old.checked and new_state != 0:
         # An ack on a never-checked state was restored from the sidecar after the store was
         # lost: its problem is still there, so it stays.
-        return new, False
-    if new.state == 0 or not ack.sticky:
-        return replace(new, acknowledgement=None), True
-    return new, False
+        return False
+    return new_state == 0 or not ack.sticky
 
 
 def expired(state: CheckState, now: float) -> bool:

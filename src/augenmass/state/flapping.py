@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from functools import lru_cache
+from typing import Any
 
 from augenmass.model import CheckState
 from augenmass.plan import Policy
@@ -10,12 +11,15 @@ from augenmass.plan import Policy
 HISTORY = 21
 
 
+@lru_cache(maxsize=4096)
 def percent_state_change(history: tuple[int, ...]) -> float:
     """Weighted share of transitions in the ring, newest weighing most, as a percentage.
 
     A short history is padded at the old end with its oldest entry, as Nagios fills the
     ring with the initial state.
     """
+    # Cached: it runs for every HARD result, and nearly all of them carry one of a few
+    # histories (a steady state's ring is all one value).
     if not history:
         return 0.0
     ring = (history[0],) * (HISTORY - len(history)) + history[-HISTORY:]
@@ -26,16 +30,22 @@ def percent_state_change(history: tuple[int, ...]) -> float:
     return round(total * 100.0 / (HISTORY - 1), 2)
 
 
-def record(state: CheckState, value: int, policy: Policy) -> tuple[CheckState, str | None]:
-    """Add `value` to the history and decide; returns the new state and "start"/"stop"/None."""
+def record(state: CheckState, value: int, policy: Policy) -> tuple[dict[str, Any], str | None]:
+    """Add `value` to the history of `state` and decide.
+
+    Returns the fields to change (the engine builds the new state once, from all changes)
+    and "start"/"stop"/None.
+    """
     history = (state.state_history + (value,))[-HISTORY:]
     psc = percent_state_change(history)
-    new = replace(state, state_history=history, percent_state_change=psc)
+    changes: dict[str, Any] = {"state_history": history, "percent_state_change": psc}
+    flap: str | None = None
     if not policy.flap_detection:
         # detection switched off while flapping (e.g. by a reload): end the episode
-        return (replace(new, is_flapping=False), "stop") if state.is_flapping else (new, None)
-    if not state.is_flapping and psc >= policy.flap_high:
-        return replace(new, is_flapping=True), "start"
-    if state.is_flapping and psc <= policy.flap_low:
-        return replace(new, is_flapping=False), "stop"
-    return new, None
+        if state.is_flapping:
+            changes["is_flapping"], flap = False, "stop"
+    elif not state.is_flapping and psc >= policy.flap_high:
+        changes["is_flapping"], flap = True, "start"
+    elif state.is_flapping and psc <= policy.flap_low:
+        changes["is_flapping"], flap = False, "stop"
+    return changes, flap

@@ -44,9 +44,10 @@ class OutcomeBuilder:
             self.downtimes_removed.append(dt_id)
 
     def build(self) -> Outcome:
+        """The Outcome; it takes over the collections, so build once and drop the builder."""
         return Outcome(
-            states=dict(self.states),
-            events=list(self.events),
+            states=self.states,
+            events=self.events,
             downtimes_set=list(self.downtimes_set.values()),
-            downtimes_removed=list(self.downtimes_removed),
+            downtimes_removed=self.downtimes_removed,
         )

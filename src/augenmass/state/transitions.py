@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Any
 
 from augenmass.model import CheckResult, CheckState, StateType
 from augenmass.plan import Policy
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every result, and frozen init costs twice
 class Transition:
-    state: CheckState
+    # The fields of the new state that this result sets; the engine adds its own and builds
+    # the state once: a 27-field frozen state per step cost more than the logic itself.
+    changes: dict[str, Any]
+    state: int  # the new state's value and type (also in `changes` unless unchanged)
+    state_type: StateType
     logged: bool  # worth a "state" event: state/type changed, a SOFT result, or the first result
     hard_change: bool
     soft_recovery: bool
@@ -35,46 +40,47 @@ def apply_result(
     `host_problem`: a service whose host is not UP. `force_hard`: go HARD at once (a service
     while its host is down, or a passive host result).
     """
-    base = replace(
-        old,
-        checked=True,
-        last_check=at,
-        output=result.output,
-        long_output=result.long_output,
-        perfdata=result.perfdata,
-        host_problem_at_last_check=host_problem,
-    )
+    changes: dict[str, Any] = {
+        "checked": True,
+        "last_check": at,
+        "output": result.output,
+        "long_output": result.long_output,
+        "perfdata": result.perfdata,
+        "host_problem_at_last_check": host_problem,
+    }
     if status == 0:
-        return _ok_result(old, base, policy, now)
-    return _problem_result(old, base, status, policy, now, host_problem, force_hard)
+        return _ok_result(old, changes, policy, now)
+    return _problem_result(old, changes, status, policy, now, host_problem, force_hard)
 
 
-def _ok_result(old: CheckState, base: CheckState, policy: Policy, now: float) -> Transition:
+def _ok_result(old: CheckState, ch: dict[str, Any], policy: Policy, now: float) -> Transition:
     was_problem = old.checked and old.state != 0
     max_attempts = max(1, policy.max_check_attempts)
+    hard = StateType.HARD
     if not was_problem:
-        new = replace(base, state=0, state_type=StateType.HARD, attempt=1, ok_streak=0)
+        ch.update(state=0, state_type=hard, attempt=1, ok_streak=0)
         if not old.checked:
-            new = replace(new, last_state_change=now, last_hard_state=0)
-        return Transition(new, not old.checked, False, False, False, StateType.HARD, 1)
+            ch.update(last_state_change=now, last_hard_state=0)
+        return Transition(ch, 0, hard, not old.checked, False, False, False, hard, 1)
     if old.state_type is StateType.SOFT:
         # Soft recovery: reported SOFT with the incremented attempt (Nagios' "OK;SOFT;3"),
         # stored HARD OK attempt 1, never notifies.
-        new = _recovered(base, now, hard=False)
+        _recovered(ch, now, hard=False)
         attempt = min(old.attempt + 1, max_attempts)
-        return Transition(new, True, False, True, False, StateType.SOFT, attempt)
+        return Transition(ch, 0, hard, True, False, True, False, StateType.SOFT, attempt)
     streak = old.ok_streak + 1
     if streak < max(1, policy.recovery_attempts):
         # recovery not yet confirmed: the HARD problem stands
-        new = replace(base, ok_streak=streak)
-        return Transition(new, False, False, False, False, old.state_type, old.attempt)
-    new = _recovered(base, now, hard=True)
-    return Transition(new, True, True, False, True, StateType.HARD, 1)
+        ch["ok_streak"] = streak
+        return Transition(
+            ch, old.state, old.state_type, False, False, False, False, old.state_type, old.attempt
+        )
+    _recovered(ch, now, hard=True)
+    return Transition(ch, 0, hard, True, True, False, True, hard, 1)
 
 
-def _recovered(base: CheckState, now: float, *, hard: bool) -> CheckState:
-    new = replace(
-        base,
+def _recovered(ch: dict[str, Any], now: float, *, hard: bool) -> None:
+    ch.update(
         state=0,
         state_type=StateType.HARD,
         attempt=1,
@@ -84,12 +90,13 @@ def _recovered(base: CheckState, now: float, *, hard: bool) -> CheckState:
         next_notification=0.0,
         no_more_notifications=False,
     )
-    return replace(new, last_hard_state_change=now) if hard else new
+    if hard:
+        ch["last_hard_state_change"] = now
 
 
 def _problem_result(
     old: CheckState,
-    base: CheckState,
+    ch: dict[str, Any],
     status: int,
     policy: Policy,
     now: float,
@@ -100,33 +107,36 @@ def _problem_result(
     was_problem = old.checked and old.state != 0
     if was_problem and old.state_type is StateType.HARD:
         changed = status != old.state
-        new = replace(base, state=status, ok_streak=0)
+        ch.update(state=status, ok_streak=0)
         if changed:
-            new = _hard(new, status, now, changed_value=True)
-        return Transition(new, changed, changed, False, False, StateType.HARD, new.attempt)
+            _hard(ch, status, now, changed_value=True)
+        kind = StateType.HARD
+        return Transition(ch, status, kind, changed, changed, False, False, kind, old.attempt)
     attempt = min(old.attempt + 1, max_attempts) if was_problem else 1
     if host_problem and force_hard:
         attempt = max_attempts  # Nagios: "switch to hard down state due to host down"
     hard = force_hard or attempt >= max_attempts
-    new = replace(base, state=status, attempt=attempt, ok_streak=0)
+    ch.update(state=status, attempt=attempt, ok_streak=0)
     value_changed = not was_problem or status != old.state
     if value_changed:
-        new = replace(new, last_state_change=now)
+        ch["last_state_change"] = now
     if hard:
-        new = _hard(new, status, now, changed_value=value_changed)
-        return Transition(new, True, True, False, False, StateType.HARD, attempt)
-    new = replace(new, state_type=StateType.SOFT)
-    return Transition(new, True, False, False, False, StateType.SOFT, attempt)
+        _hard(ch, status, now, changed_value=value_changed)
+        kind = StateType.HARD
+        return Transition(ch, status, kind, True, True, False, False, kind, attempt)
+    ch["state_type"] = StateType.SOFT
+    soft = StateType.SOFT
+    return Transition(ch, status, soft, True, False, False, False, soft, attempt)
 
 
-def _hard(state: CheckState, status: int, now: float, *, changed_value: bool) -> CheckState:
+def _hard(ch: dict[str, Any], status: int, now: float, *, changed_value: bool) -> None:
     # A hard change resets the reminder timing (Nagios: last/next_notification to 0).
-    new = replace(
-        state,
+    ch.update(
         state_type=StateType.HARD,
         last_hard_state=status,
         last_hard_state_change=now,
         next_notification=0.0,
         no_more_notifications=False,
     )
-    return replace(new, last_state_change=now) if changed_value else new
+    if changed_value:
+        ch["last_state_change"] = now

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import json
 import math
+from math import isfinite
 from typing import Any
 
+import orjson
+
 from augenmass.model import (
+    Acknowledgement,
     CheckKey,
     CheckResult,
     CheckState,
@@ -42,9 +46,132 @@ def clean_float(value: float) -> float:
     return value if math.isfinite(value) else 0.0
 
 
+# The JSON text of a state is written for every stored result, so it is built fast, with the
+# same text (or, for floats, the same values) as before:
+# - state_doc() is model.to_jsonable(state) written out field by field: the generic walk over
+#   the type (is_dataclass, isinstance chains, a call per value) cost more than encoding;
+#   a test compares the two, so a field added to the model cannot be missed;
+# - orjson encodes it at a tenth of the stdlib's cost. The stdlib stays the reference and
+#   takes over wherever orjson would write something else: NaN and ±inf (orjson writes null,
+#   the stdlib NaN/Infinity, which load back), text beyond ASCII (ensure_ascii keeps the
+#   column pure ASCII, storable in any database encoding), lone surrogates and huge ints
+#   (orjson refuses them; \u escapes keep them exact on load).
+_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))  # built once, not per call
+
+
+def _dumps(doc: Any, finite: bool = False) -> str:
+    """JSON text of a JSON-safe document; `finite`: the caller checked it holds no NaN/±inf."""
+    if finite:
+        try:
+            raw = orjson.dumps(doc)
+        except TypeError:
+            pass
+        else:
+            if raw.isascii():
+                return raw.decode("ascii")
+    return _JSON.encode(doc)
+
+
 def dump_json(value: Any) -> str:
-    # ensure_ascii keeps NUL and lone surrogates as \u escapes: always storable, exact on load.
-    return json.dumps(to_jsonable(value), ensure_ascii=True, separators=(",", ":"))
+    return _dumps(to_jsonable(value))
+
+
+def _perf_doc(p: PerfDatum) -> dict[str, Any]:
+    return {
+        "label": p.label,
+        "value": p.value,
+        "uom": p.uom,
+        "warn": p.warn,
+        "crit": p.crit,
+        "min": p.min,
+        "max": p.max,
+    }
+
+
+def _perf_finite(perfdata: tuple[PerfDatum, ...]) -> bool:
+    try:
+        return all(
+            (p.value is None or isfinite(p.value))
+            and (p.min is None or isfinite(p.min))
+            and (p.max is None or isfinite(p.max))
+            for p in perfdata
+        )
+    except TypeError:  # not a number where one belongs: leave it to the stdlib
+        return False
+
+
+def _ack_doc(a: Acknowledgement) -> dict[str, Any]:
+    return {
+        "author": a.author,
+        "comment": a.comment,
+        "at": a.at,
+        "sticky": a.sticky,
+        "notify": a.notify,
+        "persistent": a.persistent,
+        "expires_at": a.expires_at,
+    }
+
+
+def state_doc(s: CheckState) -> dict[str, Any]:
+    """model.to_jsonable(s), without the generic walk."""
+    ack = s.acknowledgement
+    return {
+        "key": str(s.key),
+        "state": s.state,
+        "state_type": s.state_type.value,
+        "attempt": s.attempt,
+        "checked": s.checked,
+        "last_check": s.last_check,
+        "last_state_change": s.last_state_change,
+        "last_hard_state_change": s.last_hard_state_change,
+        "last_hard_state": s.last_hard_state,
+        "output": s.output,
+        "long_output": s.long_output,
+        "perfdata": [_perf_doc(p) for p in s.perfdata],
+        "notification_number": s.notification_number,
+        "last_notification": s.last_notification,
+        "next_notification": s.next_notification,
+        "notified_on": sorted(s.notified_on),
+        "state_history": list(s.state_history),
+        "is_flapping": s.is_flapping,
+        "percent_state_change": s.percent_state_change,
+        "acknowledgement": None if ack is None else _ack_doc(ack),
+        "host_problem_at_last_check": s.host_problem_at_last_check,
+        "ok_streak": s.ok_streak,
+        "extra": to_jsonable(s.extra) if s.extra else {},
+        "no_more_notifications": s.no_more_notifications,
+        "downtime_depth": s.downtime_depth,
+        "held_notifications": list(s.held_notifications),
+    }
+
+
+def state_json(s: CheckState) -> str:
+    """The `data` column: the whole state, exact on load (model.from_jsonable)."""
+    ack = s.acknowledgement
+    try:
+        # finite only if every term is (a sum that overflowed goes to the stdlib: still right)
+        times = (
+            s.last_check
+            + s.last_state_change
+            + s.last_hard_state_change
+            + s.last_notification
+            + s.next_notification
+            + s.percent_state_change
+        )
+        if ack is not None:
+            times += ack.at + (ack.expires_at or 0.0)
+        finite = isfinite(times)
+    except TypeError:  # not a number where one belongs: leave it to the stdlib
+        finite = False
+    # `extra` is engine-private and free-form: the stdlib checks all of it
+    finite = finite and not s.extra and (not s.perfdata or _perf_finite(s.perfdata))
+    return _dumps(state_doc(s), finite)
+
+
+def perfdata_json(perfdata: tuple[PerfDatum, ...]) -> str:
+    if not perfdata:
+        return "[]"
+    return _dumps([_perf_doc(p) for p in perfdata], _perf_finite(perfdata))
 
 
 def key_cols(key: CheckKey) -> tuple[str, str]:
@@ -55,6 +182,11 @@ def key_of(host: str, service: str) -> CheckKey:
     return CheckKey(host, service or None)
 
 
+# Rows go to the driver as they are (Store runs plain DBAPI executemany): booleans are real
+# bools, numbers are int/float and text is clean str, as SQLAlchemy's bind processing would
+# have made them.
+
+
 def state_row(state: CheckState) -> dict[str, Any]:
     host, service = key_cols(state.key)
     return {
@@ -62,13 +194,13 @@ def state_row(state: CheckState) -> dict[str, Any]:
         "service": service,
         "state": state.state,
         "state_type": state.state_type.value,
-        "checked": state.checked,
+        "checked": bool(state.checked),
         "acknowledged": state.acknowledgement is not None,
-        "flapping": state.is_flapping,
+        "flapping": bool(state.is_flapping),
         "last_check": clean_float(state.last_check),
         "last_state_change": clean_float(state.last_state_change),
         "output": clean_text(state.output, SUMMARY_CAP),
-        "data": dump_json(state),
+        "data": state_json(state),
     }
 
 
@@ -103,7 +235,7 @@ def event_row(ev: Event) -> dict[str, Any]:
         "state_type": ev.state_type.value,
         "attempt": ev.attempt,
         "output": clean_text(ev.output),
-        "data": json.dumps(to_jsonable(ev.data), ensure_ascii=True, separators=(",", ":")),
+        "data": dump_json(ev.data),
     }
 
 
@@ -130,13 +262,13 @@ def result_row(res: CheckResult, slot: int, seq: int) -> dict[str, Any]:
         "status": res.status,
         "output": clean_text(res.output),
         "long_output": clean_text(res.long_output),
-        "perfdata": dump_json(res.perfdata),
+        "perfdata": perfdata_json(res.perfdata),
         "started_at": clean_float(res.started_at),
         "duration": clean_float(res.duration),
         "source": clean_text(res.source, 256),
-        "passive": res.passive,
-        "truncated": res.truncated,
-        "notes": dump_json(res.notes),
+        "passive": bool(res.passive),
+        "truncated": bool(res.truncated),
+        "notes": _dumps(list(res.notes), finite=True) if res.notes else "[]",
     }
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from augenmass.model import CheckResult
 from augenmass.plan import Retention
 from augenmass.store import schema as t
+from augenmass.store.bulk import Bulk, execute_bulk
 from augenmass.store.codec import clean_text, key_cols
 
 SeriesKey = tuple[str, str, str]  # host, service ('' for a host), label
@@ -90,13 +91,13 @@ async def ensure_series(
 
 async def insert_points(
     conn: AsyncConnection,
-    dialect: str,
+    bulk: Bulk,
     rows: Sequence[tuple[SeriesKey, str, float, float]],
     ids: dict[SeriesKey, int],
 ) -> None:
+    """`bulk`: INSERT INTO point … ON CONFLICT DO NOTHING (a point is written once)."""
     params = [{"series_id": ids[sk], "ts": ts, "value": v} for sk, _, ts, v in rows]
-    if params:
-        await conn.execute(insert_for(dialect)(t.point).on_conflict_do_nothing(), params)
+    await execute_bulk(conn, bulk, params)
 
 
 # --- roll-ups ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from augenmass.plan import Retention
 from augenmass.store import codec, engine, perf, recovery, sidecar
 from augenmass.store import schema as t
 from augenmass.store.batch import Snapshot, WriteBatch
+from augenmass.store.bulk import Bulk, compile_bulk, execute_bulk
 
 log = logging.getLogger("augenmass.store")
 
@@ -49,7 +50,7 @@ class Store:
         self.write_lock = self._lock
         self._series: dict[perf.SeriesKey, int] = {}
         self._seq: dict[tuple[str, str], int] = {}
-        self._upserts: dict[str, Any] = {}
+        self._bulk: dict[str, Bulk] = {}
         self._acks: dict[CheckKey, Acknowledgement] = {}
         self._downtimes: dict[str, Downtime] = {}
 
@@ -160,25 +161,34 @@ class Store:
             if self._handling_changed(batch):
                 await self._save_sidecar()
 
-    def _upsert(self, table: sa.Table, index: tuple[str, ...]) -> Any:
-        """INSERT … ON CONFLICT DO UPDATE for every non-key column; built once per table,
-        because building `excluded` costs more than the rows it writes."""
-        stmt = self._upserts.get(table.name)
-        if stmt is None:
-            base = perf.insert_for(self._dialect)(table)
-            cols = [c.name for c in table.c if not c.primary_key]
-            stmt = base.on_conflict_do_update(
-                index_elements=list(index), set_={c: base.excluded[c] for c in cols}
-            )
-            self._upserts[table.name] = stmt
-        return stmt
+    def _bulk_write(
+        self, table: sa.Table, update_on: tuple[str, ...] | None = None, keep_old: bool = False
+    ) -> Bulk:
+        """INSERT of every column but an auto-increment id. On a conflict of the `update_on`
+        columns, update every other column; with `keep_old`, skip the row. Compiled once per
+        table (each table is written one way)."""
+        name = table.name
+        found = self._bulk.get(name)
+        if found is None:
+            cols = [c.name for c in table.c if c.autoincrement is not True]  # ids: the db's
+            stmt: Any = perf.insert_for(self._dialect)(table)
+            if update_on is not None:
+                ex = stmt.excluded
+                rest = [c for c in cols if c not in update_on]
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=list(update_on), set_={c: ex[c] for c in rest}
+                )
+            elif keep_old:
+                stmt = stmt.on_conflict_do_nothing()
+            found = self._bulk[name] = compile_bulk(stmt, cols, self._engine.dialect)
+        return found
 
     async def _write_in(
         self, conn: AsyncConnection, batch: WriteBatch
     ) -> tuple[dict[perf.SeriesKey, int], dict[tuple[str, str], int]]:
         if batch.states:
-            stmt = self._upsert(t.check_state, ("host", "service"))
-            await conn.execute(stmt, [codec.state_row(s) for s in batch.states])
+            bulk = self._bulk_write(t.check_state, ("host", "service"))
+            await execute_bulk(conn, bulk, [codec.state_row(s) for s in batch.states])
         if batch.downtimes_removed:
             await conn.execute(
                 sa.delete(t.downtime).where(
@@ -188,10 +198,11 @@ class Store:
                 )
             )
         if batch.downtimes_set:
-            stmt = self._upsert(t.downtime, ("id",))
-            await conn.execute(stmt, [codec.downtime_row(d) for d in batch.downtimes_set])
+            bulk = self._bulk_write(t.downtime, ("id",))
+            await execute_bulk(conn, bulk, [codec.downtime_row(d) for d in batch.downtimes_set])
         if batch.events:
-            await conn.execute(sa.insert(t.event), [codec.event_row(e) for e in batch.events])
+            bulk = self._bulk_write(t.event)
+            await execute_bulk(conn, bulk, [codec.event_row(e) for e in batch.events])
         new_seq = await self._write_results(conn, batch.results)
         new_series = await self._write_points(conn, batch.results)
         return new_series, new_seq
@@ -207,9 +218,8 @@ class Store:
             seq[k] = n
             # one row per slot: more than N results of one check in a batch keep the newest
             rows[(k[0], k[1], n % self._ring)] = codec.result_row(res, n % self._ring, n)
-        if rows:
-            stmt = self._upsert(t.result, ("host", "service", "slot"))
-            await conn.execute(stmt, list(rows.values()))
+        bulk = self._bulk_write(t.result, ("host", "service", "slot"))
+        await execute_bulk(conn, bulk, list(rows.values()))
         return seq
 
     async def _write_points(
@@ -219,7 +229,7 @@ class Store:
         missing = keys - self._series.keys()
         new = await perf.ensure_series(conn, self._dialect, rows, missing) if missing else {}
         ids = self._series if not new else {**self._series, **new}
-        await perf.insert_points(conn, self._dialect, rows, ids)
+        await perf.insert_points(conn, self._bulk_write(t.point, keep_old=True), rows, ids)
         return new
 
     def _handling_changed(self, batch: WriteBatch) -> bool:

@@ -30,6 +30,42 @@ def _is_permanent(exc: Exception) -> bool:
     return isinstance(exc, _PERMANENT) or type(exc) is sa.exc.StatementError
 
 
+class _Item:
+    """A queued batch, and the Future of whoever waits for its commit (None: nobody yet).
+
+    Batches nobody waits for that hold only states and results are appended to the newest
+    such item (add()): one batch per merge window instead of seven objects per check for the
+    garbage collector to walk. `state_ends`/`result_ends` record where each of them ends, so
+    the writer still sheds and refuses whole batches, never parts of one.
+    """
+
+    __slots__ = ("batch", "fut", "state_ends", "result_ends")
+
+    def __init__(
+        self, batch: WriteBatch, fut: asyncio.Future[None] | None, mergeable: bool = False
+    ) -> None:
+        self.batch = batch
+        self.fut = fut
+        self.state_ends: list[int] | None = [len(batch.states)] if mergeable else None
+        self.result_ends: list[int] | None = [len(batch.results)] if mergeable else None
+
+    @property
+    def parts(self) -> int:
+        """How many submitted batches this is."""
+        return 1 if self.result_ends is None else len(self.result_ends)
+
+    def split(self) -> list[_Item]:
+        """The submitted batches, each as its own item."""
+        if self.state_ends is None or self.result_ends is None:
+            return [self]
+        b, s0, r0 = self.batch, 0, 0
+        out: list[_Item] = []
+        for s1, r1 in zip(self.state_ends, self.result_ends, strict=True):
+            out.append(_Item(WriteBatch(states=b.states[s0:s1], results=b.results[r0:r1]), None))
+            s0, r0 = s1, r1
+        return out
+
+
 @dataclass(frozen=True, slots=True)
 class WriterStats:
     pending: int  # batches queued or being written
@@ -59,13 +95,14 @@ class StoreWriter:
         self._max_batch = max_batch_results
         self._max_pending = max_pending_results
         self._backoff_cap = backoff_cap
-        self._queue: deque[tuple[WriteBatch, asyncio.Future[None]]] = deque()
+        self._queue: deque[_Item] = deque()
+        self._taken: list[_Item] = []  # the batches being committed now
         self._pending_results = 0
+        self._queued = 0  # batches in the queue (an item may hold several)
         self._in_flight = 0
         self._wake = asyncio.Event()
         self._urgent = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._last: asyncio.Future[None] | None = None
         self._failures = 0
         self._degraded = False
         self._last_error: str | None = None
@@ -76,7 +113,7 @@ class StoreWriter:
     @property
     def stats(self) -> WriterStats:
         return WriterStats(
-            pending=len(self._queue) + self._in_flight,
+            pending=self._queued + self._in_flight,
             pending_results=self._pending_results,
             failures=self._failures,
             degraded=self._degraded,
@@ -89,7 +126,7 @@ class StoreWriter:
     @property
     def backlog(self) -> int:
         """Batches queued and not yet committed (cheap; read on every result)."""
-        return len(self._queue) + self._in_flight
+        return self._queued + self._in_flight
 
     async def start(self) -> None:
         if self._task is None:
@@ -101,24 +138,63 @@ class StoreWriter:
         An urgent batch (someone waits for it, e.g. before notifying) ends the merge window
         early; plain results wait for it so that many share one transaction."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((batch, fut))
-        self._last = fut
+        self._put(_Item(batch, fut), urgent)
+        return fut
+
+    def add(self, batch: WriteBatch) -> None:
+        """Queue a batch nobody waits for (plain results): submit() without the Future, which
+        at thousands of results a second was a cost of its own. flush() covers it too."""
+        if batch.downtimes_set or batch.downtimes_removed or batch.events:
+            self._put(_Item(batch, None), False)  # rare: kept apart, as submitted
+            return
+        tail = self._queue[-1] if self._queue else None
+        if (
+            tail is None
+            or tail.fut is not None
+            or tail.state_ends is None
+            or tail.result_ends is None
+            or len(tail.batch.results) + len(batch.results) > self._max_batch
+        ):
+            # a new item of our own, as its lists grow
+            own = WriteBatch(states=list(batch.states), results=list(batch.results))
+            self._put(_Item(own, None, mergeable=True), False)
+            return
+        tail.batch.states += batch.states
+        tail.batch.results += batch.results
+        tail.state_ends.append(len(tail.batch.states))
+        tail.result_ends.append(len(tail.batch.results))
+        self._queued += 1
         self._pending_results += len(batch.results)
+        if self._pending_results > self._max_pending:
+            self._shed()
+        self._wake.set()
+
+    def _put(self, item: _Item, urgent: bool) -> None:
+        self._queue.append(item)
+        self._queued += 1
+        self._pending_results += len(item.batch.results)
         if self._pending_results > self._max_pending:
             self._shed()
         if urgent:
             self._urgent.set()
         self._wake.set()
-        return fut
 
     async def flush(self) -> None:
         """Wait until everything submitted so far is committed."""
-        last = self._last
-        if last is not None and not last.done():
-            self._urgent.set()  # someone waits: no merge window
-            # Batches commit in order: once the newest is done, so are all before it.
-            with contextlib.suppress(StoreError):
-                await asyncio.shield(last)
+        # Batches commit in order: once the newest is done, so are all before it.
+        if self._queue:
+            newest = self._queue[-1]
+        elif self._taken:
+            newest = self._taken[-1]
+        else:
+            return
+        if newest.fut is None:
+            newest.fut = asyncio.get_running_loop().create_future()
+        elif newest.fut.done():
+            return
+        self._urgent.set()  # someone waits: no merge window
+        with contextlib.suppress(StoreError):
+            await asyncio.shield(newest.fut)
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Commit what is queued (waiting at most `timeout`), then end the task."""
@@ -132,39 +208,50 @@ class StoreWriter:
                 await self._task
             self._task = None
         while self._queue:
-            _, fut = self._queue.popleft()
-            _fail(fut, StoreError("the store writer stopped before this batch was committed"))
+            item = self._queue.popleft()
+            _fail(item, StoreError("the store writer stopped before this batch was committed"))
 
     def _shed(self) -> None:
         """Drop results of the oldest queued batches until under the bound. States, events and
         downtimes are never dropped: they are small and they are what a restart needs."""
-        for i, (batch, fut) in enumerate(self._queue):
-            if self._pending_results <= self._max_pending:
+        for item in self._queue:
+            excess = self._pending_results - self._max_pending
+            if excess <= 0:
                 break
-            if batch.results:
-                n = len(batch.results)
-                self._queue[i] = (
-                    WriteBatch(
-                        batch.states, batch.downtimes_set, batch.downtimes_removed, batch.events, []
-                    ),
-                    fut,
-                )
-                self._pending_results -= n
-                self._dropped += n
+            batch = item.batch
+            if not batch.results:
+                continue
+            drop = len(batch.results)
+            if item.result_ends is not None:
+                # merged batches: those up to the first whose end covers the excess
+                drop = next((end for end in item.result_ends if end >= excess), drop)
+                item.result_ends = [max(0, end - drop) for end in item.result_ends]
+            item.batch = WriteBatch(
+                batch.states,
+                batch.downtimes_set,
+                batch.downtimes_removed,
+                batch.events,
+                batch.results[drop:],
+            )
+            self._pending_results -= drop
+            self._dropped += drop
         if self._dropped:
             log.warning("store queue full: %d result(s) dropped so far", self._dropped)
 
-    def _take(self) -> list[tuple[WriteBatch, asyncio.Future[None]]]:
-        taken: list[tuple[WriteBatch, asyncio.Future[None]]] = []
+    def _take(self) -> list[_Item]:
+        taken: list[_Item] = []
         count = 0
         while self._queue and (
-            not taken or count + len(self._queue[0][0].results) <= self._max_batch
+            not taken or count + len(self._queue[0].batch.results) <= self._max_batch
         ):
             item = self._queue.popleft()
-            count += len(item[0].results)
+            count += len(item.batch.results)
             taken.append(item)
+        parts = sum(item.parts for item in taken)
         self._pending_results -= count
-        self._in_flight = len(taken)
+        self._queued -= parts
+        self._in_flight = parts
+        self._taken = taken
         return taken
 
     async def _run(self) -> None:
@@ -180,6 +267,7 @@ class StoreWriter:
                 await self._commit(items)
             finally:
                 self._in_flight = 0
+                self._taken = []
 
     async def _merge_wait(self) -> None:
         sleeper = asyncio.ensure_future(self._clock.sleep(self._window))
@@ -191,8 +279,8 @@ class StoreWriter:
                 task.cancel()
             await asyncio.gather(sleeper, urgent, return_exceptions=True)
 
-    async def _commit(self, items: list[tuple[WriteBatch, asyncio.Future[None]]]) -> None:
-        merged = merge_batches(b for b, _ in items)
+    async def _commit(self, items: list[_Item]) -> None:
+        merged = merge_batches(item.batch for item in items)
         delay = 0.05
         while True:
             try:
@@ -208,22 +296,23 @@ class StoreWriter:
         if self._degraded:
             log.warning("store writes work again after %d failed attempt(s)", self._failures)
         self._degraded = False
-        self._committed += len(items)
-        for _, fut in items:
-            if not fut.done():
-                fut.set_result(None)
+        self._committed += sum(item.parts for item in items)
+        for item in items:
+            if item.fut is not None and not item.fut.done():
+                item.fut.set_result(None)
 
-    async def _reject(
-        self, items: list[tuple[WriteBatch, asyncio.Future[None]]], exc: Exception
-    ) -> None:
-        if len(items) > 1:
+    async def _reject(self, items: list[_Item], exc: Exception) -> None:
+        if len(items) > 1 or items[0].parts > 1:
             # Find the bad batch: commit the others one by one.
             for item in items:
-                await self._commit([item])
+                for one in item.split():
+                    await self._commit([one])
+                if item.fut is not None and not item.fut.done():
+                    item.fut.set_result(None)  # a flush() waits for it: all is done now
             return
         self._rejected += 1
         log.error("store refused a batch as invalid, it is dropped: %s", _short(exc))
-        _fail(items[0][1], StoreError(f"the store refused this batch: {_short(exc)}"))
+        _fail(items[0], StoreError(f"the store refused this batch: {_short(exc)}"))
 
     def _note_failure(self, exc: Exception) -> None:
         self._failures += 1
@@ -238,7 +327,8 @@ def _short(exc: BaseException) -> str:
     return text[:300]
 
 
-def _fail(fut: asyncio.Future[None], exc: Exception) -> None:
-    if not fut.done():
+def _fail(item: _Item, exc: Exception) -> None:
+    fut = item.fut
+    if fut is not None and not fut.done():
         fut.set_exception(exc)
         fut.exception()  # mark retrieved: nobody may be awaiting this Future

@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -211,3 +212,30 @@ def test_a_plan_asking_for_many_probe_checks_offloads_from_the_start(tmp_path: P
     idle.plan_rate(rate / 10)
     busy.plan_rate(rate)
     assert (idle.offloading, busy.offloading) == (False, True)
+
+
+async def test_probes_move_to_the_worker_while_the_server_is_busy_and_back(
+    banner_port: int,
+) -> None:
+    workers = ProbeWorkers(1)
+    await workers.start()
+    try:
+        runner = Runner([], workers=workers)
+        key = CheckKey("h", "s")
+        busy_until = time.monotonic() + 1.2
+        while time.monotonic() < busy_until:  # the server's loop at a full core
+            pass
+        assert workers.pick(key, "tcp") is not None and workers.offloading
+        result = await runner.run(job(type="tcp", options=tcp(banner_port), timeout=3))
+        assert result.status == 0 and workers.sent == 1
+        await asyncio.sleep(1.2)  # idle again: the next checks run in the server's loop
+        assert workers.pick(key, "tcp") is None and not workers.offloading
+    finally:
+        await workers.stop()
+
+
+async def test_a_changed_spec_is_not_served_from_the_expansion_cache() -> None:
+    runner = Runner([])
+    first = await runner.run(job(type="dummy", options={"output": "on $HOSTNAME$"}))
+    again = await runner.run(job(type="dummy", options={"output": "now $HOSTNAME$"}))
+    assert (first.output, again.output) == ("on", "now")  # no HOSTNAME macro: empty

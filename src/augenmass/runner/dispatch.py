@@ -154,8 +154,10 @@ class Runner:
         """The probe's answer from a worker process; None: run it in this loop instead (no
         worker for it, or options that are not plain data)."""
         check = job.check
-        worker = self.workers.pick(job.key, check.type) if self.workers is not None else None
-        if worker is None or self.workers is None or check.type in IN_PROCESS:
+        if self.workers is None or check.type in IN_PROCESS:
+            return None
+        worker = self.workers.pick(job.key, check.type)
+        if worker is None:
             return None
         try:
             # The worker enforces the deadline itself; this one only covers a hung worker.

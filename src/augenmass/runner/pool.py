@@ -111,7 +111,7 @@ class _Worker(asyncio.SubprocessProtocol):
     # --- used by the pool
     def submit(
         self, kind: str, options: Mapping[str, Any], timeout: float, timeout_state: int
-    ) -> asyncio.Future[ProbeOutcome | str]:
+    ) -> tuple[int, asyncio.Future[ProbeOutcome | str]]:
         self.next_id += 1
         data = wire.job_frame(self.next_id, kind, options, timeout, timeout_state)
         fut: asyncio.Future[ProbeOutcome | str] = asyncio.get_running_loop().create_future()
@@ -120,12 +120,7 @@ class _Worker(asyncio.SubprocessProtocol):
             # One write per loop pass for every job started in it.
             asyncio.get_running_loop().call_soon(self._flush)
         self.out.append(data)
-        return fut
-
-    def forget(self, fut: asyncio.Future[ProbeOutcome | str]) -> None:
-        for job_id, waiting in list(self.waiting.items()):
-            if waiting is fut:
-                del self.waiting[job_id]
+        return self.next_id, fut
 
     def _flush(self) -> None:
         data, self.out = b"".join(self.out), []
@@ -234,14 +229,14 @@ class ProbeWorkers:
         """The worker's answer (an outcome, or the text of an exception it caught). Raises
         WorkerGone, TimeoutError (no answer within `wait`), TypeError/ValueError (options that
         are not JSON data: the caller runs those in its own loop)."""
-        fut = worker.submit(kind, options, timeout, timeout_state)
+        job_id, fut = worker.submit(kind, options, timeout, timeout_state)
         self.sent += 1
         try:
             async with asyncio.timeout(wait):
                 return await fut
         finally:
             if not fut.done():
-                worker.forget(fut)
+                worker.waiting.pop(job_id, None)  # a late answer is dropped
                 fut.cancel()
 
     def _exited(self, worker: _Worker, code: int | None) -> None:

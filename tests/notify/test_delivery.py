@@ -4,6 +4,7 @@ timing is exact and nothing sleeps."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -262,9 +263,8 @@ async def test_service_loop_delivers_on_its_own(tmp_path, smtp, store):
     try:
         import time
 
+        await asyncio.sleep(0.3)  # the first pass found nothing: the loop waits for a wake-up
         await svc.handle([note(time.time(), "www1", "website", "PROBLEM", 2, ["alice"])])
-        import asyncio
-
         for _ in range(100):
             if smtp.received():
                 break
@@ -272,6 +272,16 @@ async def test_service_loop_delivers_on_its_own(tmp_path, smtp, store):
         assert len(smtp.received()) == 1
     finally:
         await svc.stop()
+
+
+async def test_an_empty_outbox_is_not_polled_every_second(tmp_path, smtp, store, clock):
+    svc = await service_for(tmp_path, smtp, store, clock)
+    # nothing pending: only handle() adds rows, and it wakes the loop
+    assert await svc.dispatcher.pass_once() >= 59.0
+    smtp.mode = "421"
+    await svc.handle([note(clock.t, "www1", "website", "PROBLEM", 2, ["alice"])])
+    # a row in backoff: the next pass comes when it is due (1 s), not a minute later
+    assert await svc.dispatcher.pass_once() == 1.0
 
 
 async def test_send_test_reports_per_channel(tmp_path, smtp, store, clock):

@@ -27,7 +27,10 @@ from augenmass.plan import Contact, Plan
 
 log = logging.getLogger("augenmass.notify")
 
-POLL_MAX = 1.0  # a pass at least this often (rows written by an earlier process, clock jumps)
+POLL_MAX = 1.0  # a pass at least this often while rows wait (clock jumps)
+# With nothing pending only handle() adds rows, and it wakes the loop: a rare pass is enough
+# (an idle server otherwise spends a query a second on an empty outbox).
+POLL_IDLE = 60.0
 ERROR_PAUSE = 5.0  # after a pass failed (store unavailable)
 SEND_TIMEOUT = 120.0  # one message on one channel, whatever the channel's own timeouts say
 MAX_PARALLEL = 16  # messages being sent at once
@@ -111,7 +114,7 @@ class Dispatcher:
         groups = await self.outbox.groups()
         self.stats.pending = sum(g.count for g in groups)
         ready: list[GroupDue] = []
-        next_at = now + POLL_MAX
+        next_at = now + (POLL_MAX if groups else POLL_IDLE)
         for group in groups:
             at = self._ready_at(group)
             if at <= now:

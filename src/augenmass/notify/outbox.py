@@ -30,6 +30,21 @@ SLICE = 250  # rows converted between two yields to the event loop (a storm is 2
 INSERT_CHUNK = 1000  # rows per executemany: the loop gets a turn between two chunks
 
 
+def _groups_query() -> sa.Select[Any]:
+    """Per contact and channel: first due, latest due of a failed row, count (built once:
+    the dispatcher asks this on every pass)."""
+    o = notify_outbox.c
+    failed_due = sa.func.max(sa.case((o.attempts > 0, o.due), else_=None))
+    return (
+        sa.select(o.contact, o.channel, sa.func.min(o.due), failed_due, sa.func.count())
+        .where(o.status == PENDING)
+        .group_by(o.contact, o.channel)
+    )
+
+
+_GROUPS = _groups_query()
+
+
 @dataclass(frozen=True, slots=True)
 class NewItem:
     """An outbox row before it has an id."""
@@ -125,17 +140,10 @@ class Outbox:
 
     async def groups(self) -> list[GroupDue]:
         """Per contact and channel: when its pending rows are due (cheap: no row bodies)."""
-        o = notify_outbox.c
-        failed_due = sa.func.max(sa.case((o.attempts > 0, o.due), else_=None))
-        q = (
-            sa.select(o.contact, o.channel, sa.func.min(o.due), failed_due, sa.func.count())
-            .where(o.status == PENDING)
-            .group_by(o.contact, o.channel)
-        )
         async with self._engine.connect() as conn:
             return [
                 GroupDue(r[0], r[1], float(r[2]), None if r[3] is None else float(r[3]), int(r[4]))
-                for r in await conn.execute(q)
+                for r in await conn.execute(_GROUPS)
             ]
 
     async def pending_of(self, contact: str, channel: str, limit: int) -> list[Item]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -124,20 +125,32 @@ class OptionsMemo(Generic[T]):
     def __init__(self, size: int = 4096) -> None:
         self.size = size
         self._entries: dict[Hashable, T] = {}
+        # The runner hands a service the same read-only view on every run: found by identity,
+        # its content is not walked again. The view is kept in the entry so its id stays its own.
+        self._views: dict[int, tuple[MappingProxyType[str, Any], T]] = {}
 
     def get(self, options: Mapping[str, Any], build: Callable[[], T]) -> T:
+        view = type(options) is MappingProxyType
+        if view:
+            hit = self._views.get(id(options))
+            if hit is not None and hit[0] is options:
+                return hit[1]
         key = options_key(options)
         if key is None:
             return build()
         entries = self._entries
         try:
-            return entries[key]
+            value = entries[key]
         except KeyError:
-            pass
-        value = build()
-        if len(entries) >= self.size:
-            del entries[next(iter(entries))]
-        entries[key] = value
+            value = build()
+            if len(entries) >= self.size:
+                del entries[next(iter(entries))]
+            entries[key] = value
+        if view:
+            views = self._views
+            if len(views) >= self.size:
+                del views[next(iter(views))]
+            views[id(options)] = (options, value)  # type: ignore[assignment]
         return value
 
     def __len__(self) -> int:

@@ -313,6 +313,31 @@ async def test_more_checks_than_the_memo_holds_are_each_judged_right(
             assert len(memo) <= 2
 
 
+def test_a_read_only_view_is_found_by_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner passes each service the same MappingProxyType every run: its content is not
+    walked again, a different view with other content gets its own entry, both stay bounded."""
+    from types import MappingProxyType
+
+    import augenmass.probes.base as base
+
+    memo: OptionsMemo[str] = OptionsMemo(size=2)
+    walks: list[object] = []
+    real_key = base.options_key
+    monkeypatch.setattr(base, "options_key", lambda o: walks.append(o) or real_key(o))
+    a = MappingProxyType({"url": "http://127.0.0.1/a"})
+    b = MappingProxyType({"url": "http://127.0.0.1/b"})
+    assert memo.get(a, lambda: "A") == "A" and memo.get(b, lambda: "B") == "B"
+    assert len(walks) == 2
+    for _ in range(3):
+        assert memo.get(a, lambda: "wrong") == "A" and memo.get(b, lambda: "wrong") == "B"
+    assert len(walks) == 2  # found by identity
+    # a plain dict (CLI, probe worker) is looked up by content, and equal content shares
+    assert memo.get({"url": "http://127.0.0.1/a"}, lambda: "wrong") == "A"
+    c = MappingProxyType({"url": "http://127.0.0.1/c"})
+    assert memo.get(c, lambda: "C") == "C"
+    assert len(memo) <= 2 and len(memo._views) <= 2
+
+
 def test_under_uvloop_as_in_the_server() -> None:
     """The server runs on uvloop, whose connections differ from asyncio's: the same answers,
     and no connection left open by hostile servers."""

@@ -81,6 +81,24 @@ def pid_path(data_dir: Path) -> Path:
     return data_dir / "augenmass.pid"
 
 
+# Read once, when the server starts (workers, runner, scheduler slots, self-metrics timer).
+RESTART_ONLY = (
+    "probe_workers",
+    "max_concurrent_checks",
+    "max_check_spread",
+    "plugin_dirs",
+    "output_limit",
+    "self_metrics_interval",
+)
+
+
+def restart_only_changes(old: Plan, new: Plan) -> list[str]:
+    """The settings a reload changes but cannot apply (named, so the admin knows)."""
+    return [
+        name for name in RESTART_ONLY if getattr(old.settings, name) != getattr(new.settings, name)
+    ]
+
+
 class Server:
     def __init__(
         self,
@@ -213,6 +231,12 @@ class Server:
         except Exception as exc:  # an unreadable path must not take the server down
             log.error("reload refused", extra={"error": repr(exc)})
             return False
+        later = restart_only_changes(self.plan, plan)
+        if later:
+            log.warning(
+                "reloaded; some settings take effect only at the next restart",
+                extra={"settings": ", ".join(later)},
+            )
         async with self._lock:
             self.plan = plan
             self.engine.reload(plan)

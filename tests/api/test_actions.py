@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import time
+
+import pytest
 
 from augenmass.api import audit
 from augenmass.model import CheckKey
@@ -194,3 +197,25 @@ async def test_reload_refuses_a_broken_config(api: Api) -> None:
     assert len(api.server.plan.services) == 4  # the old config keeps running
     [entry] = await audit.entries(api.server)
     assert (entry.user_name, entry.action, entry.detail) == ("ada", "reload", "refused")
+
+
+async def test_reload_names_the_settings_that_wait_for_a_restart(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = api.server.config_path
+    text = path.read_text()
+    assert "settings: {max_check_spread: 100ms}" in text
+    path.write_text(
+        text.replace(
+            "settings: {max_check_spread: 100ms}",
+            "settings: {max_check_spread: 100ms, probe_workers: 3, max_concurrent_checks: 7,"
+            " status_page: {title: Office}}",
+        )
+    )
+    with caplog.at_level(logging.WARNING, logger="augenmass"):
+        assert await api.server.reload()
+    [warning] = [r for r in caplog.records if "next restart" in r.getMessage()]
+    assert warning.__dict__["settings"] == "probe_workers, max_concurrent_checks"
+    # what a reload can apply is applied; the rest keeps its start-up value until a restart
+    assert api.server.plan.settings.status_page_title == "Office"
+    assert api.server.workers.count != 3

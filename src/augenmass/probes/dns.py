@@ -37,6 +37,7 @@ from augenmass.probes.netutil import (
     state_option,
     text_option,
 )
+from augenmass.probes.safeopen import dns_backend
 
 RECORD_TYPES = ("A", "AAAA", "MX", "TXT", "CNAME", "NS", "SOA", "PTR", "SRV")
 RCODES = ("NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED")
@@ -175,10 +176,11 @@ async def _address(server: str) -> str:
 async def _ask(query: Any, address: str, port: int, transport: str, limit: float) -> Any:
     import dns.asyncquery
 
+    backend = dns_backend()
     if transport == "TCP":
-        return await dns.asyncquery.tcp(query, address, timeout=limit, port=port)
+        return await dns.asyncquery.tcp(query, address, timeout=limit, port=port, backend=backend)
     response, _tcp = await dns.asyncquery.udp_with_fallback(
-        query, address, timeout=limit, port=port
+        query, address, timeout=limit, port=port, backend=backend
     )
     return response
 

@@ -40,6 +40,7 @@ from augenmass.probes.netutil import (
     tls_context,
     tls_error_text,
 )
+from augenmass.probes.starttls import INJECTION, pending_plaintext
 
 LINE_LIMIT = 4096  # bytes in one reply line
 REPLY_LINES = 200  # lines in one multi-line reply (capability lists are short)
@@ -114,6 +115,8 @@ class _Session:
         return redact(text, self.secrets)
 
     async def start_tls(self, context: ssl.SSLContext) -> None:
+        if pending_plaintext(self.reader):
+            raise Failure(INJECTION)
         await self.writer.start_tls(context, server_hostname=self.host)
 
 

@@ -39,6 +39,7 @@ from augenmass.probes.netutil import (
     state_option,
     text_option,
 )
+from augenmass.probes.safeopen import datagram_endpoint
 
 T1, T2 = 0.5, 4.0
 MAX_MESSAGE = 65535
@@ -268,8 +269,7 @@ class _Datagrams(asyncio.DatagramProtocol):
 
 async def _udp(address: tuple[int, tuple[Any, ...]], uri: str, exchange: _Exchange) -> None:
     family, sockaddr = address
-    loop = asyncio.get_running_loop()
-    transport, protocol = await loop.create_datagram_endpoint(
+    transport, protocol = await datagram_endpoint(
         _Datagrams, remote_addr=sockaddr[:2], family=family
     )
     try:

@@ -38,6 +38,7 @@ from augenmass.probes.base import (
     parse_options,
     parse_ranges,
 )
+from augenmass.probes.starttls import INJECTION, pending_plaintext
 
 _LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 _LINE_LIMIT = 4096
@@ -214,6 +215,8 @@ async def _handshake(
     try:
         reader, writer = await asyncio.open_connection(sock=sock, limit=_LINE_LIMIT * 2)
         await _starttls_dialogue(opts.starttls, reader, writer)
+        if pending_plaintext(reader):
+            raise StartTlsError(INJECTION)
         await writer.start_tls(ctx, server_hostname=sni or name, ssl_handshake_timeout=3600.0)
         ssl_object = writer.get_extra_info("ssl_object")
         return _der_chain(ssl_object)

@@ -135,6 +135,25 @@ async def test_smtp_starttls_refused(runner: Runner, tcp_server: TcpFactory) -> 
     assert "STARTTLS refused: 454 TLS not available" in result.output
 
 
+async def test_smtp_plain_text_after_the_starttls_answer_is_refused(
+    runner: Runner, tcp_server: TcpFactory
+) -> None:
+    """A man in the middle appends plain-text answers to "220 go ahead": after the handshake
+    they would be read as the server's (CVE-2011-0411). The probe hangs up instead."""
+
+    def answer(line: str) -> list[bytes] | None:
+        if line.startswith("EHLO"):
+            return [b"250-mx.example.test\r\n250 STARTTLS\r\n"]
+        if line == "STARTTLS":
+            return [b"220 go ahead\r\n250-mx.example.test\r\n250 AUTH PLAIN\r\n"]
+        return None
+
+    port = await tcp_server(line_server(b"220 mx.example.test ESMTP\r\n", answer))
+    result = await runner.run(job("smtp", {"port": port, "tls": "starttls"}))
+    assert result.status == 2, result.output
+    assert "sent more after its STARTTLS answer" in result.output
+
+
 def _quit(line: str) -> list[bytes] | None:
     return [b"221 bye\r\n"] if line == "QUIT" else [b"250 ok\r\n"]
 

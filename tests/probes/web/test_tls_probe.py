@@ -149,6 +149,30 @@ async def test_starttls(tmp_path: Path, pki: Pki, proto: str) -> None:
     assert "expires in 39.9 days" in got.output or "expires in 40.0 days" in got.output
 
 
+@pytest.mark.parametrize(
+    "proto, injected",
+    [("smtp", b"250 AUTH PLAIN\r\n"), ("imap", b"a2 OK LOGIN done\r\n"), ("pop3", b"+OK\r\n")],
+)
+async def test_plain_text_after_the_starttls_answer_is_refused(
+    tmp_path: Path, pki: Pki, proto: str, injected: bytes
+) -> None:
+    """Bytes in the same read as the "go ahead" answer would be read as if they came over TLS
+    (STARTTLS command injection): the probe hangs up with that reason, on either loop."""
+    cert, key = write_chain(tmp_path, "mail", pki.leaf(days=40), pki.intermediate)
+    ctx = server_context(str(cert), str(key))
+    async with serve(starttls_app(proto, ctx, injected=injected)) as srv:
+        opts = {
+            "host": "127.0.0.1",
+            "port": srv.port,
+            "server_name": "localhost",
+            "starttls": proto,
+            "ca_file": str(pki.root_file),
+        }
+        got = await TlsProbe().run(opts, 5.0)
+    assert got.status == CRITICAL, got.output
+    assert "sent more after its STARTTLS answer" in got.output
+
+
 async def test_smtp_without_starttls_offer(tmp_path: Path, pki: Pki) -> None:
     cert, key = write_chain(tmp_path, "mail", pki.leaf(), pki.intermediate)
     ctx = server_context(str(cert), str(key))

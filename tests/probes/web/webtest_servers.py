@@ -192,8 +192,11 @@ def server_context(cert_file: str, key_file: str) -> ssl.SSLContext:
 # --- STARTTLS ----------------------------------------------------------------------------------
 
 
-def starttls_app(proto: str, ctx: ssl.SSLContext, offer: bool = True) -> Handler:
-    """A plain-text greeting, the protocol's upgrade command, then TLS."""
+def starttls_app(
+    proto: str, ctx: ssl.SSLContext, offer: bool = True, injected: bytes = b""
+) -> Handler:
+    """A plain-text greeting, the protocol's upgrade command, then TLS. `injected`: plain text
+    sent in the same write as the "go ahead" answer (what a man in the middle would add)."""
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if proto == "smtp":
@@ -205,15 +208,15 @@ def starttls_app(proto: str, ctx: ssl.SSLContext, offer: bool = True) -> Handler
             if not line.upper().startswith(b"STARTTLS"):
                 writer.write(b"502 no\r\n")
                 return
-            writer.write(b"220 go ahead\r\n")
+            writer.write(b"220 go ahead\r\n" + injected)
         elif proto == "imap":
             writer.write(b"* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n")
             tag = (await reader.readline()).split(b" ")[0]
-            writer.write(b"* note\r\n" + tag + b" OK begin TLS\r\n")
+            writer.write(b"* note\r\n" + tag + b" OK begin TLS\r\n" + injected)
         elif proto == "pop3":
             writer.write(b"+OK POP3 ready\r\n")
             await reader.readline()
-            writer.write(b"+OK begin TLS\r\n")
+            writer.write(b"+OK begin TLS\r\n" + injected)
         await writer.drain()
         await writer.start_tls(ctx)
         await asyncio.sleep(5)  # hold the connection until the probe hangs up

@@ -132,11 +132,11 @@ async def test_plain_server_is_a_handshake_failure() -> None:
     assert got.status == CRITICAL and "TLS handshake failed" in got.output, got.output
 
 
-@pytest.mark.parametrize("proto", ["smtp", "imap", "pop3"])
-async def test_starttls(tmp_path: Path, pki: Pki, proto: str) -> None:
+async def _starttls_check(tmp_path: Path, pki: Pki, proto: str, injected: bytes = b"") -> Any:
+    """The tls probe over STARTTLS against a mail server whose certificate has 40 days left."""
     cert, key = write_chain(tmp_path, "mail", pki.leaf(days=40), pki.intermediate)
     ctx = server_context(str(cert), str(key))
-    async with serve(starttls_app(proto, ctx)) as srv:
+    async with serve(starttls_app(proto, ctx, injected=injected)) as srv:
         opts = {
             "host": "127.0.0.1",
             "port": srv.port,
@@ -144,7 +144,12 @@ async def test_starttls(tmp_path: Path, pki: Pki, proto: str) -> None:
             "starttls": proto,
             "ca_file": str(pki.root_file),
         }
-        got = await TlsProbe().run(opts, 5.0)
+        return await TlsProbe().run(opts, 5.0)
+
+
+@pytest.mark.parametrize("proto", ["smtp", "imap", "pop3"])
+async def test_starttls(tmp_path: Path, pki: Pki, proto: str) -> None:
+    got = await _starttls_check(tmp_path, pki, proto)
     assert got.status == OK, got.output
     assert "expires in 39.9 days" in got.output or "expires in 40.0 days" in got.output
 
@@ -158,17 +163,7 @@ async def test_plain_text_after_the_starttls_answer_is_refused(
 ) -> None:
     """Bytes in the same read as the "go ahead" answer would be read as if they came over TLS
     (STARTTLS command injection): the probe hangs up with that reason, on either loop."""
-    cert, key = write_chain(tmp_path, "mail", pki.leaf(days=40), pki.intermediate)
-    ctx = server_context(str(cert), str(key))
-    async with serve(starttls_app(proto, ctx, injected=injected)) as srv:
-        opts = {
-            "host": "127.0.0.1",
-            "port": srv.port,
-            "server_name": "localhost",
-            "starttls": proto,
-            "ca_file": str(pki.root_file),
-        }
-        got = await TlsProbe().run(opts, 5.0)
+    got = await _starttls_check(tmp_path, pki, proto, injected)
     assert got.status == CRITICAL, got.output
     assert "sent more after its STARTTLS answer" in got.output
 

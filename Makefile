@@ -12,18 +12,30 @@ DEBIAN_TEST_PACKAGES := monitoring-plugins-basic monitoring-plugins-standard pos
 SNMPSIM_VENV ?= $(shell [ "$$(id -u)" = 0 ] && echo /opt/augenmass-snmpsim || echo $(CURDIR)/.venv-snmpsim)
 export SNMPSIM_VENV
 
-.PHONY: run test check deps test-deps debian-deps snmpsim bench clean
+# Installs come from lock files with hashes (requirements/*.lock, made by `make lock` with uv):
+# a fresh clone gets exactly the versions the suite passed with, not whatever was released today.
+RUN_LOCK     := requirements/run.lock
+TEST_LOCK    := requirements/test.lock
+PIP_LOCKED   := $(BIN)/pip install --quiet --require-hashes
+# The package itself: no dependencies (the lock has them), built with the locked setuptools.
+PIP_SELF     := $(BIN)/pip install --quiet --no-deps --no-build-isolation
+LATEST_VENV  := .venv-latest
+UV_COMPILE   := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock"
 
-$(BIN)/augenmass: pyproject.toml
+.PHONY: run test check suite-check deps test-deps debian-deps snmpsim bench clean lock test-latest
+
+$(BIN)/augenmass: pyproject.toml $(RUN_LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(PIP_LOCKED) -r $(RUN_LOCK)
+	$(PIP_SELF) -e .
 	touch $@
 
 deps: $(BIN)/augenmass
 
-$(VENV)/.test-deps: pyproject.toml $(BIN)/augenmass
-	$(BIN)/pip install --quiet -e '.[test]'
+$(VENV)/.test-deps: pyproject.toml $(TEST_LOCK) $(BIN)/augenmass
+	$(PIP_LOCKED) -r $(TEST_LOCK)
+	$(PIP_SELF) -e '.[test]'
 	touch $@
 
 test-deps: $(VENV)/.test-deps debian-deps snmpsim
@@ -46,15 +58,37 @@ run: deps
 	$(BIN)/augenmass run --config $(CONFIG) --data $(DATA) --listen $(LISTEN)
 
 check: $(VENV)/.test-deps
+	$(MAKE) --no-print-directory suite-check BIN=$(BIN)
+
+test: test-deps check
+	$(BIN)/pytest -q
+
+# The lint/type/contract part of `make test`, for any venv (BIN=...).
+suite-check:
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
 
-test: test-deps check
-	$(BIN)/pytest -q
+# Refresh the locks to the newest releases that fit pyproject.toml's ranges; run `make test` after.
+lock: $(VENV)/.test-deps
+	cd requirements && ../$(UV_COMPILE) --upgrade ../pyproject.toml build.in -o run.lock
+	cd requirements && ../$(UV_COMPILE) --upgrade ../pyproject.toml build.in tools.in --extra test \
+	  -c run.lock -o test.lock
+	cd requirements && ../$(UV_COMPILE) --upgrade snmpsim.in -o snmpsim.lock
+
+# The suite against the newest releases (no lock), in its own venv: shows a breaking upstream
+# release before `make lock` takes it in.
+test-latest: debian-deps snmpsim
+	rm -rf $(LATEST_VENV)
+	$(PYTHON) -m venv $(LATEST_VENV)
+	$(LATEST_VENV)/bin/pip install --quiet --upgrade pip
+	$(LATEST_VENV)/bin/pip install --quiet --upgrade --upgrade-strategy eager -e '.[test]'
+	$(LATEST_VENV)/bin/pip list --format=freeze > $(LATEST_VENV)/versions.txt
+	$(MAKE) --no-print-directory suite-check BIN=$(LATEST_VENV)/bin
+	$(LATEST_VENV)/bin/pytest -q
 
 bench: deps
 	$(BIN)/python bench/run_bench.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(LATEST_VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

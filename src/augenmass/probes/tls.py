@@ -6,8 +6,8 @@ intermediate that dies before the leaf breaks the site just the same; like black
 probe_ssl_earliest_cert_expiry and check_ssl_cert's default); `warning`/`critical` are ranges on
 that number of days (default "20:" / "15:", as check_ssl_cert). Chain validation against the
 system CAs or `ca_file`, and the host name, by OpenSSL (`verify: false` skips both); a failure is
-CRITICAL with OpenSSL's reason. Weak keys (RSA/DSA < 2048 bits, curves under 256 bits) and weak
-signatures (MD5, SHA-1) on any certificate but a self-signed root are CRITICAL.
+CRITICAL with OpenSSL's reason. Weak keys (RSA < 2048 bits, DSA at all, curves under 256 bits)
+and weak signatures (MD5, SHA-1) on any certificate but a self-signed root are CRITICAL.
 
 Getting the chain on Python 3.11: `ssl` exposes only the leaf publicly, but the C object behind an
 SSLObject has had `get_unverified_chain()` since 3.10 (made public in 3.13); we use the public
@@ -86,11 +86,17 @@ class CertInfo:
 
 
 def _weakness(cert: Any) -> str | None:
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.x509.oid import PublicKeyAlgorithmOID
 
+    # Decided from the certificate's algorithm before its key is loaded: cryptography
+    # deprecates DSA and warns when a DSA key is loaded; TLS and the CA rules dropped DSA too,
+    # so a DSA certificate is weak at any size.
+    if cert.public_key_algorithm_oid == PublicKeyAlgorithmOID.DSA:
+        return "DSA key"
     key = cert.public_key()
-    if isinstance(key, rsa.RSAPublicKey | dsa.DSAPublicKey) and key.key_size < 2048:
-        return f"{key.key_size}-bit {'RSA' if isinstance(key, rsa.RSAPublicKey) else 'DSA'} key"
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < 2048:
+        return f"{key.key_size}-bit RSA key"
     if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.key_size < 256:
         return f"weak curve {key.curve.name}"
     if cert.subject == cert.issuer:

@@ -7,6 +7,7 @@ import functools
 import os
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from webtest_servers import serve, server_context, silent, starttls_app, tls_hel
 
 from augenmass.probes.base import CRITICAL, OK, WARNING, ProbeOutcome
 from augenmass.probes.tls import TlsProbe
+from augenmass.probes.tls import _weakness as tls_weakness
 
 
 async def tls_check(folder: Path, leaf: Issued, *chain: Issued, **options: Any) -> ProbeOutcome:
@@ -92,6 +94,18 @@ async def test_weak_key_and_sha1_signature(tmp_path: Path, pki: Pki) -> None:
     small = pki.leaf(key="rsa1024")
     got = await tls_check(tmp_path, small, pki.intermediate, verify=False)
     assert got.status == CRITICAL and "1024-bit RSA key" in got.output
+
+
+def test_dsa_key_is_weak_and_named_without_a_deprecation_warning(pki: Pki) -> None:
+    # cryptography 51 deprecates DSA and warns when a DSA key is loaded; the probe must not
+    # (warnings are errors in this suite), and a DSA certificate is weak at any size.
+    dsa_leaf = pki.leaf(key="dsa2048")
+    modern = pki.leaf(key="ed25519")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tls_weakness(dsa_leaf.cert) == "DSA key"
+        assert tls_weakness(modern.cert) is None
+        assert tls_weakness(pki.leaf(key="rsa2048").cert) is None
 
 
 async def test_sha1_signature(tmp_path: Path, pki: Pki) -> None:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 DAY = dt.timedelta(days=1)
@@ -45,6 +46,15 @@ def _key(kind: str = "ec") -> Any:
         return rsa.generate_private_key(public_exponent=65537, key_size=1024)
     if kind == "rsa2048":
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if kind == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    if kind == "dsa2048":
+        # the test wants what cryptography deprecates; its warning is expected here only
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from cryptography.hazmat.primitives.asymmetric import dsa
+
+            return dsa.generate_private_key(key_size=2048)
     return ec.generate_private_key(ec.SECP256R1())
 
 

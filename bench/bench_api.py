@@ -32,8 +32,8 @@ import httpx
 
 from augenmass.api import accounts
 from augenmass.api.app import create_app
-from augenmass.app import Server, db_url
-from augenmass.model import CheckResult
+from augenmass.core.values import CheckResult
+from augenmass.server.server import Server, db_url
 from augenmass.store import open_store
 
 LIMIT = 120.0  # every wait is bounded

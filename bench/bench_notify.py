@@ -29,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from augenmass.app import Server
+from augenmass.server.server import Server
 from augenmass.store.notify_schema import notify_outbox
 
 LIMIT = 60.0  # every wait is bounded

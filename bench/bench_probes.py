@@ -169,7 +169,7 @@ class Snmpsim:
         import asyncio
 
         sys.path.insert(0, str(ROOT / "src"))
-        from augenmass.probes.snmpclient import Credentials, SnmpClient, SnmpError, Target
+        from augenmass.probes.snmp.client import Credentials, SnmpClient, SnmpError, Target
 
         async def probe() -> bool:
             client = SnmpClient()

@@ -21,8 +21,8 @@ import httpx
 
 from augenmass.api import accounts
 from augenmass.api.app import create_app
-from augenmass.app import Server
-from augenmass.model import CheckKey, CheckResult, PerfDatum
+from augenmass.core.values import CheckKey, CheckResult, PerfDatum
+from augenmass.server.server import Server
 from augenmass.store import WriteBatch
 
 PASSWORD = "bench password 123"

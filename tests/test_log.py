@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from augenmass.app import _safe_url
-from augenmass.log import LogfmtFormatter
+from augenmass.core.logfmt import LogfmtFormatter
+from augenmass.server.server import _safe_url
 
 
 def _format(msg: str, **extra: object) -> str:

@@ -1,3 +1,3 @@
-from augenmass.cli import main
+from augenmass.cli.main import main
 
 main()

@@ -17,8 +17,8 @@ from fastapi import FastAPI
 
 from augenmass.api import accounts
 from augenmass.api.app import create_app
-from augenmass.app import Server
-from augenmass.model import CheckKey
+from augenmass.core.values import CheckKey
+from augenmass.server.server import Server
 
 CONFIG = r"""
 settings: {max_check_spread: 100ms}

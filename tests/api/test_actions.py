@@ -8,7 +8,7 @@ import time
 import pytest
 
 from augenmass.api import audit
-from augenmass.model import CheckKey
+from augenmass.core.values import CheckKey
 
 from .conftest import Api, wait_until
 

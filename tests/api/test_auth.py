@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from augenmass.api import accounts, audit, auth
 from augenmass.api.throttle import LoginThrottle
-from augenmass.model import CheckKey
+from augenmass.core.values import CheckKey
 from augenmass.store.auth_schema import sessions
 
 from .conftest import PASSWORDS, Api

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from augenmass.cli import app as cli_app
+from augenmass.cli.main import app as cli_app
 
 from .conftest import CONFIG
 from .proc import ServerProcess, cli, client

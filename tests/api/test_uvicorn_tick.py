@@ -10,7 +10,7 @@ import time
 
 import uvicorn
 
-from augenmass.http import _Uvicorn, bind
+from augenmass.server.listener import _Uvicorn, bind
 
 
 async def _app(scope, receive, send):  # a minimal ASGI app

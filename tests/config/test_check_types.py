@@ -8,7 +8,7 @@ import pytest
 
 from augenmass import probes
 from augenmass.config import load_config
-from augenmass.errors import ConfigError
+from augenmass.core.errors import ConfigError
 
 
 def test_a_registered_probe_whose_module_is_missing_is_reported_not_crashed(

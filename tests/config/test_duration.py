@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from augenmass.duration import DurationError, format_duration, parse_duration
+from augenmass.core.duration import DurationError, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from augenmass.config import load_config
-from augenmass.errors import ConfigError
+from augenmass.core.errors import ConfigError
 
 INVALID = Path(__file__).parent / "testdata" / "invalid"
 CASES = sorted(p.stem for p in INVALID.glob("*.expected"))

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from augenmass.config import load, load_config, summarize
-from augenmass.errors import ConfigError
-from augenmass.model import CheckKey
+from augenmass.core.errors import ConfigError
+from augenmass.core.values import CheckKey
 
 DATA = Path(__file__).parent / "testdata"
 

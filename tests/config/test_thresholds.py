@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from augenmass.thresholds import Range, RangeError, evaluate, parse_range
+from augenmass.core.thresholds import Range, RangeError, evaluate, parse_range
 
 
 @pytest.mark.parametrize(

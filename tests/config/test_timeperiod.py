@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from augenmass.timeperiod import (
+from augenmass.core.timeperiod import (
     TimePeriod,
     TimePeriodError,
     parse_day_ranges,

@@ -8,7 +8,7 @@ import pytest
 
 from augenmass.config import load_config
 from augenmass.config.yamlload import MAX_FILE_BYTES
-from augenmass.errors import ConfigError
+from augenmass.core.errors import ConfigError
 
 
 def problems(tmp_path: Path, text: str) -> list[str]:

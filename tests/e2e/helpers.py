@@ -102,7 +102,7 @@ class ServerProcess:
     def series(self, host: str, service: str, label: str) -> list[Any]:
         import asyncio
 
-        from augenmass.model import CheckKey
+        from augenmass.core.values import CheckKey
         from augenmass.store import open_store
 
         async def read() -> list[Any]:
@@ -119,7 +119,7 @@ class ServerProcess:
         """State-change history from the store, oldest first."""
         import asyncio
 
-        from augenmass.model import CheckKey
+        from augenmass.core.values import CheckKey
         from augenmass.store import open_store
 
         async def read() -> list[Any]:

@@ -16,8 +16,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from augenmass.config import load_config
-from augenmass.model import CheckKey, Event, StateType
-from augenmass.plan import Plan
+from augenmass.core.plan import Plan
+from augenmass.core.values import CheckKey, Event, StateType
 
 STALL_LIMIT = 30.0  # a stalled answer never outlives a test
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from augenmass.config import load_config
-from augenmass.errors import ConfigError
+from augenmass.core.errors import ConfigError
 from e2e.helpers import cli
 
 
@@ -101,7 +101,7 @@ def test_contact_types_filter_routes(tmp_path: Path) -> None:
 
 
 def test_contact_types_decide_who_gets_a_recovery(tmp_path: Path) -> None:
-    from augenmass.simulate import run_simulation
+    from augenmass.cli.simulate import run_simulation
 
     path = tmp_path / "augenmass.yaml"
     path.write_text(

@@ -256,7 +256,7 @@ async def test_outbox_survives_a_restart_and_nothing_is_sent_twice(tmp_path, smt
 
 
 async def test_service_loop_delivers_on_its_own(tmp_path, smtp, store):
-    from augenmass.clock import SystemClock
+    from augenmass.core.clock import SystemClock
 
     svc = await service_for(tmp_path, smtp, store, SystemClock())  # type: ignore[arg-type]
     await svc.start()

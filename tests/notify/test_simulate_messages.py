@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from augenmass.cli.simulate import run_simulation
 from augenmass.config import load_config
-from augenmass.simulate import run_simulation
 from notify.helpers import write_config
 
 EXTRA = """

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from augenmass.model import CheckJob, CheckKey
-from augenmass.plan import CheckSpec
+from augenmass.core.plan import CheckSpec
+from augenmass.core.values import CheckJob, CheckKey
 from augenmass.runner import Runner
 
 PLUGINS = Path(__file__).resolve().parent.parent / "plugins"

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from runner_helpers import job
 
-from augenmass.plan import CheckSpec, HostPlan, ServicePlan
+from augenmass.core.plan import CheckSpec, HostPlan, ServicePlan
 from augenmass.runner import Runner
 from augenmass.runner.macros import build_macros, expand, expand_argv
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from augenmass.model import PerfDatum
-from augenmass.perfdata import MAX_ITEMS, format_perfdata, parse_perfdata
+from augenmass.core.perfdata import MAX_ITEMS, format_perfdata, parse_perfdata
+from augenmass.core.values import PerfDatum
 
 P = PerfDatum
 

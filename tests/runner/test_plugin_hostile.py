@@ -212,7 +212,7 @@ async def test_plugin_path_is_found_in_path(runner: Runner) -> None:
 
 
 async def test_host_check_without_output(runner: Runner) -> None:
-    from augenmass.model import CheckKey
+    from augenmass.core.values import CheckKey
 
     result = await runner.run(job(["true"], key=CheckKey("web1")))
     assert result.output == "(No output returned from host check)"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from runner_helpers import job
 
-from augenmass.model import CheckKey
+from augenmass.core.values import CheckKey
 from augenmass.runner import Runner
 from augenmass.runner.pool import ProbeWorkers
 
@@ -192,8 +192,8 @@ async def test_worker_leaks_no_sockets_over_many_failing_checks(
 
 
 def test_a_plan_asking_for_many_probe_checks_offloads_from_the_start(tmp_path: Path) -> None:
-    from augenmass.app import build_jobs, probe_rate
     from augenmass.config import load_config
+    from augenmass.server.server import build_jobs, probe_rate
 
     cfg = tmp_path / "c.yaml"
     cfg.write_text(

@@ -12,7 +12,7 @@ import pytest
 from runner_helpers import job
 
 import augenmass.probes as probes
-from augenmass.model import CheckKey
+from augenmass.core.values import CheckKey
 from augenmass.probes.base import ProbeOutcome
 from augenmass.runner import Runner
 

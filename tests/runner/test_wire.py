@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from augenmass.model import PerfDatum
+from augenmass.core.values import PerfDatum
 from augenmass.probes.base import ProbeOutcome
 from augenmass.runner import wire
 

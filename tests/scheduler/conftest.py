@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from fakeclock import FakeClock
 from sched_helpers import Harness
 
-from augenmass.model import CheckKey
+from augenmass.core.values import CheckKey
 from augenmass.scheduler import JobTemplate
-from augenmass.testing import FakeClock
 
 
 @pytest.fixture

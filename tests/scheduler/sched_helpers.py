@@ -7,10 +7,11 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
-from augenmass.model import CheckJob, CheckKey, CheckResult
-from augenmass.plan import CheckSpec
+from fakeclock import FakeClock
+
+from augenmass.core.plan import CheckSpec
+from augenmass.core.values import CheckJob, CheckKey, CheckResult
 from augenmass.scheduler import JobTemplate, Scheduler
-from augenmass.testing import FakeClock
 
 SPEC = CheckSpec(type="plugin", command=("check_dummy", "0"))
 

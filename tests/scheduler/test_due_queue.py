@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from augenmass.model import CheckKey
+from augenmass.core.values import CheckKey
 from augenmass.scheduler.duequeue import DueQueue
 from augenmass.scheduler.spread import clamp_remaining
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-from augenmass.testing import FakeClock
+from fakeclock import FakeClock
 
 
 async def test_advance_wakes_sleepers_in_deadline_order_at_their_deadline() -> None:

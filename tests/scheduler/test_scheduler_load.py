@@ -7,11 +7,11 @@ import logging
 
 import pytest
 from conftest import MakeHarness
+from fakeclock import FakeClock
 from sched_helpers import Harness, jobs_of, template
 
-from augenmass.model import CheckJob, CheckResult
+from augenmass.core.values import CheckJob, CheckResult
 from augenmass.scheduler import Scheduler
-from augenmass.testing import FakeClock
 
 T0 = 1_000.0
 

@@ -7,8 +7,8 @@ import random
 
 from sched_helpers import jobs_of, template
 
-from augenmass.clock import SystemClock
-from augenmass.model import CheckJob, CheckResult
+from augenmass.core.clock import SystemClock
+from augenmass.core.values import CheckJob, CheckResult
 from augenmass.scheduler import Scheduler
 
 

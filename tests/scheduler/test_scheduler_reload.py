@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 from conftest import MakeHarness
+from fakeclock import FakeClock
 from sched_helpers import SPEC, Harness, jobs_of, template
 
-from augenmass.model import CheckKey
+from augenmass.core.values import CheckKey
 from augenmass.scheduler import JobTemplate
-from augenmass.testing import FakeClock
 
 T0 = 1_000.0
 W0 = 1_700_000_000.0

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from conftest import MakeHarness
+from fakeclock import FakeClock
 from sched_helpers import Harness, jobs_of, template
 
-from augenmass.model import CheckKey
-from augenmass.testing import FakeClock
+from augenmass.core.values import CheckKey
 
 T0 = 1_000.0  # FakeClock start_mono in conftest
 W0 = 1_700_000_000.0

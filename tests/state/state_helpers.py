@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from augenmass.model import CheckKey, CheckResult, Event, StateType
-from augenmass.plan import (
+from augenmass.core.plan import (
     HOST_NOTIFY_ON,
     CheckSpec,
     Contact,
@@ -16,6 +15,7 @@ from augenmass.plan import (
     ServicePlan,
     TimePeriodLike,
 )
+from augenmass.core.values import CheckKey, CheckResult, Event, StateType
 from augenmass.state import Engine, Outcome
 
 T0 = 1_772_359_200.0  # 2026-03-01T10:00:00Z

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from state_helpers import HTTPS, Run, build_plan, minutes, policy
 
-from augenmass.model import Acknowledgement, CheckKey
+from augenmass.core.values import Acknowledgement, CheckKey
 
 OK, WARN, CRIT = 0, 1, 2
 
@@ -100,8 +100,8 @@ def test_sticky_ack_stays_through_problem_changes() -> None:
 
 def test_an_ack_restored_onto_a_pending_state_survives_the_first_problem_result() -> None:
     """After a lost store, acks come back from the sidecar on PENDING states (checked=False)."""
-    from augenmass.model import Acknowledgement, CheckKey, CheckResult, CheckState
-    from augenmass.plan import CheckSpec, HostPlan, Plan, Policy, ServicePlan
+    from augenmass.core.plan import CheckSpec, HostPlan, Plan, Policy, ServicePlan
+    from augenmass.core.values import Acknowledgement, CheckKey, CheckResult, CheckState
     from augenmass.state import Engine
 
     key = CheckKey("h", "s")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from state_helpers import HTTPS, WWW, Run, build_plan, minutes, policy
 
-from augenmass.model import CheckKey, Downtime
+from augenmass.core.values import CheckKey, Downtime
 from augenmass.state import Engine
 
 OK, CRIT = 0, 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from state_helpers import HTTPS, WWW, Run, build_plan, host_policy, minutes, policy
 
-from augenmass.model import Downtime
+from augenmass.core.values import Downtime
 from augenmass.state.flapping import percent_state_change
 
 OK, CRIT = 0, 2

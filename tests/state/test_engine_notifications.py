@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from state_helpers import HTTPS, Run, Window, build_plan, minutes, policy
 
-from augenmass.model import Acknowledgement, Downtime
-from augenmass.plan import Contact, Escalation
+from augenmass.core.plan import Contact, Escalation
+from augenmass.core.values import Acknowledgement, Downtime
 
 OK, WARN, CRIT = 0, 1, 2
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from state_helpers import HTTPS, T0, WWW, Run, build_plan, host_policy, minutes, policy
 
-from augenmass.model import Acknowledgement, CheckState, Downtime, from_jsonable, to_jsonable
+from augenmass.core.values import Acknowledgement, CheckState, Downtime, from_jsonable, to_jsonable
 
 policies = st.builds(
     policy,

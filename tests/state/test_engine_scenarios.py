@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from state_helpers import HTTPS, WWW, Run, build_plan, host_policy, minutes, policy
 
-from augenmass.model import Acknowledgement, CheckKey, Downtime, StateType
-from augenmass.plan import Contact, Escalation
+from augenmass.core.plan import Contact, Escalation
+from augenmass.core.values import Acknowledgement, CheckKey, Downtime, StateType
 
 OK, WARN, CRIT, UNKNOWN = 0, 1, 2, 3
 HARD, SOFT = StateType.HARD, StateType.SOFT

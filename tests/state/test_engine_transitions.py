@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from state_helpers import HTTPS, WWW, Run, build_plan, host_policy, minutes, policy
 
-from augenmass.model import (
+from augenmass.core.values import (
     Acknowledgement,
     CheckKey,
     CheckResult,

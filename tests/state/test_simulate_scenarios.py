@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from state_helpers import build_plan, policy
 
-from augenmass.plan import Contact, Escalation
-from augenmass.simulate import SimulationError, run_simulation, write_simulation
+from augenmass.cli.simulate import SimulationError, run_simulation, write_simulation
+from augenmass.core.plan import Contact, Escalation
 
 
 def lines(*records: dict[str, Any]) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from augenmass.model import (
+from augenmass.core.values import (
     Acknowledgement,
     CheckKey,
     CheckResult,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from augenmass.clock import SystemClock
-from augenmass.model import CheckKey, CheckState
+from augenmass.core.clock import SystemClock
+from augenmass.core.values import CheckKey, CheckState
 from augenmass.store import StoreWriter, WriteBatch, open_store
 
 from .helpers import event, result

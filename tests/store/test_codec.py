@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from augenmass.model import (
+from augenmass.core.values import (
     Acknowledgement,
     CheckKey,
     CheckState,

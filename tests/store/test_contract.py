@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from augenmass.model import CheckKey, CheckResult, PerfDatum
+from augenmass.core.values import CheckKey, CheckResult, PerfDatum
 from augenmass.store import Store, WriteBatch
 from augenmass.store import schema as t
-from augenmass.store.engine import current_revision, head_revision, migrate
+from augenmass.store.database import current_revision, head_revision, migrate
 
 from .conftest import Db
 from .helpers import HOST, WEB, ack, downtime, event, result, state

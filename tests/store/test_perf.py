@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from augenmass.plan import Retention
+from augenmass.core.plan import Retention
 from augenmass.store import Store, WriteBatch
 from augenmass.store.perf import choose_resolution
 

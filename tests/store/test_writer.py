@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from augenmass.clock import SystemClock
-from augenmass.errors import StoreError
-from augenmass.model import CheckKey
+from augenmass.core.clock import SystemClock
+from augenmass.core.errors import StoreError
+from augenmass.core.values import CheckKey
 from augenmass.store import Store, StoreWriter, WriteBatch, open_store
 
 from .conftest import Db

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from augenmass.api.app import create_app
-from augenmass.app import Server
+from augenmass.server.server import Server
 
 from .helpers import ShiftedClock, add_user, login, write_config
 

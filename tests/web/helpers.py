@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 
 from augenmass.api import accounts
-from augenmass.app import Server
-from augenmass.clock import SystemClock
-from augenmass.model import CheckKey, CheckResult, PerfDatum
+from augenmass.core.clock import SystemClock
+from augenmass.core.values import CheckKey, CheckResult, PerfDatum
+from augenmass.server.server import Server
 
 HOSTILE = (
     '<script>alert(1)</script> <a href="javascript:alert(2)">x</a> <img src=x onerror=alert(3)>'

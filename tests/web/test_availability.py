@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from augenmass.model import CheckKey, Event, StateType
+from augenmass.core.values import CheckKey, Event, StateType
 from augenmass.web import availability as av
 
 KEY = CheckKey("www1", "website")

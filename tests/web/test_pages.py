@@ -6,8 +6,8 @@ import re
 
 import httpx
 
-from augenmass.app import Server
-from augenmass.model import CheckKey, PerfDatum
+from augenmass.core.values import CheckKey, PerfDatum
+from augenmass.server.server import Server
 
 from .helpers import HOSTILE, add_user, login, result
 

@@ -13,14 +13,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from augenmass.api import audit
-from augenmass.model import Acknowledgement, CheckKey, CheckResult, Downtime
-from augenmass.perfdata import parse_perfdata
+from augenmass.core.perfdata import parse_perfdata
+from augenmass.core.values import Acknowledgement, CheckKey, CheckResult, Downtime
 from augenmass.runner.output import sanitize, split_output
 from augenmass.state import Engine, Outcome
 from augenmass.store import WriteBatch
 
 if TYPE_CHECKING:
-    from augenmass.app import Server
+    from augenmass.server.server import Server
 
 COMMIT_TIMEOUT = 30.0
 MAX_OUTPUT = 65536

@@ -20,7 +20,7 @@ from augenmass.api.deps import get_server, principal
 from augenmass.api.routes import router as api_router
 
 if TYPE_CHECKING:
-    from augenmass.app import Server
+    from augenmass.server.server import Server
 
 log = logging.getLogger("augenmass.http")
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from augenmass.store.auth_schema import audit_log
 
 if TYPE_CHECKING:
-    from augenmass.app import Server
+    from augenmass.server.server import Server
 
 _MAX_FIELD = 2000
 

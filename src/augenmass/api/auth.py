@@ -23,7 +23,7 @@ from augenmass.api.throttle import LoginThrottle
 from augenmass.store.auth_schema import sessions, users
 
 if TYPE_CHECKING:
-    from augenmass.app import Server
+    from augenmass.server.server import Server
 
 __all__ = [
     "COOKIE",

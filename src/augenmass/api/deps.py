@@ -17,7 +17,7 @@ from augenmass.api import accounts, auth
 from augenmass.api.accounts import ROLES, Token, User
 
 if TYPE_CHECKING:
-    from augenmass.app import Server
+    from augenmass.server.server import Server
 
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"

@@ -14,7 +14,7 @@ from augenmass import __version__
 from augenmass.api.views import in_downtime
 
 if TYPE_CHECKING:
-    from augenmass.app import Server
+    from augenmass.server.server import Server
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from augenmass import http as health_module
 from augenmass.api import actions, audit, auth, views
 from augenmass.api.actions import ActionError
 from augenmass.api.deps import Principal, current_session, get_server, principal
@@ -20,7 +19,8 @@ from augenmass.api.schemas import (
     RemoveDowntimeBody,
     Target,
 )
-from augenmass.model import CheckKey, state_name
+from augenmass.core.values import CheckKey, state_name
+from augenmass.server import listener as health_module
 from augenmass.store.queries import notification_log
 
 Reader = Annotated[Principal, Depends(principal("read"))]

@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from augenmass.model import CheckKey, CheckState, PerfDatum, state_name
+from augenmass.core.values import CheckKey, CheckState, PerfDatum, state_name
 
 if TYPE_CHECKING:
-    from augenmass.app import Server
+    from augenmass.server.server import Server
 
 # Severity for sorting problems: hosts down first, then CRITICAL, UNKNOWN, WARNING.
 _RANK = {"DOWN": 0, "UNREACHABLE": 1, "CRITICAL": 2, "UNKNOWN": 3, "WARNING": 4}

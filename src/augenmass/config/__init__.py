@@ -13,8 +13,8 @@ from augenmass.config.periods import BUILTIN as BUILTIN_NAMES
 from augenmass.config.resolve import Built, Resolver
 from augenmass.config.sections import collect
 from augenmass.config.yamlload import YamlFile, load_yaml
-from augenmass.errors import ConfigError, ConfigProblem
-from augenmass.plan import Plan
+from augenmass.core.errors import ConfigError, ConfigProblem
+from augenmass.core.plan import Plan
 
 __all__ = ["Built", "load", "load_config", "summarize"]
 

@@ -11,28 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field, field_validator
 
-from augenmass.config.fields import Duration, State, Text, threshold_text
-
-
-class CheckModel(BaseModel):
-    """Keys every check type accepts. `type` is consumed by the registry lookup."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    timeout: Duration | None = None
-    timeout_state: State | None = None
-    exit_code_state: State | None = None
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _thresholds(cls, value: Any, info: ValidationInfo) -> Any:
-        # applies to every subclass, so a new type cannot forget to parse its ranges
-        name = info.field_name or ""
-        if name.endswith(("warning", "critical")) and value is not None:
-            return threshold_text(value)
-        return value
+from augenmass.core.fields import Text
+from augenmass.core.options import CheckModel
 
 
 class PluginCheck(CheckModel):

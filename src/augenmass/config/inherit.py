@@ -9,7 +9,7 @@ from typing import Any
 from augenmass.config.paths import Where
 from augenmass.config.sections import Entry
 from augenmass.config.suggest import unknown
-from augenmass.errors import ConfigProblem
+from augenmass.core.errors import ConfigProblem
 
 
 @dataclass(frozen=True, slots=True)

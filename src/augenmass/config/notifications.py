@@ -14,11 +14,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from augenmass.config.fields import Duration, Name, PositiveDuration, Text
 from augenmass.config.paths import Where
 from augenmass.config.schema import _EMAIL, Strict
-from augenmass.errors import ConfigProblem
-from augenmass.plan import Contact, NotificationSettings, SmtpSettings, WebhookTarget
+from augenmass.core.errors import ConfigProblem
+from augenmass.core.fields import Duration, Name, PositiveDuration, Text
+from augenmass.core.plan import Contact, NotificationSettings, SmtpSettings, WebhookTarget
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from augenmass.errors import ConfigProblem
+from augenmass.core.errors import ConfigProblem
 
 KeyPath = tuple[str | int, ...]
 

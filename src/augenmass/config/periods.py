@@ -8,8 +8,8 @@ from typing import Any
 from augenmass.config.paths import Where
 from augenmass.config.sections import Entry
 from augenmass.config.suggest import did_you_mean, unknown
-from augenmass.errors import ConfigProblem
-from augenmass.timeperiod import (
+from augenmass.core.errors import ConfigProblem
+from augenmass.core.timeperiod import (
     WEEKDAYS,
     DayRanges,
     TimePeriod,

@@ -9,8 +9,8 @@ from augenmass.config.paths import Where
 from augenmass.config.schema import PolicyModel
 from augenmass.config.suggest import unknown
 from augenmass.config.validation import validate
-from augenmass.errors import ConfigProblem
-from augenmass.plan import HOST_NOTIFY_ON, SERVICE_NOTIFY_ON, CheckSpec, Escalation, Policy
+from augenmass.core.errors import ConfigProblem
+from augenmass.core.plan import HOST_NOTIFY_ON, SERVICE_NOTIFY_ON, CheckSpec, Escalation, Policy
 
 _PLAIN = (
     "check_interval",

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from augenmass.config.fields import check_host_name
 from augenmass.config.inherit import Templates
 from augenmass.config.notifications import (
     NotificationsModel,
@@ -32,9 +31,9 @@ from augenmass.config.schema import (
 from augenmass.config.sections import Entry, Sections
 from augenmass.config.suggest import unknown
 from augenmass.config.validation import validate
-from augenmass.errors import ConfigProblem
-from augenmass.model import CheckKey
-from augenmass.plan import (
+from augenmass.core.errors import ConfigProblem
+from augenmass.core.fields import check_host_name
+from augenmass.core.plan import (
     Contact,
     HostPlan,
     NotificationSettings,
@@ -46,6 +45,7 @@ from augenmass.plan import (
     Settings,
     Source,
 )
+from augenmass.core.values import CheckKey
 
 
 @dataclass

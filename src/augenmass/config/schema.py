@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from augenmass.config.fields import (
+from augenmass.core.fields import (
     Duration,
     HostName,
     Name,
@@ -18,7 +18,7 @@ from augenmass.config.fields import (
     State,
     Text,
 )
-from augenmass.plan import HOST_NOTIFY_ON, SERVICE_NOTIFY_ON
+from augenmass.core.plan import HOST_NOTIFY_ON, SERVICE_NOTIFY_ON
 
 NotifyOn = Literal[
     "warning", "critical", "unknown", "recovery", "flapping", "downtime", "down", "unreachable"

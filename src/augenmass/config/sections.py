@@ -8,7 +8,7 @@ from typing import Any
 from augenmass.config.paths import Where
 from augenmass.config.suggest import did_you_mean
 from augenmass.config.yamlload import YamlFile
-from augenmass.errors import ConfigProblem
+from augenmass.core.errors import ConfigProblem
 
 NAMED = ("timeperiods", "contacts", "contact_groups", "templates", "hosts")
 LISTED = ("services", "notification_rules")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from augenmass.config.paths import Where
 from augenmass.config.suggest import did_you_mean
-from augenmass.errors import ConfigProblem
+from augenmass.core.errors import ConfigProblem
 
 M = TypeVar("M", bound=BaseModel)
 

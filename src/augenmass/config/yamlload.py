@@ -16,7 +16,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from augenmass.config.paths import KeyPath, Where, format_path
-from augenmass.errors import ConfigProblem
+from augenmass.core.errors import ConfigProblem
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_NODES = 200_000  # after alias expansion; a real config has a few thousand

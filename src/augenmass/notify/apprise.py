@@ -13,8 +13,8 @@ import warnings
 from collections.abc import Iterator
 from types import ModuleType
 
-from augenmass.notify.model import Message, Rendered, SendError
-from augenmass.plan import Contact
+from augenmass.core.plan import Contact
+from augenmass.notify.items import Message, Rendered, SendError
 
 logging.getLogger("apprise").setLevel(logging.CRITICAL + 1)
 

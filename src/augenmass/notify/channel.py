@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from augenmass.notify.model import Message, Rendered
-from augenmass.plan import Contact, NotificationSettings
+from augenmass.core.plan import Contact, NotificationSettings
+from augenmass.notify.items import Message, Rendered
 
 
 class Channel(Protocol):

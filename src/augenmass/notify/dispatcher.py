@@ -16,14 +16,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from augenmass.clock import Clock
+from augenmass.core.clock import Clock
+from augenmass.core.plan import Contact, Plan
 from augenmass.notify.channel import Channel
-from augenmass.notify.cpu import run_cpu
 from augenmass.notify.grouping import build_message
+from augenmass.notify.items import Item, Message, SendError
 from augenmass.notify.message import Renderer, render
-from augenmass.notify.model import Item, Message, SendError
 from augenmass.notify.outbox import GroupDue, LogEntry, Outbox
-from augenmass.plan import Contact, Plan
+from augenmass.notify.renderthread import run_cpu
 
 log = logging.getLogger("augenmass.notify")
 

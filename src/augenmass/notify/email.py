@@ -15,10 +15,10 @@ from email.utils import formatdate
 
 import aiosmtplib
 
-from augenmass.notify.cpu import run_cpu
+from augenmass.core.plan import Contact, SmtpSettings
+from augenmass.notify.items import Message, Rendered, SendError
 from augenmass.notify.message import one_line
-from augenmass.notify.model import Message, Rendered, SendError
-from augenmass.plan import Contact, SmtpSettings
+from augenmass.notify.renderthread import run_cpu
 
 
 def build_email(

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from augenmass.notify.model import Item, scrub
+from augenmass.notify.items import Item, scrub
 from augenmass.store.codec import clean_text
 from augenmass.store.notify_schema import notify_log, notify_outbox
 

@@ -14,14 +14,14 @@ import contextlib
 import logging
 from collections.abc import Iterable
 
-from augenmass.clock import Clock
-from augenmass.model import Event
+from augenmass.core.clock import Clock
+from augenmass.core.plan import Plan
+from augenmass.core.values import Event
 from augenmass.notify.channel import Channel, channels_of
 from augenmass.notify.dispatcher import Dispatcher, NotifyStats
+from augenmass.notify.items import Message, SendError
 from augenmass.notify.message import render
-from augenmass.notify.model import Message, SendError
 from augenmass.notify.outbox import LogEntry, NewItem, Outbox
-from augenmass.plan import Plan
 from augenmass.store import Store
 
 log = logging.getLogger("augenmass.notify")

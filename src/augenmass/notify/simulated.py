@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from augenmass.model import Event, state_name
+from augenmass.core.plan import Contact, Plan
+from augenmass.core.values import Event, state_name
 from augenmass.notify.grouping import build_message, summarize_names
+from augenmass.notify.items import Item, Message
 from augenmass.notify.message import Renderer, render
-from augenmass.notify.model import Item, Message
 from augenmass.notify.service import items_for
-from augenmass.plan import Contact, Plan
 
 
 def _iso(ts: float) -> str:

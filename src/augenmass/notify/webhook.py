@@ -16,9 +16,9 @@ from typing import Any
 
 import aiohttp
 
-from augenmass.model import state_name
-from augenmass.notify.model import Message, Rendered, SendError
-from augenmass.plan import Contact, WebhookTarget
+from augenmass.core.plan import Contact, WebhookTarget
+from augenmass.core.values import state_name
+from augenmass.notify.items import Message, Rendered, SendError
 
 SIGNATURE_HEADER = "X-Augenmass-Signature"
 TIMESTAMP_HEADER = "X-Augenmass-Timestamp"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from augenmass.errors import CheckSetupError
+from augenmass.core.errors import CheckSetupError
 from augenmass.probes.base import Probe, ProbeOutcome
 
 # One line per built-in check type. A module that does not exist yet makes its type a clear
@@ -22,10 +22,10 @@ PROBES: dict[str, str] = {
     "imap": "augenmass.probes.mail:ImapProbe",
     "pop3": "augenmass.probes.mail:Pop3Probe",
     "sip": "augenmass.probes.sip:SipProbe",
-    "snmp": "augenmass.probes.snmp:SnmpProbe",
-    "printer": "augenmass.probes.printer:PrinterProbe",
-    "snmp-disk": "augenmass.probes.snmp_disk:SnmpDiskProbe",
-    "snmp-interface": "augenmass.probes.snmp_interface:SnmpInterfaceProbe",
+    "snmp": "augenmass.probes.snmp.generic:SnmpProbe",
+    "printer": "augenmass.probes.snmp.printer:PrinterProbe",
+    "snmp-disk": "augenmass.probes.snmp.disk:SnmpDiskProbe",
+    "snmp-interface": "augenmass.probes.snmp.interface:SnmpInterfaceProbe",
     "disk": "augenmass.probes.local:DiskProbe",
     "load": "augenmass.probes.local:LoadProbe",
     "memory": "augenmass.probes.local:MemoryProbe",

@@ -71,7 +71,7 @@ def parse_options(model: type[M], kind: str, options: Mapping[str, Any]) -> M:
 
 def parse_ranges(kind: str, warn: str | None, crit: str | None) -> tuple[Any, Any]:
     """The warning and critical ranges (None where not set); a bad one is an OptionError."""
-    from augenmass.thresholds import parse_range
+    from augenmass.core.thresholds import parse_range
 
     try:
         return (

@@ -23,8 +23,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from augenmass.config.checks import CheckModel
-from augenmass.config.fields import State, Text, Threshold
+from augenmass.core.fields import State, Text, Threshold
+from augenmass.core.options import CheckModel
 from augenmass.probes.base import CRITICAL, OK, WARNING, NamedProbe, OptionError, ProbeOutcome
 from augenmass.probes.netutil import (
     LABELS,

@@ -8,9 +8,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from augenmass.config.checks import CheckModel
-from augenmass.config.fields import State, Text
-from augenmass.perfdata import parse_perfdata
+from augenmass.core.fields import State, Text
+from augenmass.core.options import CheckModel
+from augenmass.core.perfdata import parse_perfdata
 from augenmass.probes.base import OptionError, ProbeOutcome
 
 _NAMES = {"ok": 0, "up": 0, "warning": 1, "critical": 2, "down": 2, "unknown": 3}

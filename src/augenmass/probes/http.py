@@ -25,9 +25,9 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from pydantic import Field, field_validator
 
-from augenmass.config.checks import CheckModel
-from augenmass.config.fields import Text, Threshold
-from augenmass.model import PerfDatum
+from augenmass.core.fields import Text, Threshold
+from augenmass.core.options import CheckModel
+from augenmass.core.values import PerfDatum
 from augenmass.probes import httpclient, netpolicy
 from augenmass.probes.base import (
     CRITICAL,
@@ -429,7 +429,7 @@ def _evaluate(value: float, ranges: tuple[Any, Any]) -> int:
     warn, crit = ranges
     if warn is None and crit is None:
         return OK
-    from augenmass.thresholds import evaluate
+    from augenmass.core.thresholds import evaluate
 
     return int(evaluate(value, warn, crit))
 

@@ -20,11 +20,11 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from augenmass.config.checks import CheckModel
-from augenmass.config.fields import Text, Threshold
+from augenmass.core.fields import Text, Threshold
+from augenmass.core.options import CheckModel
+from augenmass.core.thresholds import parse_range
 from augenmass.probes.base import CRITICAL, UNKNOWN, OptionError, ProbeOutcome
 from augenmass.probes.levels import LABELS, Levels, flag, number, worst
-from augenmass.thresholds import parse_range
 
 RTT_WARNING, RTT_CRITICAL = "100", "500"
 LOSS_WARNING, LOSS_CRITICAL = "20", "60"

@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from augenmass.model import PerfDatum
+from augenmass.core.thresholds import Range, evaluate, parse_range
+from augenmass.core.values import PerfDatum
 from augenmass.probes.base import OptionError
-from augenmass.thresholds import Range, evaluate, parse_range
 
 LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 

@@ -17,9 +17,9 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field
 
-from augenmass.config.checks import CheckModel
-from augenmass.config.fields import Text, Threshold
-from augenmass.model import PerfDatum
+from augenmass.core.fields import Text, Threshold
+from augenmass.core.options import CheckModel
+from augenmass.core.values import PerfDatum
 from augenmass.probes.base import CRITICAL, OK, UNKNOWN, ProbeOutcome
 from augenmass.probes.levels import LABELS, Levels, flag, levels, names, size_text, worst
 from augenmass.probes.mounts import Mount, Selection, StatvfsHang, Usage, read_mounts, usage

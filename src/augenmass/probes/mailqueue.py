@@ -26,11 +26,11 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from augenmass.config.checks import CheckModel
-from augenmass.config.fields import Text, Threshold
+from augenmass.core.childenv import plugin_env
+from augenmass.core.fields import Text, Threshold
+from augenmass.core.options import CheckModel
 from augenmass.probes.base import CRITICAL, OK, UNKNOWN, OptionError, ProbeOutcome
 from augenmass.probes.levels import LABELS, Levels, levels, number, worst
-from augenmass.runner.plugin import plugin_env
 
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 MAX_LINE = 1 << 20  # one queue entry; longer ones (absurd recipient lists) count as unreadable

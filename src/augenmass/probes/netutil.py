@@ -12,7 +12,7 @@ import ssl
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from augenmass.model import PerfDatum
+from augenmass.core.values import PerfDatum
 from augenmass.probes.base import OptionError
 
 LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
@@ -114,7 +114,7 @@ class TimeThresholds:
         self.crit: Any = None
         if self.warn_text is None and self.crit_text is None:
             return
-        from augenmass.thresholds import parse_range  # lazy: only checks with thresholds
+        from augenmass.core.thresholds import parse_range  # lazy: only checks with thresholds
 
         try:
             self.warn = None if self.warn_text is None else parse_range(self.warn_text)
@@ -125,7 +125,7 @@ class TimeThresholds:
     def status(self, seconds: float) -> int:
         if self.warn is None and self.crit is None:
             return 0
-        from augenmass.thresholds import evaluate
+        from augenmass.core.thresholds import evaluate
 
         return int(evaluate(seconds, self.warn, self.crit))
 

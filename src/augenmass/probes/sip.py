@@ -26,9 +26,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from augenmass.config.checks import CheckModel
-from augenmass.config.fields import State, Text, Threshold
-from augenmass.model import PerfDatum
+from augenmass.core.fields import State, Text, Threshold
+from augenmass.core.options import CheckModel
+from augenmass.core.values import PerfDatum
 from augenmass.probes.base import CRITICAL, OK, WARNING, NamedProbe, OptionError, ProbeOutcome
 from augenmass.probes.netutil import (
     LABELS,

@@ -26,9 +26,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from augenmass.config.checks import CheckModel
-from augenmass.config.fields import Text, Threshold
-from augenmass.model import PerfDatum
+from augenmass.core.fields import Text, Threshold
+from augenmass.core.options import CheckModel
+from augenmass.core.values import PerfDatum
 from augenmass.probes import netpolicy
 from augenmass.probes.base import (
     CRITICAL,
@@ -337,7 +337,7 @@ def _judge(
 ) -> ProbeOutcome:
     if not chain:
         return _crit("the server presented no certificate")
-    from augenmass.thresholds import evaluate
+    from augenmass.core.thresholds import evaluate
 
     now = dt.datetime.now(dt.UTC).timestamp()
     certs = [CertInfo(der) for der in chain]

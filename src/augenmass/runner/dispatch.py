@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from augenmass.clock import Clock, SystemClock
-from augenmass.model import CheckJob, CheckResult, PerfDatum
+from augenmass.core.childenv import plugin_env
+from augenmass.core.clock import Clock, SystemClock
+from augenmass.core.values import CheckJob, CheckResult, PerfDatum
 from augenmass.probes import load_probe
 from augenmass.probes.base import ProbeOutcome
 from augenmass.runner.macros import expand_argv, expand_options, unknown_note
@@ -18,7 +19,6 @@ from augenmass.runner.plugin import (
     PluginLocator,
     PluginOutcome,
     exec_error_text,
-    plugin_env,
     problem_before_exec,
     run_plugin,
 )

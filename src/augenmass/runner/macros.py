@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from augenmass.plan import CheckSpec, HostPlan, ServicePlan
+from augenmass.core.plan import CheckSpec, HostPlan, ServicePlan
 
 _MACRO = re.compile(r"\$([A-Za-z0-9_.:-]*)\$")
 

@@ -17,11 +17,10 @@ import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from augenmass.perfdata import parse_perfdata
+from augenmass.core.childenv import DEFAULT_PATH as _DEFAULT_PATH
+from augenmass.core.perfdata import parse_perfdata
 from augenmass.runner.output import NO_OUTPUT, NO_OUTPUT_HOST, sanitize, split_output
 from augenmass.runner.process import ProcessRun, run_process
-
-_DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +31,6 @@ class PluginOutcome:
     perfdata: tuple[object, ...] = ()
     notes: tuple[str, ...] = ()
     truncated: bool = False
-
-
-def plugin_env() -> dict[str, str]:
-    env = {"PATH": os.environ.get("PATH", _DEFAULT_PATH), "LANG": "C", "LC_ALL": "C"}
-    for name in ("HOME", "USER", "LOGNAME", "TZ"):
-        if name in os.environ:
-            env[name] = os.environ[name]
-    return env
 
 
 class PluginLocator:

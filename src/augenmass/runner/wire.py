@@ -15,7 +15,7 @@ import struct
 from collections.abc import Mapping
 from typing import Any
 
-from augenmass.model import PerfDatum
+from augenmass.core.values import PerfDatum
 from augenmass.probes.base import ProbeOutcome
 
 _HEADER = struct.Struct(">I")

@@ -16,8 +16,8 @@ import signal
 import sys
 from typing import Any
 
-from augenmass.limits import raise_fd_limit
 from augenmass.runner import wire
+from augenmass.runner.fdlimit import raise_fd_limit
 from augenmass.runner.probecall import call_probe
 
 log = logging.getLogger("augenmass.worker")
@@ -104,7 +104,7 @@ def main() -> None:
     # stray print() from a library cannot corrupt the protocol.
     out_fd = os.dup(1)
     os.dup2(2, 1)
-    from augenmass.log import setup_logging
+    from augenmass.core.logfmt import setup_logging
 
     setup_logging(os.environ.get("AUGENMASS_LOG_LEVEL", "WARNING"))
     raise_fd_limit()

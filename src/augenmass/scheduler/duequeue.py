@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import itertools
 
-from augenmass.model import CheckKey
+from augenmass.core.values import CheckKey
 
 _Entry = tuple[float, int, CheckKey]
 

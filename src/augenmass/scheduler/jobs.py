@@ -6,8 +6,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from augenmass.model import CheckKey
-from augenmass.plan import CheckSpec
+from augenmass.core.plan import CheckSpec
+from augenmass.core.values import CheckKey
 
 
 def positive_seconds(value: float | None) -> bool:

@@ -18,8 +18,8 @@ import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 
-from augenmass.clock import Clock
-from augenmass.model import CheckJob, CheckKey, CheckResult
+from augenmass.core.clock import Clock
+from augenmass.core.values import CheckJob, CheckKey, CheckResult
 from augenmass.scheduler.duequeue import DueQueue
 from augenmass.scheduler.jobs import JobTemplate, positive_seconds
 from augenmass.scheduler.spread import clamp_remaining, first_delay

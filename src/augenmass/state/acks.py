@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from augenmass.model import CheckState
+from augenmass.core.values import CheckState
 
 
 def removed_by_result(old: CheckState, new_state: int) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from augenmass.model import CheckKey, Downtime
+from augenmass.core.values import CheckKey, Downtime
 
 
 def problem(dt: Downtime) -> str | None:

@@ -8,7 +8,8 @@ from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
 
-from augenmass.model import (
+from augenmass.core.plan import Plan
+from augenmass.core.values import (
     Acknowledgement,
     CheckKey,
     CheckResult,
@@ -17,7 +18,6 @@ from augenmass.model import (
     StateType,
     state_name,
 )
-from augenmass.plan import Plan
 from augenmass.state import acks, flapping
 from augenmass.state import downtimes as dts
 from augenmass.state.notifications import Notifier

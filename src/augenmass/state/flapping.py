@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from augenmass.model import CheckState
-from augenmass.plan import Policy
+from augenmass.core.plan import Policy
+from augenmass.core.values import CheckState
 
 HISTORY = 21
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from augenmass.model import CheckKey, CheckState, Downtime, Event, StateType
-from augenmass.plan import Plan, Policy
+from augenmass.core.plan import Plan, Policy
+from augenmass.core.values import CheckKey, CheckState, Downtime, Event, StateType
 from augenmass.state import downtimes as dts
 from augenmass.state.outcome import OutcomeBuilder
 from augenmass.state.routing import Request, Routing, option_for, route

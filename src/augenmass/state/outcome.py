@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from augenmass.model import CheckKey, CheckState, Downtime, Event
+from augenmass.core.values import CheckKey, CheckState, Downtime, Event
 
 
 @dataclass(frozen=True)

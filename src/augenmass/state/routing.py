@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from augenmass.model import state_name
-from augenmass.plan import Contact, Escalation, Plan, Policy
+from augenmass.core.plan import Contact, Escalation, Plan, Policy
+from augenmass.core.values import state_name
 
 EDGE_OPTIONS = {
     "FLAPPINGSTART": "flapping",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from augenmass.model import CheckResult, CheckState, StateType
-from augenmass.plan import Policy
+from augenmass.core.plan import Policy
+from augenmass.core.values import CheckResult, CheckState, StateType
 
 
 @dataclass(slots=True)  # not frozen: built for every result, and frozen init costs twice

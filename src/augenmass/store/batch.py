@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from augenmass.model import CheckKey, CheckResult, CheckState, Downtime, Event
+from augenmass.core.values import CheckKey, CheckResult, CheckState, Downtime, Event
 
 
 @dataclass(slots=True)

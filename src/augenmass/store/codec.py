@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from augenmass.model import (
+from augenmass.core.values import (
     Acknowledgement,
     CheckKey,
     CheckResult,

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from augenmass.model import CheckResult
-from augenmass.plan import Retention
+from augenmass.core.plan import Retention
+from augenmass.core.values import CheckResult
 from augenmass.store import schema as t
 from augenmass.store.bulk import Bulk, execute_bulk
 from augenmass.store.codec import clean_text, key_cols

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from augenmass.model import Acknowledgement, CheckKey, Downtime, from_jsonable, to_jsonable
+from augenmass.core.values import Acknowledgement, CheckKey, Downtime, from_jsonable, to_jsonable
 
 log = logging.getLogger("augenmass.store")
 

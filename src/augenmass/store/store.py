@@ -17,10 +17,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from augenmass.errors import StoreError
-from augenmass.model import Acknowledgement, CheckKey, CheckResult, CheckState, Downtime, Event
-from augenmass.plan import Retention
-from augenmass.store import codec, engine, perf, recovery, sidecar
+from augenmass.core.errors import StoreError
+from augenmass.core.plan import Retention
+from augenmass.core.values import (
+    Acknowledgement,
+    CheckKey,
+    CheckResult,
+    CheckState,
+    Downtime,
+    Event,
+)
+from augenmass.store import codec, database, perf, recovery, sidecar
 from augenmass.store import schema as t
 from augenmass.store.batch import Snapshot, WriteBatch
 from augenmass.store.bulk import Bulk, compile_bulk, execute_bulk
@@ -292,7 +299,7 @@ async def _open_sqlite(path: Path, busy_timeout_ms: int) -> tuple[AsyncEngine, s
     if problem is not None:
         problem = await asyncio.to_thread(_keep_aside, path, problem)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return engine.make_sqlite_engine(path, busy_timeout_ms), problem
+    return database.make_sqlite_engine(path, busy_timeout_ms), problem
 
 
 async def _restore_handling(store: Store, side: Path) -> None:
@@ -320,14 +327,14 @@ async def open_store(
     `schema` (PostgreSQL only) keeps all tables in that schema, created when missing; the URL
     may also name it as `?schema=NAME`.
     """
-    path = engine.sqlite_path(url_or_path)
+    path = database.sqlite_path(url_or_path)
     problem: str | None = None
     if path is None:
-        url_or_path, in_url = engine.split_schema(url_or_path)
+        url_or_path, in_url = database.split_schema(url_or_path)
         schema = schema or in_url
         if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
             raise ValueError(f"bad schema name {schema!r}")
-        eng = engine.make_pg_engine(url_or_path, schema)
+        eng = database.make_pg_engine(url_or_path, schema)
     else:
         eng, problem = await _open_sqlite(path, busy_timeout_ms)
     side = sidecar.sidecar_path(path) if path is not None else None
@@ -340,7 +347,7 @@ async def open_store(
         # Damage the start-up checks did not see (they skip quick_check on big files).
         problem = await asyncio.to_thread(_keep_aside, path, f"database is unreadable: {exc}")
         store = Store(
-            engine.make_sqlite_engine(path, busy_timeout_ms),
+            database.make_sqlite_engine(path, busy_timeout_ms),
             sidecar_file=side,
             results_per_check=results_per_check,
             retention=retention,
@@ -354,7 +361,7 @@ async def open_store(
 
 async def _start(store: Store, schema: str | None) -> None:
     try:
-        await engine.migrate(store.engine, schema)
+        await database.migrate(store.engine, schema)
         await store._prime()
     except (sa.exc.SQLAlchemyError, OSError) as exc:
         await store.engine.dispose()

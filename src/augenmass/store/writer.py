@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from augenmass.clock import Clock
-from augenmass.errors import StoreError
+from augenmass.core.clock import Clock
+from augenmass.core.errors import StoreError
 from augenmass.store.batch import WriteBatch, merge_batches
 from augenmass.store.store import Store
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from augenmass.model import CheckKey, Event, StateType
+from augenmass.core.values import CheckKey, Event, StateType
 
 STATE_KINDS = ("state",)
 DOWNTIME_START = "downtime_start"

@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from augenmass.model import CheckKey, PerfDatum
+from augenmass.core.thresholds import RangeError, parse_range
+from augenmass.core.values import CheckKey, PerfDatum
 from augenmass.store import perf
-from augenmass.thresholds import RangeError, parse_range
 
 if TYPE_CHECKING:
-    from augenmass.app import Server
+    from augenmass.server.server import Server
 
 RANGES = {"6h": 6 * 3600, "1d": 86400, "7d": 7 * 86400, "30d": 30 * 86400, "1y": 365 * 86400}
 DEFAULT_RANGE = "1d"

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from augenmass.model import CheckKey, CheckState, Event, StateType, state_name
+from augenmass.core.values import CheckKey, CheckState, Event, StateType, state_name
 from augenmass.store import schema as t
 from augenmass.store.codec import event_from, key_cols
 from augenmass.web import availability as av
 
 if TYPE_CHECKING:
-    from augenmass.app import Server
+    from augenmass.server.server import Server
 
 SEVERITY = ("DOWN", "UNREACHABLE", "CRITICAL", "UNKNOWN", "WARNING")
 STATE_FILTERS = ("all", *SEVERITY)

@@ -18,7 +18,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from augenmass.model import CheckKey, Event, state_name
+from augenmass.core.values import CheckKey, Event, state_name
 from augenmass.web import i18n
 
 HERE = Path(__file__).parent

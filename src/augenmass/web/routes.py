@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from augenmass.api import actions, auth, deps
 from augenmass.api.accounts import User
-from augenmass.model import CheckKey
+from augenmass.core.values import CheckKey
 from augenmass.web import availability as av
 from augenmass.web import graphs, queries, statuspage
 from augenmass.web.render import SECURITY_HEADERS, STATIC, key_url, page

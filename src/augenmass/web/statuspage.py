@@ -12,11 +12,11 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from augenmass.model import CheckKey, CheckState, StateType
+from augenmass.core.values import CheckKey, CheckState, StateType
 from augenmass.web import queries
 
 if TYPE_CHECKING:
-    from augenmass.app import Server
+    from augenmass.server.server import Server
 
 DAYS = 90
 DAY = 86400.0

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from augenmass.model import CheckJob, CheckKey
-from augenmass.plan import CheckSpec
+from augenmass.core.plan import CheckSpec
+from augenmass.core.values import CheckJob, CheckKey
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mailqueue"
 RECORDED = FIXTURES / "postqueue-j.jsonl"

@@ -15,8 +15,8 @@ import pytest
 from local_probe_helpers import RECORDED, job, open_fds, script
 
 from augenmass.config.checks import check_model
-from augenmass.model import CheckResult
-from augenmass.perfdata import format_perfdata
+from augenmass.core.perfdata import format_perfdata
+from augenmass.core.values import CheckResult
 from augenmass.probes.base import ProbeOutcome
 from augenmass.probes.mailqueue import MailqueueProbe
 from augenmass.runner import Runner

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from net_servers import SipBehaviour, SipUdp
 
-from augenmass.model import CheckJob, CheckKey
-from augenmass.plan import CheckSpec
+from augenmass.core.plan import CheckSpec
+from augenmass.core.values import CheckJob, CheckKey
 
 NAGIOS = "/usr/lib/nagios/plugins"
 SMTP_USER, SMTP_PASSWORD = "monitor", "s3cret-Sentinel-pw"

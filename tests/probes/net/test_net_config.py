@@ -12,8 +12,8 @@ from net_helpers import SipFactory, TcpFactory, job
 from net_servers import DnsUdp, line_server, sip_reply
 
 from augenmass.config import load_config
-from augenmass.errors import ConfigError
-from augenmass.model import CheckJob
+from augenmass.core.errors import ConfigError
+from augenmass.core.values import CheckJob
 from augenmass.runner import Runner
 from augenmass.runner.macros import build_macros
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from augenmass.probes.snmpclient import Credentials, SnmpClient, SnmpError, Target
+from augenmass.probes.snmp.client import Credentials, SnmpClient, SnmpError, Target
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures" / "snmp"

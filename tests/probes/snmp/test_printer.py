@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from augenmass.probes.printer import PrinterProbe
-from augenmass.probes.printermib import error_conditions
-from augenmass.probes.snmptext import decode_text
+from augenmass.probes.snmp.printer import PrinterProbe
+from augenmass.probes.snmp.printermib import error_conditions
+from augenmass.probes.snmp.text import decode_text
 
 Agent = Any  # the snmp_agent fixture (conftest.Agent); conftests are not importable
 

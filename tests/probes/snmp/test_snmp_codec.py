@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from augenmass.probes import snmpclient as sc
+from augenmass.probes.snmp import client as sc
 
 SUPPLY_LEVEL = (1, 3, 6, 1, 2, 1, 43, 11, 1, 1, 9, 1, 1)
 SYS_DESCR = (1, 3, 6, 1, 2, 1, 1, 1, 0)

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from augenmass.model import CheckJob, CheckKey
-from augenmass.plan import CheckSpec
+from augenmass.core.plan import CheckSpec
+from augenmass.core.values import CheckJob, CheckKey
 from augenmass.probes import load_probe
-from augenmass.probes.snmp import SnmpProbe
-from augenmass.probes.snmp_disk import SnmpDiskProbe
-from augenmass.probes.snmp_interface import SnmpInterfaceProbe
-from augenmass.probes.snmprate import counter_rate
+from augenmass.probes.snmp.disk import SnmpDiskProbe
+from augenmass.probes.snmp.generic import SnmpProbe
+from augenmass.probes.snmp.interface import SnmpInterfaceProbe
+from augenmass.probes.snmp.rate import counter_rate
 from augenmass.runner import Runner
 
 CHECK_SNMP = Path("/usr/lib/nagios/plugins/check_snmp")

@@ -9,11 +9,11 @@ import sys
 import pytest
 from webtest_servers import Running
 
-from augenmass.probe_cli import parse_args, run_probe_cli
+from augenmass.cli.probe import parse_args, run_probe_cli
 from augenmass.probes.http import HttpOptions
 
 CODE = (
-    "import sys; from augenmass.probe_cli import run_probe_cli as r; "
+    "import sys; from augenmass.cli.probe import run_probe_cli as r; "
     "sys.exit(r(sys.argv[1], sys.argv[2:]))"
 )
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from augenmass.model import Acknowledgement, CheckKey, Downtime
+from augenmass.core.values import Acknowledgement, CheckKey, Downtime
 from augenmass.state import Engine, Outcome
 
 log = logging.getLogger("augenmass.commands")

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator
 
-from augenmass.duration import parse_duration
-from augenmass.thresholds import parse_range
+from augenmass.core.duration import parse_duration
+from augenmass.core.thresholds import parse_range
 
 STATE_NAMES = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -14,11 +14,13 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from augenmass.config.fields import State, Threshold
-from augenmass.model import PerfDatum
-from augenmass.probes import printermib as mib
+from augenmass.core.fields import State, Threshold
+from augenmass.core.thresholds import Range, evaluate
+from augenmass.core.values import PerfDatum
 from augenmass.probes.base import CRITICAL, OK, UNKNOWN, WARNING, ProbeOutcome
-from augenmass.probes.snmp import (
+from augenmass.probes.snmp import printermib as mib
+from augenmass.probes.snmp.client import SnmpClient, SnmpError, SnmpValue
+from augenmass.probes.snmp.generic import (
     LABELS,
     SnmpOptions,
     budget_of,
@@ -27,9 +29,7 @@ from augenmass.probes.snmp import (
     range_text,
     ranges,
 )
-from augenmass.probes.snmpclient import SnmpClient, SnmpError, SnmpValue
-from augenmass.probes.snmptext import decode_text
-from augenmass.thresholds import Range, evaluate
+from augenmass.probes.snmp.text import decode_text
 
 _STATE_NAMES = {"ok": OK, "warning": WARNING, "critical": CRITICAL, "unknown": UNKNOWN}
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from augenmass.model import CheckKey
+from augenmass.core.values import CheckKey
 
 _ADDRESS = re.compile(r"[^\s<>@\"',;:]+@[^\s<>@\"',;:]+")
 

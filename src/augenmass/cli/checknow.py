@@ -5,9 +5,9 @@ from __future__ import annotations
 import difflib
 import time
 
-from augenmass.model import CheckJob, CheckKey, CheckResult, state_name
-from augenmass.perfdata import format_perfdata
-from augenmass.plan import Plan
+from augenmass.core.perfdata import format_perfdata
+from augenmass.core.plan import Plan
+from augenmass.core.values import CheckJob, CheckKey, CheckResult, state_name
 from augenmass.runner import Runner
 from augenmass.runner.macros import build_macros
 

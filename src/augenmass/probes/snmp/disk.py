@@ -14,14 +14,21 @@ from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from typing import Any, ClassVar
 
-from augenmass.config.fields import Text, Threshold
-from augenmass.model import PerfDatum
+from augenmass.core.fields import Text, Threshold
+from augenmass.core.thresholds import evaluate
+from augenmass.core.values import PerfDatum
 from augenmass.probes.base import CRITICAL, OK, UNKNOWN, ProbeOutcome
-from augenmass.probes.snmp import LABELS, SnmpOptions, budget_of, connection, failure, ranges
-from augenmass.probes.snmp import range_text as _range_text
-from augenmass.probes.snmpclient import SnmpClient, SnmpError
-from augenmass.probes.snmptext import decode_text
-from augenmass.thresholds import evaluate
+from augenmass.probes.snmp.client import SnmpClient, SnmpError
+from augenmass.probes.snmp.generic import (
+    LABELS,
+    SnmpOptions,
+    budget_of,
+    connection,
+    failure,
+    ranges,
+)
+from augenmass.probes.snmp.generic import range_text as _range_text
+from augenmass.probes.snmp.text import decode_text
 
 STORAGE = "1.3.6.1.2.1.25.2.3.1"
 COLUMNS = {

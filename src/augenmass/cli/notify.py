@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from augenmass.cli import DEFAULT_CONFIG, DEFAULT_DATA
+from augenmass.cli.defaults import DEFAULT_CONFIG, DEFAULT_DATA
 
 notify_app = typer.Typer(no_args_is_help=True, help="Notifications: send a test, show the log.")
 
@@ -25,7 +25,7 @@ StoreOpt = Annotated[str | None, typer.Option(help="database URL")]
 
 
 def _url(data: Path, store: str | None) -> str:
-    from augenmass.app import db_url
+    from augenmass.server.server import db_url
 
     return store or db_url(data)
 
@@ -38,9 +38,9 @@ def test(
     store: StoreOpt = None,
 ) -> None:
     """Send a test message to CONTACT on each of its channels now."""
-    from augenmass.clock import SystemClock
     from augenmass.config import load_config
-    from augenmass.errors import ConfigError
+    from augenmass.core.clock import SystemClock
+    from augenmass.core.errors import ConfigError
     from augenmass.notify import NotificationService
     from augenmass.store import open_store
 
@@ -108,13 +108,3 @@ def show_log(
         detail = f" ({r['detail']})" if r["detail"] else ""
         who = f"{r['result']:6} {r['contact']} via {r['channel']}"
         typer.echo(f"{when}Z {who}: {r['type']} {r['checks']}{detail}")
-
-
-def _register_with_cli() -> None:
-    # augenmass.cli imports this module at its end (one line), so `app` exists by then.
-    from augenmass.cli import app
-
-    app.add_typer(notify_app, name="notify")
-
-
-_register_with_cli()

@@ -17,19 +17,19 @@ import statistics
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
-from augenmass import commands
-from augenmass.clock import Clock, SystemClock
 from augenmass.config import load_config, summarize
-from augenmass.errors import ConfigError
-from augenmass.limits import raise_fd_limit
-from augenmass.model import CheckKey, CheckResult, Event, PerfDatum, state_name
+from augenmass.core.clock import Clock, SystemClock
+from augenmass.core.errors import ConfigError
+from augenmass.core.plan import Plan
+from augenmass.core.values import CheckKey, CheckResult, Event, PerfDatum, state_name
 from augenmass.notify import NotificationService
-from augenmass.plan import Plan
 from augenmass.runner import Runner
 from augenmass.runner.dispatch import IN_PROCESS
+from augenmass.runner.fdlimit import raise_fd_limit
 from augenmass.runner.macros import build_macros
 from augenmass.runner.pool import ProbeWorkers, default_workers
 from augenmass.scheduler import JobTemplate, Scheduler
+from augenmass.server import spool as commands
 from augenmass.state import Engine, Outcome
 from augenmass.store import Store, StoreWriter, WriteBatch, open_store
 
@@ -173,7 +173,7 @@ class Server:
             asyncio.create_task(self._every(HOUSEKEEPING_SECONDS, self.housekeeping), name="house"),
         ]
         if self.listen:
-            from augenmass.http import serve
+            from augenmass.server.listener import serve
 
             http = asyncio.create_task(serve(self, self.listen), name="http")
             http.add_done_callback(self._http_ended)

@@ -66,7 +66,7 @@ class PerfDatum:
     label: str
     value: float | None  # None for the plugin's literal 'U' (could not be determined)
     uom: str = ""
-    warn: str | None = None  # raw range text, parsed by augenmass.thresholds when needed
+    warn: str | None = None  # raw range text, parsed by augenmass.core.thresholds when needed
     crit: str | None = None
     min: float | None = None
     max: float | None = None
@@ -177,7 +177,7 @@ class CheckJob:
     same job can run in an agent or a remote worker."""
 
     key: CheckKey
-    check: Any  # augenmass.plan.CheckSpec (Any to keep this module free of plan imports)
+    check: Any  # augenmass.core.plan.CheckSpec (Any to keep this module free of plan imports)
     macros: Mapping[str, str]
     due_at: float = 0.0
 

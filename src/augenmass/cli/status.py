@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from augenmass.model import CheckState, StateType, state_name
+from augenmass.core.values import CheckState, StateType, state_name
 from augenmass.store import open_store
 
 # Severity for sorting: hosts down first, then CRITICAL, UNKNOWN, WARNING.

@@ -7,13 +7,14 @@ ends the user's sessions at once: the server looks every session up in the store
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+
+from augenmass.cli.defaults import DEFAULT_DATA, DataOpt
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,30 +24,13 @@ T = TypeVar("T")
 users_app = typer.Typer(no_args_is_help=True, help="Web and API users.")
 tokens_app = typer.Typer(no_args_is_help=True, help="API tokens (for agents and scripts).")
 
-DataOpt = Annotated[
-    Path,
-    typer.Option("--data", "-d", help="data directory (SQLite store)"),
-]
 StoreOpt = Annotated[str | None, typer.Option(help="database URL (default: SQLite in --data)")]
-DEFAULT_DATA = Path(os.environ.get("AUGENMASS_DATA", "var"))
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(users_app, name="user")
-    app.add_typer(tokens_app, name="token")
-
-
-def _register_with_cli() -> None:
-    # augenmass.cli imports this module at its end (one line), so `app` exists by then.
-    from augenmass.cli import app
-
-    register(app)
 
 
 def _run(data: Path, store: str | None, job: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     # Imported here: `augenmass --help` and the other commands should not pay for them.
     from augenmass.api.accounts import AccountError
-    from augenmass.app import db_url
+    from augenmass.server.server import db_url
     from augenmass.store import open_store
 
     async def main() -> T:
@@ -170,6 +154,3 @@ def token_list(data: DataOpt = DEFAULT_DATA, store: StoreOpt = None) -> None:
 
     for tok in _run(data, store, accounts.list_tokens):
         typer.echo(f"{tok.name}\t{','.join(sorted(tok.scopes))}")
-
-
-_register_with_cli()

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from augenmass.model import CheckKey
+from augenmass.core.values import CheckKey
 
 SERVICE_NOTIFY_ON = frozenset(
     {"warning", "critical", "unknown", "recovery", "flapping", "downtime"}

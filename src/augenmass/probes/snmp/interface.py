@@ -17,15 +17,22 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from augenmass.config.fields import State, Text, Threshold
-from augenmass.model import PerfDatum
+from augenmass.core.fields import State, Text, Threshold
+from augenmass.core.thresholds import evaluate
+from augenmass.core.values import PerfDatum
 from augenmass.probes.base import CRITICAL, OK, UNKNOWN, OptionError, ProbeOutcome
-from augenmass.probes.snmp import LABELS, SnmpOptions, budget_of, connection, failure, ranges
-from augenmass.probes.snmp import range_text as _rt
-from augenmass.probes.snmpclient import SnmpClient, SnmpError, SnmpValue
-from augenmass.probes.snmprate import CounterMemory
-from augenmass.probes.snmptext import decode_text
-from augenmass.thresholds import evaluate
+from augenmass.probes.snmp.client import SnmpClient, SnmpError, SnmpValue
+from augenmass.probes.snmp.generic import (
+    LABELS,
+    SnmpOptions,
+    budget_of,
+    connection,
+    failure,
+    ranges,
+)
+from augenmass.probes.snmp.generic import range_text as _rt
+from augenmass.probes.snmp.rate import CounterMemory
+from augenmass.probes.snmp.text import decode_text
 
 IF = "1.3.6.1.2.1.2.2.1"
 IFX = "1.3.6.1.2.1.31.1.1.1"

@@ -23,10 +23,11 @@ from typing import Annotated, Any, Literal, TextIO, Union, get_args, get_origin
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
-from augenmass.config.checks import SPEC_FIELDS, CheckModel, check_model
-from augenmass.model import CheckJob, CheckKey, CheckResult, state_name
-from augenmass.perfdata import format_perfdata
-from augenmass.plan import CheckSpec, Settings
+from augenmass.config.checks import SPEC_FIELDS, check_model
+from augenmass.core.options import CheckModel
+from augenmass.core.perfdata import format_perfdata
+from augenmass.core.plan import CheckSpec, Settings
+from augenmass.core.values import CheckJob, CheckKey, CheckResult, state_name
 
 UNKNOWN = 3
 DEFAULT_TIMEOUT = 10.0

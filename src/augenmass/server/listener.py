@@ -2,7 +2,7 @@
 
 No access log (it would carry client addresses), no proxy headers (X-Forwarded-For is never
 read, so it cannot leak into anything), no Server header. The signals stay with
-`augenmass.app.Server`: uvicorn's own handlers would take SIGTERM away from it.
+`augenmass.server.server.Server`: uvicorn's own handlers would take SIGTERM away from it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import uvicorn
 from augenmass import __version__
 
 if TYPE_CHECKING:
-    from augenmass.app import Server
+    from augenmass.server.server import Server
 
 log = logging.getLogger("augenmass.http")
 

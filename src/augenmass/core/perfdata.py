@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 
-from augenmass.model import PerfDatum
+from augenmass.core.values import PerfDatum
 
 MAX_ITEMS = 256  # more than any sane plugin emits; bounds storage per result
 MAX_LABEL = 200

@@ -18,11 +18,12 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from augenmass.config.checks import CheckModel
-from augenmass.config.fields import Text, Threshold
-from augenmass.model import PerfDatum
+from augenmass.core.fields import Text, Threshold
+from augenmass.core.options import CheckModel
+from augenmass.core.thresholds import Range, evaluate, parse_range
+from augenmass.core.values import PerfDatum
 from augenmass.probes.base import CRITICAL, OK, UNKNOWN, OptionError, ProbeOutcome
-from augenmass.probes.snmpclient import (
+from augenmass.probes.snmp.client import (
     AUTH_PROTOCOLS,
     PRIV_PROTOCOLS,
     Credentials,
@@ -32,9 +33,8 @@ from augenmass.probes.snmpclient import (
     Target,
     parse_oid,
 )
-from augenmass.probes.snmprate import CounterMemory
-from augenmass.probes.snmptext import decode_text
-from augenmass.thresholds import Range, evaluate, parse_range
+from augenmass.probes.snmp.rate import CounterMemory
+from augenmass.probes.snmp.text import decode_text
 
 LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 _COUNTERS = ("counter32", "counter64")

@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from augenmass.probes.snmpclient import SnmpValue
-from augenmass.probes.snmptext import clean, decode_text
+from augenmass.probes.snmp.client import SnmpValue
+from augenmass.probes.snmp.text import clean, decode_text
 
 SUPPLIES = "1.3.6.1.2.1.43.11.1.1"
 COLORANT_VALUE = "1.3.6.1.2.1.43.12.1.1.4"

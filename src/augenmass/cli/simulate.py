@@ -25,8 +25,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from augenmass.model import Acknowledgement, CheckKey, CheckResult, Downtime, Event, state_name
-from augenmass.plan import Plan
+from augenmass.core.plan import Plan
+from augenmass.core.values import (
+    Acknowledgement,
+    CheckKey,
+    CheckResult,
+    Downtime,
+    Event,
+    state_name,
+)
 from augenmass.state import Engine, Outcome
 
 if TYPE_CHECKING:

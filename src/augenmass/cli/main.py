@@ -14,21 +14,18 @@ from typing import Annotated, Any
 import typer
 
 from augenmass import __version__
+from augenmass.cli.defaults import DEFAULT_CONFIG, DEFAULT_DATA, DEFAULT_LISTEN, ConfigOpt, DataOpt
+from augenmass.cli.notify import notify_app
+from augenmass.cli.users import tokens_app, users_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
-DEFAULT_CONFIG = Path(os.environ.get("AUGENMASS_CONFIG", "examples/config"))
-DEFAULT_DATA = Path(os.environ.get("AUGENMASS_DATA", "var"))
-DEFAULT_LISTEN = os.environ.get("AUGENMASS_LISTEN", "127.0.0.1:8080")
-
-ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="YAML file or directory")]
-DataOpt = Annotated[Path, typer.Option("--data", "-d", help="data directory (SQLite store)")]
 
 EXIT_CONFIG = 2
 
 
 def _config_errors(exc: Exception) -> None:
-    from augenmass.errors import ConfigError
+    from augenmass.core.errors import ConfigError
 
     assert isinstance(exc, ConfigError)
     for problem in exc.problems:
@@ -49,9 +46,9 @@ def run(
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
 ) -> None:
     """Run the monitoring server."""
-    from augenmass.app import Server
-    from augenmass.errors import ConfigError
-    from augenmass.log import setup_logging
+    from augenmass.core.errors import ConfigError
+    from augenmass.core.logfmt import setup_logging
+    from augenmass.server.server import Server
 
     setup_logging(log_level)
     try:
@@ -73,7 +70,7 @@ def run(
 def check_config(path: Annotated[Path, typer.Argument()] = DEFAULT_CONFIG) -> None:
     """Validate a configuration: every error with file, line and key path; exit 2 on any."""
     from augenmass.config import load_config, summarize
-    from augenmass.errors import ConfigError
+    from augenmass.core.errors import ConfigError
 
     try:
         plan = load_config(path)
@@ -90,9 +87,9 @@ def simulate(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Feed a timeline through the real engine; print one JSON object per event."""
+    from augenmass.cli.simulate import SimulationError, run_simulation
     from augenmass.config import load_config
-    from augenmass.errors import ConfigError
-    from augenmass.simulate import SimulationError, run_simulation
+    from augenmass.core.errors import ConfigError
 
     try:
         plan = load_config(config)
@@ -120,8 +117,8 @@ def status(
     ] = False,
 ) -> None:
     """Show current problems (unhandled first) as a table."""
-    from augenmass.app import db_url
-    from augenmass.status import load_rows, notify_summary, render_table
+    from augenmass.cli.status import load_rows, notify_summary, render_table
+    from augenmass.server.server import db_url
 
     url = store or db_url(data)
     rows = asyncio.run(load_rows(url, problems_only=not all_))
@@ -141,9 +138,9 @@ def check(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Run one check now and print its result (changes nothing); exits with its status."""
-    from augenmass.checknow import run_once
+    from augenmass.cli.checknow import run_once
     from augenmass.config import load_config
-    from augenmass.errors import ConfigError
+    from augenmass.core.errors import ConfigError
 
     try:
         plan = load_config(config)
@@ -160,7 +157,7 @@ def check(
 )
 def probe(ctx: typer.Context, kind: Annotated[str, typer.Argument(metavar="TYPE")]) -> None:
     """Run a built-in probe once, plugin-style (exit 0..3); `augenmass probe TYPE --help`."""
-    from augenmass.probe_cli import run_probe_cli
+    from augenmass.cli.probe import run_probe_cli
 
     raise typer.Exit(run_probe_cli(kind, list(ctx.args)))
 
@@ -168,7 +165,7 @@ def probe(ctx: typer.Context, kind: Annotated[str, typer.Argument(metavar="TYPE"
 @app.command()
 def reload(data: DataOpt = DEFAULT_DATA) -> None:
     """Ask the running server to re-read its config (same as SIGHUP)."""
-    from augenmass.app import pid_path
+    from augenmass.server.server import pid_path
 
     try:
         pid = int(pid_path(data).read_text().strip())
@@ -186,8 +183,8 @@ def version() -> None:
 
 
 def _spool(data: Path, command: dict[str, Any]) -> None:
-    from augenmass.app import pid_path
-    from augenmass.commands import submit
+    from augenmass.server.server import pid_path
+    from augenmass.server.spool import submit
 
     path = submit(data, command)
     running = pid_path(data).exists()
@@ -211,7 +208,7 @@ def acknowledge(
     data: DataOpt = DEFAULT_DATA,
 ) -> None:
     """Acknowledge a problem (stops reminders until it changes or recovers)."""
-    from augenmass.duration import parse_duration
+    from augenmass.core.duration import parse_duration
 
     cmd: dict[str, Any] = {
         "action": "acknowledge",
@@ -255,7 +252,7 @@ def downtime(
     """Schedule a downtime (fixed by default)."""
     import uuid
 
-    from augenmass.duration import parse_duration
+    from augenmass.core.duration import parse_duration
 
     start = time.time() + parse_duration(start_in)
     length = parse_duration(duration)
@@ -294,8 +291,9 @@ def recheck(
     _spool(data, {"action": "check_now", "host": host, "service": service})
 
 
-import augenmass.cli_notify  # noqa: E402, F401  (adds `augenmass notify test|log`)
-import augenmass.cli_users  # noqa: E402, F401  (adds `augenmass user ...` and `token ...`)
+app.add_typer(notify_app, name="notify")
+app.add_typer(users_app, name="user")
+app.add_typer(tokens_app, name="token")
 
 
 def main() -> Any:

@@ -1,0 +1,1 @@
+"""The `augenmass` command: one module per group of sub-commands."""

@@ -1,0 +1,1 @@
+"""The running server's wiring: start, reload, stop, the HTTP listener, the spool."""

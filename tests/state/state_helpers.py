@@ -31,7 +31,8 @@ def minutes(m: float) -> float:
 
 
 def policy(**kw: object) -> Policy:
-    """A service policy with the §10 defaults: M=3, reminders far away, group 'admins'."""
+    """A service policy with the scenario defaults (docs/semantics.md §16): M=3, reminders far
+    away, group 'admins'."""
     base: dict[str, object] = {
         "max_check_attempts": 3,
         "check_interval": 60.0,

@@ -1,4 +1,4 @@
-"""Flap detection numbers (semantics.md §6.1) and what flapping suppresses."""
+"""Flap detection numbers (docs/semantics.md §10) and what flapping suppresses."""
 
 from __future__ import annotations
 

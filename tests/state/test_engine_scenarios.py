@@ -1,4 +1,4 @@
-"""semantics.md §10 scenarios 1–15 against the engine, with our decisions applied.
+"""docs/semantics.md §16: scenarios 1–15 against the engine, with our decisions applied.
 
 Scenarios 1, 2, 8 and 13 also run end-to-end through simulate (test_simulate_scenarios.py).
 """

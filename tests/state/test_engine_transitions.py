@@ -1,4 +1,5 @@
-"""Soft/hard details beyond §10: attempts, recovery_attempts, parents, ordering, reload."""
+"""Soft/hard details beyond the scenarios of docs/semantics.md §16: attempts, recovery_attempts,
+parents, ordering, reload."""
 
 from __future__ import annotations
 

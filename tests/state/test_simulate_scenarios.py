@@ -1,4 +1,4 @@
-"""End-to-end: §10 scenarios written as JSONL and replayed by run_simulation."""
+"""End-to-end: docs/semantics.md §16 scenarios written as JSONL and replayed by run_simulation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Nagios performance data: ``'label'=value[UOM];[warn];[crit];[min];[max]`` (semantics.md §1.3).
+"""Nagios performance data: ``'label'=value[UOM];[warn];[crit];[min];[max]`` (docs/semantics.md §1).
 
 Parsing is forgiving in what it skips and strict in what it keeps: a malformed item is dropped and
 described in the returned problems (they end up in CheckResult.notes); it never raises, because

@@ -1,4 +1,4 @@
-"""Nagios / monitoring-plugins threshold ranges: ``[@]start:end`` (semantics.md §1.4).
+"""Nagios / monitoring-plugins threshold ranges: ``[@]start:end`` (docs/semantics.md §1).
 
 ``10`` alerts outside 0..10, ``10:`` below 10, ``~:10`` above 10, ``10:20`` outside 10..20 and
 ``@10:20`` inside 10..20. Endpoints are inclusive in both modes.

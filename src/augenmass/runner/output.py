@@ -1,6 +1,6 @@
 """Plugin output: make untrusted bytes safe to store and show, then split it Nagios-4 style.
 
-Split rules (semantics.md §1.2): line 1 before '|' is the output; lines 2..n are long output; the
+Split rules (docs/semantics.md §1): line 1 before '|' is the output; lines 2..n are long output; the
 first later line holding a '|' ends the long output and starts the perfdata, which then runs to
 the end. Perfdata pieces are joined with single spaces.
 """

@@ -1,6 +1,6 @@
 """External Nagios plugins: find the executable, run it, map exit code and output to a result.
 
-Decisions (see also semantics.md §1):
+Decisions (see also docs/semantics.md §0 and §1):
 - Exit 0..3 is the state. Anything else gives the check's `exit_code_state` (UNKNOWN by default,
   like Icinga 2; Nagios uses CRITICAL) with the reason as output; the plugin's own text moves to
   the long output so nothing it said is lost.

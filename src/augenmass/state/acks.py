@@ -1,4 +1,4 @@
-"""Acknowledgement rules (semantics.md §5.1): normal vs sticky, removal, expiry."""
+"""Acknowledgement rules (docs/semantics.md §8): normal vs sticky, removal, expiry."""
 
 from __future__ import annotations
 

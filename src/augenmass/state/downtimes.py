@@ -1,4 +1,4 @@
-"""Downtime timing rules (semantics.md §5.2): fixed windows, flexible downtimes, depth."""
+"""Downtime timing rules (docs/semantics.md §9): fixed windows, flexible downtimes, depth."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Nagios flap detection (semantics.md §6.1): 21 recorded states, weights 0.75..1.25."""
+"""Nagios flap detection (docs/semantics.md §10): 21 recorded states, weights 0.75..1.25."""
 
 from __future__ import annotations
 

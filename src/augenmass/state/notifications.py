@@ -1,4 +1,4 @@
-"""When PROBLEM/RECOVERY notifications go out, and edge notifications (§4).
+"""When PROBLEM/RECOVERY notifications go out, and edge notifications (docs/semantics.md §11, §13).
 
 PROBLEM and RECOVERY are level-triggered: they are due whenever the stored state says so
 (a HARD problem past next_notification; a HARD OK with notified problem states). A blocked one

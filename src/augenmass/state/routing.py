@@ -1,4 +1,7 @@
-"""Who gets a notification: contacts, contact groups, escalations, contact filters (§4.2, §4.6)."""
+"""Who gets a notification: contacts, contact groups, escalations, contact filters.
+
+The rules: docs/semantics.md §12.
+"""
 
 from __future__ import annotations
 

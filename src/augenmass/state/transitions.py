@@ -1,4 +1,4 @@
-"""Soft/hard state logic for one result (semantics.md §3.2, with our decisions applied)."""
+"""Soft/hard state logic for one result (docs/semantics.md §4, §6 and §7)."""
 
 from __future__ import annotations
 

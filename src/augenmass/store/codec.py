@@ -27,7 +27,7 @@ from augenmass.core.values import (
     to_jsonable,
 )
 
-OUTPUT_CAP = 65536  # characters kept of result output / long output (semantics.md: >= 64 KiB)
+OUTPUT_CAP = 65536  # characters kept of result output / long output (docs/semantics.md §1)
 SUMMARY_CAP = 1024  # characters of the output kept in plain state/event columns
 
 

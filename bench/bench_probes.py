@@ -1,4 +1,4 @@
-"""Issue 3's figures: built-in probes measured end to end inside the real `augenmass run`.
+"""Built-in probes measured end to end inside the real `augenmass run`.
 
 Against a local nginx (child process, 127.0.0.1 only, http + https with a self-signed
 certificate, access_log off) and snmpsim serving tests/fixtures/snmp/konica.snmprec. The CPU is

@@ -125,7 +125,7 @@ class Server:
         self.scheduler: Scheduler
         self.runner: Runner
         self.workers: ProbeWorkers
-        self.notifications: NotificationService  # notifications (issue 4)
+        self.notifications: NotificationService  # the outbox sink and its delivery loop
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -141,7 +141,7 @@ class Server:
         # the CPU); anything someone waits for is committed at once.
         self.writer = StoreWriter(self.store, self.clock, merge_window=1.0, max_batch_results=5000)
         await self.writer.start()
-        # --- notifications (issue 4): outbox rows are written by the sink, sent by its loop
+        # --- notifications: outbox rows are written by the sink, sent by its loop
         self.notifications = NotificationService(self.plan, self.store, self.clock)
         await self.notifications.start()
         self.sinks.append(self.notifications.handle)
@@ -194,7 +194,7 @@ class Server:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.workers.stop()
-        await self.notifications.stop()  # notifications (issue 4): unsent rows stay pending
+        await self.notifications.stop()  # unsent outbox rows stay pending for the next start
         await self.writer.stop()  # flushes what is queued
         await self.store.close()
         with contextlib.suppress(FileNotFoundError):
@@ -240,7 +240,7 @@ class Server:
         async with self._lock:
             self.plan = plan
             self.engine.reload(plan)
-            self.notifications.reload(plan)  # notifications (issue 4)
+            self.notifications.reload(plan)  # new contacts, channels and delivery settings
             self.scheduler.set_jobs(build_jobs(plan))
         log.info("reloaded", extra={"summary": summarize(plan)})
         return True
@@ -317,7 +317,7 @@ class Server:
             self.writer.add(batch)  # nobody waits: it shares the next commit
             return
         done = self.writer.submit(batch, urgent=True)
-        # State is durable before anyone acts on its events (notifications, later issues).
+        # State is durable before anyone acts on its events (the log, the notification outbox).
         await asyncio.shield(done)
         for sink in self.sinks:
             try:

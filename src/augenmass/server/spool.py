@@ -5,7 +5,7 @@ the server never reads half a file); the running server applies each file throug
 waits until the result is committed, and only then deletes the file. A crash in between
 re-applies the command after restart, which is harmless: ids make downtimes idempotent and an
 acknowledgement set twice is the same acknowledgement. File permissions are the authorisation,
-as with Nagios's command pipe; the REST API of a later issue adds users and tokens.
+as with Nagios's command pipe; the JSON API (augenmass.api) has users and tokens instead.
 """
 
 from __future__ import annotations

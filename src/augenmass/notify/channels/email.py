@@ -1,4 +1,5 @@
-"""E-mail over SMTP (aiosmtplib): plain, STARTTLS or SMTPS, optional auth.
+"""E-mail over SMTP (aiosmtplib): plain, STARTTLS or SMTPS, optional auth. Config: a contact's
+`email:` and the `notifications.smtp:` section.
 
 Threading: every message has a stable Message-ID (from its oldest outbox row), and a recovery
 carries In-Reply-To/References of the problem's Message-ID, so mail clients show them together.
@@ -9,16 +10,86 @@ never start a new header.
 from __future__ import annotations
 
 import email.policy
+import re
 import ssl
+from collections.abc import Iterable
 from email.message import EmailMessage
 from email.utils import formatdate
+from pathlib import Path
+from typing import Any, ClassVar, Literal
 
 import aiosmtplib
+from pydantic import Field, field_validator
 
-from augenmass.core.plan import Contact, SmtpSettings
+from augenmass.core.fields import PositiveDuration, Text
+from augenmass.core.plan import Contact, NotificationSettings, Plan, SmtpSettings
+from augenmass.notify.channels.base import ChannelModel, KeyPath, SettingsReport
 from augenmass.notify.items import Message, Rendered, SendError
 from augenmass.notify.message import one_line
 from augenmass.notify.renderthread import run_cpu
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)*")
+
+
+def _address_problem(value: str) -> str | None:
+    if EMAIL.fullmatch(value):
+        return None
+    return f"invalid e-mail address {value!r}: expected local@domain"
+
+
+class EmailContactKeys(ChannelModel):
+    email: str = ""
+
+    @field_validator("email")
+    @classmethod
+    def _email_shape(cls, value: str) -> str:
+        problem = _address_problem(value) if value else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class SmtpModel(ChannelModel):
+    host: Text = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "none"
+    username: Text = ""
+    password: str = ""
+    password_file: str = ""
+    from_address: str = Field(default="augenmass@localhost", alias="from")
+    timeout: PositiveDuration = 30.0
+
+    @field_validator("from_address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        problem = _address_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class EmailSettingsKeys(ChannelModel):
+    smtp: SmtpModel | None = None
+
+
+def smtp_settings(model: SmtpModel, report: SettingsReport) -> SmtpSettings:
+    password = report.secret(model.password, "smtp", "password")
+    if model.password_file:
+        if model.password:
+            report.problem("give either password or password_file, not both", "smtp")
+        try:
+            password = Path(model.password_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            report.problem(f"cannot read: {exc.strerror}", "smtp", "password_file")
+    return SmtpSettings(
+        host=model.host,
+        port=model.port,
+        security=model.security,
+        username=report.secret(model.username, "smtp", "username"),
+        password=password,
+        from_address=model.from_address,
+        timeout=model.timeout,
+    )
 
 
 def build_email(
@@ -41,6 +112,34 @@ def build_email(
 
 
 class EmailChannel:
+    ContactKeys: ClassVar[type[ChannelModel]] = EmailContactKeys
+    SettingsKeys: ClassVar[type[ChannelModel]] = EmailSettingsKeys
+
+    @classmethod
+    def contact_fields(cls, keys: Any) -> dict[str, Any]:
+        assert isinstance(keys, EmailContactKeys)
+        return {"email": keys.email}
+
+    @classmethod
+    def settings_fields(cls, keys: Any, report: SettingsReport) -> dict[str, Any]:
+        assert isinstance(keys, EmailSettingsKeys)
+        return {"smtp": smtp_settings(keys.smtp, report) if keys.smtp is not None else None}
+
+    @classmethod
+    def contact_problems(
+        cls, contact: Contact, settings: NotificationSettings
+    ) -> Iterable[tuple[KeyPath, str]]:
+        return ()
+
+    @classmethod
+    def outbox_names(cls, contact: Contact, settings: NotificationSettings) -> list[str]:
+        return ["email"] if contact.email and settings.smtp is not None else []
+
+    @classmethod
+    def for_outbox(cls, plan: Plan, name: str) -> EmailChannel | None:
+        smtp = plan.notifications.smtp
+        return cls(smtp) if name == "email" and smtp is not None else None
+
     def __init__(self, settings: SmtpSettings, tls_context: ssl.SSLContext | None = None) -> None:
         self.settings = settings
         self.tls_context = tls_context

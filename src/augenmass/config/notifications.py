@@ -11,6 +11,7 @@ file (`password_file:`); they end up only in the Plan, never in a message or a l
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -108,12 +109,21 @@ def _own(model: BaseModel, part: type[BaseModel]) -> BaseModel:
     return part.model_construct(**{key: getattr(model, key) for key in part.model_fields})
 
 
+def _fields(owner: type[Any], slot: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of `owner`: the values named like one of its fields go there, the
+    rest (a channel's own keys) into its mapping `slot`, so a new channel needs no new field."""
+    names = {f.name for f in dataclasses.fields(owner)}
+    kwargs = {key: value for key, value in values.items() if key in names}
+    kwargs[slot] = {key: value for key, value in values.items() if key not in names}
+    return kwargs
+
+
 def contact_fields(model: BaseModel) -> dict[str, Any]:
     """Contact keyword arguments of the channels' keys of a validated `contact_model()`."""
-    fields: dict[str, Any] = {}
+    values: dict[str, Any] = {}
     for cls in channel_classes():
-        fields.update(cls.contact_fields(_own(model, cls.ContactKeys)))
-    return fields
+        values.update(cls.contact_fields(_own(model, cls.ContactKeys)))
+    return _fields(Contact, "channel_keys", values)
 
 
 def build_notifications(
@@ -126,9 +136,9 @@ def build_notifications(
 
     """`model`: a validated `notifications_model()`."""
     report = _Report(places, problems)
-    channels: dict[str, Any] = {}
+    values: dict[str, Any] = {}
     for cls in channel_classes():
-        channels.update(cls.settings_fields(_own(model, cls.SettingsKeys), report))
+        values.update(cls.settings_fields(_own(model, cls.SettingsKeys), report))
     if model.templates_dir is not None:
         # rendering code (jinja2) only for a config that has its own templates
         from augenmass.notify.message import check_templates
@@ -136,7 +146,7 @@ def build_notifications(
         for message in check_templates(Path(model.templates_dir)):
             problems.append(at("templates_dir").problem(message))
     return NotificationSettings(
-        **channels,
+        **_fields(NotificationSettings, "channel_settings", values),
         group_wait=model.group_wait,
         group_interval=model.group_interval,
         retry_initial=model.retry_initial,

@@ -56,12 +56,14 @@ class ChannelType(Protocol):
 
     @classmethod
     def contact_fields(cls, keys: Any) -> dict[str, Any]:
-        """Contact fields (core.plan.Contact keyword arguments) from a `ContactKeys`."""
+        """The contact's values from a `ContactKeys`: a name of a core.plan.Contact field fills
+        that field, any other lands in `Contact.channel_keys[name]`."""
         ...
 
     @classmethod
     def settings_fields(cls, keys: Any, report: SettingsReport) -> dict[str, Any]:
-        """NotificationSettings keyword arguments from a `SettingsKeys`."""
+        """The settings from a `SettingsKeys`: a name of a NotificationSettings field fills
+        that field, any other lands in `NotificationSettings.channel_settings[name]`."""
         ...
 
     @classmethod

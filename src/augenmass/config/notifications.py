@@ -27,6 +27,7 @@ from augenmass.core.errors import ConfigProblem
 from augenmass.core.fields import Duration, PositiveDuration
 from augenmass.core.plan import Contact, NotificationSettings
 from augenmass.notify.channels import channel_classes
+from augenmass.notify.message import check_templates
 
 M = TypeVar("M", bound=BaseModel)
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -129,20 +130,17 @@ def contact_fields(model: BaseModel) -> dict[str, Any]:
 def build_notifications(
     model: NotificationsModel, places: dict[str, Where], problems: list[ConfigProblem]
 ) -> NotificationSettings:
-    """`places`: key -> the `notifications:` section (file, lines) that set it."""
+    """`model`: a validated `notifications_model()`; `places`: key -> the `notifications:`
+    section (file, lines) that set it."""
 
     def at(key: str) -> Where:
         return places.get(key, Where("", {}, ("notifications",))).at(key)
 
-    """`model`: a validated `notifications_model()`."""
     report = _Report(places, problems)
     values: dict[str, Any] = {}
     for cls in channel_classes():
         values.update(cls.settings_fields(_own(model, cls.SettingsKeys), report))
     if model.templates_dir is not None:
-        # rendering code (jinja2) only for a config that has its own templates
-        from augenmass.notify.message import check_templates
-
         for message in check_templates(Path(model.templates_dir)):
             problems.append(at("templates_dir").problem(message))
     return NotificationSettings(

@@ -83,6 +83,33 @@ def payload(message: Message, rendered: Rendered) -> dict[str, Any]:
 
 
 class WebhookChannel:
+    def __init__(self, target: WebhookTarget, timeout: float = 10.0) -> None:
+        self.target = target
+        self.timeout = timeout
+
+    async def send(self, message: Message, rendered: Rendered, contact: Contact) -> None:
+        body = json.dumps(payload(message, rendered), ensure_ascii=False).encode()
+        stamp = str(int(time.time()))
+        headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: stamp}
+        if self.target.secret:
+            headers[SIGNATURE_HEADER] = sign(self.target.secret, stamp, body)
+        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.post(self.target.url, data=body, headers=headers) as resp,
+            ):
+                status = resp.status
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            # the URL may carry a token: name only the webhook and the kind of error
+            reason = f"webhook {self.target.name}: {type(exc).__name__}"
+            raise SendError(reason, retry=True) from None
+        if 200 <= status < 300:
+            return
+        retry = status >= 500 or status in (408, 429)
+        raise SendError(f"webhook {self.target.name}: HTTP {status}", retry=retry)
+
+    # config: kept after send() so that the delivery code reads as before
     ContactKeys: ClassVar[type[ChannelModel]] = WebhookContactKeys
     SettingsKeys: ClassVar[type[ChannelModel]] = WebhookSettingsKeys
 
@@ -123,29 +150,3 @@ class WebhookChannel:
     def for_outbox(cls, plan: Plan, name: str) -> WebhookChannel | None:
         target = plan.notifications.webhooks.get(name.removeprefix("webhook:"))
         return cls(target) if name.startswith("webhook:") and target is not None else None
-
-    def __init__(self, target: WebhookTarget, timeout: float = 10.0) -> None:
-        self.target = target
-        self.timeout = timeout
-
-    async def send(self, message: Message, rendered: Rendered, contact: Contact) -> None:
-        body = json.dumps(payload(message, rendered), ensure_ascii=False).encode()
-        stamp = str(int(time.time()))
-        headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: stamp}
-        if self.target.secret:
-            headers[SIGNATURE_HEADER] = sign(self.target.secret, stamp, body)
-        timeout = aiohttp.ClientTimeout(total=self.timeout)
-        try:
-            async with (
-                aiohttp.ClientSession(timeout=timeout) as session,
-                session.post(self.target.url, data=body, headers=headers) as resp,
-            ):
-                status = resp.status
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            # the URL may carry a token: name only the webhook and the kind of error
-            reason = f"webhook {self.target.name}: {type(exc).__name__}"
-            raise SendError(reason, retry=True) from None
-        if 200 <= status < 300:
-            return
-        retry = status >= 500 or status in (408, 429)
-        raise SendError(f"webhook {self.target.name}: HTTP {status}", retry=retry)

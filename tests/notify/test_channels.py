@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from augenmass.notify import NotificationService
-from augenmass.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from augenmass.notify.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from augenmass.store import Store
 from augenmass.store.notify_schema import notify_outbox
 from notify.helpers import ManualClock, free_port, note, write_config

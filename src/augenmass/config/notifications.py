@@ -1,5 +1,9 @@
-"""The `notifications:` section (SMTP, webhooks, grouping, retries, templates) and the checks
-on contacts' channels that can only be made with it: webhook names, Apprise URLs, templates.
+"""The `notifications:` section (grouping, retries, templates, plus each channel's keys such as
+`smtp:` and `webhooks:`), a contact's channel keys, and the checks on contacts' channels that can
+only be made with it: webhook names, Apprise URLs, templates.
+
+The channels' keys come from the channel registry (`augenmass.notify.channels.CHANNELS`): each
+channel class carries its models and checks, and the models here are joined from them.
 
 Secrets (SMTP password, webhook secrets) may be written inline, as `${ENV_VAR}`, or read from a
 file (`password_file:`); they end up only in the Plan, never in a message or a log line.
@@ -7,55 +11,31 @@ file (`password_file:`); they end up only in the Plan, never in a message or a l
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, TypeVar, cast
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, create_model
 
 from augenmass.config.paths import Where
-from augenmass.config.schema import _EMAIL, Strict
+from augenmass.config.schema import ContactModel, Strict
 from augenmass.core.errors import ConfigProblem
-from augenmass.core.fields import Duration, Name, PositiveDuration, Text
-from augenmass.core.plan import Contact, NotificationSettings, SmtpSettings, WebhookTarget
+from augenmass.core.fields import Duration, PositiveDuration
+from augenmass.core.plan import Contact, NotificationSettings
+from augenmass.notify.channels import channel_classes
+from augenmass.notify.message import check_templates
 
+M = TypeVar("M", bound=BaseModel)
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-class SmtpModel(Strict):
-    host: Text = "127.0.0.1"
-    port: int = Field(default=25, ge=1, le=65535)
-    security: Literal["none", "starttls", "tls"] = "none"
-    username: Text = ""
-    password: str = ""
-    password_file: str = ""
-    from_address: str = Field(default="augenmass@localhost", alias="from")
-    timeout: PositiveDuration = 30.0
-
-    @field_validator("from_address")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        if not _EMAIL.fullmatch(value):
-            raise ValueError(f"invalid e-mail address {value!r}: expected local@domain")
-        return value
-
-
-class WebhookModel(Strict):
-    url: str
-    secret: str = ""
-
-    @field_validator("url")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("expected an http:// or https:// URL")
-        return value
-
-
 class NotificationsModel(Strict):
-    smtp: SmtpModel | None = None
-    webhooks: dict[Name, WebhookModel] = {}
+    """The keys of `notifications:` that are not a channel's."""
+
     group_wait: Duration = 10.0
     group_interval: Duration = 30.0
     retry_initial: PositiveDuration = 5.0
@@ -79,51 +59,92 @@ def _secret(value: str, where: Where, problems: list[ConfigProblem]) -> str:
     return _ENV.sub(sub, value)
 
 
-def _smtp(model: SmtpModel, where: Where, problems: list[ConfigProblem]) -> SmtpSettings:
-    password = _secret(model.password, where.at("password"), problems)
-    if model.password_file:
-        if model.password:
-            problems.append(where.problem("give either password or password_file, not both"))
-        try:
-            password = Path(model.password_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            problems.append(where.at("password_file").problem(f"cannot read: {exc.strerror}"))
-    return SmtpSettings(
-        host=model.host,
-        port=model.port,
-        security=model.security,
-        username=_secret(model.username, where.at("username"), problems),
-        password=password,
-        from_address=model.from_address,
-        timeout=model.timeout,
-    )
+class _Report:
+    """Lets a channel expand secrets and report problems while building its settings."""
+
+    def __init__(self, places: dict[str, Where], problems: list[ConfigProblem]) -> None:
+        self.places = places
+        self.problems = problems
+
+    def where(self, path: tuple[str | int, ...]) -> Where:
+        key = str(path[0]) if path else ""
+        return self.places.get(key, Where("", {}, ("notifications",))).at(*path)
+
+    def secret(self, value: str, *path: str | int) -> str:
+        return _secret(value, self.where(path), self.problems)
+
+    def problem(self, message: str, *path: str | int) -> None:
+        self.problems.append(self.where(path).problem(message))
+
+
+def _joined(name: str, base: type[M], parts: Sequence[type[BaseModel]]) -> type[M]:
+    """`base` plus every channel's keys; the channels' keys first, in registry order."""
+    seen: dict[str, type[BaseModel]] = {}
+    every: list[type[BaseModel]] = [base, *parts]
+    for part in every:
+        for key in part.model_fields:
+            if key in seen:
+                raise TypeError(f"{name}: {part.__name__} and {seen[key].__name__} both set {key}")
+            seen[key] = part
+    # pydantic orders fields by reversed MRO: the last base's keys come first
+    bases = (base, *reversed(parts))
+    return cast(type[M], create_model(name, __base__=bases, __module__=__name__))
+
+
+@functools.cache
+def notifications_model() -> type[NotificationsModel]:
+    """The model of the whole `notifications:` section."""
+    parts = [cls.SettingsKeys for cls in channel_classes()]
+    return _joined("NotificationsModel", NotificationsModel, parts)
+
+
+@functools.cache
+def contact_model() -> type[ContactModel]:
+    """The model of a contact: its own keys plus every channel's."""
+    parts = [cls.ContactKeys for cls in channel_classes()]
+    return _joined("ContactModel", ContactModel, parts)
+
+
+def _own(model: BaseModel, part: type[BaseModel]) -> BaseModel:
+    # the joined model was validated already: hand each channel its keys, not again validated
+    return part.model_construct(**{key: getattr(model, key) for key in part.model_fields})
+
+
+def _fields(owner: type[Any], slot: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of `owner`: the values named like one of its fields go there, the
+    rest (a channel's own keys) into its mapping `slot`, so a new channel needs no new field."""
+    names = {f.name for f in dataclasses.fields(owner)}
+    kwargs = {key: value for key, value in values.items() if key in names}
+    kwargs[slot] = {key: value for key, value in values.items() if key not in names}
+    return kwargs
+
+
+def contact_fields(model: BaseModel) -> dict[str, Any]:
+    """Contact keyword arguments of the channels' keys of a validated `contact_model()`."""
+    values: dict[str, Any] = {}
+    for cls in channel_classes():
+        values.update(cls.contact_fields(_own(model, cls.ContactKeys)))
+    return _fields(Contact, "channel_keys", values)
 
 
 def build_notifications(
     model: NotificationsModel, places: dict[str, Where], problems: list[ConfigProblem]
 ) -> NotificationSettings:
-    """`places`: key -> the `notifications:` section (file, lines) that set it."""
+    """`model`: a validated `notifications_model()`; `places`: key -> the `notifications:`
+    section (file, lines) that set it."""
 
     def at(key: str) -> Where:
         return places.get(key, Where("", {}, ("notifications",))).at(key)
 
-    smtp = _smtp(model.smtp, at("smtp"), problems) if model.smtp is not None else None
-    hooks = {
-        name: WebhookTarget(
-            name,
-            _secret(hook.url, at("webhooks").at(name, "url"), problems),
-            _secret(hook.secret, at("webhooks").at(name, "secret"), problems),
-        )
-        for name, hook in model.webhooks.items()
-    }
+    report = _Report(places, problems)
+    values: dict[str, Any] = {}
+    for cls in channel_classes():
+        values.update(cls.settings_fields(_own(model, cls.SettingsKeys), report))
     if model.templates_dir is not None:
-        from augenmass.notify.message import check_templates
-
         for message in check_templates(Path(model.templates_dir)):
             problems.append(at("templates_dir").problem(message))
     return NotificationSettings(
-        smtp=smtp,
-        webhooks=hooks,
+        **_fields(NotificationSettings, "channel_settings", values),
         group_wait=model.group_wait,
         group_interval=model.group_interval,
         retry_initial=model.retry_initial,
@@ -141,16 +162,7 @@ def check_contact_channels(
     where: Where,
     problems: list[ConfigProblem],
 ) -> None:
-    """Webhook names must exist; Apprise URLs must parse (checked with Apprise itself)."""
-    for index, name in enumerate(contact.webhooks):
-        if name not in settings.webhooks:
-            known = ", ".join(sorted(settings.webhooks)) or "none defined"
-            message = f"unknown webhook {name!r} (notifications.webhooks: {known})"
-            problems.append(where.at("webhooks", index).problem(message))
-    if contact.channels:
-        from augenmass.notify.apprise import url_problem
-
-        for index, url in enumerate(contact.channels):
-            problem = url_problem(url)
-            if problem is not None:
-                problems.append(where.at("apprise", index).problem(problem))
+    """Each channel's checks on the contact (webhook names exist, Apprise URLs parse …)."""
+    for cls in channel_classes():
+        for path, message in cls.contact_problems(contact, settings):
+            problems.append(where.at(*path).problem(message))

@@ -12,13 +12,15 @@ from augenmass.config.notifications import (
     NotificationsModel,
     build_notifications,
     check_contact_channels,
+    contact_fields,
+    contact_model,
+    notifications_model,
 )
 from augenmass.config.paths import Where
 from augenmass.config.periods import BUILTIN, build_timeperiods
 from augenmass.config.policy import build_check, build_policy
 from augenmass.config.schema import (
     ApplyModel,
-    ContactModel,
     GroupModel,
     HostModel,
     PolicyModel,
@@ -123,13 +125,13 @@ class Resolver:
             self._refs("contact group", esc.notify, at("escalations").at(index, "notify"))
 
     def notifications(self) -> NotificationSettings:
-        model: NotificationsModel = self._keyed(NotificationsModel, "notifications")
+        model: NotificationsModel = self._keyed(notifications_model(), "notifications")
         return build_notifications(model, self.s.keyed_at["notifications"], self.problems)
 
     def contacts(self, notifications: NotificationSettings) -> dict[str, Contact]:
         result = {}
         for name, entry in self.s.named["contacts"].items():
-            model, problems = validate(ContactModel, entry.body or {}, entry.where)
+            model, problems = validate(contact_model(), entry.body or {}, entry.where)
             self.problems.extend(problems)
             if model is None:
                 continue
@@ -139,13 +141,11 @@ class Resolver:
                 )
             result[name] = Contact(
                 name=name,
-                email=model.email,
                 language=model.language,
                 notification_period=model.notification_period,
                 notify_on=frozenset(model.notify_on),
-                channels=tuple(dict.fromkeys(model.channels + model.apprise)),
-                webhooks=tuple(model.webhooks),
                 types=frozenset(model.types),
+                **contact_fields(model),
             )
             check_contact_channels(result[name], notifications, entry.where, self.problems)
         return result

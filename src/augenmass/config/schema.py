@@ -3,7 +3,6 @@ cross-checked and the Plan is built in resolve.py."""
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,7 +34,6 @@ NotificationType = Literal[
     "DOWNTIMECANCELLED",
     "CUSTOM",
 ]
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)*")
 
 
 class Strict(BaseModel):
@@ -160,21 +158,13 @@ class ServiceModel(ObjectModel):
 
 
 class ContactModel(Strict):
-    email: str = ""
+    """A contact's own keys; the keys of its channels (email, webhooks, apprise …) are added
+    from the channel registry (config.notifications.contact_model)."""
+
     language: Literal["de", "en"] = "en"
     notification_period: Name | None = None
     notify_on: list[NotifyOn] = []
-    channels: list[str] = []  # Apprise URLs (same as `apprise:`)
-    apprise: list[str] = []
-    webhooks: NameList = []
     types: list[NotificationType] = []  # notification types wanted; empty = all
-
-    @field_validator("email")
-    @classmethod
-    def _email_shape(cls, value: str) -> str:
-        if value and not _EMAIL.fullmatch(value):
-            raise ValueError(f"invalid e-mail address {value!r}: expected local@domain")
-        return value
 
 
 class RuleMatchModel(Strict):

@@ -135,6 +135,8 @@ class Contact:
     channels: tuple[str, ...] = ()  # Apprise URLs (secrets inside: never logged)
     webhooks: tuple[str, ...] = ()  # names of `notifications.webhooks`
     types: frozenset[str] = frozenset()  # notification types wanted; empty = every type
+    # keys of channels that have no field above, by key (may hold secrets: not in repr)
+    channel_keys: Mapping[str, Any] = field(default_factory=dict, hash=False, repr=False)
 
 
 class TimePeriodLike(Protocol):
@@ -207,6 +209,8 @@ class NotificationSettings:
     permanent_attempts: int = 3  # permanent failures (5xx) before giving up
     templates_dir: str | None = None
     max_output: int = 2000  # characters of check output in a message
+    # settings of channels that have no field above, by key (may hold secrets: not in repr)
+    channel_settings: Mapping[str, Any] = field(default_factory=dict, hash=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from augenmass.core.clock import Clock
 from augenmass.core.plan import Plan
 from augenmass.core.values import Event
-from augenmass.notify.channel import Channel, channels_of
+from augenmass.notify.channels import channels_of, make_channel
 from augenmass.notify.dispatcher import Dispatcher, NotifyStats
 from augenmass.notify.items import Message, SendError
 from augenmass.notify.message import render
@@ -29,29 +29,6 @@ log = logging.getLogger("augenmass.notify")
 _DATA_KEYS = ("escalated", "author", "comment", "held", "contact_groups")
 
 __all__ = ["NotificationService", "NotifyStats", "make_channel", "items_for"]
-
-
-def make_channel(plan: Plan, name: str) -> Channel | None:
-    """The channel behind an outbox channel name, from the current plan (None: not configured)."""
-    settings = plan.notifications
-    if name == "email":
-        if settings.smtp is None:
-            return None
-        from augenmass.notify.email import EmailChannel
-
-        return EmailChannel(settings.smtp)
-    if name.startswith("webhook:"):
-        target = settings.webhooks.get(name.removeprefix("webhook:"))
-        if target is None:
-            return None
-        from augenmass.notify.webhook import WebhookChannel
-
-        return WebhookChannel(target)
-    if name == "apprise":
-        from augenmass.notify.apprise import AppriseChannel
-
-        return AppriseChannel()
-    return None
 
 
 def items_for(

@@ -18,7 +18,6 @@ import hashlib
 import ipaddress
 import random
 import socket
-import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +40,8 @@ from pysnmp.hlapi.v3arch.asyncio import (  # type: ignore[import-untyped]
 from pysnmp.hlapi.v3arch.asyncio import auth as _auth
 from pysnmp.proto import rfc1902, rfc1905  # type: ignore[import-untyped]
 from pysnmp.proto.errind import ErrorIndication  # type: ignore[import-untyped]
+
+from augenmass.core.clock import Clock, SystemClock
 
 AUTH_PROTOCOLS = {
     "none": _auth.usmNoAuthProtocol,
@@ -175,7 +176,8 @@ def oid_text(oid: Iterable[int]) -> str:
 class SnmpClient:
     """GET and walk; one engine per event loop and credential family, reused across checks."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock if clock is not None else SystemClock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._engines: OrderedDict[str, tuple[Any, set[str]]] = OrderedDict()
         self._targets: dict[tuple[Any, ...], tuple[float, Any]] = {}
@@ -367,7 +369,7 @@ class SnmpClient:
 
     async def _transport(self, target: Target) -> Any:
         key = (target.host, target.port, target.timeout, target.retries)
-        now = time.monotonic()
+        now = self.clock.monotonic()
         cached = self._targets.get(key)
         if cached is not None and now - cached[0] < _TARGET_TTL:
             return cached[1]

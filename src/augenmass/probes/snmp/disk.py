@@ -12,22 +12,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
-from typing import Any, ClassVar
+from typing import Any
 
 from augenmass.core.fields import Text, Threshold
 from augenmass.core.thresholds import evaluate
 from augenmass.core.values import PerfDatum
 from augenmass.probes.base import CRITICAL, OK, UNKNOWN, ProbeOutcome
-from augenmass.probes.snmp.client import SnmpClient, SnmpError
-from augenmass.probes.snmp.generic import (
-    LABELS,
-    SnmpOptions,
-    budget_of,
-    connection,
-    failure,
-    ranges,
-)
+from augenmass.probes.snmp.client import SnmpError
 from augenmass.probes.snmp.generic import range_text as _range_text
+from augenmass.probes.snmp.generic import ranges
+from augenmass.probes.snmp.setup import LABELS, SnmpOptions, SnmpProbeBase
 from augenmass.probes.snmp.text import decode_text
 
 STORAGE = "1.3.6.1.2.1.25.2.3.1"
@@ -47,25 +41,20 @@ class SnmpDiskOptions(SnmpOptions):
     network: bool = False  # also network disks (NFS, CIFS)
 
 
-class SnmpDiskProbe:
+class SnmpDiskProbe(SnmpProbeBase):
     type = "snmp-disk"
     Options = SnmpDiskOptions
-    defaults: ClassVar[Mapping[str, Any]] = {"host": "$HOSTADDRESS$"}
-
-    def __init__(self) -> None:
-        self.client = SnmpClient()
 
     async def run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
-        budget = budget_of(options, timeout)
-        target, creds = connection(options, budget)
+        session = self.session(options, timeout)
         warn, crit = ranges({"warning": "80", "critical": "90", **options})
         include, exclude = _patterns(options.get("include")), _patterns(options.get("exclude"))
         types = {FIXED_DISK, NETWORK_DISK} if options.get("network") else {FIXED_DISK}
         try:
-            async with asyncio.timeout(budget):
-                table = await self.client.walk(target, creds, list(COLUMNS.values()), 2000)
+            async with asyncio.timeout(session.budget):
+                table = await session.walk(list(COLUMNS.values()), 2000)
         except (SnmpError, TimeoutError) as exc:
-            return failure("DISK", exc, target, budget)
+            return session.failure("DISK", exc)
         col = {name: table[oid] for name, oid in COLUMNS.items()}
         states, lines, perf, alerts = [], [], [], []
         for index, kind in col["type"].items():

@@ -1,5 +1,6 @@
 """`snmp`: GET one or more OIDs; thresholds on numbers, exact or regex match on strings, per-second
-rates of counters. Also the connection options every SNMP check type shares (`SnmpOptions`).
+rates of counters. Also the threshold helpers the other SNMP check types share; their connection
+options and session are in `setup`.
 
 Secrets (community, v3 keys) never appear in output, long output, notes or errors: texts are
 built from the host, port and OIDs only, and `SnmpError` texts are scrubbed.
@@ -14,52 +15,21 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
+from augenmass.core.clock import Clock
 from augenmass.core.fields import Text, Threshold
-from augenmass.core.options import CheckModel
 from augenmass.core.thresholds import Range, evaluate, parse_range
 from augenmass.core.values import PerfDatum
 from augenmass.probes.base import CRITICAL, OK, UNKNOWN, OptionError, ProbeOutcome
-from augenmass.probes.snmp.client import (
-    AUTH_PROTOCOLS,
-    PRIV_PROTOCOLS,
-    Credentials,
-    SnmpClient,
-    SnmpError,
-    SnmpValue,
-    Target,
-    parse_oid,
-)
+from augenmass.probes.snmp.client import SnmpError, SnmpValue, parse_oid
 from augenmass.probes.snmp.rate import CounterMemory
+from augenmass.probes.snmp.setup import LABELS, SnmpOptions, SnmpProbeBase
 from augenmass.probes.snmp.text import decode_text
 
-LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 _COUNTERS = ("counter32", "counter64")
-
-
-class SnmpOptions(CheckModel):
-    """Connection options shared by snmp, printer, snmp-disk and snmp-interface."""
-
-    host: Text = "$HOSTADDRESS$"
-    port: int = Field(default=161, ge=1, le=65535)
-    version: Literal["1", "2c", "3"] = "2c"
-    community: Text = "public"  # a secret: never shown
-    user: Text = ""
-    auth_protocol: Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"] = "none"
-    auth_key: Text = ""  # a secret
-    priv_protocol: Literal["none", "des", "3des", "aes", "aes128", "aes192", "aes256"] = "none"
-    priv_key: Text = ""  # a secret
-    context: Text = ""
-    retries: int = Field(default=1, ge=0, le=10)
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_text(cls, value: Any) -> Any:
-        # YAML gives `version: 3` as a number and `version: 2c` as text
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class SnmpCheckOptions(SnmpOptions):
@@ -89,74 +59,6 @@ class SnmpCheckOptions(SnmpOptions):
         return value
 
 
-def connection(options: Mapping[str, Any], budget: float) -> tuple[Target, Credentials]:
-    """Target and credentials from (macro-expanded) options; OptionError when unusable.
-    The per-request timeout splits the budget over the tries, so retries end inside it."""
-    host = str(options.get("host") or "").strip()
-    if not host:
-        raise OptionError("no host (set `host` or the host's address)")
-    port = _int(options.get("port", 161), "port", 1, 65535)
-    retries = _int(options.get("retries", 1), "retries", 0, 10)
-    version = str(options.get("version", "2c"))
-    if version not in ("1", "2c", "3"):
-        raise OptionError(f"version must be 1, 2c or 3, not {version!r}")
-    creds = Credentials(
-        version=version,
-        community=str(options.get("community", "public")),
-        user=str(options.get("user", "")),
-        auth_protocol=str(options.get("auth_protocol", "none")).lower(),
-        auth_key=str(options.get("auth_key", "")),
-        priv_protocol=str(options.get("priv_protocol", "none")).lower(),
-        priv_key=str(options.get("priv_key", "")),
-        context=str(options.get("context", "")),
-    )
-    _check_v3(creds)
-    # 0.9: pysnmp checks its timers every 0.1 s; the last try must end inside the budget
-    per_try = max(0.05, 0.9 * budget / (retries + 1))
-    return Target(host, port, per_try, retries), creds
-
-
-def _check_v3(creds: Credentials) -> None:
-    if creds.version != "3":
-        return
-    if not creds.user:
-        raise OptionError("SNMPv3 needs `user`")
-    if creds.auth_protocol not in AUTH_PROTOCOLS or creds.priv_protocol not in PRIV_PROTOCOLS:
-        raise OptionError("unknown auth_protocol or priv_protocol")
-    if creds.priv_protocol != "none" and creds.auth_protocol == "none":
-        raise OptionError("SNMPv3 privacy (priv_protocol) needs authentication (auth_protocol)")
-    # RFC 3414: pass phrases shorter than 8 characters are refused by agents
-    if creds.auth_protocol != "none" and len(creds.auth_key) < 8:
-        raise OptionError("auth_key must be at least 8 characters")
-    if creds.priv_protocol != "none" and len(creds.priv_key) < 8:
-        raise OptionError("priv_key must be at least 8 characters")
-
-
-def budget_of(options: Mapping[str, Any], timeout: float) -> float:
-    raw = options.get("timeout")
-    if raw is None:
-        return timeout
-    try:
-        return max(0.05, min(float(raw), timeout))
-    except (TypeError, ValueError):
-        raise OptionError(f"timeout must be a number of seconds, not {raw!r}") from None
-
-
-def failure(
-    kind: str, exc: SnmpError | TimeoutError, target: Target, budget: float
-) -> ProbeOutcome:
-    """The result for a request that got no usable answer."""
-    if isinstance(exc, TimeoutError):
-        where = f"{target.host}:{target.port}"
-        return ProbeOutcome(
-            CRITICAL, f"{kind} CRITICAL - no SNMP answer from {where} within {budget:g} s"
-        )
-    return ProbeOutcome(
-        CRITICAL if exc.no_answer else UNKNOWN,
-        f"{kind} {LABELS[CRITICAL if exc.no_answer else UNKNOWN]} - {exc.text}",
-    )
-
-
 def ranges(options: Mapping[str, Any], prefix: str = "") -> tuple[Range | None, Range | None]:
     try:
         warn, crit = options.get(prefix + "warning"), options.get(prefix + "critical")
@@ -172,34 +74,22 @@ def range_text(rng: Range | None) -> str | None:
     return None if rng is None else str(rng)
 
 
-def _int(raw: Any, name: str, low: int, high: int) -> int:
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise OptionError(f"{name} must be a number {low}..{high}, not {raw!r}") from None
-    if isinstance(raw, bool) or not low <= value <= high:
-        raise OptionError(f"{name} must be a number {low}..{high}, not {raw!r}")
-    return value
-
-
 def _list(raw: Any) -> list[str]:
     if raw is None:
         return []
     return [str(raw)] if isinstance(raw, str) else [str(x) for x in raw]
 
 
-class SnmpProbe:
+class SnmpProbe(SnmpProbeBase):
     type = "snmp"
     Options = SnmpCheckOptions
-    defaults: ClassVar[Mapping[str, Any]] = {"host": "$HOSTADDRESS$"}
 
-    def __init__(self) -> None:
-        self.client = SnmpClient()
-        self.counters = CounterMemory()
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        super().__init__(clock=clock)
+        self.counters = CounterMemory(clock=self.clock)
 
     async def run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
-        budget = budget_of(options, timeout)
-        target, creds = connection(options, budget)
+        session = self.session(options, timeout)
         oids = _list(options.get("oid"))
         if not oids:
             raise OptionError("snmp: `oid` is required")
@@ -211,14 +101,14 @@ class SnmpProbe:
         labels = _list(options.get("label")) or []
         warn, crit = ranges(options)
         try:
-            async with asyncio.timeout(budget):
-                values = await self.client.get(target, creds, oids)
+            async with asyncio.timeout(session.budget):
+                values = await session.get(oids)
         except (SnmpError, TimeoutError) as exc:
-            return failure("SNMP", exc, target, budget)
+            return session.failure("SNMP", exc)
         items = []
         for i, (oid, value) in enumerate(values.items()):
             label = labels[i] if i < len(labels) else oid
-            key = (target.host, target.port, creds.fingerprint, oid)
+            key = (*session.key, oid)
             items.append(self._judge(label, value, options, warn, crit, key))
         status = _worst(s for s, _, _ in items)
         text = ", ".join(t for _, t, _ in items)

@@ -15,23 +15,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
+from augenmass.core.clock import Clock
 from augenmass.core.fields import State, Text, Threshold
 from augenmass.core.thresholds import evaluate
 from augenmass.core.values import PerfDatum
 from augenmass.probes.base import CRITICAL, OK, UNKNOWN, OptionError, ProbeOutcome
-from augenmass.probes.snmp.client import SnmpClient, SnmpError, SnmpValue
-from augenmass.probes.snmp.generic import (
-    LABELS,
-    SnmpOptions,
-    budget_of,
-    connection,
-    failure,
-    ranges,
-)
+from augenmass.probes.snmp.client import SnmpError, SnmpValue
 from augenmass.probes.snmp.generic import range_text as _rt
+from augenmass.probes.snmp.generic import ranges
 from augenmass.probes.snmp.rate import CounterMemory
+from augenmass.probes.snmp.setup import LABELS, Session, SnmpOptions, SnmpProbeBase
 from augenmass.probes.snmp.text import decode_text
 
 IF = "1.3.6.1.2.1.2.2.1"
@@ -73,45 +68,38 @@ class SnmpInterfaceOptions(SnmpOptions):
     down_state: State = CRITICAL
 
 
-class SnmpInterfaceProbe:
+class SnmpInterfaceProbe(SnmpProbeBase):
     type = "snmp-interface"
     Options = SnmpInterfaceOptions
-    defaults: ClassVar[Mapping[str, Any]] = {"host": "$HOSTADDRESS$"}
 
-    def __init__(self) -> None:
-        self.client = SnmpClient()
-        self.counters = CounterMemory()
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        super().__init__(clock=clock)
+        self.counters = CounterMemory(clock=self.clock)
 
     async def run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
-        budget = budget_of(options, timeout)
-        target, creds = connection(options, budget)
+        session = self.session(options, timeout)
         wanted = options.get("interface")
         if wanted is None or str(wanted).strip() == "":
             raise OptionError("snmp-interface: `interface` (ifIndex or name) is required")
         limits = {k: ranges(options, k + "_") for k in ("in", "out", "errors")}
         try:
-            async with asyncio.timeout(budget):
-                index = await self._index(target, creds, str(wanted).strip())
+            async with asyncio.timeout(session.budget):
+                index = await self._index(session, str(wanted).strip())
                 if index is None:
-                    return ProbeOutcome(
-                        UNKNOWN, f"IF UNKNOWN - no interface {wanted!r} on {target.host}"
-                    )
+                    host = session.target.host
+                    return ProbeOutcome(UNKNOWN, f"IF UNKNOWN - no interface {wanted!r} on {host}")
                 oids = [f"{oid}.{index}" for oid in FIELDS.values()]
-                got = dict(
-                    zip(FIELDS, (await self.client.get(target, creds, oids)).values(), strict=True)
-                )
+                got = dict(zip(FIELDS, (await session.get(oids)).values(), strict=True))
         except (SnmpError, TimeoutError) as exc:
-            return failure("IF", exc, target, budget)
+            return session.failure("IF", exc)
         if got["oper"].missing:
             return ProbeOutcome(UNKNOWN, f"IF UNKNOWN - interface {index} has no ifOperStatus")
-        return self._judge(
-            index, got, (target.host, target.port, creds.fingerprint), limits, options
-        )
+        return self._judge(index, got, session.key, limits, options)
 
-    async def _index(self, target: Any, creds: Any, wanted: str) -> str | None:
+    async def _index(self, session: Session, wanted: str) -> str | None:
         if wanted.isdigit():
             return wanted
-        table = await self.client.walk(target, creds, [IF_NAME, IF_DESCR], max_rows=5000)
+        table = await session.walk([IF_NAME, IF_DESCR], max_rows=5000)
         for column in (IF_NAME, IF_DESCR):
             for index, value in table[column].items():
                 if decode_text(value.octets) == wanted:

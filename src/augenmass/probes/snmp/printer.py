@@ -12,23 +12,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from augenmass.core.fields import State, Threshold
 from augenmass.core.thresholds import Range, evaluate
 from augenmass.core.values import PerfDatum
 from augenmass.probes.base import CRITICAL, OK, UNKNOWN, WARNING, ProbeOutcome
 from augenmass.probes.snmp import printermib as mib
-from augenmass.probes.snmp.client import SnmpClient, SnmpError, SnmpValue
-from augenmass.probes.snmp.generic import (
-    LABELS,
-    SnmpOptions,
-    budget_of,
-    connection,
-    failure,
-    range_text,
-    ranges,
-)
+from augenmass.probes.snmp.client import SnmpError, SnmpValue
+from augenmass.probes.snmp.generic import range_text, ranges
+from augenmass.probes.snmp.setup import LABELS, SnmpOptions, SnmpProbeBase
 from augenmass.probes.snmp.text import decode_text
 
 _STATE_NAMES = {"ok": OK, "warning": WARNING, "critical": CRITICAL, "unknown": UNKNOWN}
@@ -41,17 +34,12 @@ class PrinterOptions(SnmpOptions):
     unknown_level_state: State = UNKNOWN
 
 
-class PrinterProbe:
+class PrinterProbe(SnmpProbeBase):
     type = "printer"
     Options = PrinterOptions
-    defaults: ClassVar[Mapping[str, Any]] = {"host": "$HOSTADDRESS$"}
-
-    def __init__(self) -> None:
-        self.client = SnmpClient()
 
     async def run(self, options: Mapping[str, Any], timeout: float) -> ProbeOutcome:
-        budget = budget_of(options, timeout)
-        target, creds = connection(options, budget)
+        session = self.session(options, timeout)
         warn, crit = ranges({"warning": "20:", "critical": "10:", **options})
         some_state = _state(options.get("some_remaining_state", WARNING))
         unknown_state = _state(options.get("unknown_level_state", UNKNOWN))
@@ -66,13 +54,13 @@ class PrinterProbe:
             )
         ]
         try:
-            async with asyncio.timeout(budget):
+            async with asyncio.timeout(session.budget):
                 tables, status = await asyncio.gather(
-                    self.client.walk(target, creds, columns, max_rows=500),
-                    self.client.get(target, creds, status_oids),
+                    session.walk(columns, max_rows=500),
+                    session.get(status_oids),
                 )
         except (SnmpError, TimeoutError) as exc:
-            return failure("PRINTER", exc, target, budget)
+            return session.failure("PRINTER", exc)
         supplies = mib.supplies(tables, tables.get(mib.COLORANT_VALUE, {}))
         lines: list[str] = []
         perf: list[PerfDatum] = []

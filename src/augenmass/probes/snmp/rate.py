@@ -7,10 +7,11 @@ wrapped, so that sample gives no rate instead of an absurd one.
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
+
+from augenmass.core.clock import Clock, SystemClock
 
 MAX_KEYS = 50_000  # bounded: a config with many interfaces still cannot grow this forever
 _WRAP = {"counter32": 1 << 32, "counter64": 1 << 64}
@@ -23,13 +24,14 @@ class Rate:
 
 
 class CounterMemory:
-    def __init__(self, max_keys: int = MAX_KEYS) -> None:
+    def __init__(self, max_keys: int = MAX_KEYS, *, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock if clock is not None else SystemClock()
         self._samples: OrderedDict[Hashable, tuple[int, float]] = OrderedDict()
         self._max = max_keys
 
-    def rate(self, key: Hashable, value: int, kind: str, now: float | None = None) -> Rate:
+    def rate(self, key: Hashable, value: int, kind: str) -> Rate:
         """Store this sample and return the rate since the previous one."""
-        now = time.monotonic() if now is None else now
+        now = self.clock.monotonic()
         previous = self._samples.pop(key, None)
         self._samples[key] = (value, now)
         while len(self._samples) > self._max:

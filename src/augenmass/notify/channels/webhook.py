@@ -4,6 +4,7 @@ The receiver recomputes `hmac_sha256(secret, timestamp + "." + body)` and compar
 `X-Augenmass-Signature: sha256=<hex>` header; the timestamp (header `X-Augenmass-Timestamp`)
 lets it refuse replays. A 2xx is delivered; 408, 429, 5xx and no connection are retried;
 any other 4xx is permanent (the request itself is wrong, sending it again will not help).
+Config: `notifications.webhooks: {name: {url, secret}}` and a contact's `webhooks: [name]`.
 """
 
 from __future__ import annotations
@@ -12,16 +13,40 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
 import aiohttp
+from pydantic import field_validator
 
-from augenmass.core.plan import Contact, WebhookTarget
+from augenmass.core.fields import Name, NameList
+from augenmass.core.plan import Contact, NotificationSettings, Plan, WebhookTarget
 from augenmass.core.values import state_name
+from augenmass.notify.channels.base import ChannelModel, KeyPath, SettingsReport
 from augenmass.notify.items import Message, Rendered, SendError
 
 SIGNATURE_HEADER = "X-Augenmass-Signature"
 TIMESTAMP_HEADER = "X-Augenmass-Timestamp"
+
+
+class WebhookModel(ChannelModel):
+    url: str
+    secret: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+
+class WebhookContactKeys(ChannelModel):
+    webhooks: NameList = []
+
+
+class WebhookSettingsKeys(ChannelModel):
+    webhooks: dict[Name, WebhookModel] = {}
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -83,3 +108,45 @@ class WebhookChannel:
             return
         retry = status >= 500 or status in (408, 429)
         raise SendError(f"webhook {self.target.name}: HTTP {status}", retry=retry)
+
+    # config: kept after send() so that the delivery code reads as before
+    ContactKeys: ClassVar[type[ChannelModel]] = WebhookContactKeys
+    SettingsKeys: ClassVar[type[ChannelModel]] = WebhookSettingsKeys
+
+    @classmethod
+    def contact_fields(cls, keys: Any) -> dict[str, Any]:
+        assert isinstance(keys, WebhookContactKeys)
+        return {"webhooks": tuple(keys.webhooks)}
+
+    @classmethod
+    def settings_fields(cls, keys: Any, report: SettingsReport) -> dict[str, Any]:
+        assert isinstance(keys, WebhookSettingsKeys)
+        hooks = {
+            name: WebhookTarget(
+                name,
+                report.secret(hook.url, "webhooks", name, "url"),
+                report.secret(hook.secret, "webhooks", name, "secret"),
+            )
+            for name, hook in keys.webhooks.items()
+        }
+        return {"webhooks": hooks}
+
+    @classmethod
+    def contact_problems(
+        cls, contact: Contact, settings: NotificationSettings
+    ) -> Iterable[tuple[KeyPath, str]]:
+        """Webhook names must exist."""
+        for index, name in enumerate(contact.webhooks):
+            if name not in settings.webhooks:
+                known = ", ".join(sorted(settings.webhooks)) or "none defined"
+                message = f"unknown webhook {name!r} (notifications.webhooks: {known})"
+                yield ("webhooks", index), message
+
+    @classmethod
+    def outbox_names(cls, contact: Contact, settings: NotificationSettings) -> list[str]:
+        return [f"webhook:{name}" for name in contact.webhooks if name in settings.webhooks]
+
+    @classmethod
+    def for_outbox(cls, plan: Plan, name: str) -> WebhookChannel | None:
+        target = plan.notifications.webhooks.get(name.removeprefix("webhook:"))
+        return cls(target) if name.startswith("webhook:") and target is not None else None

@@ -1,7 +1,8 @@
 """Everything else (Matrix, Telegram, ntfy, Slack …) through Apprise URLs on the contact.
 
 Apprise is synchronous (requests): it runs in a worker thread. Its URLs carry tokens, so its own
-logging is silenced and errors name only the URL's scheme.
+logging is silenced and errors name only the URL's scheme. Config: a contact's `apprise:` (or
+`channels:`) list of URLs, checked with Apprise itself at check-config time.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import asyncio
 import contextlib
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from types import ModuleType
+from typing import Any, ClassVar
 
-from augenmass.core.plan import Contact
+from augenmass.core.plan import Contact, NotificationSettings, Plan
+from augenmass.notify.channels.base import ChannelModel, KeyPath, NoKeys, SettingsReport
 from augenmass.notify.items import Message, Rendered, SendError
 
 logging.getLogger("apprise").setLevel(logging.CRITICAL + 1)
@@ -54,7 +57,42 @@ def _notify(urls: tuple[str, ...], title: str, body: str) -> list[str]:
     return failed
 
 
+class AppriseContactKeys(ChannelModel):
+    channels: list[str] = []  # Apprise URLs (same as `apprise:`)
+    apprise: list[str] = []
+
+
 class AppriseChannel:
+    ContactKeys: ClassVar[type[ChannelModel]] = AppriseContactKeys
+    SettingsKeys: ClassVar[type[ChannelModel]] = NoKeys
+
+    @classmethod
+    def contact_fields(cls, keys: Any) -> dict[str, Any]:
+        assert isinstance(keys, AppriseContactKeys)
+        return {"channels": tuple(dict.fromkeys(keys.channels + keys.apprise))}
+
+    @classmethod
+    def settings_fields(cls, keys: Any, report: SettingsReport) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def contact_problems(
+        cls, contact: Contact, settings: NotificationSettings
+    ) -> Iterable[tuple[KeyPath, str]]:
+        """Apprise URLs must parse (checked with Apprise itself)."""
+        for index, url in enumerate(contact.channels):
+            problem = url_problem(url)
+            if problem is not None:
+                yield ("apprise", index), problem
+
+    @classmethod
+    def outbox_names(cls, contact: Contact, settings: NotificationSettings) -> list[str]:
+        return ["apprise"] if contact.channels else []
+
+    @classmethod
+    def for_outbox(cls, plan: Plan, name: str) -> AppriseChannel | None:
+        return cls() if name == "apprise" else None
+
     async def send(self, message: Message, rendered: Rendered, contact: Contact) -> None:
         failed = await asyncio.to_thread(_notify, contact.channels, rendered.subject, rendered.text)
         if failed:

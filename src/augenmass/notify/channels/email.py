@@ -1,0 +1,179 @@
+"""E-mail over SMTP (aiosmtplib): plain, STARTTLS or SMTPS, optional auth. Config: a contact's
+`email:` and the `notifications.smtp:` section.
+
+Threading: every message has a stable Message-ID (from its oldest outbox row), and a recovery
+carries In-Reply-To/References of the problem's Message-ID, so mail clients show them together.
+Headers are set only from values that went through `one_line`: a CR/LF in check output can
+never start a new header.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import re
+import ssl
+from collections.abc import Iterable
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import aiosmtplib
+from pydantic import Field, field_validator
+
+from augenmass.core.fields import PositiveDuration, Text
+from augenmass.core.plan import Contact, NotificationSettings, Plan, SmtpSettings
+from augenmass.notify.channels.base import ChannelModel, KeyPath, SettingsReport
+from augenmass.notify.items import Message, Rendered, SendError
+from augenmass.notify.message import one_line
+from augenmass.notify.renderthread import run_cpu
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)*")
+
+
+def _address_problem(value: str) -> str | None:
+    if EMAIL.fullmatch(value):
+        return None
+    return f"invalid e-mail address {value!r}: expected local@domain"
+
+
+class EmailContactKeys(ChannelModel):
+    email: str = ""
+
+    @field_validator("email")
+    @classmethod
+    def _email_shape(cls, value: str) -> str:
+        problem = _address_problem(value) if value else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class SmtpModel(ChannelModel):
+    host: Text = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "none"
+    username: Text = ""
+    password: str = ""
+    password_file: str = ""
+    from_address: str = Field(default="augenmass@localhost", alias="from")
+    timeout: PositiveDuration = 30.0
+
+    @field_validator("from_address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        problem = _address_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class EmailSettingsKeys(ChannelModel):
+    smtp: SmtpModel | None = None
+
+
+def smtp_settings(model: SmtpModel, report: SettingsReport) -> SmtpSettings:
+    password = report.secret(model.password, "smtp", "password")
+    if model.password_file:
+        if model.password:
+            report.problem("give either password or password_file, not both", "smtp")
+        try:
+            password = Path(model.password_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            report.problem(f"cannot read: {exc.strerror}", "smtp", "password_file")
+    return SmtpSettings(
+        host=model.host,
+        port=model.port,
+        security=model.security,
+        username=report.secret(model.username, "smtp", "username"),
+        password=password,
+        from_address=model.from_address,
+        timeout=model.timeout,
+    )
+
+
+def build_email(
+    message: Message, rendered: Rendered, contact: Contact, settings: SmtpSettings
+) -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"] = settings.from_address
+    mail["To"] = contact.email
+    mail["Subject"] = one_line(rendered.subject)
+    mail["Date"] = formatdate(localtime=False, usegmt=True)
+    mail["Message-ID"] = message.message_id
+    if message.references:
+        mail["In-Reply-To"] = message.references[-1]
+        mail["References"] = " ".join(message.references)
+    mail["Auto-Submitted"] = "auto-generated"
+    mail.set_content(rendered.text)
+    if rendered.html:
+        mail.add_alternative(rendered.html, subtype="html")
+    return mail
+
+
+class EmailChannel:
+    ContactKeys: ClassVar[type[ChannelModel]] = EmailContactKeys
+    SettingsKeys: ClassVar[type[ChannelModel]] = EmailSettingsKeys
+
+    @classmethod
+    def contact_fields(cls, keys: Any) -> dict[str, Any]:
+        assert isinstance(keys, EmailContactKeys)
+        return {"email": keys.email}
+
+    @classmethod
+    def settings_fields(cls, keys: Any, report: SettingsReport) -> dict[str, Any]:
+        assert isinstance(keys, EmailSettingsKeys)
+        return {"smtp": smtp_settings(keys.smtp, report) if keys.smtp is not None else None}
+
+    @classmethod
+    def contact_problems(
+        cls, contact: Contact, settings: NotificationSettings
+    ) -> Iterable[tuple[KeyPath, str]]:
+        return ()
+
+    @classmethod
+    def outbox_names(cls, contact: Contact, settings: NotificationSettings) -> list[str]:
+        return ["email"] if contact.email and settings.smtp is not None else []
+
+    @classmethod
+    def for_outbox(cls, plan: Plan, name: str) -> EmailChannel | None:
+        smtp = plan.notifications.smtp
+        return cls(smtp) if name == "email" and smtp is not None else None
+
+    def __init__(self, settings: SmtpSettings, tls_context: ssl.SSLContext | None = None) -> None:
+        self.settings = settings
+        self.tls_context = tls_context
+
+    async def send(self, message: Message, rendered: Rendered, contact: Contact) -> None:
+        s = self.settings
+
+        def encode() -> bytes:
+            # the email package is slow on big bodies: encode in the notification worker thread
+            return build_email(message, rendered, contact, s).as_bytes(policy=email.policy.SMTP)
+
+        raw = await run_cpu(encode)
+        try:
+            errors, _ = await aiosmtplib.send(
+                raw,
+                sender=s.from_address,
+                recipients=[contact.email],
+                hostname=s.host,
+                port=s.port,
+                use_tls=s.security == "tls",
+                start_tls=s.security == "starttls",
+                username=s.username or None,
+                password=s.password or None,
+                timeout=s.timeout,
+                tls_context=self.tls_context,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            retry = all(c < 500 for c in codes)
+            raise SendError(f"recipient refused ({codes})", retry=retry) from None
+        except aiosmtplib.SMTPResponseException as exc:
+            raise SendError(f"SMTP {exc.code}: {exc.message}", retry=exc.code < 500) from None
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise SendError(f"SMTP: {type(exc).__name__}: {exc}", retry=True) from None
+        if errors:  # a single recipient: any error means it was refused
+            codes = [code for code, _ in errors.values()]
+            raise SendError(f"recipient refused ({codes})", retry=all(c < 500 for c in codes))

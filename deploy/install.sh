@@ -8,6 +8,8 @@
 # --no-venv    leave /opt/augenmass/venv alone (no Python packages installed)
 # --python PY  the Python (3.11 or newer) the venv is made with (default: python3)
 set -eu
+# The venv must be readable by the service's user even where root's umask is 077.
+umask 022
 
 NAME=augenmass
 ROOT=/

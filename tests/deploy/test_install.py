@@ -133,6 +133,8 @@ def test_the_unit_is_hardened_as_documented(tmp_path: Path) -> None:
     assert service["CapabilityBoundingSet"] == "CAP_NET_RAW"
     assert service["AmbientCapabilities"] == "CAP_NET_RAW"
     assert service["ProtectSystem"] == "strict"
+    assert service["ProtectHome"] in ("yes", "read-only")
+    assert service["PrivateTmp"] == "yes"
     assert service["NoNewPrivileges"] == "yes"
     assert service["SystemCallFilter"] == "@system-service"
     assert service["ReadWritePaths"] == "/var/lib/augenmass"

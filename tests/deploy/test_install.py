@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(os.geteuid() != 0, reason="the install script creates users: root only"),
-    pytest.mark.skipif(not shutil.which("useradd"), reason="needs useradd (passwd)"),
-]
+pytestmark = pytest.mark.slow
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("useradd"),
+    reason="the install script creates users: root and useradd only",
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "deploy" / "install.sh"
@@ -65,6 +65,7 @@ def _mode(path: Path) -> tuple[int, int, int]:
     return stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
 
 
+@needs_root
 def test_install_into_a_root_creates_user_directories_and_unit(root: Path, tmp_path: Path) -> None:
     done = _install(root)
     assert done.returncode == 0, done.stderr
@@ -96,6 +97,7 @@ def test_install_into_a_root_creates_user_directories_and_unit(root: Path, tmp_p
         assert verified.stderr == ""  # not even a warning (an unknown key is only one)
 
 
+@needs_root
 def test_running_it_again_upgrades_and_keeps_user_config_and_data(root: Path) -> None:
     assert _install(root).returncode == 0
     hosts = root / "etc/augenmass/hosts.yaml"
@@ -114,6 +116,7 @@ def test_running_it_again_upgrades_and_keeps_user_config_and_data(root: Path) ->
     assert db.read_bytes() == b"precious"
 
 
+@needs_root
 def test_the_script_refuses_a_root_that_is_not_a_system(tmp_path: Path) -> None:
     done = _install(tmp_path)
     assert done.returncode == 1

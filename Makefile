@@ -6,7 +6,7 @@ CONFIG ?= examples/config
 DATA   ?= var
 LISTEN ?= 127.0.0.1:8080
 DEBIAN_TEST_PACKAGES := monitoring-plugins-basic monitoring-plugins-standard postfix iproute2 openssl chromium \
-	bind9-dnsutils
+	bind9-dnsutils systemd
 # snmpsim drops root to `nobody`, which must be able to read its venv: as root keep it in /opt
 # (a clone under a 0700 home would be unreadable), otherwise beside the repository.
 SNMPSIM_VENV ?= $(shell [ "$$(id -u)" = 0 ] && echo /opt/augenmass-snmpsim || echo $(CURDIR)/.venv-snmpsim)
@@ -23,7 +23,8 @@ LATEST_VENV  := .venv-latest
 UV_COMPILE   := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock"
 
-.PHONY: run test check suite-check deps test-deps debian-deps snmpsim bench clean lock test-latest
+.PHONY: run test check suite-check deps test-deps debian-deps snmpsim bench clean lock test-latest \
+	install
 
 $(BIN)/augenmass: pyproject.toml $(RUN_LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +53,12 @@ debian-deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+
+# Install as a systemd service (docs/install.md): user, /etc/augenmass, /var/lib/augenmass,
+# /opt/augenmass/venv from the lock, the unit. Re-run to upgrade; DESTDIR installs into a root.
+DESTDIR ?= /
+install:
+	deploy/install.sh --root $(DESTDIR) --python $(PYTHON)
 
 run: deps
 	mkdir -p $(DATA)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
-from augenmass.core.logfmt import LogfmtFormatter
+import pytest
+
+from augenmass.core.logfmt import LogfmtFormatter, stderr_is_journal
 from augenmass.server.server import _safe_url
 
 
@@ -38,3 +42,36 @@ def test_database_passwords_never_reach_a_log_line() -> None:
     )
     assert "s3cret" not in _safe_url("postgresql+asyncpg://u:s3cret@h:5432/d")
     assert _safe_url("sqlite:///var/augenmass.db") == "sqlite:///var/augenmass.db"
+
+
+def test_journal_lines_carry_the_syslog_priority_and_no_timestamp_of_their_own() -> None:
+    levels = {
+        logging.DEBUG: 7,
+        logging.INFO: 6,
+        logging.WARNING: 4,
+        logging.ERROR: 3,
+        logging.CRITICAL: 2,
+    }
+    for level, prio in levels.items():
+        record = logging.LogRecord("augenmass.test", level, __file__, 1, "x y", (), None)
+        record.__dict__["check"] = "www1/website"
+        line = LogfmtFormatter(journal=True).format(record)
+        name = logging.getLevelName(level).lower()
+        assert line == f'<{prio}>level={name} logger=augenmass.test msg="x y" check=www1/website'
+    plain = _format("check done")
+    assert plain.startswith("ts=") and not plain.startswith("<")
+
+
+def test_stderr_is_the_journal_only_when_journal_stream_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open(tmp_path / "journal", "w") as journal, open(tmp_path / "file", "w") as other:
+        st = os.fstat(journal.fileno())
+        monkeypatch.setenv("JOURNAL_STREAM", f"{st.st_dev}:{st.st_ino}")
+        assert stderr_is_journal(journal)
+        # stderr redirected elsewhere by the service's own script: plain lines again
+        assert not stderr_is_journal(other)
+        monkeypatch.setenv("JOURNAL_STREAM", "garbage")
+        assert not stderr_is_journal(journal)
+        monkeypatch.delenv("JOURNAL_STREAM")
+        assert not stderr_is_journal(journal)

@@ -48,9 +48,18 @@ def run(
     """Run the monitoring server."""
     from augenmass.core.errors import ConfigError
     from augenmass.core.logfmt import setup_logging
+    from augenmass.core.private import make_private
+    from augenmass.server.datalock import DataDirBusy, hold
     from augenmass.server.server import Server
 
+    os.umask(0o077)  # the data directory holds password hashes and sessions
+    try:
+        lock = hold(data)  # one server per data directory, held until the process ends
+    except (DataDirBusy, OSError) as exc:
+        typer.echo(f"augenmass: {exc}; not starting", err=True)
+        raise typer.Exit(1) from None
     setup_logging(log_level)
+    make_private(data)
     try:
         import uvloop
 
@@ -62,6 +71,8 @@ def run(
         asyncio.run(server.serve_forever())
     except ConfigError as exc:
         _config_errors(exc)
+    finally:
+        os.close(lock)
     if server.failed:
         raise typer.Exit(1)
 

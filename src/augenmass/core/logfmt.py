@@ -7,8 +7,10 @@ line or rewrite an operator's terminal.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
+from typing import TextIO
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
@@ -32,12 +34,51 @@ def _escape(value: object) -> str:
     return escaped
 
 
+# syslog priorities: journald reads a leading "<N>" as the line's priority (SyslogLevelPrefix=)
+_PRIORITY = {
+    logging.DEBUG: 7,
+    logging.INFO: 6,
+    logging.WARNING: 4,
+    logging.ERROR: 3,
+    logging.CRITICAL: 2,
+}
+
+
+def priority(levelno: int) -> int:
+    """The syslog priority of a level (custom levels take the next standard one below)."""
+    for level in (logging.CRITICAL, logging.ERROR, logging.WARNING, logging.INFO):
+        if levelno >= level:
+            return _PRIORITY[level]
+    return _PRIORITY[logging.DEBUG]
+
+
+def stderr_is_journal(stream: TextIO | None = None) -> bool:
+    """systemd sets $JOURNAL_STREAM to "dev:inode" of the stream it connects; stderr redirected
+    elsewhere (a file, a pipe) no longer matches it."""
+    raw = os.environ.get("JOURNAL_STREAM", "")
+    dev, sep, inode = raw.partition(":")
+    if not sep or not dev.isdigit() or not inode.isdigit():
+        return False
+    try:
+        st = os.fstat((stream or sys.stderr).fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (st.st_dev, st.st_ino) == (int(dev), int(inode))
+
+
 class LogfmtFormatter(logging.Formatter):
+    def __init__(self, journal: bool = False) -> None:
+        super().__init__()
+        # journald stamps each line itself and takes the priority from a "<N>" prefix
+        self.journal = journal
+
     def format(self, record: logging.LogRecord) -> str:
-        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        parts = [
-            f"ts={ts}.{int(record.msecs):03d}Z",
-            f"level={record.levelname.lower()}",
+        if self.journal:
+            parts = [f"<{priority(record.levelno)}>level={record.levelname.lower()}"]
+        else:
+            ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            parts = [f"ts={ts}.{int(record.msecs):03d}Z", f"level={record.levelname.lower()}"]
+        parts += [
             f"logger={record.name}",
             f"msg={_escape(record.getMessage())}",
         ]
@@ -51,7 +92,7 @@ class LogfmtFormatter(logging.Formatter):
 
 def setup_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(LogfmtFormatter())
+    handler.setFormatter(LogfmtFormatter(journal=stderr_is_journal()))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

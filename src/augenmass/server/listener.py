@@ -151,6 +151,7 @@ async def serve(server: Server, listen: str) -> None:
     except OSError as exc:
         log.error("cannot listen", extra={"listen": listen, "error": exc.strerror or str(exc)})
         raise
+    server.listening.set()
     uv_log = logging.getLogger("uvicorn.error")
     if _DROP_COLOUR not in uv_log.filters:
         uv_log.addFilter(_DROP_COLOUR)

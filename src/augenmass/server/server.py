@@ -21,6 +21,7 @@ from augenmass.config import load_config, summarize
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.errors import ConfigError
 from augenmass.core.plan import Plan
+from augenmass.core.private import write_private
 from augenmass.core.values import CheckKey, CheckResult, Event, PerfDatum, state_name
 from augenmass.notify import NotificationService
 from augenmass.runner import Runner
@@ -30,6 +31,7 @@ from augenmass.runner.macros import build_macros
 from augenmass.runner.pool import ProbeWorkers, default_workers
 from augenmass.scheduler import JobTemplate, Scheduler
 from augenmass.server import spool as commands
+from augenmass.server.sdnotify import Notifier
 from augenmass.state import Engine, Outcome
 from augenmass.store import Store, StoreWriter, WriteBatch, open_store
 
@@ -126,6 +128,9 @@ class Server:
         self.runner: Runner
         self.workers: ProbeWorkers
         self.notifications: NotificationService  # the outbox sink and its delivery loop
+        # --- systemd: READY/RELOADING/STOPPING, watchdog pings, STATUS= (no-op outside it)
+        self.systemd = Notifier.from_env()
+        self.listening = asyncio.Event()  # set by the listener once its socket is bound
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -163,7 +168,7 @@ class Server:
         jobs = build_jobs(self.plan)
         self.workers.plan_rate(probe_rate(jobs.values()))
         self.scheduler.set_jobs(jobs)
-        pid_path(self.data_dir).write_text(f"{os.getpid()}\n")
+        write_private(pid_path(self.data_dir), f"{os.getpid()}\n")
         self._tasks = [
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
             asyncio.create_task(self._every(TICK_SECONDS, self.tick), name="tick"),
@@ -178,6 +183,10 @@ class Server:
             http = asyncio.create_task(serve(self, self.listen), name="http")
             http.add_done_callback(self._http_ended)
             self._tasks.append(http)
+        if self.systemd.enabled:
+            self._tasks.append(
+                asyncio.create_task(self.systemd.keepalive(self.status_line), name="systemd")
+            )
         # The plan and the loaded states live for the whole run: keep them out of every
         # garbage-collector pass (with 10,000 services a full pass takes milliseconds).
         gc.collect()
@@ -187,6 +196,7 @@ class Server:
         )
 
     async def stop(self) -> None:
+        self.systemd.stopping()
         self.scheduler.stop()
         for task in self._tasks:
             task.cancel()
@@ -199,6 +209,7 @@ class Server:
         await self.store.close()
         with contextlib.suppress(FileNotFoundError):
             pid_path(self.data_dir).unlink()
+        self.systemd.close()
         log.info("stopped")
 
     def _http_ended(self, task: asyncio.Task[None]) -> None:
@@ -215,11 +226,35 @@ class Server:
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)
+        await self._announce_ready()
         await self._stopping.wait()
         await self.stop()
 
+    # --- systemd ---------------------------------------------------------------------------
+    async def _announce_ready(self) -> None:
+        """READY=1 once the plan is loaded and the API listens (or never, if it cannot)."""
+        if self.listen:
+            waits = [asyncio.ensure_future(e.wait()) for e in (self.listening, self._stopping)]
+            _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in pending:
+                waiting.cancel()
+        if not self._stopping.is_set():
+            self.systemd.ready(self.status_line())
+
+    def status_line(self) -> str:
+        states = self.engine.states.values()
+        problems = sum(1 for st in states if st.checked and st.state != 0)
+        return f"{len(states)} checks, {problems} problem{'s' if problems != 1 else ''}"
+
     async def reload(self) -> bool:
         """Re-read the config; a broken one is refused and the old one keeps running."""
+        self.systemd.reloading()
+        try:
+            return await self._reload()
+        finally:
+            self.systemd.ready(self.status_line())
+
+    async def _reload(self) -> bool:
         try:
             plan = await asyncio.to_thread(load_config, self.config_path)
         except ConfigError as exc:

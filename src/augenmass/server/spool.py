@@ -42,7 +42,9 @@ def submit(data_dir: Path, command: Mapping[str, Any]) -> Path:
     spool.mkdir(parents=True, exist_ok=True, mode=0o700)
     name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.json"
     tmp = spool / f".{name}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
+    # 0600 whatever the umask: only the server's user may read or plant commands
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with open(fd, "w", encoding="utf-8") as fh:
         json.dump(dict(command), fh)
         fh.flush()
         os.fsync(fh.fileno())

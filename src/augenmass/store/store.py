@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from augenmass.core.errors import StoreError
 from augenmass.core.plan import Retention
+from augenmass.core.private import protect_sqlite
 from augenmass.core.values import (
     Acknowledgement,
     CheckKey,
@@ -356,6 +357,7 @@ async def open_store(
     if problem is not None and side is not None:
         store.degraded_reason = problem
         await _restore_handling(store, side)
+    protect_sqlite(path)  # it holds password hashes and sessions: 0600 whatever the umask
     return store
 
 

@@ -24,14 +24,30 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class SmtpModel(Strict):
-    host: Text = "127.0.0.1"
-    port: int = Field(default=25, ge=1, le=65535)
-    security: Literal["none", "starttls", "tls"] = "none"
-    username: Text = ""
-    password: str = ""
-    password_file: str = ""
-    from_address: str = Field(default="augenmass@localhost", alias="from")
-    timeout: PositiveDuration = 30.0
+    host: Text = Field(default="127.0.0.1", description="The mail relay.")
+    port: int = Field(
+        default=25,
+        ge=1,
+        le=65535,
+        description="Its port (587 with starttls and 465 with tls, usually).",
+    )
+    security: Literal["none", "starttls", "tls"] = Field(
+        default="none",
+        description="none, starttls (upgrade after connecting) or tls (TLS from the start).",
+    )
+    username: Text = Field(
+        default="", description="Login user; empty: no login. ${ENV_VAR} is replaced."
+    )
+    password: str = Field(
+        default="", description="Login password (a secret); ${ENV_VAR} is replaced."
+    )
+    password_file: str = Field(
+        default="", description="File holding the password, instead of `password`."
+    )
+    from_address: str = Field(
+        default="augenmass@localhost", alias="from", description="Sender address of the messages."
+    )
+    timeout: PositiveDuration = Field(default=30.0, description="Time limit of one delivery.")
 
     @field_validator("from_address")
     @classmethod
@@ -42,8 +58,15 @@ class SmtpModel(Strict):
 
 
 class WebhookModel(Strict):
-    url: str
-    secret: str = ""
+    url: str = Field(
+        description="http(s) URL the notification is POSTed to as JSON; ${ENV_VAR} is replaced."
+    )
+    secret: str = Field(
+        default="",
+        description=(
+            "Key of an HMAC-SHA256 signature header over the body; ${ENV_VAR} is replaced."
+        ),
+    )
 
     @field_validator("url")
     @classmethod
@@ -54,16 +77,48 @@ class WebhookModel(Strict):
 
 
 class NotificationsModel(Strict):
-    smtp: SmtpModel | None = None
-    webhooks: dict[Name, WebhookModel] = {}
-    group_wait: Duration = 10.0
-    group_interval: Duration = 30.0
-    retry_initial: PositiveDuration = 5.0
-    retry_max: PositiveDuration = 300.0
-    max_attempts: int = Field(default=100, ge=1, le=10_000)
-    permanent_attempts: int = Field(default=3, ge=1, le=100)
-    templates_dir: str | None = None
-    max_output: int = Field(default=2000, ge=100, le=100_000)
+    smtp: SmtpModel | None = Field(
+        default=None, description="The mail relay; without it e-mail addresses get nothing."
+    )
+    webhooks: dict[Name, WebhookModel] = Field(
+        default={}, description="Named webhook targets; contacts list them under `webhooks`."
+    )
+    group_wait: Duration = Field(
+        default=10.0,
+        description=(
+            "A first problem for a contact waits this long for others to go out in one message."
+        ),
+    )
+    group_interval: Duration = Field(
+        default=30.0, description="At least this long between two messages to one contact."
+    )
+    retry_initial: PositiveDuration = Field(
+        default=5.0, description="Wait after a failed send, doubling with each failure."
+    )
+    retry_max: PositiveDuration = Field(
+        default=300.0, description="Longest wait between two sends of one message."
+    )
+    max_attempts: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Temporary failures (no connection, 4xx) before a message is given up.",
+    )
+    permanent_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Permanent failures (5xx) before a message is given up.",
+    )
+    templates_dir: str | None = Field(
+        default=None,
+        description=(
+            "Directory of own message templates (LANG/subject.j2, body.txt.j2, body.html.j2)."
+        ),
+    )
+    max_output: int = Field(
+        default=2000, ge=100, le=100_000, description="Characters of check output put in a message."
+    )
 
 
 def _secret(value: str, where: Where, problems: list[ConfigProblem]) -> str:

@@ -43,17 +43,25 @@ _COUNTERS = ("counter32", "counter64")
 class SnmpOptions(CheckModel):
     """Connection options shared by snmp, printer, snmp-disk and snmp-interface."""
 
-    host: Text = "$HOSTADDRESS$"
-    port: int = Field(default=161, ge=1, le=65535)
-    version: Literal["1", "2c", "3"] = "2c"
-    community: Text = "public"  # a secret: never shown
-    user: Text = ""
-    auth_protocol: Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"] = "none"
-    auth_key: Text = ""  # a secret
-    priv_protocol: Literal["none", "des", "3des", "aes", "aes128", "aes192", "aes256"] = "none"
-    priv_key: Text = ""  # a secret
-    context: Text = ""
-    retries: int = Field(default=1, ge=0, le=10)
+    host: Text = Field(default="$HOSTADDRESS$", description="The SNMP agent.")
+    port: int = Field(default=161, ge=1, le=65535, description="Its port.")
+    version: Literal["1", "2c", "3"] = Field(default="2c", description="SNMP version: 1, 2c or 3.")
+    community: Text = Field(
+        default="public", description="Community of v1/v2c (a secret: never shown)."
+    )
+    user: Text = Field(default="", description="v3 user name.")
+    auth_protocol: Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"] = Field(
+        default="none", description="v3 authentication protocol."
+    )
+    auth_key: Text = Field(default="", description="v3 authentication key (a secret).")
+    priv_protocol: Literal["none", "des", "3des", "aes", "aes128", "aes192", "aes256"] = Field(
+        default="none", description="v3 privacy (encryption) protocol."
+    )
+    priv_key: Text = Field(default="", description="v3 privacy key (a secret).")
+    context: Text = Field(default="", description="v3 context name.")
+    retries: int = Field(
+        default=1, ge=0, le=10, description="Retries after a request got no answer."
+    )
 
     @field_validator("version", mode="before")
     @classmethod
@@ -63,14 +71,22 @@ class SnmpOptions(CheckModel):
 
 
 class SnmpCheckOptions(SnmpOptions):
-    oid: str | list[str]
-    label: str | list[str] | None = None
-    warning: Threshold | None = None
-    critical: Threshold | None = None
-    expect: Text | None = None  # the string value must equal this
-    regex: Text | None = None  # the string value must contain a match
-    rate: bool = False  # counters: report the change per second
-    uom: Text = ""
+    oid: str | list[str] = Field(description="Numeric OID, or a list of them, to GET.")
+    label: str | list[str] | None = Field(
+        default=None, description="Label in output and perfdata (a list: one per OID)."
+    )
+    warning: Threshold | None = Field(
+        default=None, description="Range on the number (or its rate)."
+    )
+    critical: Threshold | None = Field(default=None, description="Like warning, for CRITICAL.")
+    expect: Text | None = Field(default=None, description="A text value must equal this.")
+    regex: Text | None = Field(
+        default=None, description="A text value must contain a match of this regular expression."
+    )
+    rate: bool = Field(
+        default=False, description="Counters: judge and report the change per second."
+    )
+    uom: Text = Field(default="", description="Unit of measurement in the perfdata (e.g. B, %, c).")
 
     @field_validator("oid")
     @classmethod

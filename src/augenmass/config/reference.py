@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -720,7 +721,7 @@ def _is_duration(value: dict[str, Any]) -> bool:
 
 
 def _anchor(path: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in path.lower()).strip("-")
+    return re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
 
 
 def _cell(text: str) -> str:

@@ -22,18 +22,17 @@ class CheckModel(BaseModel):
 
     timeout: Duration | None = Field(
         default=None,
-        description="Time limit of this check (default: the object's `timeout`, else 10 s).",
+        description="Time limit (seconds, or 30s, 1m ...); not set: the object's `timeout`, "
+        "else 10 s.",
     )
     timeout_state: State | None = Field(
         default=None,
-        description="State when it runs out of time (default: the object's, else unknown).",
+        description="State for a timeout; not set: the object's `timeout_state`, else unknown.",
     )
     exit_code_state: State | None = Field(
         default=None,
-        description=(
-            "State when a plugin cannot run or exits outside 0..3 (default: "
-            "the object's, else unknown)."
-        ),
+        description="State when a plugin cannot run or exits outside 0..3; not set: the "
+        "object's `exit_code_state`, else unknown.",
     )
 
     @field_validator("*", mode="before")

@@ -24,7 +24,7 @@ UV_COMPILE   := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 
 	--custom-compile-command "make lock"
 
 .PHONY: run test check suite-check deps test-deps debian-deps snmpsim bench clean lock test-latest \
-	install
+	install docs
 
 $(BIN)/augenmass: pyproject.toml $(RUN_LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -93,6 +93,12 @@ test-latest: debian-deps snmpsim
 	$(LATEST_VENV)/bin/pip list --format=freeze > $(LATEST_VENV)/versions.txt
 	$(MAKE) --no-print-directory suite-check BIN=$(LATEST_VENV)/bin
 	$(LATEST_VENV)/bin/pytest -q
+
+# The configuration reference and the editors' JSON Schema, from the models (a test fails when
+# the committed files fall behind).
+docs: deps
+	$(BIN)/augenmass config-reference --output docs/configuration.md
+	$(BIN)/augenmass config-reference --json-schema --output docs/augenmass.schema.json
 
 bench: deps
 	$(BIN)/python bench/run_bench.py

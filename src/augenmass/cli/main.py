@@ -16,6 +16,7 @@ import typer
 from augenmass import __version__
 from augenmass.cli.defaults import DEFAULT_CONFIG, DEFAULT_DATA, DEFAULT_LISTEN, ConfigOpt, DataOpt
 from augenmass.cli.notify import notify_app
+from augenmass.cli.reference import config_reference
 from augenmass.cli.users import tokens_app, users_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -302,6 +303,7 @@ def recheck(
     _spool(data, {"action": "check_now", "host": host, "service": service})
 
 
+app.command("config-reference")(config_reference)
 app.add_typer(notify_app, name="notify")
 app.add_typer(users_app, name="user")
 app.add_typer(tokens_app, name="token")

@@ -18,8 +18,14 @@ from augenmass.core.options import CheckModel
 
 
 class PluginCheck(CheckModel):
-    command: list[Text] = Field(min_length=1)
-    args: list[Text] = []
+    command: list[Text] = Field(
+        min_length=1,
+        description=(
+            "The program and its arguments (argv, no shell); a name without /"
+            " is looked up in settings.plugin_dirs, then $PATH."
+        ),
+    )
+    args: list[Text] = Field(default=[], description="Values of $ARG1$, $ARG2$ ... in command.")
 
     @field_validator("command", mode="before")
     @classmethod

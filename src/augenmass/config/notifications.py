@@ -36,14 +36,42 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 class NotificationsModel(Strict):
     """The keys of `notifications:` that are not a channel's."""
 
-    group_wait: Duration = 10.0
-    group_interval: Duration = 30.0
-    retry_initial: PositiveDuration = 5.0
-    retry_max: PositiveDuration = 300.0
-    max_attempts: int = Field(default=100, ge=1, le=10_000)
-    permanent_attempts: int = Field(default=3, ge=1, le=100)
-    templates_dir: str | None = None
-    max_output: int = Field(default=2000, ge=100, le=100_000)
+    group_wait: Duration = Field(
+        default=10.0,
+        description=(
+            "A first problem for a contact waits this long for others to go out in one message."
+        ),
+    )
+    group_interval: Duration = Field(
+        default=30.0, description="At least this long between two messages to one contact."
+    )
+    retry_initial: PositiveDuration = Field(
+        default=5.0, description="Wait after a failed send, doubling with each failure."
+    )
+    retry_max: PositiveDuration = Field(
+        default=300.0, description="Longest wait between two sends of one message."
+    )
+    max_attempts: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Temporary failures (no connection, 4xx) before a message is given up.",
+    )
+    permanent_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Permanent failures (5xx) before a message is given up.",
+    )
+    templates_dir: str | None = Field(
+        default=None,
+        description=(
+            "Directory of own message templates (LANG/subject.j2, body.txt.j2, body.html.j2)."
+        ),
+    )
+    max_output: int = Field(
+        default=2000, ge=100, le=100_000, description="Characters of check output put in a message."
+    )
 
 
 def _secret(value: str, where: Where, problems: list[ConfigProblem]) -> str:

@@ -41,35 +41,94 @@ class Strict(BaseModel):
 
 
 class RetentionModel(Strict):
-    raw: Duration | None = None
-    five_minute: Duration | None = None
-    hourly: Duration | None = None
-    history: Duration | None = None
+    raw: Duration | None = Field(
+        default=None, description="How long raw performance data points are kept."
+    )
+    five_minute: Duration | None = Field(
+        default=None, description="How long the 5-minute roll-ups of performance data are kept."
+    )
+    hourly: Duration | None = Field(
+        default=None, description="How long the hourly roll-ups of performance data are kept."
+    )
+    history: Duration | None = Field(
+        default=None, description="How long state history events are kept."
+    )
 
 
 class StatusPageModel(Strict):
-    title: Text = "Status"
-    groups: list[Text] = []  # the order of the groups on the public status page
+    title: Text = Field(default="Status", description="Title of the public status page at /status.")
+    groups: list[Text] = Field(
+        default=[],
+        description=(
+            "Order of the groups on the public status page (see a service's `public.group`)."
+        ),
+    )
 
 
 class PublicModel(Strict):
     """How a service appears on the public status page (nothing else of it is shown)."""
 
-    name: Text = ""  # default: the service's display name or name
-    group: Text = ""
-    show_output: bool = False
+    name: Text = Field(
+        default="", description="Name shown (default: the service's display name or name)."
+    )
+    group: Text = Field(
+        default="",
+        description="Group it is listed under (ordered by settings.status_page.groups).",
+    )
+    show_output: bool = Field(
+        default=False, description="Also show the check's output (else only the state)."
+    )
 
 
 class SettingsModel(Strict):
-    max_concurrent_checks: int | None = Field(default=None, ge=1, le=100_000)
-    max_check_spread: Duration | None = None
-    output_limit: int | None = Field(default=None, ge=256, le=64 * 1024 * 1024)
-    timezone: str = "UTC"
-    plugin_dirs: list[str] | None = None
-    self_metrics_interval: PositiveDuration | None = None
-    probe_workers: int | None = Field(default=None, ge=0, le=64)
-    retention: RetentionModel = RetentionModel()
-    status_page: StatusPageModel = StatusPageModel()
+    max_concurrent_checks: int | None = Field(
+        default=None, ge=1, le=100_000, description="Checks running at the same time, at most."
+    )
+    max_check_spread: Duration | None = Field(
+        default=None,
+        description=(
+            "First checks after a start are spread over the check interval, at most this long."
+        ),
+    )
+    output_limit: int | None = Field(
+        default=None,
+        ge=256,
+        le=64 * 1024 * 1024,
+        description="Bytes of a plugin's output that are read; the rest is cut.",
+    )
+    timezone: str = Field(
+        default="UTC",
+        description=(
+            "IANA time zone of time periods and of times in notifications, e.g. Europe/Berlin."
+        ),
+    )
+    plugin_dirs: list[str] | None = Field(
+        default=None, description="Where a plugin named without a slash is looked up, before $PATH."
+    )
+    self_metrics_interval: PositiveDuration | None = Field(
+        default=None,
+        description=(
+            "How often the scheduler's own figures (lateness, checks run) are"
+            " stored as performance data."
+        ),
+    )
+    probe_workers: int | None = Field(
+        default=None,
+        ge=0,
+        le=64,
+        description=(
+            "Processes that run built-in probes beside the server's loop; not"
+            " set: one per CPU beyond the first (at most 4); 0: all in the "
+            "server's loop."
+        ),
+    )
+    retention: RetentionModel = Field(
+        default=RetentionModel(), description="How long stored data is kept."
+    )
+    status_page: StatusPageModel = Field(
+        default=StatusPageModel(),
+        description="The public status page at /status (only services marked `public`).",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -83,101 +142,243 @@ class SettingsModel(Strict):
 
 
 class EscalationModel(Strict):
-    first: int = Field(default=1, ge=1)
-    last: int = Field(default=0, ge=0)
-    after: Duration | None = None
-    notify: NameList = []
-    replace: bool = True
-    notification_interval: Duration | None = None
+    first: int = Field(
+        default=1, ge=1, description="First notification number this escalation applies to."
+    )
+    last: int = Field(
+        default=0, ge=0, description="Last notification number it applies to; 0: no end."
+    )
+    after: Duration | None = Field(
+        default=None,
+        description="Or: applies once this long has passed since the HARD problem began.",
+    )
+    notify: NameList = Field(default=[], description="Contact groups notified while it applies.")
+    replace: bool = Field(
+        default=True,
+        description="true: instead of the object's contacts; false: in addition to them.",
+    )
+    notification_interval: Duration | None = Field(
+        default=None, description="Repeat interval while it applies (default: the object's)."
+    )
 
 
 class PolicyModel(Strict):
     """Keys allowed in `defaults`, templates, hosts and services. None = not set here."""
 
-    check_interval: PositiveDuration | None = None
-    retry_interval: PositiveDuration | None = None
-    max_check_attempts: int | None = Field(default=None, ge=1, le=100)
-    recovery_attempts: int | None = Field(default=None, ge=1, le=100)
-    active_checks: bool | None = None
-    passive_checks: bool | None = None
-    freshness_threshold: PositiveDuration | None = None
-    check_period: Name | None = None
-    volatile: bool | None = None
-    flap_detection: bool | None = None
-    flap_low: float | None = Field(default=None, ge=0, le=100)
-    flap_high: float | None = Field(default=None, ge=0, le=100)
-    notifications_enabled: bool | None = None
-    notification_interval: Duration | None = None
-    first_notification_delay: Duration | None = None
-    notification_period: Name | None = None
-    notify_on: list[NotifyOn] | None = None
-    notify: NameList | None = None
-    contacts: NameList | None = None
-    escalations: list[EscalationModel] | None = None
-    timeout: Duration | None = None
-    timeout_state: State | None = None
-    exit_code_state: State | None = None
+    check_interval: PositiveDuration | None = Field(
+        default=None,
+        description="Time between checks while the state is OK or a confirmed (HARD) problem.",
+    )
+    retry_interval: PositiveDuration | None = Field(
+        default=None, description="Time between checks while a problem is being confirmed (SOFT)."
+    )
+    max_check_attempts: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="Results in a row a problem needs to become HARD (and be notified).",
+    )
+    recovery_attempts: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="OK results in a row a HARD problem needs to count as recovered.",
+    )
+    active_checks: bool | None = Field(
+        default=None,
+        description="Run the check on its schedule; false: only passive results count.",
+    )
+    passive_checks: bool | None = Field(
+        default=None, description="Accept results submitted from outside (API)."
+    )
+    freshness_threshold: PositiveDuration | None = Field(
+        default=None, description="Passive checks: run the check when no result came for this long."
+    )
+    check_period: Name | None = Field(
+        default=None, description="Time period in which the check runs; outside it the check waits."
+    )
+    volatile: bool | None = Field(
+        default=None,
+        description="Every problem result notifies, not only a change (like Nagios is_volatile).",
+    )
+    flap_detection: bool | None = Field(
+        default=None,
+        description=(
+            "Detect flapping (frequent state changes) and hold problem "
+            "notifications while it lasts."
+        ),
+    )
+    flap_low: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Flapping ends when the percent of state changes falls below this.",
+    )
+    flap_high: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Flapping starts when the percent of state changes rises above this.",
+    )
+    notifications_enabled: bool | None = Field(
+        default=None, description="Send notifications for this object at all."
+    )
+    notification_interval: Duration | None = Field(
+        default=None,
+        description="Repeat the notification this often while a problem lasts; 0: notify once.",
+    )
+    first_notification_delay: Duration | None = Field(
+        default=None,
+        description="Wait this long after a problem became HARD before the first notification.",
+    )
+    notification_period: Name | None = Field(
+        default=None,
+        description="Time period in which notifications are sent; outside it they wait.",
+    )
+    notify_on: list[NotifyOn] | None = Field(
+        default=None,
+        description=(
+            "Kinds of notification sent: down, unreachable (hosts); warning, "
+            "critical, unknown (services); recovery, flapping, downtime. Not set: all."
+        ),
+    )
+    notify: NameList | None = Field(default=None, description="Contact groups notified.")
+    contacts: NameList | None = Field(
+        default=None, description="Contacts notified besides the groups."
+    )
+    escalations: list[EscalationModel] | None = Field(
+        default=None, description="Other contact groups from some notification number or time on."
+    )
+    timeout: Duration | None = Field(default=None, description="Time limit of the check.")
+    timeout_state: State | None = Field(
+        default=None, description="State of a check that ran out of time."
+    )
+    exit_code_state: State | None = Field(
+        default=None, description="State of a plugin that cannot be run or exits outside 0..3."
+    )
 
 
 class ObjectModel(PolicyModel):
     """Keys shared by templates, hosts and services."""
 
-    use: NameList = []
-    display_name: Text = ""
-    groups: NameList = []
-    tags: NameList = []
-    vars: dict[str, Text] = {}
-    check: dict[str, Any] | None = None
-    public: PublicModel | bool = False  # services: shown on the public status page
+    use: NameList = Field(
+        default=[], description="Templates to take keys from; the left-most wins."
+    )
+    display_name: Text = Field(
+        default="", description="Name shown in the UI and in notifications (default: the name)."
+    )
+    groups: NameList = Field(
+        default=[],
+        description=(
+            "Groups it belongs to (views; apply and notification rules select hosts by group)."
+        ),
+    )
+    tags: NameList = Field(
+        default=[], description="Free labels; apply rules and notification rules select by tag."
+    )
+    vars: dict[str, Text] = Field(
+        default={},
+        description=(
+            "Custom variables, used in checks as macros ($_HOSTNAME$, $_SERVICENAME$ or $name$)."
+        ),
+    )
+    check: dict[str, Any] | None = Field(
+        default=None, description="What to run: `type` and that type's options."
+    )
+    public: PublicModel | bool = Field(
+        default=False,
+        description=(
+            "Services: show on the public status page (true, or a mapping "
+            "with name, group, show_output)."
+        ),
+    )
 
 
 class TemplateModel(ObjectModel):
-    address: Text = ""
-    parents: list[HostName] = []
+    address: Text = Field(
+        default="",
+        description=(
+            "Hosts: the address checks connect to ($HOSTADDRESS$; default: the host name)."
+        ),
+    )
+    parents: list[HostName] = Field(
+        default=[],
+        description=(
+            "Hosts: hosts this one is reached through; with them down it is UNREACHABLE, not DOWN."
+        ),
+    )
 
 
 class HostModel(ObjectModel):
-    address: Text = ""
-    parents: list[HostName] = []
+    address: Text = Field(
+        default="",
+        description="The address checks connect to ($HOSTADDRESS$; default: the host name).",
+    )
+    parents: list[HostName] = Field(
+        default=[],
+        description=(
+            "Hosts this one is reached through; with them down it is UNREACHABLE, not DOWN."
+        ),
+    )
 
 
 class ApplyModel(Strict):
     """Host selector of an apply rule; every key given must match."""
 
-    tag: Name | None = None
-    group: Name | None = None
-    name: Name | None = None  # glob
-    all: bool = False
+    tag: Name | None = Field(default=None, description="Hosts with this tag.")
+    group: Name | None = Field(default=None, description="Hosts in this group.")
+    name: Name | None = Field(
+        default=None, description="Hosts whose name matches this shell pattern (e.g. web*)."
+    )
+    all: bool = Field(default=False, description="Every host.")
 
 
 class ServiceModel(ObjectModel):
-    name: Name
-    host: HostName | None = None
-    hosts: ApplyModel | None = None
-    ignore: ApplyModel | None = None
+    name: Name = Field(description="The service's name, unique on its host.")
+    host: HostName | None = Field(default=None, description="The host it runs on.")
+    hosts: ApplyModel | None = Field(
+        default=None, description="Apply rule: run it on every host that matches, now and later."
+    )
+    ignore: ApplyModel | None = Field(default=None, description="Hosts the apply rule leaves out.")
 
 
 class ContactModel(Strict):
     """A contact's own keys; the keys of its channels (email, webhooks, apprise …) are added
     from the channel registry (config.notifications.contact_model)."""
 
-    language: Literal["de", "en"] = "en"
-    notification_period: Name | None = None
-    notify_on: list[NotifyOn] = []
-    types: list[NotificationType] = []  # notification types wanted; empty = all
+    language: Literal["de", "en"] = Field(default="en", description="Language of the messages.")
+    notification_period: Name | None = Field(
+        default=None, description="Time period in which this contact is notified."
+    )
+    notify_on: list[NotifyOn] = Field(
+        default=[],
+        description=(
+            "Kinds of notification this contact wants; empty: every kind the object sends."
+        ),
+    )
+    types: list[NotificationType] = Field(
+        default=[], description="Notification types wanted; empty: all."
+    )
 
 
 class RuleMatchModel(Strict):
-    check_type: Name | None = None
-    tag: Name | None = None
-    host_group: Name | None = None
-    service: Name | None = None  # glob
+    check_type: Name | None = Field(default=None, description="Services with this check type.")
+    tag: Name | None = Field(
+        default=None, description="Services with this tag, or on a host with it."
+    )
+    host_group: Name | None = Field(default=None, description="Services on hosts in this group.")
+    service: Name | None = Field(
+        default=None, description="Services whose name matches this shell pattern."
+    )
 
 
 class RuleModel(Strict):
-    match: RuleMatchModel = RuleMatchModel()
-    notify: NameList
+    match: RuleMatchModel = Field(
+        default=RuleMatchModel(),
+        description="Which services; every key given must match, none given matches all.",
+    )
+    notify: NameList = Field(description="Contact groups added to the matching services.")
 
 
 class GroupModel(Strict):
-    members: NameList = []
+    members: NameList = Field(default=[], description="The contacts in the group.")

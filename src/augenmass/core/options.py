@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from augenmass.core.fields import Duration, State, threshold_text
 
@@ -20,9 +20,20 @@ class CheckModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    timeout: Duration | None = None
-    timeout_state: State | None = None
-    exit_code_state: State | None = None
+    timeout: Duration | None = Field(
+        default=None,
+        description="Time limit (seconds, or 30s, 1m ...); not set: the object's `timeout`, "
+        "else 10 s.",
+    )
+    timeout_state: State | None = Field(
+        default=None,
+        description="State for a timeout; not set: the object's `timeout_state`, else unknown.",
+    )
+    exit_code_state: State | None = Field(
+        default=None,
+        description="State when a plugin cannot run or exits outside 0..3; not set: the "
+        "object's `exit_code_state`, else unknown.",
+    )
 
     @field_validator("*", mode="before")
     @classmethod

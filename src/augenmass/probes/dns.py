@@ -45,18 +45,35 @@ SHOWN_RECORDS = 20  # records named in the long output; the rest are counted
 
 
 class DnsOptions(CheckModel):
-    server: Text = "$HOSTADDRESS$"
-    port: int = Field(default=53, ge=1, le=65535)
-    name: Text
-    record_type: Literal["A", "AAAA", "MX", "TXT", "CNAME", "NS", "SOA", "PTR", "SRV"] = "A"
-    expect: list[Text] | None = None
-    expect_match: Literal["all", "any"] = "all"
-    rcode: Literal["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"] = "NOERROR"
-    transport: Literal["udp", "tcp"] = "udp"
-    recursion: bool = True
-    mismatch_state: State | None = None  # expected answers missing (WARNING, as check_dig)
-    warning: Threshold | None = None  # response time in seconds
-    critical: Threshold | None = None
+    server: Text = Field(default="$HOSTADDRESS$", description="The DNS server to ask.")
+    port: int = Field(default=53, ge=1, le=65535, description="Its port.")
+    name: Text = Field(description="The name to look up.")
+    record_type: Literal["A", "AAAA", "MX", "TXT", "CNAME", "NS", "SOA", "PTR", "SRV"] = Field(
+        default="A", description="The record type asked for."
+    )
+    expect: list[Text] | None = Field(
+        default=None, description="Answers that must be present (addresses, names, texts)."
+    )
+    expect_match: Literal["all", "any"] = Field(
+        default="all", description="all: every expected answer must be present; any: one suffices."
+    )
+    rcode: Literal["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"] = Field(
+        default="NOERROR",
+        description=(
+            "The response code that is healthy (NXDOMAIN for a name that must not exist)."
+        ),
+    )
+    transport: Literal["udp", "tcp"] = Field(
+        default="udp", description="udp (retried over TCP when truncated) or tcp only."
+    )
+    recursion: bool = Field(default=True, description="Ask for recursion.")
+    mismatch_state: State | None = Field(
+        default=None, description="State when expected answers are missing (default warning)."
+    )
+    warning: Threshold | None = Field(
+        default=None, description="Range on the response time in seconds."
+    )
+    critical: Threshold | None = Field(default=None, description="Like warning, for CRITICAL.")
 
 
 class DnsProbe(NamedProbe):

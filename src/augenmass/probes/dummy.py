@@ -17,11 +17,18 @@ _NAMES = {"ok": 0, "up": 0, "warning": 1, "critical": 2, "down": 2, "unknown": 3
 
 
 class DummyOptions(CheckModel):
-    state: State = 0
-    output: Text = ""
-    long_output: Text = ""
-    perfdata: Text = ""
-    sleep: float = Field(default=0.0, ge=0.0, le=3600.0)  # exercises timeouts in tests and demos
+    state: State = Field(default=0, description="The state to return.")
+    output: Text = Field(default="", description="The output text.")
+    long_output: Text = Field(default="", description="Further lines of output.")
+    perfdata: Text = Field(
+        default="", description="Performance data in plugin syntax, e.g. 'time=0.1s;1;2'."
+    )
+    sleep: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=3600.0,
+        description="Seconds to wait before answering (to try out timeouts).",
+    )
 
 
 class DummyProbe:

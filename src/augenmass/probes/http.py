@@ -56,7 +56,9 @@ class HttpOptions(CheckModel):
     address: Text | None = Field(
         default=None, description="connect to this address instead of the URL's host"
     )
-    method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS", "DELETE", "PATCH"] = "GET"
+    method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS", "DELETE", "PATCH"] = Field(
+        default="GET", description="The request method."
+    )
     body: Text | None = Field(default=None, description="request body (POST)")
     headers: dict[str, Text] = Field(default_factory=dict, description="extra request headers")
     username: Text | None = Field(default=None, description="basic auth user")
@@ -75,7 +77,12 @@ class HttpOptions(CheckModel):
         default=False, description="allow link-local and cloud metadata addresses"
     )
     ip_version: Literal[4, 6] | None = Field(default=None, description="4 or 6 only")
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Read at most this much of the body.",
+    )
     warning: Threshold | None = Field(default=None, description="total time range, seconds")
     critical: Threshold | None = Field(default=None, description="total time range, seconds")
 

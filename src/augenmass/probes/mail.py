@@ -47,20 +47,36 @@ REPLY_LINES = 200  # lines in one multi-line reply (capability lists are short)
 
 
 class MailOptions(CheckModel):
-    host: Text = "$HOSTADDRESS$"
-    port: int | None = Field(default=None, ge=1, le=65535)
-    tls: Literal["none", "starttls", "implicit"] = "none"
-    verify: bool = True
-    ca_file: Text | None = None
-    user: Text | None = None
-    password: Text | None = None  # a secret: never shown
-    mismatch_state: State | None = None  # a greeting that is not "ready" (WARNING, as plugins)
-    warning: Threshold | None = None  # total response time in seconds
-    critical: Threshold | None = None
+    host: Text = Field(default="$HOSTADDRESS$", description="The server to connect to.")
+    port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Its port (default by protocol and tls: 25/465, 143/993, 110/995).",
+    )
+    tls: Literal["none", "starttls", "implicit"] = Field(
+        default="none",
+        description=(
+            "none, starttls (upgrade after the greeting) or implicit (TLS from the start)."
+        ),
+    )
+    verify: bool = Field(default=True, description="Verify the certificate and host name.")
+    ca_file: Text | None = Field(default=None, description="CA bundle instead of the system CAs.")
+    user: Text | None = Field(default=None, description="Log in as this user.")
+    password: Text | None = Field(
+        default=None, description="Password of user (a secret: never shown)."
+    )
+    mismatch_state: State | None = Field(
+        default=None, description="State when the greeting is not 'ready' (default warning)."
+    )
+    warning: Threshold | None = Field(
+        default=None, description="Range on the total response time in seconds."
+    )
+    critical: Threshold | None = Field(default=None, description="Like warning, for CRITICAL.")
 
 
 class SmtpOptions(MailOptions):
-    helo: Text = "augenmass.invalid"
+    helo: Text = Field(default="augenmass.invalid", description="Name sent with EHLO.")
 
 
 class Failure(Exception):

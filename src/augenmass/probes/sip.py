@@ -56,14 +56,22 @@ REASONS = {
 
 
 class SipOptions(CheckModel):
-    host: Text = "$HOSTADDRESS$"
-    port: int = Field(default=5060, ge=1, le=65535)
-    transport: Literal["udp", "tcp"] = "udp"
-    uri: Text | None = None
-    expect_codes: list[int] | None = None
-    mismatch_state: State | None = None
-    warning: Threshold | None = None  # round-trip time in seconds
-    critical: Threshold | None = None
+    host: Text = Field(default="$HOSTADDRESS$", description="The phone or PBX.")
+    port: int = Field(default=5060, ge=1, le=65535, description="Its SIP port.")
+    transport: Literal["udp", "tcp"] = Field(
+        default="udp", description="udp (retransmitted like a SIP client) or tcp."
+    )
+    uri: Text | None = Field(default=None, description="Request URI (default sip:HOST).")
+    expect_codes: list[int] | None = Field(
+        default=None, description="Response codes that are healthy; not set: any final response."
+    )
+    mismatch_state: State | None = Field(
+        default=None, description="State for another response code (default warning)."
+    )
+    warning: Threshold | None = Field(
+        default=None, description="Range on the round-trip time in seconds."
+    )
+    critical: Threshold | None = Field(default=None, description="Like warning, for CRITICAL.")
 
 
 class Malformed(Exception):

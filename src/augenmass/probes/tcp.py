@@ -48,22 +48,38 @@ IDLE = 1.0  # seconds of silence after some data before judging it (the peer sai
 
 
 class TcpOptions(CheckModel):
-    host: Text = "$HOSTADDRESS$"
-    port: int = Field(ge=1, le=65535)
-    warning: Threshold | None = None  # response time in seconds
-    critical: Threshold | None = None
-    send: Text | None = None
-    expect: list[Text] | None = None
-    expect_regex: bool = False
-    expect_match: Literal["any", "all"] = "any"
-    banner: bool = False
-    quit: Text | None = None
-    max_bytes: int = Field(default=4096, ge=1, le=MAX_BYTES)
-    tls: bool = False
-    verify: bool = True
-    ca_file: Text | None = None
-    refuse_state: State | None = None
-    mismatch_state: State | None = None
+    host: Text = Field(default="$HOSTADDRESS$", description="Host name or IP to connect to.")
+    port: int = Field(ge=1, le=65535, description="The port to connect to.")
+    warning: Threshold | None = Field(
+        default=None, description="Range on the response time in seconds."
+    )
+    critical: Threshold | None = Field(default=None, description="Like warning, for CRITICAL.")
+    send: Text | None = Field(default=None, description="Text to send after connecting.")
+    expect: list[Text] | None = Field(
+        default=None, description="Text (or list) the answer must contain."
+    )
+    expect_regex: bool = Field(
+        default=False, description="The expect entries are regular expressions."
+    )
+    expect_match: Literal["any", "all"] = Field(
+        default="any", description="any: one expect entry suffices; all: every one must match."
+    )
+    banner: bool = Field(default=False, description="Show the peer's first line in the output.")
+    quit: Text | None = Field(default=None, description="Text to send before closing (e.g. QUIT).")
+    max_bytes: int = Field(
+        default=4096, ge=1, le=MAX_BYTES, description="Read at most this many bytes of the answer."
+    )
+    tls: bool = Field(default=False, description="Talk TLS after connecting.")
+    verify: bool = Field(
+        default=True, description="Verify the certificate and host name (with tls)."
+    )
+    ca_file: Text | None = Field(default=None, description="CA bundle instead of the system CAs.")
+    refuse_state: State | None = Field(
+        default=None, description="State when the connection is refused (default critical)."
+    )
+    mismatch_state: State | None = Field(
+        default=None, description="State when the expected answer does not come (default warning)."
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from types import ModuleType
 from typing import Any, ClassVar
 
+from pydantic import Field
+
 from augenmass.core.plan import Contact, NotificationSettings, Plan
 from augenmass.notify.channels.base import ChannelModel, KeyPath, NoKeys, SettingsReport
 from augenmass.notify.items import Message, Rendered, SendError
@@ -58,8 +60,12 @@ def _notify(urls: tuple[str, ...], title: str, body: str) -> list[str]:
 
 
 class AppriseContactKeys(ChannelModel):
-    channels: list[str] = []  # Apprise URLs (same as `apprise:`)
-    apprise: list[str] = []
+    channels: list[str] = Field(
+        default=[], description="Apprise URLs to notify (the same as `apprise`)."
+    )
+    apprise: list[str] = Field(
+        default=[], description="Apprise URLs to notify, e.g. ntfy://, matrix://, tgram://."
+    )
 
 
 class AppriseChannel:

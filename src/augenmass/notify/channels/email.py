@@ -38,7 +38,10 @@ def _address_problem(value: str) -> str | None:
 
 
 class EmailContactKeys(ChannelModel):
-    email: str = ""
+    email: str = Field(
+        default="",
+        description="E-mail address notifications are sent to (needs notifications.smtp).",
+    )
 
     @field_validator("email")
     @classmethod
@@ -50,14 +53,30 @@ class EmailContactKeys(ChannelModel):
 
 
 class SmtpModel(ChannelModel):
-    host: Text = "127.0.0.1"
-    port: int = Field(default=25, ge=1, le=65535)
-    security: Literal["none", "starttls", "tls"] = "none"
-    username: Text = ""
-    password: str = ""
-    password_file: str = ""
-    from_address: str = Field(default="augenmass@localhost", alias="from")
-    timeout: PositiveDuration = 30.0
+    host: Text = Field(default="127.0.0.1", description="The mail relay.")
+    port: int = Field(
+        default=25,
+        ge=1,
+        le=65535,
+        description="Its port (587 with starttls and 465 with tls, usually).",
+    )
+    security: Literal["none", "starttls", "tls"] = Field(
+        default="none",
+        description="none, starttls (upgrade after connecting) or tls (TLS from the start).",
+    )
+    username: Text = Field(
+        default="", description="Login user; empty: no login. ${ENV_VAR} is replaced."
+    )
+    password: str = Field(
+        default="", description="Login password (a secret); ${ENV_VAR} is replaced."
+    )
+    password_file: str = Field(
+        default="", description="File holding the password, instead of `password`."
+    )
+    from_address: str = Field(
+        default="augenmass@localhost", alias="from", description="Sender address of the messages."
+    )
+    timeout: PositiveDuration = Field(default=30.0, description="Time limit of one delivery.")
 
     @field_validator("from_address")
     @classmethod
@@ -69,7 +88,9 @@ class SmtpModel(ChannelModel):
 
 
 class EmailSettingsKeys(ChannelModel):
-    smtp: SmtpModel | None = None
+    smtp: SmtpModel | None = Field(
+        default=None, description="The mail relay; without it e-mail addresses get nothing."
+    )
 
 
 def smtp_settings(model: SmtpModel, report: SettingsReport) -> SmtpSettings:

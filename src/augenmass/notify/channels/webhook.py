@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import aiohttp
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from augenmass.core.fields import Name, NameList
 from augenmass.core.plan import Contact, NotificationSettings, Plan, WebhookTarget
@@ -30,8 +30,15 @@ TIMESTAMP_HEADER = "X-Augenmass-Timestamp"
 
 
 class WebhookModel(ChannelModel):
-    url: str
-    secret: str = ""
+    url: str = Field(
+        description="http(s) URL the notification is POSTed to as JSON; ${ENV_VAR} is replaced."
+    )
+    secret: str = Field(
+        default="",
+        description=(
+            "Key of an HMAC-SHA256 signature header over the body; ${ENV_VAR} is replaced."
+        ),
+    )
 
     @field_validator("url")
     @classmethod
@@ -42,11 +49,13 @@ class WebhookModel(ChannelModel):
 
 
 class WebhookContactKeys(ChannelModel):
-    webhooks: NameList = []
+    webhooks: NameList = Field(default=[], description="Names of notifications.webhooks to call.")
 
 
 class WebhookSettingsKeys(ChannelModel):
-    webhooks: dict[Name, WebhookModel] = {}
+    webhooks: dict[Name, WebhookModel] = Field(
+        default={}, description="Named webhook targets; contacts list them under `webhooks`."
+    )
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

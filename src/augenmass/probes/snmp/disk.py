@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from typing import Any
 
+from pydantic import Field
+
 from augenmass.core.fields import Text, Threshold
 from augenmass.core.thresholds import evaluate
 from augenmass.core.values import PerfDatum
@@ -34,11 +36,18 @@ NETWORK_DISK = "1.3.6.1.2.1.25.2.1.10"
 
 
 class SnmpDiskOptions(SnmpOptions):
-    warning: Threshold | None = "80"  # percent used: alert above 80
-    critical: Threshold | None = "90"
-    include: list[Text] = []  # shell patterns on the description; empty = all
-    exclude: list[Text] = []
-    network: bool = False  # also network disks (NFS, CIFS)
+    warning: Threshold | None = Field(
+        default="80", description="Range on percent used of each storage ('80' alerts above 80)."
+    )
+    critical: Threshold | None = Field(default="90", description="Like warning, for CRITICAL.")
+    include: list[Text] = Field(
+        default=[],
+        description="Shell patterns on the storage description (the mount point); empty: all.",
+    )
+    exclude: list[Text] = Field(
+        default=[], description="Shell patterns of storages to leave out (e.g. /run*)."
+    )
+    network: bool = Field(default=False, description="Also network disks (NFS, CIFS).")
 
 
 class SnmpDiskProbe(SnmpProbeBase):

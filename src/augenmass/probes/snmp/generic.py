@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from augenmass.core.clock import Clock
 from augenmass.core.fields import Text, Threshold
@@ -33,14 +33,22 @@ _COUNTERS = ("counter32", "counter64")
 
 
 class SnmpCheckOptions(SnmpOptions):
-    oid: str | list[str]
-    label: str | list[str] | None = None
-    warning: Threshold | None = None
-    critical: Threshold | None = None
-    expect: Text | None = None  # the string value must equal this
-    regex: Text | None = None  # the string value must contain a match
-    rate: bool = False  # counters: report the change per second
-    uom: Text = ""
+    oid: str | list[str] = Field(description="Numeric OID, or a list of them, to GET.")
+    label: str | list[str] | None = Field(
+        default=None, description="Label in output and perfdata (a list: one per OID)."
+    )
+    warning: Threshold | None = Field(
+        default=None, description="Range on the number (or its rate)."
+    )
+    critical: Threshold | None = Field(default=None, description="Like warning, for CRITICAL.")
+    expect: Text | None = Field(default=None, description="A text value must equal this.")
+    regex: Text | None = Field(
+        default=None, description="A text value must contain a match of this regular expression."
+    )
+    rate: bool = Field(
+        default=False, description="Counters: judge and report the change per second."
+    )
+    uom: Text = Field(default="", description="Unit of measurement in the perfdata (e.g. B, %, c).")
 
     @field_validator("oid")
     @classmethod

@@ -17,6 +17,8 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import Field
+
 from augenmass.core.clock import Clock
 from augenmass.core.fields import State, Text, Threshold
 from augenmass.core.thresholds import evaluate
@@ -58,14 +60,31 @@ OPER = {
 
 
 class SnmpInterfaceOptions(SnmpOptions):
-    interface: Text | int
-    in_warning: Threshold | None = None  # bits per second
-    in_critical: Threshold | None = None
-    out_warning: Threshold | None = None
-    out_critical: Threshold | None = None
-    errors_warning: Threshold | None = None  # errors per second (in + out)
-    errors_critical: Threshold | None = None
-    down_state: State = CRITICAL
+    interface: Text | int = Field(
+        description="The interface: ifIndex number, or its ifName / ifDescr text."
+    )
+    in_warning: Threshold | None = Field(
+        default=None, description="Range on incoming traffic in bits per second."
+    )
+    in_critical: Threshold | None = Field(
+        default=None, description="Like in_warning, for CRITICAL."
+    )
+    out_warning: Threshold | None = Field(
+        default=None, description="Range on outgoing traffic in bits per second."
+    )
+    out_critical: Threshold | None = Field(
+        default=None, description="Like out_warning, for CRITICAL."
+    )
+    errors_warning: Threshold | None = Field(
+        default=None, description="Range on errors per second (in + out)."
+    )
+    errors_critical: Threshold | None = Field(
+        default=None, description="Like errors_warning, for CRITICAL."
+    )
+    down_state: State = Field(
+        default=CRITICAL,
+        description="State when the interface is not up while admin-up (admin-down is OK).",
+    )
 
 
 class SnmpInterfaceProbe(SnmpProbeBase):

@@ -14,6 +14,8 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import Field
+
 from augenmass.core.fields import State, Threshold
 from augenmass.core.thresholds import Range, evaluate
 from augenmass.core.values import PerfDatum
@@ -28,10 +30,16 @@ _STATE_NAMES = {"ok": OK, "warning": WARNING, "critical": CRITICAL, "unknown": U
 
 
 class PrinterOptions(SnmpOptions):
-    warning: Threshold | None = "20:"
-    critical: Threshold | None = "10:"
-    some_remaining_state: State = WARNING
-    unknown_level_state: State = UNKNOWN
+    warning: Threshold | None = Field(
+        default="20:", description="Range on percent left of each supply ('20:' alerts below 20)."
+    )
+    critical: Threshold | None = Field(default="10:", description="Like warning, for CRITICAL.")
+    some_remaining_state: State = Field(
+        default=WARNING, description="State of a supply that reports only 'some remaining'."
+    )
+    unknown_level_state: State = Field(
+        default=UNKNOWN, description="State of a supply whose level is unknown."
+    )
 
 
 class PrinterProbe(SnmpProbeBase):

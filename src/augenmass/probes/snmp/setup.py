@@ -34,17 +34,25 @@ LABELS = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 class SnmpOptions(CheckModel):
     """Connection options shared by snmp, printer, snmp-disk and snmp-interface."""
 
-    host: Text = "$HOSTADDRESS$"
-    port: int = Field(default=161, ge=1, le=65535)
-    version: Literal["1", "2c", "3"] = "2c"
-    community: Text = "public"  # a secret: never shown
-    user: Text = ""
-    auth_protocol: Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"] = "none"
-    auth_key: Text = ""  # a secret
-    priv_protocol: Literal["none", "des", "3des", "aes", "aes128", "aes192", "aes256"] = "none"
-    priv_key: Text = ""  # a secret
-    context: Text = ""
-    retries: int = Field(default=1, ge=0, le=10)
+    host: Text = Field(default="$HOSTADDRESS$", description="The SNMP agent.")
+    port: int = Field(default=161, ge=1, le=65535, description="Its port.")
+    version: Literal["1", "2c", "3"] = Field(default="2c", description="SNMP version: 1, 2c or 3.")
+    community: Text = Field(
+        default="public", description="Community of v1/v2c (a secret: never shown)."
+    )
+    user: Text = Field(default="", description="v3 user name.")
+    auth_protocol: Literal["none", "md5", "sha", "sha224", "sha256", "sha384", "sha512"] = Field(
+        default="none", description="v3 authentication protocol."
+    )
+    auth_key: Text = Field(default="", description="v3 authentication key (a secret).")
+    priv_protocol: Literal["none", "des", "3des", "aes", "aes128", "aes192", "aes256"] = Field(
+        default="none", description="v3 privacy (encryption) protocol."
+    )
+    priv_key: Text = Field(default="", description="v3 privacy key (a secret).")
+    context: Text = Field(default="", description="v3 context name.")
+    retries: int = Field(
+        default=1, ge=0, le=10, description="Retries after a request got no answer."
+    )
 
     @field_validator("version", mode="before")
     @classmethod

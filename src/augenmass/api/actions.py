@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from augenmass.api import audit
 from augenmass.core.perfdata import parse_perfdata
 from augenmass.core.values import Acknowledgement, CheckKey, CheckResult, Downtime
-from augenmass.runner.output import sanitize, split_output
+from augenmass.core.pluginoutput import sanitize, split_output
 from augenmass.state import Engine, Outcome
 from augenmass.store import WriteBatch
 

@@ -128,3 +128,22 @@ async def notification_log(
         q = q.where(g.at >= since, g.at < until).order_by(g.at.desc(), g.id.desc()).limit(limit)
     async with store.engine.connect() as conn:
         return [dict(row._mapping) for row in await conn.execute(q)]
+
+
+async def delivery_log(store: Store, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest lines of the notification log, newest first, with the error detail (for the
+    operator's shell; the API leaves the detail out)."""
+    g = notify_log.c
+    q = sa.select(g.at, g.contact, g.channel, g.type, g.checks, g.notifications, g.result, g.detail)
+    async with store.engine.connect() as conn:
+        rows = await conn.execute(q.order_by(g.id.desc()).limit(limit))
+        return [dict(row._mapping) for row in rows]
+
+
+async def outbox_counts(store: Store) -> dict[str, int]:
+    """Outbox rows per status: pending, sent, failed (zero when there are none)."""
+    o = notify_outbox.c
+    q = sa.select(o.status, sa.func.count()).group_by(o.status)
+    async with store.engine.connect() as conn:
+        found = {str(s): int(n) for s, n in await conn.execute(q)}
+    return {k: found.get(k, 0) for k in ("pending", "sent", "failed")}

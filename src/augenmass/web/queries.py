@@ -2,7 +2,7 @@
 
 The problems page and the search read the current states (in memory, no database round trip),
 so they stay fast with 10,000 services. History, availability and notifications come through
-the server control's history reads (narrow, indexed queries in `augenmass.store.reads`).
+the server control's history reads (narrow, indexed queries on the event table).
 """
 
 from __future__ import annotations

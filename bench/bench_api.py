@@ -32,7 +32,9 @@ import httpx
 
 from augenmass.api import accounts
 from augenmass.api.app import create_app
+from augenmass.core.clock import SystemClock
 from augenmass.core.values import CheckResult
+from augenmass.server.control import Control, StoreAccounts
 from augenmass.server.server import Server, db_url
 from augenmass.store import open_store
 
@@ -83,8 +85,9 @@ async def bench_in_process(services: int, problems: int, requests: int) -> dict[
                     CheckResult(key, status, "bench", started_at=server.clock.now())
                 )
             await server.writer.flush()
-            token = await accounts.create_token(server.store.engine, "bench", frozenset({"read"}))
-            app = create_app(server)
+            control = Control(server)
+            token = await accounts.create_token(control.accounts, "bench", frozenset({"read"}))
+            app = create_app(control)
             transport = httpx.ASGITransport(app=app)
             headers = {"Authorization": f"Bearer {token}"}
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
@@ -119,7 +122,8 @@ def free_port() -> int:
 async def make_token(data: Path) -> str:
     store = await open_store(db_url(data))
     try:
-        return await accounts.create_token(store.engine, "bench", frozenset({"read"}))
+        tokens = StoreAccounts(store, SystemClock())
+        return await accounts.create_token(tokens, "bench", frozenset({"read"}))
     finally:
         await store.close()
 

@@ -22,6 +22,7 @@ import httpx
 from augenmass.api import accounts
 from augenmass.api.app import create_app
 from augenmass.core.values import CheckKey, CheckResult, PerfDatum
+from augenmass.server.control import Control
 from augenmass.server.server import Server
 from augenmass.store import WriteBatch
 
@@ -115,8 +116,9 @@ async def main(services: int, problems: int, requests: int, days: int) -> None:
             t0 = time.perf_counter()
             n = await fill_series(server, key, days)
             print(f"series: {n} results over {days} days ({time.perf_counter() - t0:.1f} s)")
-            await accounts.add_user(server.store.engine, "bench", PASSWORD, "viewer")
-            transport = httpx.ASGITransport(app=create_app(server))
+            control = Control(server)
+            await accounts.add_user(control.accounts, "bench", PASSWORD, "viewer")
+            transport = httpx.ASGITransport(app=create_app(control))
             async with httpx.AsyncClient(transport=transport, base_url="https://bench") as c:
                 login = await c.post("/login", data={"name": "bench", "password": PASSWORD})
                 assert login.status_code == 303

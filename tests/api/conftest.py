@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from augenmass.api import accounts
 from augenmass.api.app import create_app
 from augenmass.core.values import CheckKey
+from augenmass.server.control import Control
 from augenmass.server.server import Server
 
 CONFIG = r"""
@@ -75,6 +76,7 @@ async def wait_until(pred: Callable[[], bool], what: str, timeout: float = 10.0)
 @dataclass
 class Api:
     server: Server
+    control: Control
     app: FastAPI
     client: httpx.AsyncClient
     tokens: dict[str, str]
@@ -141,14 +143,16 @@ async def api(tmp_path: Path, config_file: Path, store_url: str | None) -> Async
     server = Server(config_file, tmp_path / "data", store_url=store_url)
     await server.start()
     try:
-        eng = server.store.engine
+        control = Control(server)
         for name, role in ROLES.items():
-            await accounts.add_user(eng, name, PASSWORDS[name], role)
+            await accounts.add_user(control.accounts, name, PASSWORDS[name], role)
         tokens = {
-            scope: await accounts.create_token(eng, f"agent-{scope}", frozenset({scope}))
+            scope: await accounts.create_token(
+                control.accounts, f"agent-{scope}", frozenset({scope})
+            )
             for scope in ("read", "write", "submit")
         }
-        app = create_app(server)
+        app = create_app(control)
         # https: the session cookie is Secure, and httpx (like a browser) sends it only there
         transport = httpx.ASGITransport(app=app, client=("127.0.0.77", 5555))
         async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
@@ -159,6 +163,6 @@ async def api(tmp_path: Path, config_file: Path, store_url: str | None) -> Async
                 ),
                 "the first check results",
             )
-            yield Api(server, app, c, tokens)
+            yield Api(server, control, app, c, tokens)
     finally:
         await server.stop()

@@ -44,7 +44,7 @@ async def test_acknowledge_with_expiry_then_remove(api: Api) -> None:
     )
     assert resp.status_code == 200
     assert api.server.engine.states[DISK].acknowledgement is None
-    log = await audit.entries(api.server)
+    log = await audit.entries(api.control)
     assert [(e.user_name, e.action, e.target) for e in log] == [
         ("token:agent-write", "remove_acknowledgement", "web1/disk"),
         ("token:agent-write", "acknowledge", "web1/disk"),
@@ -59,7 +59,7 @@ async def test_session_user_is_the_audited_author(api: Api) -> None:
         headers=headers,
     )
     assert resp.status_code == 200
-    [entry] = await audit.entries(api.server)
+    [entry] = await audit.entries(api.control)
     assert (entry.user_name, entry.action, entry.detail) == ("olga", "acknowledge", "ticket 42")
 
 
@@ -195,7 +195,7 @@ async def test_reload_refuses_a_broken_config(api: Api) -> None:
     resp = await api.client.post("/api/actions/reload", headers=headers)
     assert resp.status_code == 409
     assert len(api.server.plan.services) == 4  # the old config keeps running
-    [entry] = await audit.entries(api.server)
+    [entry] = await audit.entries(api.control)
     assert (entry.user_name, entry.action, entry.detail) == ("ada", "reload", "refused")
 
 

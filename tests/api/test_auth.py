@@ -26,7 +26,7 @@ def _client(api: Api) -> httpx.AsyncClient:
 async def _unchanged(api: Api) -> None:
     st = api.server.engine.states[CheckKey("web1", "disk")]
     assert st.acknowledgement is None
-    assert await audit.entries(api.server) == []
+    assert await audit.entries(api.control) == []
 
 
 async def test_login_sets_a_strict_secure_httponly_cookie(api: Api) -> None:
@@ -50,7 +50,7 @@ async def test_wrong_password_and_unknown_user_are_401(api: Api) -> None:
 
 async def test_brute_force_locks_the_account_not_others(api: Api) -> None:
     auth.configure(
-        api.server, auth.AuthSettings(throttle=LoginThrottle(free_failures=2, base_delay=60))
+        api.control, auth.AuthSettings(throttle=LoginThrottle(free_failures=2, base_delay=60))
     )
     for _ in range(3):
         bad = await api.client.post("/api/login", json={"name": "ada", "password": "guess"})
@@ -62,7 +62,7 @@ async def test_brute_force_locks_the_account_not_others(api: Api) -> None:
 
 async def test_global_cap_stops_a_spray_over_many_names(api: Api) -> None:
     auth.configure(
-        api.server, auth.AuthSettings(throttle=LoginThrottle(global_failures_per_minute=5))
+        api.control, auth.AuthSettings(throttle=LoginThrottle(global_failures_per_minute=5))
     )
     for i in range(5):
         resp = await api.client.post("/api/login", json={"name": f"u{i}", "password": "x"})
@@ -82,12 +82,12 @@ async def test_logout_revokes_the_session_server_side(api: Api) -> None:
 
 
 async def test_idle_and_absolute_timeouts(api: Api) -> None:
-    auth.configure(api.server, auth.AuthSettings(idle_timeout=0.3))
+    auth.configure(api.control, auth.AuthSettings(idle_timeout=0.3))
     await api.login("vera")
     assert (await api.client.get("/api/session")).status_code == 200
     await asyncio.sleep(0.4)
     assert (await api.client.get("/api/session")).status_code == 401
-    auth.configure(api.server, auth.AuthSettings(absolute_timeout=0.3))
+    auth.configure(api.control, auth.AuthSettings(absolute_timeout=0.3))
     await api.login("vera")
     for _ in range(4):  # staying active does not stretch the absolute limit
         await asyncio.sleep(0.1)
@@ -101,10 +101,10 @@ async def test_password_change_ends_other_sessions_role_change_ends_all(api: Api
         resp = await second.post("/api/login", json={"name": "olga", "password": PASSWORDS["olga"]})
         assert resp.status_code == 200
         keep = accounts.digest(api.client.cookies[auth.COOKIE])
-        await accounts.set_password(api.server.store.engine, "olga", "new pass 2", keep)
+        await accounts.set_password(api.control.accounts, "olga", "new pass 2", keep)
         assert (await second.get("/api/session")).status_code == 401
         assert (await api.client.get("/api/session")).status_code == 200
-        await accounts.set_role(api.server.store.engine, "olga", "viewer")
+        await accounts.set_role(api.control.accounts, "olga", "viewer")
         assert (await api.client.get("/api/session")).status_code == 401
 
 
@@ -162,7 +162,7 @@ async def test_wrong_scope_is_403_and_revocation_is_immediate(api: Api) -> None:
         assert resp.status_code == 403, scope
     await _unchanged(api)
     assert (await api.client.get("/api/problems", headers=api.bearer("write"))).status_code == 403
-    await accounts.revoke_token(api.server.store.engine, "agent-read")
+    await accounts.revoke_token(api.control.accounts, "agent-read")
     assert (await api.client.get("/api/problems", headers=api.bearer("read"))).status_code == 401
 
 
@@ -186,13 +186,13 @@ async def test_security_headers_on_every_answer(api: Api) -> None:
 
 
 async def test_abandoned_sessions_are_purged_at_the_next_login(api: Api) -> None:
-    auth.configure(api.server, auth.AuthSettings(idle_timeout=0.2))
+    auth.configure(api.control, auth.AuthSettings(idle_timeout=0.2))
     await api.login("vera")
     await asyncio.sleep(0.3)
     await api.login("olga")
     async with api.server.store.engine.connect() as conn:
         rows = (await conn.execute(sa.select(sessions.c.user_id))).all()
-    olga = await accounts.get_user(api.server.store.engine, "olga")
+    olga = await accounts.get_user(api.control.accounts, "olga")
     assert olga is not None
     assert [r.user_id for r in rows] == [olga[0].id]
 

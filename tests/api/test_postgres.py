@@ -25,7 +25,7 @@ async def test_login_token_action_and_audit_on_postgresql(api: Api) -> None:
         headers=headers,
     )
     assert resp.status_code == 200, resp.text
-    [entry] = await audit.entries(api.server)
+    [entry] = await audit.entries(api.control)
     assert (entry.user_name, entry.action) == ("olga", "acknowledge")
     probs = await api.client.get("/api/problems?handled=true", headers=api.bearer("read"))
     assert [p["service"] for p in probs.json()["problems"]] == ["disk"]

@@ -66,7 +66,7 @@ async def test_validation_errors_do_not_echo_the_password(api: Api) -> None:
 
 
 async def test_session_cookie_secure_flag_is_configurable(api: Api) -> None:
-    auth.configure(api.server, auth.AuthSettings(secure_cookies=False))
+    auth.configure(api.control, auth.AuthSettings(secure_cookies=False))
     resp = await api.client.post("/api/login", json={"name": "ada", "password": PASSWORDS["ada"]})
     cookie = resp.headers["set-cookie"].lower()
     assert "secure" not in cookie and "httponly" in cookie and "samesite=strict" in cookie

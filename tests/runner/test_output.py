@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from runner_helpers import job
 
+from augenmass.core.pluginoutput import ParsedOutput, sanitize, split_output
 from augenmass.runner import Runner
-from augenmass.runner.output import ParsedOutput, sanitize, split_output
 
 
 @pytest.mark.parametrize(

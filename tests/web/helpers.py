@@ -12,6 +12,7 @@ import httpx
 from augenmass.api import accounts
 from augenmass.core.clock import SystemClock
 from augenmass.core.values import CheckKey, CheckResult, PerfDatum
+from augenmass.server.control import StoreAccounts
 from augenmass.server.server import Server
 
 HOSTILE = (
@@ -57,7 +58,7 @@ def write_config(path: Path, text: str = CONFIG) -> Path:
 
 
 async def add_user(server: Server, name: str, role: str) -> None:
-    await accounts.add_user(server.store.engine, name, PASSWORD, role)
+    await accounts.add_user(StoreAccounts(server.store, server.clock), name, PASSWORD, role)
 
 
 class ShiftedClock(SystemClock):

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 
 from augenmass.api import accounts
+from augenmass.core.clock import SystemClock
+from augenmass.server.control import StoreAccounts
 from augenmass.store import open_store
 from e2e.helpers import ServerProcess, wait_for
 
@@ -79,7 +81,8 @@ def _add_user(data: Path) -> None:
     async def run() -> None:
         store = await open_store(f"sqlite:///{data / 'augenmass.db'}")
         try:
-            await accounts.add_user(store.engine, "olga", PASSWORD, "operator")
+            users = StoreAccounts(store, SystemClock())
+            await accounts.add_user(users, "olga", PASSWORD, "operator")
         finally:
             await store.close()
 

@@ -16,11 +16,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from augenmass import __version__
 from augenmass.api import metrics
-from augenmass.api.deps import get_server, principal
+from augenmass.api.deps import get_control, principal
 from augenmass.api.routes import router as api_router
 
 if TYPE_CHECKING:
-    from augenmass.server.server import Server
+    from augenmass.control import ServerControl
 
 log = logging.getLogger("augenmass.http")
 
@@ -125,7 +125,8 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def create_app(server: Server) -> FastAPI:
+def create_app(control: ServerControl) -> FastAPI:
+    """The app over the one interface to the running server (`augenmass.control`)."""
     app = FastAPI(
         title="augenmass",
         version=__version__,
@@ -133,14 +134,14 @@ def create_app(server: Server) -> FastAPI:
         docs_url=None,  # the Swagger page needs a CDN, which the CSP (rightly) blocks
         redoc_url=None,
     )
-    app.state.server = server
+    app.state.control = control
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(api_router)
 
     # Host names and figures are not public: Prometheus scrapes with a `read` token.
     @app.get("/metrics", include_in_schema=False, dependencies=[Depends(principal("read"))])
     async def prometheus(request: Request) -> PlainTextResponse:
-        body = metrics.render(get_server(request))
+        body = metrics.render(get_control(request))
         return PlainTextResponse(body, 200, None, metrics.CONTENT_TYPE)
 
     _include_ui(app)

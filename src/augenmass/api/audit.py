@@ -2,46 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
-from augenmass.store.auth_schema import audit_log
+from augenmass.control import AuditEntry
 
 if TYPE_CHECKING:
-    from augenmass.server.server import Server
+    from augenmass.control import ServerControl
 
-_MAX_FIELD = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    at: float
-    user_name: str
-    action: str
-    target: str
-    detail: str
+__all__ = ["AuditEntry", "entries", "record"]
 
 
 async def record(
-    server: Server, user_name: str, action: str, target: str, detail: str = ""
+    control: ServerControl, user_name: str, action: str, target: str, detail: str = ""
 ) -> None:
-    async with server.store.engine.begin() as conn:
-        await conn.execute(
-            sa.insert(audit_log).values(
-                at=server.clock.now(),
-                user_name=user_name[:_MAX_FIELD],
-                action=action[:_MAX_FIELD],
-                target=target[:_MAX_FIELD],
-                detail=detail[:_MAX_FIELD],
-            )
-        )
+    await control.record_audit(user_name, action, target, detail)
 
 
-async def entries(server: Server, limit: int = 100) -> list[AuditEntry]:
-    a = audit_log.c
-    q = sa.select(a.at, a.user_name, a.action, a.target, a.detail)
-    q = q.order_by(a.at.desc(), a.id.desc()).limit(limit)
-    async with server.store.engine.connect() as conn:
-        return [AuditEntry(*row) for row in await conn.execute(q)]
+async def entries(control: ServerControl, limit: int = 100) -> list[AuditEntry]:
+    """The newest entries first."""
+    return await control.audit_log(limit)

@@ -13,17 +13,16 @@ import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import Response
 
 from augenmass.api import accounts
 from augenmass.api.accounts import User
 from augenmass.api.throttle import LoginThrottle
-from augenmass.store.auth_schema import sessions, users
+from augenmass.control import Account, SessionInfo
 
 if TYPE_CHECKING:
-    from augenmass.server.server import Server
+    from augenmass.control import ServerControl
 
 __all__ = [
     "COOKIE",
@@ -63,63 +62,51 @@ class AuthSettings:
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
 
-_settings: weakref.WeakKeyDictionary[Server, AuthSettings] = weakref.WeakKeyDictionary()
+_settings: weakref.WeakKeyDictionary[ServerControl, AuthSettings] = weakref.WeakKeyDictionary()
 
 
-def settings(server: Server) -> AuthSettings:
-    found = _settings.get(server)
+def settings(control: ServerControl) -> AuthSettings:
+    found = _settings.get(control)
     if found is None:
-        found = _settings[server] = AuthSettings()
+        found = _settings[control] = AuthSettings()
     return found
 
 
-def configure(server: Server, new: AuthSettings) -> None:
-    _settings[server] = new
+def configure(control: ServerControl, new: AuthSettings) -> None:
+    _settings[control] = new
 
 
-async def login(server: Server, name: str, password: str) -> Session | None:
+async def login(control: ServerControl, name: str, password: str) -> Session | None:
     """A new session for a right name and password; None otherwise (also while throttled)."""
-    conf = settings(server)
+    conf = settings(control)
     throttle = conf.throttle
-    if throttle.retry_after(name, server.clock.now()) > 0:
+    if throttle.retry_after(name, control.clock.now()) > 0:
         return None
-    found = await accounts.get_user(server.store.engine, name)
+    found = await accounts.get_user(control.accounts, name)
     async with throttle.verifications:
         ok = await asyncio.to_thread(
             accounts.verify_password, found[1] if found else None, password
         )
     if not ok or found is None:
-        throttle.failed(name, server.clock.now())
+        throttle.failed(name, control.clock.now())
         return None
     throttle.succeeded(name)
-    return await _new_session(server, found[0])
+    return await _new_session(control, found[0])
 
 
-async def _new_session(server: Server, user: User) -> Session:
+async def _new_session(control: ServerControl, user: User) -> Session:
     secret = secrets.token_urlsafe(32)
-    now = server.clock.now()
+    now = control.clock.now()
     csrf = secrets.token_urlsafe(32)
-    sess = Session(
-        accounts.digest(secret), user, csrf, now, now, secret, settings(server).secure_cookies
+    conf = settings(control)
+    sess = Session(accounts.digest(secret), user, csrf, now, now, secret, conf.secure_cookies)
+    stored = SessionInfo(sess.id_hash, Account(user.id, user.name, user.role), csrf, now, now)
+    # Abandoned sessions go here, not only when their cookie comes back (it may never).
+    await control.accounts.start_session(
+        stored,
+        idle_before=now - conf.idle_timeout,
+        created_before=now - conf.absolute_timeout,
     )
-    conf = settings(server)
-    s = sessions.c
-    async with server.store.engine.begin() as conn:
-        # Abandoned sessions go here, not only when their cookie comes back (it may never).
-        await conn.execute(
-            sa.delete(sessions).where(
-                (s.last_seen < now - conf.idle_timeout) | (s.created < now - conf.absolute_timeout)
-            )
-        )
-        await conn.execute(
-            sa.insert(sessions).values(
-                id_hash=sess.id_hash,
-                user_id=user.id,
-                csrf_token=sess.csrf_token,
-                created=now,
-                last_seen=now,
-            )
-        )
     return sess
 
 
@@ -134,51 +121,39 @@ def set_session_cookie(response: Response, session: Session) -> None:
     )
 
 
-async def lookup_session(server: Server, secret: str) -> Session | None:
+async def lookup_session(control: ServerControl, secret: str) -> Session | None:
     """The live session behind a cookie value; an expired one is deleted on sight."""
     if not secret or len(secret) > 200:
         return None
-    conf = settings(server)
+    conf = settings(control)
     id_hash = accounts.digest(secret)
-    s, u = sessions.c, users.c
-    q = (
-        sa.select(s.user_id, s.csrf_token, s.created, s.last_seen, u.name, u.role)
-        .join(users, u.id == s.user_id)
-        .where(s.id_hash == id_hash)
-    )
-    eng = server.store.engine
-    async with eng.connect() as conn:
-        row = (await conn.execute(q)).first()
-    if row is None:
+    found = await control.accounts.session(id_hash)
+    if found is None:
         return None
-    now = server.clock.now()
-    if now - row.created > conf.absolute_timeout or now - row.last_seen > conf.idle_timeout:
-        await end_session(server, id_hash)
+    now = control.clock.now()
+    if now - found.created > conf.absolute_timeout or now - found.last_seen > conf.idle_timeout:
+        await end_session(control, id_hash)
         return None
-    if now - row.last_seen > TOUCH_EVERY:
-        async with eng.begin() as conn:
-            await conn.execute(
-                sa.update(sessions).where(s.id_hash == id_hash).values(last_seen=now)
-            )
-    user = User(int(row.user_id), row.name, row.role)
-    return Session(id_hash, user, row.csrf_token, row.created, now, "", conf.secure_cookies)
+    if now - found.last_seen > TOUCH_EVERY:
+        await control.accounts.touch_session(id_hash, now)
+    a = found.account
+    user = User(a.id, a.name, a.role)
+    return Session(id_hash, user, found.csrf_token, found.created, now, "", conf.secure_cookies)
 
 
-async def end_session(server: Server, id_hash: str) -> None:
-    async with server.store.engine.begin() as conn:
-        await conn.execute(sa.delete(sessions).where(sessions.c.id_hash == id_hash))
+async def end_session(control: ServerControl, id_hash: str) -> None:
+    await control.accounts.end_session(id_hash)
 
 
-async def end_user_sessions(server: Server, user_id: int) -> None:
+async def end_user_sessions(control: ServerControl, user_id: int) -> None:
     """Revoke every session of a user (an admin's "log out everywhere")."""
-    async with server.store.engine.begin() as conn:
-        await conn.execute(sa.delete(sessions).where(sessions.c.user_id == user_id))
+    await control.accounts.end_user_sessions(user_id)
 
 
-async def logout(server: Server, request: Request, response: Response) -> None:
+async def logout(control: ServerControl, request: Request, response: Response) -> None:
     secret = request.cookies.get(COOKIE, "")
     if secret:
-        await end_session(server, accounts.digest(secret))
+        await end_session(control, accounts.digest(secret))
     response.delete_cookie(
-        COOKIE, path="/", httponly=True, secure=settings(server).secure_cookies, samesite="strict"
+        COOKIE, path="/", httponly=True, secure=settings(control).secure_cookies, samesite="strict"
     )

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the server, the logged-in user, roles, CSRF and API tokens.
+"""FastAPI dependencies: the server control, the logged-in user, roles, CSRF and API tokens.
 
 Shared with the web UI (`augenmass.web`), which wraps `require_role` to redirect to its login
 page instead of answering 401.
@@ -17,7 +17,7 @@ from augenmass.api import accounts, auth
 from augenmass.api.accounts import ROLES, Token, User
 
 if TYPE_CHECKING:
-    from augenmass.server.server import Server
+    from augenmass.control import ServerControl
 
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
@@ -26,9 +26,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SCOPE_ROLE = {"read": "viewer", "write": "operator", "submit": "operator", "admin": "admin"}
 
 
-def get_server(request: Request) -> Server:
-    server: Server = request.app.state.server
-    return server
+def get_control(request: Request) -> ServerControl:
+    control: ServerControl = request.app.state.control
+    return control
 
 
 async def current_session(request: Request) -> auth.Session | None:
@@ -37,7 +37,7 @@ async def current_session(request: Request) -> auth.Session | None:
         cached: auth.Session | None = request.state.session
         return cached
     secret = request.cookies.get(auth.COOKIE, "")
-    sess = await auth.lookup_session(get_server(request), secret) if secret else None
+    sess = await auth.lookup_session(get_control(request), secret) if secret else None
     request.state.session = sess
     return sess
 
@@ -90,7 +90,7 @@ def token_scope(scope: str) -> Callable[[Request], Awaitable[Token]]:
 
     async def dependency(request: Request) -> Token:
         secret = _bearer(request)
-        token = await accounts.find_token(get_server(request).store.engine, secret or "")
+        token = await accounts.find_token(get_control(request).accounts, secret or "")
         if token is None:
             raise HTTPException(
                 401, "missing or wrong API token", headers={"WWW-Authenticate": "Bearer"}

@@ -14,7 +14,7 @@ from augenmass import __version__
 from augenmass.api.views import in_downtime
 
 if TYPE_CHECKING:
-    from augenmass.server.server import Server
+    from augenmass.control import ServerControl
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -35,14 +35,14 @@ def _num(value: float) -> str:
     return repr(float(value))
 
 
-def render(server: Server) -> str:
+def render(control: ServerControl) -> str:
     lines: list[str] = []
 
     def family(name: str, kind: str, help_text: str) -> None:
         lines.append(f"# HELP {name} {help_text}")
         lines.append(f"# TYPE {name} {kind}")
 
-    states = server.engine.states
+    states = control.states
     family("augenmass_perfdata_value", "gauge", "Last performance-data value of a check.")
     for st in states.values():
         for d in st.perfdata:
@@ -61,46 +61,48 @@ def render(server: Server) -> str:
     family("augenmass_check_handled", "gauge", "1 when acknowledged or in a downtime.")
     for st in states.values():
         if st.checked and st.state != 0:
-            handled = st.acknowledgement is not None or in_downtime(server, st.key)
+            handled = st.acknowledgement is not None or in_downtime(control, st.key)
             lbl = _labels(host=st.key.host, service=st.key.service or "")
             lines.append(f"augenmass_check_handled{lbl} {int(handled)}")
-    lines += _server_figures(server)
+    lines += _server_figures(control)
     return "\n".join(lines) + "\n"
 
 
-def _server_figures(server: Server) -> list[str]:
-    s = server.scheduler.stats
-    w = server.writer.stats
+def _server_figures(control: ServerControl) -> list[str]:
+    health = control.health()
+    s = health["scheduler"]
+    w = health["store"]
     out = [
         "# HELP augenmass_info Version of the server.",
         "# TYPE augenmass_info gauge",
         f"augenmass_info{_labels(version=__version__)} 1",
         "# HELP augenmass_checks_started_total Checks started since the server started.",
         "# TYPE augenmass_checks_started_total counter",
-        f"augenmass_checks_started_total {s.checks_started}",
+        f"augenmass_checks_started_total {s['checks_started']}",
         "# HELP augenmass_checks_completed_total Checks completed since the server started.",
         "# TYPE augenmass_checks_completed_total counter",
-        f"augenmass_checks_completed_total {s.checks_completed}",
+        f"augenmass_checks_completed_total {s['checks_completed']}",
         "# HELP augenmass_checks_in_flight Checks running now.",
         "# TYPE augenmass_checks_in_flight gauge",
-        f"augenmass_checks_in_flight {s.in_flight}",
+        f"augenmass_checks_in_flight {s['in_flight']}",
         "# HELP augenmass_checks_queued Checks due but waiting for a free slot.",
         "# TYPE augenmass_checks_queued gauge",
-        f"augenmass_checks_queued {s.queued}",
+        f"augenmass_checks_queued {s['queued']}",
         "# HELP augenmass_scheduler_lateness_seconds Lateness of checks over the recent window.",
         "# TYPE augenmass_scheduler_lateness_seconds gauge",
     ]
-    for q, value in (("0.5", s.lateness_p50), ("0.99", s.lateness_p99), ("1", s.lateness_max)):
+    quantiles = (("0.5", s["lateness_p50"]), ("0.99", s["lateness_p99"]), ("1", s["lateness_max"]))
+    for q, value in quantiles:
         out.append(f"augenmass_scheduler_lateness_seconds{_labels(quantile=q)} {_num(value)}")
     out += [
         "# HELP augenmass_store_pending Results waiting to be written.",
         "# TYPE augenmass_store_pending gauge",
-        f"augenmass_store_pending {w.pending}",
+        f"augenmass_store_pending {w['pending']}",
         "# HELP augenmass_store_failures_total Failed store writes.",
         "# TYPE augenmass_store_failures_total counter",
-        f"augenmass_store_failures_total {w.failures}",
+        f"augenmass_store_failures_total {w['failures']}",
         "# HELP augenmass_store_degraded 1 when the store is degraded.",
         "# TYPE augenmass_store_degraded gauge",
-        f"augenmass_store_degraded {int(bool(w.degraded or server.store.degraded_reason))}",
+        f"augenmass_store_degraded {int(health['status'] == 'degraded')}",
     ]
     return out

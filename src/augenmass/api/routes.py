@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from augenmass.api import actions, audit, auth, views
 from augenmass.api.actions import ActionError
-from augenmass.api.deps import Principal, current_session, get_server, principal
+from augenmass.api.deps import Principal, current_session, get_control, principal
 from augenmass.api.schemas import (
     AcknowledgeBody,
     CheckResultBody,
@@ -20,8 +20,6 @@ from augenmass.api.schemas import (
     Target,
 )
 from augenmass.core.values import CheckKey, state_name
-from augenmass.server import listener as health_module
-from augenmass.store.queries import notification_log
 
 Reader = Annotated[Principal, Depends(principal("read"))]
 Writer = Annotated[Principal, Depends(principal("write"))]
@@ -70,23 +68,23 @@ router = APIRouter(prefix="/api", responses=ERRORS)
 @router.get("/health", tags=["server"])
 async def health(request: Request) -> JSON:
     """The server's own figures: scheduler lateness, store backlog. No login needed."""
-    return health_module.health(get_server(request))
+    return dict(get_control(request).health())
 
 
 @router.get("/hosts", tags=["read"], responses=UNAUTHORISED)
 async def hosts(request: Request, _: Reader) -> list[JSON]:
-    server = get_server(request)
-    return [views.host_view(server, name) for name in sorted(server.plan.hosts)]
+    control = get_control(request)
+    return [views.host_view(control, name) for name in sorted(control.plan.hosts)]
 
 
 @router.get("/hosts/{host}", tags=["read"], responses={**UNAUTHORISED, **NOT_FOUND})
 async def host(request: Request, _: Reader, host: str) -> JSON:
-    server = get_server(request)
-    if host not in server.plan.hosts:
+    control = get_control(request)
+    if host not in control.plan.hosts:
         raise HTTPException(404, "no such host")
-    view = views.host_view(server, host)
+    view = views.host_view(control, host)
     view["service_list"] = [
-        views.service_view(server, s.key) for s in server.plan.services_of(host)
+        views.service_view(control, s.key) for s in control.plan.services_of(host)
     ]
     return view
 
@@ -95,21 +93,21 @@ async def host(request: Request, _: Reader, host: str) -> JSON:
 async def services(
     request: Request, _: Reader, host: Annotated[str | None, Query(max_length=255)] = None
 ) -> list[JSON]:
-    server = get_server(request)
+    control = get_control(request)
     keys = sorted(
-        (k for k in server.plan.services if host is None or k.host == host),
+        (k for k in control.plan.services if host is None or k.host == host),
         key=lambda k: (k.host, k.service or ""),
     )
-    return [views.service_view(server, k) for k in keys]
+    return [views.service_view(control, k) for k in keys]
 
 
 @router.get("/services/{host}/{service}", tags=["read"], responses={**UNAUTHORISED, **NOT_FOUND})
 async def service(request: Request, _: Reader, host: str, service: str) -> JSON:
-    server = get_server(request)
+    control = get_control(request)
     key = CheckKey(host, service)
-    if key not in server.plan.services:
+    if key not in control.plan.services:
         raise HTTPException(404, "no such service")
-    return views.service_view(server, key, full=True)
+    return views.service_view(control, key, full=True)
 
 
 @router.get("/problems", tags=["read"], responses=UNAUTHORISED)
@@ -123,9 +121,9 @@ async def problems(
     limit: LimitQ = 1000,
 ) -> JSON:
     """Current problems, unhandled first, then by severity and duration; counts per state."""
-    server = get_server(request)
+    control = get_control(request)
     filt = views.ProblemFilter(frozenset(state or ()), handled, tag, hostgroup)
-    return {"counts": views.counts(server), "problems": views.problems(server, filt, limit)}
+    return {"counts": views.counts(control), "problems": views.problems(control, filt, limit)}
 
 
 @router.get("/history", tags=["read"], responses=UNAUTHORISED)
@@ -139,12 +137,12 @@ async def history(
     limit: LimitQ = 1000,
 ) -> list[JSON]:
     """State changes and operator events, newest first (default: the last 24 hours)."""
-    server = get_server(request)
-    now = server.clock.now()
+    control = get_control(request)
+    now = control.clock.now()
     until = now + 1 if until is None else until
     since = until - 86400 if since is None else since
     key = _key(host, service) if host else None
-    events = await server.store.history(key, since, until, limit)
+    events = await control.history(key, since, until, limit)
     return [
         {
             "at": e.at,
@@ -173,15 +171,15 @@ async def series(
 ) -> JSON:
     """Performance data of one label: [ts, avg, min, max] rows; `auto` picks the finest
     roll-up still kept for the range."""
-    server = get_server(request)
-    now = server.clock.now()
+    control = get_control(request)
+    now = control.clock.now()
     until = now + 1 if until is None else until
     since = until - 86400 if since is None else since
     if since >= until:
         raise HTTPException(422, "'since' must be before 'until'")
     key = CheckKey(host, service)
-    points = await server.store.series_points(key, label, since, until, resolution, now)
-    return {"host": host, "service": service, "label": label, "points": points}
+    found = await control.series(key, label, since, until, resolution)
+    return {"host": host, "service": service, "label": label, "points": found.points}
 
 
 @router.get("/notifications", tags=["read"], responses=UNAUTHORISED)
@@ -194,16 +192,16 @@ async def notifications(
     until: EpochQ = None,
     limit: LimitQ = 100,
 ) -> list[JSON]:
-    server = get_server(request)
-    now = server.clock.now()
+    control = get_control(request)
+    now = control.clock.now()
     until = now + 1 if until is None else until
     since = until - 7 * 86400 if since is None else since
-    return await notification_log(server.store.engine, since, until, host, service, limit)
+    return [dict(row) for row in await control.notification_log(since, until, host, service, limit)]
 
 
 @router.get("/audit", tags=["read"], responses=UNAUTHORISED)
 async def audit_log(request: Request, _: Admin, limit: LimitQ = 100) -> list[JSON]:
-    entries = await audit.entries(get_server(request), limit)
+    entries = await audit.entries(get_control(request), limit)
     return [
         {
             "at": e.at,
@@ -223,7 +221,7 @@ async def audit_log(request: Request, _: Admin, limit: LimitQ = 100) -> list[JSO
 async def acknowledge(request: Request, who: Writer, body: AcknowledgeBody) -> JSON:
     try:
         await actions.acknowledge(
-            get_server(request),
+            get_control(request),
             _key(body.host, body.service),
             who.name,
             body.comment,
@@ -241,7 +239,7 @@ async def acknowledge(request: Request, who: Writer, body: AcknowledgeBody) -> J
 async def remove_acknowledgement(request: Request, who: Writer, body: Target) -> JSON:
     try:
         await actions.remove_acknowledgement(
-            get_server(request), _key(body.host, body.service), who.name
+            get_control(request), _key(body.host, body.service), who.name
         )
     except ActionError as exc:
         raise _fail(exc) from None
@@ -252,7 +250,7 @@ async def remove_acknowledgement(request: Request, who: Writer, body: Target) ->
 async def downtime(request: Request, who: Writer, body: DowntimeBody) -> JSON:
     try:
         ids = await actions.schedule_downtime(
-            get_server(request),
+            get_control(request),
             _key(body.host, body.service),
             who.name,
             body.comment,
@@ -271,7 +269,7 @@ async def downtime(request: Request, who: Writer, body: DowntimeBody) -> JSON:
 @router.post("/actions/remove-downtime", tags=["actions"], responses=ACTION_ERRORS)
 async def remove_downtime(request: Request, who: Writer, body: RemoveDowntimeBody) -> JSON:
     try:
-        await actions.remove_downtime(get_server(request), body.id, who.name)
+        await actions.remove_downtime(get_control(request), body.id, who.name)
     except ActionError as exc:
         raise _fail(exc) from None
     return {"ok": True}
@@ -281,7 +279,7 @@ async def remove_downtime(request: Request, who: Writer, body: RemoveDowntimeBod
 async def check_now(request: Request, who: Writer, body: Target) -> JSON:
     try:
         started = await actions.check_now(
-            get_server(request), _key(body.host, body.service), who.name
+            get_control(request), _key(body.host, body.service), who.name
         )
     except ActionError as exc:
         raise _fail(exc) from None
@@ -293,7 +291,7 @@ async def process_check_result(request: Request, who: Submitter, body: CheckResu
     """A passive check result (the fields of Icinga 2's process-check-result)."""
     try:
         await actions.submit_result(
-            get_server(request),
+            get_control(request),
             _key(body.host, body.service),
             body.exit_status,
             body.plugin_output,
@@ -314,7 +312,7 @@ async def process_check_result(request: Request, who: Submitter, body: CheckResu
 )
 async def reload(request: Request, who: Admin) -> JSON:
     """Re-read the config; a broken one is refused (409) and the old one keeps running."""
-    ok = await actions.reload_config(get_server(request), who.name)
+    ok = await actions.reload_config(get_control(request), who.name)
     if not ok:
         raise HTTPException(409, "the config has errors; the old one keeps running (see the log)")
     return {"ok": True}
@@ -326,7 +324,7 @@ async def reload(request: Request, who: Admin) -> JSON:
 @router.post("/login", tags=["auth"], responses={401: {"description": "wrong name or password"}})
 async def login(request: Request, body: LoginBody) -> JSONResponse:
     """Log in; sets the session cookie and returns the CSRF token for later POSTs."""
-    sess = await auth.login(get_server(request), body.name, body.password)
+    sess = await auth.login(get_control(request), body.name, body.password)
     if sess is None:
         raise HTTPException(401, "wrong name or password, or too many attempts: wait and retry")
     response = JSONResponse(
@@ -346,5 +344,5 @@ async def session(request: Request) -> JSON:
 
 @router.post("/logout", tags=["auth"])
 async def logout(request: Request, response: Response) -> JSON:
-    await auth.logout(get_server(request), request, response)
+    await auth.logout(get_control(request), request, response)
     return {"ok": True}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from augenmass.core.values import CheckKey, CheckState, PerfDatum, state_name
 
 if TYPE_CHECKING:
-    from augenmass.server.server import Server
+    from augenmass.control import ServerControl
 
 # Severity for sorting problems: hosts down first, then CRITICAL, UNKNOWN, WARNING.
 _RANK = {"DOWN": 0, "UNREACHABLE": 1, "CRITICAL": 2, "UNKNOWN": 3, "WARNING": 4}
@@ -24,17 +24,17 @@ def state_label(st: CheckState) -> str:
     return state_name(st.state, st.key.is_host) if st.checked else "PENDING"
 
 
-def in_downtime(server: Server, key: CheckKey) -> bool:
-    states = server.engine.states
+def in_downtime(control: ServerControl, key: CheckKey) -> bool:
+    states = control.states
     own = states.get(key)
     host = states.get(CheckKey(key.host))
     return bool((own and own.downtime_depth) or (host and host.downtime_depth))
 
 
-def host_problem(server: Server, key: CheckKey) -> bool:
+def host_problem(control: ServerControl, key: CheckKey) -> bool:
     if key.service is None:
         return False
-    host = server.engine.states.get(CheckKey(key.host))
+    host = control.states.get(CheckKey(key.host))
     return bool(host and host.checked and host.state != 0)
 
 
@@ -42,11 +42,11 @@ def is_problem(st: CheckState) -> bool:
     return st.checked and st.state != 0
 
 
-def handled(server: Server, st: CheckState) -> bool:
+def handled(control: ServerControl, st: CheckState) -> bool:
     return (
         st.acknowledgement is not None
-        or in_downtime(server, st.key)
-        or host_problem(server, st.key)
+        or in_downtime(control, st.key)
+        or host_problem(control, st.key)
     )
 
 
@@ -62,7 +62,7 @@ def perf_view(d: PerfDatum) -> dict[str, Any]:
     }
 
 
-def state_view(server: Server, st: CheckState, *, full: bool = False) -> dict[str, Any]:
+def state_view(control: ServerControl, st: CheckState, *, full: bool = False) -> dict[str, Any]:
     ack = st.acknowledgement
     view: dict[str, Any] = {
         "host": st.key.host,
@@ -74,9 +74,9 @@ def state_view(server: Server, st: CheckState, *, full: bool = False) -> dict[st
         "last_state_change": st.last_state_change,
         "output": st.output,
         "acknowledged": ack is not None,
-        "in_downtime": in_downtime(server, st.key),
+        "in_downtime": in_downtime(control, st.key),
         "flapping": st.is_flapping,
-        "handled": handled(server, st),
+        "handled": handled(control, st),
     }
     if full:
         view["long_output"] = st.long_output
@@ -103,16 +103,16 @@ def state_view(server: Server, st: CheckState, *, full: bool = False) -> dict[st
                 "author": d.author,
                 "comment": d.comment,
             }
-            for d in server.engine.downtimes.values()
+            for d in control.downtimes.values()
             if d.key == st.key
         ]
     return view
 
 
-def host_view(server: Server, name: str) -> dict[str, Any]:
-    host = server.plan.hosts[name]
-    st = server.engine.states.get(host.key) or CheckState(key=host.key, checked=False)
-    view = state_view(server, st)
+def host_view(control: ServerControl, name: str) -> dict[str, Any]:
+    host = control.plan.hosts[name]
+    st = control.states.get(host.key) or CheckState(key=host.key, checked=False)
+    view = state_view(control, st)
     if host.check is None:
         view["state"] = "UP"  # a host without a check is assumed up
     view.update(
@@ -121,15 +121,15 @@ def host_view(server: Server, name: str) -> dict[str, Any]:
         parents=list(host.parents),
         groups=list(host.groups),
         tags=list(host.tags),
-        services=len(server.plan.services_of(name)),
+        services=len(control.plan.services_of(name)),
     )
     return view
 
 
-def service_view(server: Server, key: CheckKey, *, full: bool = False) -> dict[str, Any]:
-    svc = server.plan.services[key]
-    st = server.engine.states.get(key) or CheckState(key=key, checked=False)
-    view = state_view(server, st, full=full)
+def service_view(control: ServerControl, key: CheckKey, *, full: bool = False) -> dict[str, Any]:
+    svc = control.plan.services[key]
+    st = control.states.get(key) or CheckState(key=key, checked=False)
+    view = state_view(control, st, full=full)
     view.update(
         display_name=svc.display_name or svc.name,
         groups=list(svc.groups),
@@ -147,15 +147,17 @@ class ProblemFilter:
     hostgroup: str | None = None
 
 
-def problems(server: Server, filt: ProblemFilter, limit: int = 1000) -> list[dict[str, Any]]:
+def problems(
+    control: ServerControl, filt: ProblemFilter, limit: int = 1000
+) -> list[dict[str, Any]]:
     """Current problems: unhandled first, then by severity, then the longest-standing first."""
-    plan = server.plan
+    plan = control.plan
     picked: list[tuple[tuple[int, int, float, str, str], CheckState]] = []
-    for st in _candidates(server.engine.states.values()):
+    for st in _candidates(control.states.values()):
         label = state_label(st)
         if filt.state and label not in filt.state:
             continue
-        is_handled = handled(server, st)
+        is_handled = handled(control, st)
         if filt.handled is not None and is_handled != filt.handled:
             continue
         host = plan.hosts.get(st.key.host)
@@ -177,16 +179,16 @@ def problems(server: Server, filt: ProblemFilter, limit: int = 1000) -> list[dic
         )
         picked.append((order, st))
     picked.sort(key=lambda p: p[0])
-    return [state_view(server, st) for _, st in picked[:limit]]
+    return [state_view(control, st) for _, st in picked[:limit]]
 
 
 def _candidates(states: Iterable[CheckState]) -> Iterable[CheckState]:
     return (st for st in states if is_problem(st))
 
 
-def counts(server: Server) -> dict[str, int]:
+def counts(control: ServerControl) -> dict[str, int]:
     out = dict.fromkeys(STATE_NAMES, 0)
-    for key in server.plan.services:
-        st = server.engine.states.get(key)
+    for key in control.plan.services:
+        st = control.states.get(key)
         out[state_label(st) if st else "PENDING"] += 1
     return out

@@ -76,28 +76,15 @@ def show_log(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The newest notification log lines: when, who, which channel, result."""
-    from augenmass.notify.outbox import Outbox
     from augenmass.store import open_store
+    from augenmass.store.reads import delivery_log
 
     async def main() -> list[dict[str, object]]:
         st = await open_store(_url(data, store))
         try:
-            entries = await Outbox(st.engine).recent_log(limit)
+            return await delivery_log(st, limit)
         finally:
             await st.close()
-        return [
-            {
-                "at": e.at,
-                "contact": e.contact,
-                "channel": e.channel,
-                "type": e.type,
-                "checks": e.checks,
-                "notifications": e.notifications,
-                "result": e.result,
-                "detail": e.detail,
-            }
-            for e in entries
-        ]
 
     rows = asyncio.run(main())
     if as_json:

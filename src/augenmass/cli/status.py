@@ -123,11 +123,11 @@ def render_table(rows: list[dict[str, Any]], now: float, console: Console | None
 
 async def notify_summary(url: str) -> str | None:
     """A warning line when notifications failed for good (None when all is well)."""
-    from augenmass.notify.outbox import Outbox
+    from augenmass.store.reads import outbox_counts
 
     store = await open_store(url)
     try:
-        counts = await Outbox(store.engine).counts()
+        counts = await outbox_counts(store)
     finally:
         await store.close()
     failed, pending = counts["failed"], counts["pending"]

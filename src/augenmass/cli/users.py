@@ -17,7 +17,7 @@ import typer
 from augenmass.cli.defaults import DEFAULT_DATA, DataOpt
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from augenmass.control import AccountStore
 
 T = TypeVar("T")
 
@@ -27,16 +27,18 @@ tokens_app = typer.Typer(no_args_is_help=True, help="API tokens (for agents and 
 StoreOpt = Annotated[str | None, typer.Option(help="database URL (default: SQLite in --data)")]
 
 
-def _run(data: Path, store: str | None, job: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+def _run(data: Path, store: str | None, job: Callable[[AccountStore], Awaitable[T]]) -> T:
     # Imported here: `augenmass --help` and the other commands should not pay for them.
     from augenmass.api.accounts import AccountError
+    from augenmass.core.clock import SystemClock
+    from augenmass.server.control import StoreAccounts
     from augenmass.server.server import db_url
     from augenmass.store import open_store
 
     async def main() -> T:
         st = await open_store(store or db_url(data))
         try:
-            return await job(st.engine)
+            return await job(StoreAccounts(st, SystemClock()))
         finally:
             await st.close()
 
@@ -73,7 +75,7 @@ def user_add(
         typer.echo(f"error: unknown role {role!r}", err=True)
         raise typer.Exit(1)
     password = _password(password_stdin)
-    user = _run(data, store, lambda eng: accounts.add_user(eng, name, password, role))
+    user = _run(data, store, lambda acc: accounts.add_user(acc, name, password, role))
     typer.echo(f"added {user.name} ({user.role})")
 
 
@@ -88,7 +90,7 @@ def user_passwd(
     from augenmass.api import accounts
 
     password = _password(password_stdin)
-    _run(data, store, lambda eng: accounts.set_password(eng, name, password))
+    _run(data, store, lambda acc: accounts.set_password(acc, name, password))
     typer.echo(f"password of {name} changed; their sessions ended")
 
 
@@ -97,7 +99,7 @@ def user_role(name: str, role: str, data: DataOpt = DEFAULT_DATA, store: StoreOp
     """Change a user's role; the user's sessions end."""
     from augenmass.api import accounts
 
-    _run(data, store, lambda eng: accounts.set_role(eng, name, role))
+    _run(data, store, lambda acc: accounts.set_role(acc, name, role))
     typer.echo(f"{name} is now {role}; their sessions ended")
 
 
@@ -106,7 +108,7 @@ def user_delete(name: str, data: DataOpt = DEFAULT_DATA, store: StoreOpt = None)
     """Delete a user and end their sessions."""
     from augenmass.api import accounts
 
-    _run(data, store, lambda eng: accounts.delete_user(eng, name))
+    _run(data, store, lambda acc: accounts.delete_user(acc, name))
     typer.echo(f"deleted {name}")
 
 
@@ -134,7 +136,7 @@ def token_create(
     except accounts.AccountError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    secret = _run(data, store, lambda eng: accounts.create_token(eng, name, scopes))
+    secret = _run(data, store, lambda acc: accounts.create_token(acc, name, scopes))
     typer.echo(secret)
 
 
@@ -143,7 +145,7 @@ def token_revoke(name: str, data: DataOpt = DEFAULT_DATA, store: StoreOpt = None
     """Revoke an API token at once."""
     from augenmass.api import accounts
 
-    _run(data, store, lambda eng: accounts.revoke_token(eng, name))
+    _run(data, store, lambda acc: accounts.revoke_token(acc, name))
     typer.echo(f"revoked {name}")
 
 

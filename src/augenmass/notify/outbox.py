@@ -290,10 +290,8 @@ def _row(it: NewItem, now: float, due: float, output: str, data: str) -> dict[st
     }
 
 
-_COLUMNS = (
-    "created", "due", "status", "contact", "channel", "type", "host", "service", "state",
-    "number", "at", "output", "data", "attempts", "last_error", "sent_at", "message_id",
-)  # fmt: skip
+# Every column but the database's own id, in the table's order (the order of _row).
+_COLUMNS = tuple(c.name for c in notify_outbox.c if c.autoincrement is not True)
 _SQLITE_INSERT = (
     f"INSERT INTO notify_outbox ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 )

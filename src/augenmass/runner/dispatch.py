@@ -10,11 +10,11 @@ from typing import Any
 
 from augenmass.core.childenv import plugin_env
 from augenmass.core.clock import Clock, SystemClock
+from augenmass.core.pluginoutput import NO_OUTPUT, NO_OUTPUT_HOST, sanitize
 from augenmass.core.values import CheckJob, CheckResult, PerfDatum
 from augenmass.probes import load_probe
 from augenmass.probes.base import ProbeOutcome
 from augenmass.runner.macros import expand_argv, expand_options, unknown_note
-from augenmass.runner.output import NO_OUTPUT, NO_OUTPUT_HOST, sanitize
 from augenmass.runner.plugin import (
     PluginLocator,
     PluginOutcome,

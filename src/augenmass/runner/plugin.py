@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from augenmass.core.childenv import DEFAULT_PATH as _DEFAULT_PATH
 from augenmass.core.perfdata import parse_perfdata
-from augenmass.runner.output import NO_OUTPUT, NO_OUTPUT_HOST, sanitize, split_output
+from augenmass.core.pluginoutput import NO_OUTPUT, NO_OUTPUT_HOST, sanitize, split_output
 from augenmass.runner.process import ProcessRun, run_process
 
 

@@ -12,11 +12,9 @@ import contextlib
 import logging
 import socket
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import uvicorn
-
-from augenmass import __version__
 
 if TYPE_CHECKING:
     from augenmass.server.server import Server
@@ -31,37 +29,6 @@ def parse_listen(listen: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise ValueError(f"--listen must be HOST:PORT, got {listen!r}")
     return host.strip("[]") or "127.0.0.1", int(port)
-
-
-def health(server: Server) -> dict[str, Any]:
-    stats = server.scheduler.stats
-    wstats = server.writer.stats
-    return {
-        "status": "degraded" if (wstats.degraded or server.store.degraded_reason) else "ok",
-        "version": __version__,
-        "hosts": len(server.plan.hosts),
-        "services": len(server.plan.services),
-        "scheduler": {
-            "checks_started": stats.checks_started,
-            "checks_completed": stats.checks_completed,
-            "in_flight": stats.in_flight,
-            "queued": stats.queued,
-            "lateness_p50": stats.lateness_p50,
-            "lateness_p99": stats.lateness_p99,
-            "lateness_max": stats.lateness_max,
-        },
-        "probe_workers": {
-            "configured": server.workers.count,
-            "alive": server.workers.alive,
-            "started": server.workers.started,
-        },
-        "store": {
-            "pending": wstats.pending,
-            "failures": wstats.failures,
-            "degraded": bool(wstats.degraded),
-            "degraded_reason": server.store.degraded_reason,
-        },
-    }
 
 
 class _DropColour(logging.Filter):
@@ -129,9 +96,10 @@ def bind(host: str, port: int) -> socket.socket:
 
 def make_config(server: Server) -> uvicorn.Config:
     from augenmass.api.app import create_app
+    from augenmass.server.control import Control
 
     return uvicorn.Config(
-        create_app(server),
+        create_app(Control(server)),
         access_log=False,
         log_config=None,
         proxy_headers=False,

@@ -12,19 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 from augenmass.core.thresholds import RangeError, parse_range
 from augenmass.core.values import CheckKey, PerfDatum
-from augenmass.store import perf
 
 if TYPE_CHECKING:
-    from augenmass.server.server import Server
+    from augenmass.control import ServerControl
 
 RANGES = {"6h": 6 * 3600, "1d": 86400, "7d": 7 * 86400, "30d": 30 * 86400, "1y": 365 * 86400}
 DEFAULT_RANGE = "1d"
 MAX_SPAN = 3 * 365 * 86400.0  # no graph reaches back further than the hourly retention
 
 
-def labels(server: Server, key: CheckKey) -> list[PerfDatum]:
+def labels(control: ServerControl, key: CheckKey) -> list[PerfDatum]:
     """The perfdata items of the newest result, one per label (first wins)."""
-    state = server.engine.states.get(key)
+    state = control.states.get(key)
     seen: dict[str, PerfDatum] = {}
     for pd in state.perfdata if state else ():
         seen.setdefault(pd.label, pd)
@@ -62,18 +61,16 @@ def window(
 
 
 async def series_json(
-    server: Server, key: CheckKey, label: str, since: float, until: float
+    control: ServerControl, key: CheckKey, label: str, since: float, until: float
 ) -> dict[str, Any]:
     """Columns for uPlot: x (seconds), avg, min, max, plus threshold values and the unit."""
-    now = server.clock.now()
-    retention = server.plan.settings.retention
-    resolution = perf.choose_resolution(since, until, now, retention)
-    points = await server.store.series_points(key, label, since, until, "auto", now=now)
-    datum = next((pd for pd in labels(server, key) if pd.label == label), None)
+    found = await control.series(key, label, since, until, "auto")
+    points = found.points
+    datum = next((pd for pd in labels(control, key) if pd.label == label), None)
     return {
         "label": label,
         "uom": datum.uom if datum else "",
-        "resolution": resolution,
+        "resolution": found.resolution,
         "since": since,
         "until": until,
         "x": [p[0] for p in points],

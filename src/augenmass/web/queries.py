@@ -1,8 +1,8 @@
-"""Read queries for the web UI: problems from the engine's memory, history from the store.
+"""Read queries for the web UI: problems from the server's memory, history from the store.
 
-The problems page and the search read `server.engine.states` (in memory, no database round
-trip), so they stay fast with 10,000 services. History, availability and notifications read the
-`event` table directly with narrow, indexed queries (ix_event_key_at).
+The problems page and the search read the current states (in memory, no database round trip),
+so they stay fast with 10,000 services. History, availability and notifications come through
+the server control's history reads (narrow, indexed queries on the event table).
 """
 
 from __future__ import annotations
@@ -11,20 +11,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
 from augenmass.core.values import CheckKey, CheckState, Event, StateType, state_name
-from augenmass.store import schema as t
-from augenmass.store.codec import event_from, key_cols
 from augenmass.web import availability as av
 
 if TYPE_CHECKING:
-    from augenmass.server.server import Server
+    from augenmass.control import ServerControl
 
 SEVERITY = ("DOWN", "UNREACHABLE", "CRITICAL", "UNKNOWN", "WARNING")
 STATE_FILTERS = ("all", *SEVERITY)
 HANDLED_FILTERS = ("all", "unhandled", "handled")
-CHUNK = 400  # keys per IN (...) list: well under SQLite's parameter limit
 DOWNTIME_LOOKBACK = 366 * 86400.0  # a downtime running into a report started at most this early
 TIMELINE_KINDS = (
     "state",
@@ -95,11 +90,11 @@ class ProblemFilter:
     host: str = ""
 
 
-def problems(server: Server, flt: ProblemFilter) -> tuple[list[Row], dict[str, int]]:
+def problems(control: ServerControl, flt: ProblemFilter) -> tuple[list[Row], dict[str, int]]:
     """Problems, unhandled first, then by severity and by how long they last; and the counts
     per state over everything (not just the filtered rows), for the summary bar."""
-    states = server.engine.states
-    plan = server.plan
+    states = control.states
+    plan = control.plan
     counts = dict.fromkeys(("OK", "UP", "PENDING", *SEVERITY), 0)
     rows: list[Row] = []
     for key, st in states.items():
@@ -111,13 +106,13 @@ def problems(server: Server, flt: ProblemFilter) -> tuple[list[Row], dict[str, i
             continue
         row = row_of(st, None if key.is_host else states.get(CheckKey(key.host)))
         counts[row.state] += 1
-        if _wanted(server, row, flt, plan):
+        if _wanted(control, row, flt, plan):
             rows.append(row)
     rows.sort(key=lambda r: (r.handled, r.rank, r.since, r.key))
     return rows, counts
 
 
-def _wanted(server: Server, row: Row, flt: ProblemFilter, plan: Any) -> bool:
+def _wanted(control: ServerControl, row: Row, flt: ProblemFilter, plan: Any) -> bool:
     if flt.state not in ("", "all") and row.state != flt.state:
         return False
     if flt.handled == "handled" and not row.handled:
@@ -138,30 +133,30 @@ def _wanted(server: Server, row: Row, flt: ProblemFilter, plan: Any) -> bool:
     return True
 
 
-def all_tags_and_groups(server: Server) -> tuple[list[str], list[str]]:
+def all_tags_and_groups(control: ServerControl) -> tuple[list[str], list[str]]:
     tags: set[str] = set()
     groups: set[str] = set()
-    for h in server.plan.hosts.values():
+    for h in control.plan.hosts.values():
         tags.update(h.tags)
         groups.update(h.groups)
-    for s in server.plan.services.values():
+    for s in control.plan.services.values():
         tags.update(s.tags)
         groups.update(s.groups)
     return sorted(tags), sorted(groups)
 
 
-def search(server: Server, text: str, limit: int = 20) -> list[Row]:
+def search(control: ServerControl, text: str, limit: int = 20) -> list[Row]:
     """Hosts and services whose name (or display name, or address) contains `text`."""
     needle = text.strip().lower()
     if not needle:
         return []
-    states = server.engine.states
+    states = control.states
     found: list[Row] = []
-    for host in server.plan.hosts.values():
+    for host in control.plan.hosts.values():
         hay = f"{host.name} {host.display_name} {host.address}".lower()
         if needle in hay and host.key in states:
             found.append(row_of(states[host.key], None))
-    for svc in server.plan.services.values():
+    for svc in control.plan.services.values():
         hay = f"{svc.host}/{svc.name} {svc.display_name}".lower()
         if needle in hay and svc.key in states:
             found.append(row_of(states[svc.key], states.get(CheckKey(svc.host))))
@@ -175,21 +170,8 @@ def search(server: Server, text: str, limit: int = 20) -> list[Row]:
 # --- history ---------------------------------------------------------------------------------
 
 
-def _key_filter(keys: Sequence[CheckKey]) -> Any:
-    e = t.event.c
-    return sa.or_(*[sa.and_(e.host == h, e.service == s) for h, s in map(key_cols, keys)])
-
-
-def _where_keys(q: Any, keys: Sequence[CheckKey]) -> list[Any]:
-    """The query per chunk of keys; with many keys one query over the time range instead (the
-    caller filters), because hundreds of OR'ed key pairs make the database work harder."""
-    if len(keys) > CHUNK:
-        return [q]
-    return [q.where(_key_filter(keys))] if keys else []
-
-
 async def events(
-    server: Server,
+    control: ServerControl,
     keys: Sequence[CheckKey],
     kinds: Sequence[str],
     since: float,
@@ -197,67 +179,14 @@ async def events(
     limit: int = 5000,
 ) -> list[Event]:
     """Events of these kinds for these keys, since <= at < until, oldest first."""
-    e = t.event.c
-    wanted = set(keys)
-    base = (
-        sa.select(t.event)
-        .where(e.kind.in_(kinds), e.at >= since, e.at < until)
-        .order_by(e.at.desc(), e.id.desc())
-    )
-    out: list[Event] = []
-    async with server.store.engine.connect() as conn:
-        for q in _where_keys(base, keys):
-            for row in await conn.execute(q.limit(limit if len(keys) <= CHUNK else limit * 4)):
-                ev = event_from(row)
-                if ev.key in wanted:
-                    out.append(ev)
-    out.sort(key=lambda ev: ev.at)
-    return out[-limit:]
+    return await control.events(keys, kinds, since, until, limit)
 
 
 async def recent(
-    server: Server, key: CheckKey, kinds: Sequence[str], limit: int = 50
+    control: ServerControl, key: CheckKey, kinds: Sequence[str], limit: int = 50
 ) -> list[Event]:
     """The newest `limit` events of these kinds for one key, newest first."""
-    e = t.event.c
-    host, service = key_cols(key)
-    q = (
-        sa.select(t.event)
-        .where(e.host == host, e.service == service, e.kind.in_(kinds))
-        .order_by(e.at.desc(), e.id.desc())
-        .limit(limit)
-    )
-    async with server.store.engine.connect() as conn:
-        return [event_from(row) for row in await conn.execute(q)]
-
-
-async def hard_state_before(
-    server: Server, keys: Sequence[CheckKey], ts: float
-) -> dict[CheckKey, int]:
-    """The HARD state each key was in at `ts`, from its last state event before then."""
-    e = t.event.c
-    hard = sa.and_(
-        e.kind == "state", e.at < ts, sa.or_(e.state_type == StateType.HARD.value, e.state == 0)
-    )
-    latest = sa.select(e.host, e.service, sa.func.max(e.at).label("at")).where(hard)
-    wanted = set(keys)
-    found: dict[CheckKey, int] = {}
-    async with server.store.engine.connect() as conn:
-        for q in _where_keys(latest, keys):
-            sub = q.group_by(e.host, e.service).subquery()
-            rows = (
-                sa.select(e.host, e.service, e.state, e.id)
-                .join(
-                    sub, sa.and_(e.host == sub.c.host, e.service == sub.c.service, e.at == sub.c.at)
-                )
-                .where(hard)
-                .order_by(e.id)
-            )
-            for row in await conn.execute(rows):
-                key = CheckKey(row.host, row.service or None)
-                if key in wanted:
-                    found[key] = row.state  # the newest id wins on equal times
-    return found
+    return await control.recent_events(key, kinds, limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,22 +214,22 @@ class Inputs:
 
 
 async def availability_inputs(
-    server: Server, keys: Sequence[CheckKey], since: float, until: float
+    control: ServerControl, keys: Sequence[CheckKey], since: float, until: float
 ) -> dict[CheckKey, Inputs]:
     if not keys:
         return {}
     dt_keys = unique([*keys, *(CheckKey(k.host) for k in keys)])
     kinds = (av.DOWNTIME_START, *av.DOWNTIME_ENDS)
-    dt_events = await events(server, dt_keys, kinds, since - DOWNTIME_LOOKBACK, until, 100_000)
-    changes = await events(server, list(keys), av.STATE_KINDS, since, until, 200_000)
-    before = await hard_state_before(server, list(keys), since)
+    dt_events = await events(control, dt_keys, kinds, since - DOWNTIME_LOOKBACK, until, 100_000)
+    changes = await events(control, list(keys), av.STATE_KINDS, since, until, 200_000)
+    before = await control.hard_states_before(list(keys), since)
     dt_by_key: dict[CheckKey, list[Event]] = {}
     for ev in dt_events:
         dt_by_key.setdefault(ev.key, []).append(ev)
     ch_by_key: dict[CheckKey, list[Event]] = {}
     for ev in changes:
         ch_by_key.setdefault(ev.key, []).append(ev)
-    active = _active_downtimes(server, until)
+    active = _active_downtimes(control, until)
     out: dict[CheckKey, Inputs] = {}
     for key in keys:
         host_dts = [] if key.is_host else dt_by_key.get(CheckKey(key.host), [])
@@ -308,16 +237,16 @@ async def availability_inputs(
         spans = av.downtime_intervals(mine, since, until, _spans_for(active, key))
         initial = before.get(key)
         if initial is None:
-            initial = _known_since(server.engine.states.get(key), since)
+            initial = _known_since(control.states.get(key), since)
         out[key] = Inputs(initial, av.hard_changes(ch_by_key.get(key, [])), spans)
     return out
 
 
 async def availability(
-    server: Server, keys: Sequence[CheckKey], since: float, until: float
+    control: ServerControl, keys: Sequence[CheckKey], since: float, until: float
 ) -> dict[CheckKey, av.Availability]:
     """Availability per key over [since, until), scheduled downtime (own or host's) left out."""
-    inputs = await availability_inputs(server, keys, since, until)
+    inputs = await availability_inputs(control, keys, since, until)
     return {key: inp.over(key, since, until) for key, inp in inputs.items()}
 
 
@@ -329,9 +258,9 @@ def _known_since(st: CheckState | None, since: float) -> int | None:
     return st.last_hard_state if st.last_hard_state_change <= since else None
 
 
-def _active_downtimes(server: Server, until: float) -> Mapping[CheckKey, list[av.Interval]]:
+def _active_downtimes(control: ServerControl, until: float) -> Mapping[CheckKey, list[av.Interval]]:
     spans: dict[CheckKey, list[av.Interval]] = {}
-    for dt in server.engine.downtimes.values():
+    for dt in control.downtimes.values():
         if dt.started_at is not None:
             spans.setdefault(dt.key, []).append((dt.started_at, until))
     return spans
@@ -342,9 +271,9 @@ def _spans_for(active: Mapping[CheckKey, list[av.Interval]], key: CheckKey) -> l
     return own if key.is_host else own + list(active.get(CheckKey(key.host), []))
 
 
-def keys_of_group(server: Server, group: str) -> list[CheckKey]:
+def keys_of_group(control: ServerControl, group: str) -> list[CheckKey]:
     """Services in a service group, or all services of the hosts in a host group."""
-    plan = server.plan
+    plan = control.plan
     hosts = {h.name for h in plan.hosts.values() if group in h.groups}
     return [s.key for s in plan.services.values() if group in s.groups or s.host in hosts]
 

@@ -8,7 +8,6 @@ text. Data for scripts goes into `<script type="application/json">` via `tojson`
 from __future__ import annotations
 
 import math
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from augenmass.api.deps import get_control
 from augenmass.core.values import CheckKey, Event, state_name
 from augenmass.web import i18n
 
@@ -125,7 +125,7 @@ def page(
         "request_path": request.url.path,
         "lang": lang,
         "_": i18n.translator(lang),
-        "now": time.time(),
+        "now": get_control(request).clock.now(),
         "user": None,
         "csrf_token": "",
         **context,

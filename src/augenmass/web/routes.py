@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from augenmass.api import actions, auth, deps
 from augenmass.api.accounts import User
+from augenmass.control import ServerControl
 from augenmass.core.values import CheckKey
 from augenmass.web import availability as av
 from augenmass.web import graphs, queries, statuspage
@@ -97,7 +98,7 @@ async def login_submit(request: Request) -> Response:
     form = await request.form()
     name, password = str(form.get("name", ""))[:200], str(form.get("password", ""))[:1000]
     nxt = _safe_next(str(form.get("next", "/")))
-    sess = await auth.login(deps.get_server(request), name, password) if name else None
+    sess = await auth.login(deps.get_control(request), name, password) if name else None
     if sess is None:
         ctx = {"next": nxt, "error": True, "name": name}
         return page(request, "login.html", ctx, status_code=401)
@@ -111,7 +112,7 @@ async def logout(request: Request) -> Response:
     await viewer(request)
     await deps.require_csrf(request)
     response = RedirectResponse("/login", status_code=303)
-    await auth.logout(deps.get_server(request), request, response)
+    await auth.logout(deps.get_control(request), request, response)
     return response
 
 
@@ -132,10 +133,10 @@ def _filter(request: Request) -> queries.ProblemFilter:
 
 
 def _problems_ctx(request: Request) -> dict[str, Any]:
-    server = deps.get_server(request)
+    control = deps.get_control(request)
     flt = _filter(request)
-    rows, counts = queries.problems(server, flt)
-    tags, groups = queries.all_tags_and_groups(server)
+    rows, counts = queries.problems(control, flt)
+    tags, groups = queries.all_tags_and_groups(control)
     query = urlencode({k: v for k, v in vars_of(flt).items() if v and v != "all"})
     return {
         "rows": rows,
@@ -181,24 +182,24 @@ async def problems_fragment(request: Request) -> Response:
 
 def _key_or_404(request: Request, host: str, service: str | None) -> CheckKey:
     key = CheckKey(host, service)
-    if not actions.known(deps.get_server(request), key):
+    if not actions.known(deps.get_control(request), key):
         raise HTTPException(404, "no such host or service")
     return key
 
 
 async def _object_ctx(request: Request, key: CheckKey) -> dict[str, Any]:
-    server = deps.get_server(request)
-    states = server.engine.states
+    control = deps.get_control(request)
+    states = control.states
     host_state = None if key.is_host else states.get(CheckKey(key.host))
     row = queries.row_of(states[key], host_state)
-    now = server.clock.now()
+    now = control.clock.now()
     timeline = await queries.events(
-        server, [key], queries.TIMELINE_KINDS, now - 30 * 86400, now + 1, limit=200
+        control, [key], queries.TIMELINE_KINDS, now - 30 * 86400, now + 1, limit=200
     )
-    notes = await queries.recent(server, key, ("notification",), limit=50)
+    notes = await queries.recent(control, key, ("notification",), limit=50)
     downtimes = [
         dt
-        for dt in server.engine.downtimes.values()
+        for dt in control.downtimes.values()
         if dt.key == key or (not key.is_host and dt.key == CheckKey(key.host))
     ]
     return {
@@ -208,7 +209,7 @@ async def _object_ctx(request: Request, key: CheckKey) -> dict[str, Any]:
         "timeline": list(reversed(timeline)),
         "notifications": notes,
         "downtimes": sorted(downtimes, key=lambda d: d.start),
-        "perf": graphs.labels(server, key),
+        "perf": graphs.labels(control, key),
         "ranges": list(graphs.RANGES),
         "message": request.query_params.get("msg", "")[:300],
         "error": request.query_params.get("error", "")[:300],
@@ -219,15 +220,15 @@ async def _object_ctx(request: Request, key: CheckKey) -> dict[str, Any]:
 async def host_page(request: Request, host: str) -> Response:
     who = await viewer(request)
     key = _key_or_404(request, host, None)
-    server = deps.get_server(request)
+    control = deps.get_control(request)
     ctx = await _object_ctx(request, key)
-    states = server.engine.states
+    states = control.states
     ctx["services"] = [
         queries.row_of(states[s.key], states.get(key))
-        for s in server.plan.services_of(host)
+        for s in control.plan.services_of(host)
         if s.key in states
     ]
-    ctx["host_plan"] = server.plan.hosts[host]
+    ctx["host_plan"] = control.plan.hosts[host]
     return page(request, "object.html", _ctx(who, **ctx))
 
 
@@ -237,7 +238,7 @@ async def service_page(request: Request, host: str, service: str) -> Response:
     key = _key_or_404(request, host, service)
     ctx = await _object_ctx(request, key)
     ctx["services"] = []
-    ctx["host_plan"] = deps.get_server(request).plan.hosts[host]
+    ctx["host_plan"] = deps.get_control(request).plan.hosts[host]
     return page(request, "object.html", _ctx(who, **ctx))
 
 
@@ -246,10 +247,10 @@ async def graph_data(request: Request, host: str, service: str) -> Response:
     """One series as JSON for graph.js (service '-' stands for the host's own check)."""
     await viewer(request)
     key = _key_or_404(request, host, None if service == "-" else service)
-    server = deps.get_server(request)
+    control = deps.get_control(request)
     q = request.query_params
-    since, until = graphs.window(q.get("range"), q.get("from"), q.get("to"), server.clock.now())
-    data = await graphs.series_json(server, key, q.get("label", "")[:512], since, until)
+    since, until = graphs.window(q.get("range"), q.get("from"), q.get("to"), control.clock.now())
+    data = await graphs.series_json(control, key, q.get("label", "")[:512], since, until)
     return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
 
@@ -290,24 +291,24 @@ def _back(key: CheckKey, **params: str) -> Response:
 @router.post("/ui/action/{kind}")
 async def action(request: Request, kind: str) -> Response:
     user = await operator(request)
-    server = deps.get_server(request)
+    control = deps.get_control(request)
     form = await request.form()
     key = _form_key(form)
-    if not actions.known(server, key):
+    if not actions.known(control, key):
         raise HTTPException(404, "no such host or service")
     try:
-        await _run(server, kind, key, user.name, form)
+        await _run(control, kind, key, user.name, form)
     except actions.ActionError as exc:
         return _back(key, error=exc.message)
     return _back(key, msg="done")
 
 
-async def _run(server: Any, kind: str, key: CheckKey, author: str, form: Any) -> None:
-    now = server.clock.now()
+async def _run(control: ServerControl, kind: str, key: CheckKey, author: str, form: Any) -> None:
+    now = control.clock.now()
     if kind == "acknowledge":
         expires = _hours(form, "expires_hours")
         await actions.acknowledge(
-            server,
+            control,
             key,
             author,
             _text(form, "comment") or "acknowledged",
@@ -315,14 +316,14 @@ async def _run(server: Any, kind: str, key: CheckKey, author: str, form: Any) ->
             expires=None if expires is None else now + expires,
         )
     elif kind == "remove_acknowledgement":
-        await actions.remove_acknowledgement(server, key, author)
+        await actions.remove_acknowledgement(control, key, author)
     elif kind == "downtime":
         hours = _hours(form, "hours")
         if hours is None:
             raise actions.ActionError(422, "a downtime needs a duration in hours")
         flexible = form.get("flexible") == "on"
         await actions.schedule_downtime(
-            server,
+            control,
             key,
             author,
             _text(form, "comment") or "downtime",
@@ -334,9 +335,9 @@ async def _run(server: Any, kind: str, key: CheckKey, author: str, form: Any) ->
             child_hosts=key.is_host and form.get("children") == "on",
         )
     elif kind == "remove_downtime":
-        await actions.remove_downtime(server, _text(form, "downtime_id"), author)
+        await actions.remove_downtime(control, _text(form, "downtime_id"), author)
     elif kind == "check_now":
-        await actions.check_now(server, key, author)
+        await actions.check_now(control, key, author)
     else:
         raise actions.ActionError(404, "unknown action")
 
@@ -348,7 +349,7 @@ async def _run(server: Any, kind: str, key: CheckKey, author: str, form: Any) ->
 async def search(request: Request) -> Response:
     who = await viewer(request)
     text = request.query_params.get("q", "")[:200]
-    rows = queries.search(deps.get_server(request), text)
+    rows = queries.search(deps.get_control(request), text)
     fragment = request.headers.get("hx-request") == "true"
     template = "_search_results.html" if fragment else "search.html"
     return page(request, template, _ctx(who, q=text, rows=rows))
@@ -376,17 +377,17 @@ def _date(text: str) -> float:
 
 
 async def _report(request: Request) -> dict[str, Any]:
-    server = deps.get_server(request)
+    control = deps.get_control(request)
     q = request.query_params
     kind = q.get("kind", "service")
     kind = kind if kind in ("service", "host", "group") else "service"
     target = q.get("target", "")[:1000]
-    since, until, period = _report_window(request, server.clock.now())
-    keys = _report_keys(server, kind, target)
-    per_key = await queries.availability(server, keys, since, until)
+    since, until, period = _report_window(request, control.clock.now())
+    keys = _report_keys(control, kind, target)
+    per_key = await queries.availability(control, keys, since, until)
     rows = sorted(per_key.values(), key=lambda a: a.percent if a.percent is not None else 101)
     total = av.combine(None, list(per_key.values()))
-    _, groups = queries.all_tags_and_groups(server)
+    _, groups = queries.all_tags_and_groups(control)
     return {
         "kind": kind,
         "target": target,
@@ -397,15 +398,15 @@ async def _report(request: Request) -> dict[str, Any]:
         "rows": rows,
         "total": total,
         "groups": groups,
-        "hosts": sorted(server.plan.hosts),
+        "hosts": sorted(control.plan.hosts),
         "csv_url": "/availability.csv?" + urlencode(list(q.multi_items())),
     }
 
 
-def _report_keys(server: Any, kind: str, target: str) -> list[CheckKey]:
-    plan = server.plan
+def _report_keys(control: ServerControl, kind: str, target: str) -> list[CheckKey]:
+    plan = control.plan
     if kind == "group":
-        return queries.keys_of_group(server, target) if target else []
+        return queries.keys_of_group(control, target) if target else []
     if kind == "host":
         if target not in plan.hosts:
             return []
@@ -482,7 +483,7 @@ async def availability_csv(request: Request) -> Response:
 
 @router.get("/status")
 async def status_page(request: Request) -> Response:
-    model = await statuspage.build(deps.get_server(request))
+    model = await statuspage.build(deps.get_control(request))
     response = page(request, "status.html", {"page": model})
     response.headers["Cache-Control"] = "public, max-age=30"
     return response

@@ -16,7 +16,7 @@ from augenmass.core.values import CheckKey, CheckState, StateType
 from augenmass.web import queries
 
 if TYPE_CHECKING:
-    from augenmass.server.server import Server
+    from augenmass.control import ServerControl
 
 DAYS = 90
 DAY = 86400.0
@@ -67,7 +67,9 @@ class StatusPage:
         return "operational"
 
 
-_cache: weakref.WeakKeyDictionary[Server, tuple[float, StatusPage]] = weakref.WeakKeyDictionary()
+_cache: weakref.WeakKeyDictionary[ServerControl, tuple[float, StatusPage]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def public_status(st: CheckState | None, host: CheckState | None) -> str:
@@ -81,22 +83,22 @@ def public_status(st: CheckState | None, host: CheckState | None) -> str:
     return {0: "operational", 1: "degraded", 2: "outage"}.get(state, "unknown")
 
 
-async def build(server: Server) -> StatusPage:
-    now = server.clock.now()
-    cached = _cache.get(server)
+async def build(control: ServerControl) -> StatusPage:
+    now = control.clock.now()
+    cached = _cache.get(control)
     if cached is not None and now - cached[0] < CACHE_SECONDS:
         return cached[1]
-    page = await _build(server, now)
-    _cache[server] = (now, page)
+    page = await _build(control, now)
+    _cache[control] = (now, page)
     return page
 
 
-async def _build(server: Server, now: float) -> StatusPage:
-    plan = server.plan
+async def _build(control: ServerControl, now: float) -> StatusPage:
+    plan = control.plan
     public = [s for s in plan.services.values() if s.public is not None]
     since = now - DAYS * DAY
-    inputs = await queries.availability_inputs(server, [s.key for s in public], since, now)
-    states = server.engine.states
+    inputs = await queries.availability_inputs(control, [s.key for s in public], since, now)
+    states = control.states
     grouped: dict[str, list[Entry]] = {}
     for svc in public:
         info = svc.public
@@ -126,5 +128,5 @@ async def _build(server: Server, now: float) -> StatusPage:
     return StatusPage(plan.settings.status_page_title, groups, now)
 
 
-def clear_cache(server: Server) -> None:
-    _cache.pop(server, None)
+def clear_cache(control: ServerControl) -> None:
+    _cache.pop(control, None)

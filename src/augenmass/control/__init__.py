@@ -1,0 +1,34 @@
+"""The interface the faces (API, web UI) use to read and steer the running server."""
+
+from __future__ import annotations
+
+from augenmass.control.answers import (
+    Account,
+    AuditEntry,
+    CheckNotification,
+    Delivery,
+    Health,
+    Login,
+    Point,
+    Series,
+    SessionInfo,
+    TokenInfo,
+)
+from augenmass.control.errors import ActionError
+from augenmass.control.protocol import AccountStore, ServerControl
+
+__all__ = [
+    "Account",
+    "AccountStore",
+    "ActionError",
+    "AuditEntry",
+    "CheckNotification",
+    "Delivery",
+    "Health",
+    "Login",
+    "Point",
+    "Series",
+    "ServerControl",
+    "SessionInfo",
+    "TokenInfo",
+]

@@ -1,0 +1,116 @@
+"""What the server answers the faces: small frozen records and typed dicts, no live objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypedDict
+
+# (bucket start or sample time, avg, min, max)
+Point = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A user as the store knows it; the password hash travels only with `Login`."""
+
+    id: int
+    name: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    account: Account
+    password_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    id: int
+    name: str
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    id_hash: str
+    account: Account
+    csrf_token: str
+    created: float
+    last_seen: float
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: float
+    user_name: str
+    action: str
+    target: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """Performance data of one label; `resolution` is what `auto` stands for in the window."""
+
+    resolution: str  # raw | 5m | 1h
+    points: list[Point]
+
+
+class CheckNotification(TypedDict):
+    """One notification of one check, from the outbox."""
+
+    at: float
+    contact: str
+    channel: str
+    type: str
+    host: str
+    service: str
+    state: int
+    status: str
+    sent_at: float | None
+
+
+class Delivery(TypedDict):
+    """One delivery attempt, from the notification log (contact names, never addresses)."""
+
+    at: float
+    contact: str
+    channel: str
+    type: str
+    checks: str
+    notifications: int
+    result: str
+
+
+class SchedulerHealth(TypedDict):
+    checks_started: int
+    checks_completed: int
+    in_flight: int
+    queued: int
+    lateness_p50: float
+    lateness_p99: float
+    lateness_max: float
+
+
+class WorkerHealth(TypedDict):
+    configured: int
+    alive: int
+    started: int
+
+
+class StoreHealth(TypedDict):
+    pending: int
+    failures: int
+    degraded: bool
+    degraded_reason: str | None
+
+
+class Health(TypedDict):
+    status: str  # ok | degraded
+    version: str
+    hosts: int
+    services: int
+    scheduler: SchedulerHealth
+    probe_workers: WorkerHealth
+    store: StoreHealth

@@ -1,0 +1,302 @@
+"""The server side of `augenmass.control`: what the API and web UI may read and ask for.
+
+Wraps the running `Server` (plan, engine states, scheduler, writer) and the store's query
+functions; the faces get this object and nothing else of the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, cast
+
+from augenmass import __version__
+from augenmass.control import (
+    Account,
+    ActionError,
+    AuditEntry,
+    CheckNotification,
+    Delivery,
+    Health,
+    Login,
+    Series,
+    SessionInfo,
+    TokenInfo,
+)
+from augenmass.core.clock import Clock
+from augenmass.core.plan import Plan
+from augenmass.core.values import (
+    Acknowledgement,
+    CheckKey,
+    CheckResult,
+    CheckState,
+    Downtime,
+    Event,
+)
+from augenmass.state import Engine, Outcome
+from augenmass.store import Store, WriteBatch, audit, perf, reads
+from augenmass.store import accounts as stored
+
+if TYPE_CHECKING:
+    from augenmass.server.server import Server
+
+COMMIT_TIMEOUT = 30.0
+
+
+def _account(row: stored.UserRow) -> Account:
+    return Account(row.id, row.name, row.role)
+
+
+def _token(row: stored.TokenRow) -> TokenInfo:
+    return TokenInfo(row.id, row.name, row.scopes)
+
+
+class StoreAccounts:
+    """Users, tokens and sessions in a store: for the running server and, with no server
+    running, for `augenmass user|token`."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def add_user(self, name: str, password_hash: str, role: str) -> Account | None:
+        uid = await stored.insert_user(self._store, name, password_hash, role, self._clock.now())
+        return None if uid is None else Account(uid, name, role)
+
+    async def login_of(self, name: str) -> Login | None:
+        row = await stored.user_by_name(self._store, name)
+        return None if row is None else Login(_account(row), row.password_hash)
+
+    async def users(self) -> list[Account]:
+        return [_account(r) for r in await stored.all_users(self._store)]
+
+    async def update_user(
+        self,
+        name: str,
+        *,
+        password_hash: str | None = None,
+        role: str | None = None,
+        keep_session: str | None = None,
+    ) -> bool:
+        values = {"password_hash": password_hash, "role": role}
+        changed = {k: v for k, v in values.items() if v is not None}
+        return await stored.update_user(self._store, name, changed, keep_session)
+
+    async def delete_user(self, name: str) -> bool:
+        return await stored.delete_user(self._store, name)
+
+    async def add_token(self, name: str, token_hash: str, scopes: frozenset[str]) -> bool:
+        return await stored.insert_token(self._store, name, token_hash, scopes, self._clock.now())
+
+    async def delete_token(self, name: str) -> bool:
+        return await stored.delete_token(self._store, name)
+
+    async def tokens(self) -> list[TokenInfo]:
+        return [_token(r) for r in await stored.all_tokens(self._store)]
+
+    async def token_by_hash(self, token_hash: str) -> TokenInfo | None:
+        row = await stored.token_by_hash(self._store, token_hash)
+        return None if row is None else _token(row)
+
+    async def start_session(
+        self, session: SessionInfo, *, idle_before: float, created_before: float
+    ) -> None:
+        await stored.insert_session(
+            self._store,
+            session.id_hash,
+            session.account.id,
+            session.csrf_token,
+            session.created,
+            idle_before=idle_before,
+            created_before=created_before,
+        )
+
+    async def session(self, id_hash: str) -> SessionInfo | None:
+        row = await stored.session_by_hash(self._store, id_hash)
+        if row is None:
+            return None
+        account = Account(row.user_id, row.user_name, row.role)
+        return SessionInfo(row.id_hash, account, row.csrf_token, row.created, row.last_seen)
+
+    async def touch_session(self, id_hash: str, now: float) -> None:
+        await stored.touch_session(self._store, id_hash, now)
+
+    async def end_session(self, id_hash: str) -> None:
+        await stored.delete_session(self._store, id_hash)
+
+    async def end_user_sessions(self, user_id: int) -> None:
+        await stored.delete_user_sessions(self._store, user_id)
+
+
+def _refused(outcome: Outcome) -> None:
+    if outcome.reason is not None:
+        raise ActionError(409, outcome.reason)
+
+
+def _scheduler(dt: Downtime) -> Callable[[Engine, float], Outcome]:
+    return lambda eng, t: eng.schedule_downtime(dt, t)
+
+
+def _remover(dt_id: str) -> Callable[[Engine, float], Outcome]:
+    return lambda eng, t: eng.remove_downtime(dt_id, t)
+
+
+class Control:
+    """`augenmass.control.ServerControl` over a started `Server`."""
+
+    def __init__(self, server: Server) -> None:
+        self._server = server
+        self._accounts = StoreAccounts(server.store, server.clock)
+
+    # --- reads ------------------------------------------------------------------------------
+    @property
+    def clock(self) -> Clock:
+        return self._server.clock
+
+    @property
+    def plan(self) -> Plan:
+        return self._server.plan
+
+    @property
+    def states(self) -> Mapping[CheckKey, CheckState]:
+        return self._server.engine.states
+
+    @property
+    def downtimes(self) -> Mapping[str, Downtime]:
+        return self._server.engine.downtimes
+
+    @property
+    def accounts(self) -> StoreAccounts:
+        return self._accounts
+
+    def health(self) -> Health:
+        server = self._server
+        stats = server.scheduler.stats
+        wstats = server.writer.stats
+        return {
+            "status": "degraded" if (wstats.degraded or server.store.degraded_reason) else "ok",
+            "version": __version__,
+            "hosts": len(server.plan.hosts),
+            "services": len(server.plan.services),
+            "scheduler": {
+                "checks_started": stats.checks_started,
+                "checks_completed": stats.checks_completed,
+                "in_flight": stats.in_flight,
+                "queued": stats.queued,
+                "lateness_p50": stats.lateness_p50,
+                "lateness_p99": stats.lateness_p99,
+                "lateness_max": stats.lateness_max,
+            },
+            "probe_workers": {
+                "configured": server.workers.count,
+                "alive": server.workers.alive,
+                "started": server.workers.started,
+            },
+            "store": {
+                "pending": wstats.pending,
+                "failures": wstats.failures,
+                "degraded": bool(wstats.degraded),
+                "degraded_reason": server.store.degraded_reason,
+            },
+        }
+
+    async def history(
+        self, key: CheckKey | None, since: float, until: float, limit: int
+    ) -> list[Event]:
+        return await self._server.store.history(key, since, until, limit)
+
+    async def events(
+        self,
+        keys: Sequence[CheckKey],
+        kinds: Sequence[str],
+        since: float,
+        until: float,
+        limit: int = 5000,
+    ) -> list[Event]:
+        return await reads.events(self._server.store, keys, kinds, since, until, limit)
+
+    async def recent_events(
+        self, key: CheckKey, kinds: Sequence[str], limit: int = 50
+    ) -> list[Event]:
+        return await reads.recent_events(self._server.store, key, kinds, limit)
+
+    async def hard_states_before(self, keys: Sequence[CheckKey], ts: float) -> dict[CheckKey, int]:
+        return await reads.hard_state_before(self._server.store, keys, ts)
+
+    async def series(
+        self, key: CheckKey, label: str, since: float, until: float, resolution: str = "auto"
+    ) -> Series:
+        now = self.clock.now()
+        points = await self._server.store.series_points(
+            key, label, since, until, resolution, now=now
+        )
+        if resolution == "auto":
+            # named from the config's retention, as the graphs label it
+            retention = self._server.plan.settings.retention
+            resolution = perf.choose_resolution(since, until, now, retention)
+        return Series(resolution, points)
+
+    async def notification_log(
+        self,
+        since: float,
+        until: float,
+        host: str | None = None,
+        service: str | None = None,
+        limit: int = 100,
+    ) -> list[CheckNotification] | list[Delivery]:
+        rows = await reads.notification_log(self._server.store, since, until, host, service, limit)
+        if host is not None:
+            return cast(list[CheckNotification], rows)
+        return cast(list[Delivery], rows)
+
+    async def audit_log(self, limit: int = 100) -> list[AuditEntry]:
+        rows = await audit.entries(self._server.store, limit)
+        return [AuditEntry(r.at, r.user_name, r.action, r.target, r.detail) for r in rows]
+
+    async def record_audit(
+        self, user_name: str, action: str, target: str, detail: str = ""
+    ) -> None:
+        await audit.record(self._server.store, self.clock.now(), user_name, action, target, detail)
+
+    # --- actions ----------------------------------------------------------------------------
+    async def _commit(self) -> None:
+        """Wait until everything submitted so far is durable (an empty urgent batch forces it)."""
+        writer = self._server.writer
+        writer.submit(WriteBatch(), urgent=True)
+        try:
+            await asyncio.wait_for(writer.flush(), COMMIT_TIMEOUT)
+        except TimeoutError as exc:
+            raise ActionError(
+                503, "the store is slow; the action is applied but not yet saved"
+            ) from exc
+
+    async def acknowledge(self, key: CheckKey, ack: Acknowledgement) -> None:
+        _refused(await self._server.apply(lambda eng, t: eng.acknowledge(key, ack, t)))
+        await self._commit()
+
+    async def remove_acknowledgement(self, key: CheckKey) -> None:
+        _refused(await self._server.apply(lambda eng, t: eng.remove_acknowledgement(key, t)))
+        await self._commit()
+
+    async def schedule_downtimes(self, downtimes: Sequence[Downtime]) -> None:
+        for dt in downtimes:
+            try:
+                _refused(await self._server.apply(_scheduler(dt)))
+            except ValueError as exc:
+                raise ActionError(422, str(exc)) from exc
+        await self._commit()
+
+    async def remove_downtimes(self, ids: Sequence[str]) -> None:
+        for one in ids:
+            if one in self._server.engine.downtimes:
+                await self._server.apply(_remover(one))
+        await self._commit()
+
+    def check_now(self, key: CheckKey) -> bool:
+        return self._server.scheduler.check_now(key)
+
+    async def submit_result(self, result: CheckResult) -> None:
+        await self._server.ingest(result)
+
+    async def reload(self) -> bool:
+        return await self._server.reload()

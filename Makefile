@@ -75,6 +75,7 @@ suite-check:
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
+	$(BIN)/lint-imports --no-cache
 
 # Refresh the locks to the newest releases that fit pyproject.toml's ranges; run `make test` after.
 lock: $(VENV)/.test-deps

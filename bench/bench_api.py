@@ -31,12 +31,12 @@ from typing import Any
 import httpx
 
 from augenmass.api import accounts
-from augenmass.api.app import create_app
 from augenmass.core.clock import SystemClock
 from augenmass.core.values import CheckResult
 from augenmass.server.control import Control, StoreAccounts
 from augenmass.server.server import Server, db_url
 from augenmass.store import open_store
+from augenmass.web.site import create_site
 
 LIMIT = 120.0  # every wait is bounded
 
@@ -87,7 +87,7 @@ async def bench_in_process(services: int, problems: int, requests: int) -> dict[
             await server.writer.flush()
             control = Control(server)
             token = await accounts.create_token(control.accounts, "bench", frozenset({"read"}))
-            app = create_app(control)
+            app = create_site(control)
             transport = httpx.ASGITransport(app=app)
             headers = {"Authorization": f"Bearer {token}"}
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:

@@ -20,11 +20,11 @@ from pathlib import Path
 import httpx
 
 from augenmass.api import accounts
-from augenmass.api.app import create_app
 from augenmass.core.values import CheckKey, CheckResult, PerfDatum
 from augenmass.server.control import Control
 from augenmass.server.server import Server
 from augenmass.store import WriteBatch
+from augenmass.web.site import create_site
 
 PASSWORD = "bench password 123"
 DAY = 86400.0
@@ -118,7 +118,7 @@ async def main(services: int, problems: int, requests: int, days: int) -> None:
             print(f"series: {n} results over {days} days ({time.perf_counter() - t0:.1f} s)")
             control = Control(server)
             await accounts.add_user(control.accounts, "bench", PASSWORD, "viewer")
-            transport = httpx.ASGITransport(app=create_app(control))
+            transport = httpx.ASGITransport(app=create_site(control))
             async with httpx.AsyncClient(transport=transport, base_url="https://bench") as c:
                 login = await c.post("/login", data={"name": "bench", "password": PASSWORD})
                 assert login.status_code == 303

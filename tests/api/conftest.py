@@ -16,10 +16,10 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 from augenmass.api import accounts
-from augenmass.api.app import create_app
 from augenmass.core.values import CheckKey
 from augenmass.server.control import Control
 from augenmass.server.server import Server
+from augenmass.web.site import create_site
 
 CONFIG = r"""
 settings: {max_check_spread: 100ms}
@@ -152,7 +152,7 @@ async def api(tmp_path: Path, config_file: Path, store_url: str | None) -> Async
             )
             for scope in ("read", "write", "submit")
         }
-        app = create_app(control)
+        app = create_site(control)
         # https: the session cookie is Secure, and httpx (like a browser) sends it only there
         transport = httpx.ASGITransport(app=app, client=("127.0.0.77", 5555))
         async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:

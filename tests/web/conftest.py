@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from augenmass.api.app import create_app
 from augenmass.server.control import Control
 from augenmass.server.server import Server
+from augenmass.web.site import create_site
 
 from .helpers import ShiftedClock, add_user, login, write_config
 
@@ -28,7 +28,7 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
 
 @pytest.fixture
 async def anon(server: Server) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(Control(server)))
+    transport = httpx.ASGITransport(app=create_site(Control(server)))
     # https: the session cookie is Secure, and httpx sends it only over https
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
         yield c

@@ -144,17 +144,5 @@ def create_app(control: ServerControl) -> FastAPI:
         body = metrics.render(get_control(request))
         return PlainTextResponse(body, 200, None, metrics.CONTENT_TYPE)
 
-    _include_ui(app)
     app.add_middleware(SecurityHeaders)
     return app
-
-
-def _include_ui(app: FastAPI) -> None:
-    try:
-        from augenmass.web.routes import (  # type: ignore[import-not-found,unused-ignore]
-            router as ui_router,
-        )
-    except ImportError as exc:
-        log.info("web UI not installed; serving the API only", extra={"reason": str(exc)})
-        return
-    app.include_router(ui_router)

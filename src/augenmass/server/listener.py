@@ -95,11 +95,11 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def make_config(server: Server) -> uvicorn.Config:
-    from augenmass.api.app import create_app
     from augenmass.server.control import Control
+    from augenmass.web.site import create_site
 
     return uvicorn.Config(
-        create_app(Control(server)),
+        create_site(Control(server)),
         access_log=False,
         log_config=None,
         proxy_headers=False,

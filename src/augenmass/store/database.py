@@ -74,7 +74,7 @@ def make_pg_engine(url: str, schema: str | None) -> AsyncEngine:
     return create_async_engine(u, pool_pre_ping=True, connect_args=connect_args)
 
 
-def _alembic_config(connection: sa.Connection) -> Config:
+def alembic_config(connection: sa.Connection) -> Config:
     cfg = Config()
     location = resources.files("augenmass") / "migrations"
     cfg.set_main_option("script_location", str(location))
@@ -94,7 +94,7 @@ def _upgrade(connection: sa.Connection) -> tuple[str | None, str]:
     # newer schema could be half-understood by this version's code).
     if before is not None and before not in known_revisions():
         raise SchemaTooNew(before, head_revision())
-    command.upgrade(_alembic_config(connection), "head")
+    command.upgrade(alembic_config(connection), "head")
     return before, head_revision()
 
 

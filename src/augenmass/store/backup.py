@@ -101,8 +101,8 @@ def backup_sqlite(db: Path, dest: Path) -> BackupReport:
         raise BackupError(f"{dest} is a file of the store itself: choose another name")
     tmp = dest.with_name(dest.name + ".tmp")
     started = time.monotonic()
-    _fresh_private(tmp)
     try:
+        _fresh_private(tmp)
         revision = _copy(db, tmp)
         _publish(tmp, dest)
     except (sqlite3.Error, OSError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -95,3 +96,32 @@ def test_the_settings_take_notification_log_and_audit_log(tmp_path: Path) -> Non
     assert ret.audit_log == 3 * 365 * DAY
     assert ret.history == Retention().history  # unchanged default
     assert Retention().notification_log == Retention().audit_log == 400 * DAY
+
+
+async def test_the_servers_housekeeping_applies_the_configured_retention(tmp_path: Path) -> None:
+    from fakeclock import FakeClock
+
+    from augenmass.server.server import HOUSEKEEPING_SECONDS, Server
+
+    cfg = tmp_path / "augenmass.yaml"
+    cfg.write_text(
+        "settings:\n  probe_workers: 0\n  retention: {notification_log: 10d, audit_log: 20d}\n"
+        "hosts:\n  h: {address: 127.0.0.1}\n"
+    )
+    clock = FakeClock(start_wall=NOW)
+    server = Server(cfg, tmp_path / "data", clock=clock)
+    await server.start()
+    try:
+        ages = [30, 15, 5]  # days before NOW
+        async with server.store.engine.begin() as conn:
+            await conn.execute(sa.insert(notify_log), [_log(NOW - d * DAY) for d in ages])
+            await conn.execute(sa.insert(audit_log), [_audit(NOW - d * DAY) for d in ages])
+        await clock.advance(HOUSEKEEPING_SECONDS)  # the periodic pass falls due
+        for _ in range(200):  # the pass does real database work: wait for it, bounded
+            if len(await _ages(server.store, notify_log, "at")) == 1:
+                break
+            await asyncio.sleep(0.05)
+        assert await _ages(server.store, notify_log, "at") == [NOW - 5 * DAY]
+        assert await _ages(server.store, audit_log, "at") == [NOW - 15 * DAY, NOW - 5 * DAY]
+    finally:
+        await server.stop()

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from augenmass.core.errors import StoreError
+from augenmass.core.private import DIR_MODE, FILE_MODE
 
 LOCK_NAME = "augenmass.lock"
 PID_NAME = "augenmass.pid"
@@ -45,14 +46,17 @@ def _live_pid(data_dir: Path) -> int | None:
 def exclusive(data_dir: Path) -> Iterator[None]:
     """Hold the data directory's lock, or raise DataDirInUse when a server runs on it."""
     lock = data_dir / LOCK_NAME
-    data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            # the holder writes its pid into the lock file
+            text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            who = f" (pid {text})" if text.isdigit() else ""
             raise DataDirInUse(
-                f"a server is running on {data_dir} (it holds {lock}): stop it first"
+                f"a server{who} is running on {data_dir} (it holds {lock}): stop it first"
             ) from None
         pid = _live_pid(data_dir)
         if pid is not None:

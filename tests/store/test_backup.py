@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import os
 import shutil
 import sqlite3
@@ -13,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from augenmass.store import WriteBatch, open_store
+from augenmass.server.datalock import hold
+from augenmass.store import WriteBatch, database, open_store
 from augenmass.store.backup import BackupError, backup_sqlite, inspect_backup, restore_sqlite
 from augenmass.store.database import SchemaTooNew, head_revision
 from augenmass.store.inuse import DataDirInUse
@@ -129,10 +129,12 @@ def test_restore_refuses_while_a_server_holds_the_lock(tmp_path: Path) -> None:
     backup_sqlite(tmp_path / "src.db", backup)
     data = tmp_path / "data"
     asyncio.run(_make_store(data / "augenmass.db", 5))
-    with open(data / "augenmass.lock", "a+") as held:  # what a running server holds
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(DataDirInUse, match="a server is running"):
+    held = hold(data)  # what a running server holds for its lifetime
+    try:
+        with pytest.raises(DataDirInUse, match=f"a server \\(pid {os.getpid()}\\) is running"):
             restore_sqlite(backup, data)
+    finally:
+        os.close(held)
     assert _rows(data / "augenmass.db", "SELECT count(*) FROM event") == [(5,)]
     assert not list(data.glob("*before-restore*"))
     restore_sqlite(backup, data)  # released: now it goes
@@ -204,3 +206,32 @@ async def test_a_restored_file_is_readable_only_by_its_owner(tmp_path: Path) -> 
     os.chmod(backup, 0o644)
     rep = restore_sqlite(backup, tmp_path / "data")
     assert stat.S_IMODE(rep.database.stat().st_mode) == 0o600
+
+
+async def test_a_backup_of_an_older_schema_is_restored_and_upgraded_when_opened(
+    tmp_path: Path,
+) -> None:
+    from alembic import command
+
+    old = tmp_path / "old.db"
+    eng = database.make_sqlite_engine(old, 5000)
+    async with eng.begin() as conn:
+        await conn.run_sync(lambda c: command.upgrade(database.alembic_config(c), "0002"))
+    await eng.dispose()
+    backup = tmp_path / "b.db"
+    assert backup_sqlite(old, backup).revision == "0002"
+    rep = restore_sqlite(backup, tmp_path / "data")
+    assert rep.revision == "0002" and rep.kept_aside is None
+    s = await open_store(str(rep.database))
+    try:
+        assert await database.current_revision(s.engine) == head_revision()
+    finally:
+        await s.close()
+
+
+async def test_a_backup_into_a_directory_gets_a_dated_name(tmp_path: Path) -> None:
+    await _make_store(tmp_path / "src.db", 2)
+    (tmp_path / "backups").mkdir()
+    rep = backup_sqlite(tmp_path / "src.db", tmp_path / "backups", now=1_800_000_000.0)
+    assert rep.path == tmp_path / "backups" / "augenmass-20270115T080000Z.db"
+    assert _rows(rep.path, "SELECT count(*) FROM event") == [(2,)]

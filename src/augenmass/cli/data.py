@@ -65,7 +65,9 @@ def _size(n: int) -> str:
 
 @data_app.command()
 def backup(
-    file: Annotated[Path, typer.Argument(help="where to write the copy")],
+    file: Annotated[
+        Path, typer.Argument(help="where to write the copy (a directory: a dated name in it)")
+    ],
     data: DataOpt = DEFAULT_DATA,
     store: StoreOpt = None,
 ) -> None:

@@ -92,10 +92,15 @@ def _publish(tmp: Path, dest: Path) -> None:
     _fsync(dest.parent)
 
 
-def backup_sqlite(db: Path, dest: Path) -> BackupReport:
-    """Write a consistent copy of the store `db` (it may be in use) to `dest`, mode 0600."""
+def backup_sqlite(db: Path, dest: Path, now: float | None = None) -> BackupReport:
+    """Write a consistent copy of the store `db` (it may be in use) to `dest`, mode 0600.
+
+    `dest` may be a directory: the copy is then named augenmass-<UTC time>.db in it."""
     if not db.is_file():
         raise BackupError(f"no database at {db}")
+    if dest.is_dir():
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
+        dest = dest / f"augenmass-{stamp}.db"
     own = {db.resolve().with_name(db.name + extra) for extra in ("", "-wal", "-shm", "-journal")}
     if dest.resolve() in own:
         raise BackupError(f"{dest} is a file of the store itself: choose another name")

@@ -17,8 +17,9 @@ from augenmass.store import WriteBatch, database, open_store
 from augenmass.store.backup import BackupError, backup_sqlite, inspect_backup, restore_sqlite
 from augenmass.store.database import SchemaTooNew, head_revision
 from augenmass.store.inuse import DataDirInUse
+from augenmass.store.sidecar import read_sidecar, sidecar_path, write_sidecar
 
-from .helpers import WEB, event, state
+from .helpers import WEB, ack, downtime, event, state
 
 
 def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
@@ -235,3 +236,23 @@ async def test_a_backup_into_a_directory_gets_a_dated_name(tmp_path: Path) -> No
     rep = backup_sqlite(tmp_path / "src.db", tmp_path / "backups", now=1_800_000_000.0)
     assert rep.path == tmp_path / "backups" / "augenmass-20270115T080000Z.db"
     assert _rows(rep.path, "SELECT count(*) FROM event") == [(2,)]
+
+
+async def test_a_restore_writes_the_handling_sidecar_of_the_restored_database(
+    tmp_path: Path,
+) -> None:
+    src = tmp_path / "src.db"
+    s = await open_store(str(src))
+    acked = state(WEB, acknowledgement=ack())
+    await s.write(WriteBatch(states=[acked], downtimes_set=[downtime()]))
+    await s.close()
+    backup = tmp_path / "b.db"
+    backup_sqlite(src, backup)
+    data = tmp_path / "data"
+    await _make_store(data / "augenmass.db", 1)  # with a sidecar of its own, now stale
+    write_sidecar(sidecar_path(data / "augenmass.db"), {}, {})
+    rep = restore_sqlite(backup, data)
+    acks, downtimes = read_sidecar(sidecar_path(rep.database))
+    assert acks == {WEB: ack()}
+    assert set(downtimes) == {"dt-1"}
+    assert rep.kept_aside is not None and sidecar_path(rep.kept_aside).exists()

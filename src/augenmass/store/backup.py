@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from augenmass.core.errors import StoreError
-from augenmass.store import database, sidecar
+from augenmass.store import codec, database, sidecar
 from augenmass.store.inuse import exclusive
 
 BUSY_TIMEOUT = 30.0
@@ -178,6 +178,21 @@ def _keep_aside(db: Path, now: float) -> Path | None:
     return aside
 
 
+def _handling_of(db: Path) -> None:
+    """The restored database's acks and downtimes as its sidecar (the store only rewrites it
+    when they change, and it is the fallback should this file ever be unreadable)."""
+    con = sqlite3.connect(_read_only(db), uri=True, timeout=BUSY_TIMEOUT)
+    try:
+        acked = con.execute("SELECT data FROM check_state WHERE acknowledged").fetchall()
+        planned = con.execute("SELECT data FROM downtime").fetchall()
+    finally:
+        con.close()
+    states = [codec.state_from(data) for (data,) in acked]
+    acks = {st.key: st.acknowledgement for st in states if st.acknowledgement is not None}
+    downtimes = {dt.id: dt for dt in (codec.downtime_from(data) for (data,) in planned)}
+    sidecar.write_sidecar(sidecar.sidecar_path(db), acks, downtimes)
+
+
 def restore_sqlite(backup: Path, data_dir: Path, now: float | None = None) -> RestoreReport:
     """Replace the store in the stopped `data_dir` with `backup`; the old one is kept aside."""
     revision = inspect_backup(backup)
@@ -193,4 +208,5 @@ def restore_sqlite(backup: Path, data_dir: Path, now: float | None = None) -> Re
             raise BackupError(f"could not copy {backup}: {exc}") from exc
         aside = _keep_aside(db, time.time() if now is None else now)
         _publish(tmp, db)
+        _handling_of(db)
     return RestoreReport(db, revision, db.stat().st_size, aside)

@@ -127,6 +127,15 @@ def restore(
         typer.echo(f"the server upgrades it to schema {head} at start (or: augenmass db upgrade)")
 
 
+def _read_revision(url: str) -> str | None:
+    import sqlalchemy as sa
+
+    try:
+        return asyncio.run(_revision(url))
+    except (OSError, sa.exc.SQLAlchemyError) as exc:
+        _fail(f"cannot read the schema revision: {exc}")
+
+
 async def _revision(url: str) -> str | None:
     from augenmass.store import database
 
@@ -151,7 +160,7 @@ def db_status(data: DataOpt = DEFAULT_DATA, store: StoreOpt = None) -> None:
     path = _sqlite_file(url)
     typer.echo(f"database: {path if path is not None else _shown(url)}")
     exists = path is None or path.is_file()
-    current = asyncio.run(_revision(url)) if exists else None
+    current = _read_revision(url) if exists else None
     head = database.head_revision()
     if not exists:
         typer.echo("current revision: none (no database yet: the server creates it)")
@@ -172,6 +181,8 @@ def db_upgrade(data: DataOpt = DEFAULT_DATA, store: StoreOpt = None) -> None:
     """Run the pending migrations (with the server stopped)."""
     import contextlib
 
+    import sqlalchemy as sa
+
     from augenmass.core.errors import StoreError
     from augenmass.store import database
     from augenmass.store.inuse import exclusive
@@ -180,7 +191,7 @@ def db_upgrade(data: DataOpt = DEFAULT_DATA, store: StoreOpt = None) -> None:
     path = _sqlite_file(url)
     where = path if path is not None else _shown(url)
     try:
-        current = asyncio.run(_revision(url)) if path is None or path.is_file() else None
+        current = _read_revision(url) if path is None or path.is_file() else None
         pending = database.pending_revisions(current)
         if not pending:
             typer.echo(f"{where}: already at schema {current}; nothing to do")
@@ -191,6 +202,8 @@ def db_upgrade(data: DataOpt = DEFAULT_DATA, store: StoreOpt = None) -> None:
             before, after = asyncio.run(_migrate(url))
     except StoreError as exc:
         _fail(str(exc))
+    except (OSError, sa.exc.SQLAlchemyError) as exc:
+        _fail(f"the upgrade failed: {exc}")
     typer.echo(f"{where}: upgraded from {before or 'an empty database'} to {after}")
     for rev, title in pending:
         typer.echo(f"  applied {rev}  {title}")

@@ -133,6 +133,9 @@ def test_backup_under_load_restores_exactly_and_a_server_serves_it(
     refused = cli("restore", str(backup), "--data", str(data))
     assert refused.returncode == 1
     assert "running" in refused.stderr
+    # the server kept writing: the live store moved on past the snapshot
+    snapshot = rows(backup, "SELECT count(*) FROM event")[0][0]
+    wait_for(lambda: rows(db, "SELECT count(*) FROM event")[0][0] > snapshot, 30, "events after it")
     server.stop()
 
     fresh = tmp_path / "restored"

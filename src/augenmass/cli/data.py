@@ -31,10 +31,9 @@ def _url(data: Path, store: str | None) -> str:
 
 
 def _shown(url: str) -> str:
-    """The URL as it may be printed: no password."""
-    import sqlalchemy as sa
+    from augenmass.store.database import printable_url
 
-    return sa.make_url(url).render_as_string(hide_password=True)
+    return printable_url(url)
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -47,16 +46,9 @@ def _sqlite_file(url: str) -> Path | None:
 
 
 def _pg_parts(url: str) -> tuple[str, str | None]:
-    """The libpq URL (password hidden, which pg_dump asks for or reads from ~/.pgpass) and
-    the schema."""
-    import sqlalchemy as sa
+    from augenmass.store.database import libpq_url
 
-    from augenmass.store.database import split_schema
-
-    rest, schema = split_schema(url)
-    u = sa.make_url(rest)
-    bare = sa.URL.create("postgresql", u.username, None, u.host, u.port, u.database, query=u.query)
-    return bare.render_as_string(hide_password=False), schema
+    return libpq_url(url)
 
 
 def _size(n: int) -> str:
@@ -128,27 +120,13 @@ def restore(
 
 
 def _read_revision(url: str) -> str | None:
-    import sqlalchemy as sa
+    from augenmass.core.errors import StoreError
+    from augenmass.store.database import read_revision
 
     try:
-        return asyncio.run(_revision(url))
-    except (OSError, sa.exc.SQLAlchemyError) as exc:
-        _fail(f"cannot read the schema revision: {exc}")
-
-
-async def _revision(url: str) -> str | None:
-    from augenmass.store import database
-
-    path = database.sqlite_path(url)
-    if path is not None:
-        eng = database.make_sqlite_engine(path, 5000)
-    else:
-        rest, schema = database.split_schema(url)
-        eng = database.make_pg_engine(rest, schema)
-    try:
-        return await database.current_revision(eng)
-    finally:
-        await eng.dispose()
+        return asyncio.run(read_revision(url))
+    except StoreError as exc:
+        _fail(str(exc))
 
 
 @db_app.command("status")
@@ -181,8 +159,6 @@ def db_upgrade(data: DataOpt = DEFAULT_DATA, store: StoreOpt = None) -> None:
     """Run the pending migrations (with the server stopped)."""
     import contextlib
 
-    import sqlalchemy as sa
-
     from augenmass.core.errors import StoreError
     from augenmass.store import database
     from augenmass.store.inuse import exclusive
@@ -199,31 +175,12 @@ def db_upgrade(data: DataOpt = DEFAULT_DATA, store: StoreOpt = None) -> None:
         # SQLite: a server running on the directory must not see its schema change under it.
         guard = exclusive(path.parent) if path is not None else contextlib.nullcontext()
         with guard:
-            before, after = asyncio.run(_migrate(url))
+            before, after = asyncio.run(database.upgrade(url))
     except StoreError as exc:
         _fail(str(exc))
-    except (OSError, sa.exc.SQLAlchemyError) as exc:
-        _fail(f"the upgrade failed: {exc}")
     typer.echo(f"{where}: upgraded from {before or 'an empty database'} to {after}")
     for rev, title in pending:
         typer.echo(f"  applied {rev}  {title}")
-
-
-async def _migrate(url: str) -> tuple[str | None, str]:
-    from augenmass.store import database
-
-    path = database.sqlite_path(url)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        eng = database.make_sqlite_engine(path, 5000)
-        schema = None
-    else:
-        rest, schema = database.split_schema(url)
-        eng = database.make_pg_engine(rest, schema)
-    try:
-        return await database.migrate(eng, schema)
-    finally:
-        await eng.dispose()
 
 
 data_app.add_typer(db_app, name="db")

@@ -56,11 +56,11 @@ class RetentionModel(Strict):
     notification_log: Duration | None = Field(
         default=None,
         description="How long the notification log and sent or failed outbox rows are kept "
-        "(pending notifications are never pruned). Default 400 days.",
+        "(pending notifications are never pruned).",
     )
     audit_log: Duration | None = Field(
         default=None,
-        description="How long the audit log of operator actions is kept. Default 400 days.",
+        description="How long the audit log of operator actions is kept.",
     )
 
 

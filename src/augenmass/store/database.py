@@ -141,3 +141,54 @@ def pending_revisions(current: str | None) -> list[tuple[str, str]]:
         raise SchemaTooNew(current, head_revision())
     start = 0 if current is None else known.index(current) + 1
     return [(s.revision, (s.doc or "").strip().splitlines()[0]) for s in scripts[start:]]
+
+
+# --- for the command line (which keeps off sqlalchemy itself) --------------------------------
+
+
+def printable_url(url: str) -> str:
+    """The store's URL as it may be shown: the password replaced by ***."""
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+def libpq_url(url: str) -> tuple[str, str | None]:
+    """A PostgreSQL store's URL as pg_dump takes it, without password or driver, and the
+    schema (pg_dump asks for the password or reads it from PGPASSWORD / ~/.pgpass)."""
+    rest, schema = split_schema(url)
+    u = sa.make_url(rest)
+    bare = sa.URL.create("postgresql", u.username, None, u.host, u.port, u.database, query=u.query)
+    return bare.render_as_string(hide_password=False), schema
+
+
+def _engine_for(url: str) -> tuple[AsyncEngine, str | None]:
+    path = sqlite_path(url)
+    if path is not None:
+        return make_sqlite_engine(path, 5000), None
+    rest, schema = split_schema(url)
+    return make_pg_engine(rest, schema), schema
+
+
+async def read_revision(url: str) -> str | None:
+    """The schema revision of the store at `url` (None: empty); StoreError when unreadable."""
+    eng, _ = _engine_for(url)
+    try:
+        return await current_revision(eng)
+    except (OSError, sa.exc.SQLAlchemyError) as exc:
+        raise StoreError(f"cannot read the schema revision: {exc}") from exc
+    finally:
+        await eng.dispose()
+
+
+async def upgrade(url: str) -> tuple[str | None, str]:
+    """Migrate the store at `url` to head: (revision before, after). SchemaTooNew or
+    StoreError when it cannot."""
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    eng, schema = _engine_for(url)
+    try:
+        return await migrate(eng, schema)
+    except (OSError, sa.exc.SQLAlchemyError) as exc:
+        raise StoreError(f"the upgrade failed: {exc}") from exc
+    finally:
+        await eng.dispose()

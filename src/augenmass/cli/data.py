@@ -31,13 +31,13 @@ def _url(data: Path, store: str | None) -> str:
 
 
 def _shown(url: str) -> str:
-    from augenmass.store.database import printable_url
+    from augenmass.store.urls import printable_url
 
     return printable_url(url)
 
 
 def _sqlite_file(url: str) -> Path | None:
-    from augenmass.store.database import sqlite_path
+    from augenmass.store.urls import sqlite_path
 
     try:
         return sqlite_path(url)
@@ -46,7 +46,7 @@ def _sqlite_file(url: str) -> Path | None:
 
 
 def _pg_parts(url: str) -> tuple[str, str | None]:
-    from augenmass.store.database import libpq_url
+    from augenmass.store.urls import libpq_url
 
     return libpq_url(url)
 
@@ -96,7 +96,7 @@ def restore(
     """Replace the store of a STOPPED server with FILE (the old one is kept aside)."""
     from augenmass.core.errors import StoreError
     from augenmass.store.backup import restore_sqlite
-    from augenmass.store.database import head_revision
+    from augenmass.store.revisions import head_revision
 
     if store is not None and _sqlite_file(store) is None:
         libpq, _ = _pg_parts(store)
@@ -121,7 +121,7 @@ def restore(
 
 def _read_revision(url: str) -> str | None:
     from augenmass.core.errors import StoreError
-    from augenmass.store.database import read_revision
+    from augenmass.store.revisions import read_revision
 
     try:
         return asyncio.run(read_revision(url))
@@ -132,22 +132,22 @@ def _read_revision(url: str) -> str | None:
 @db_app.command("status")
 def db_status(data: DataOpt = DEFAULT_DATA, store: StoreOpt = None) -> None:
     """Current and newest schema revision, and the migrations an upgrade would run."""
-    from augenmass.store import database
+    from augenmass.store import revisions
 
     url = _url(data, store)
     path = _sqlite_file(url)
     typer.echo(f"database: {path if path is not None else _shown(url)}")
     exists = path is None or path.is_file()
     current = _read_revision(url) if exists else None
-    head = database.head_revision()
+    head = revisions.head_revision()
     if not exists:
         typer.echo("current revision: none (no database yet: the server creates it)")
     else:
         typer.echo(f"current revision: {current or 'none (empty database)'}")
     typer.echo(f"head revision: {head}")
     try:
-        pending = database.pending_revisions(current)
-    except database.SchemaTooNew as exc:
+        pending = revisions.pending_revisions(current)
+    except revisions.SchemaTooNew as exc:
         _fail(str(exc))
     typer.echo(f"pending migrations: {len(pending)}")
     for rev, title in pending:
@@ -160,7 +160,7 @@ def db_upgrade(data: DataOpt = DEFAULT_DATA, store: StoreOpt = None) -> None:
     import contextlib
 
     from augenmass.core.errors import StoreError
-    from augenmass.store import database
+    from augenmass.store import revisions
     from augenmass.store.inuse import exclusive
 
     url = _url(data, store)
@@ -168,14 +168,14 @@ def db_upgrade(data: DataOpt = DEFAULT_DATA, store: StoreOpt = None) -> None:
     where = path if path is not None else _shown(url)
     try:
         current = _read_revision(url) if path is None or path.is_file() else None
-        pending = database.pending_revisions(current)
+        pending = revisions.pending_revisions(current)
         if not pending:
             typer.echo(f"{where}: already at schema {current}; nothing to do")
             return
         # SQLite: a server running on the directory must not see its schema change under it.
         guard = exclusive(path.parent) if path is not None else contextlib.nullcontext()
         with guard:
-            before, after = asyncio.run(database.upgrade(url))
+            before, after = asyncio.run(revisions.upgrade(url))
     except StoreError as exc:
         _fail(str(exc))
     typer.echo(f"{where}: upgraded from {before or 'an empty database'} to {after}")

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from augenmass import __version__
+from augenmass.cli.data import data_app
 from augenmass.cli.defaults import DEFAULT_CONFIG, DEFAULT_DATA, DEFAULT_LISTEN, ConfigOpt, DataOpt
 from augenmass.cli.notify import notify_app
 from augenmass.cli.reference import config_reference
@@ -307,6 +308,7 @@ app.command("config-reference")(config_reference)
 app.add_typer(notify_app, name="notify")
 app.add_typer(users_app, name="user")
 app.add_typer(tokens_app, name="token")
+app.add_typer(data_app)  # backup, restore, db status|upgrade (no name: top-level commands)
 
 
 def main() -> Any:

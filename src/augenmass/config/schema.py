@@ -53,6 +53,15 @@ class RetentionModel(Strict):
     history: Duration | None = Field(
         default=None, description="How long state history events are kept."
     )
+    notification_log: Duration | None = Field(
+        default=None,
+        description="How long the notification log and sent or failed outbox rows are kept "
+        "(pending notifications are never pruned).",
+    )
+    audit_log: Duration | None = Field(
+        default=None,
+        description="How long the audit log of operator actions is kept.",
+    )
 
 
 class StatusPageModel(Strict):

@@ -157,6 +157,9 @@ class Retention:
     five_minute: float = 30 * 86400.0
     hourly: float = 2 * 365 * 86400.0
     history: float = 2 * 365 * 86400.0
+    # who was told what and when (sent/failed outbox rows too; pending ones are never pruned)
+    notification_log: float = 400 * 86400.0
+    audit_log: float = 400 * 86400.0  # operator actions in the UI/API
 
 
 @dataclass(frozen=True, slots=True)

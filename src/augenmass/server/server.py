@@ -392,8 +392,9 @@ class Server:
     async def housekeeping(self) -> None:
         await self.writer.flush()
         now = self.clock.now()
-        await self.store.rollup_and_prune(now, self.plan.settings.retention)
-        await self.notifications.outbox.prune(now - self.plan.settings.retention.history)
+        retention = self.plan.settings.retention
+        await self.store.rollup_and_prune(now, retention)
+        await self.store.prune_logs(now, retention)  # notification log, outbox, audit log
 
     async def _every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
         while True:

@@ -9,7 +9,22 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from augenmass.core.errors import StoreError
+
+
+class SchemaTooNew(StoreError):
+    """The database was migrated by a newer augenmass: this version must not touch it."""
+
+    def __init__(self, current: str, head: str) -> None:
+        self.current, self.head = current, head
+        super().__init__(
+            f"the database is at schema revision {current}, which this version of augenmass "
+            f"does not know (its newest is {head}): it was written by a newer augenmass. "
+            "Run that version, or restore a backup made with this one"
+        )
 
 
 def sqlite_path(url_or_path: str) -> Path | None:
@@ -59,16 +74,12 @@ def make_pg_engine(url: str, schema: str | None) -> AsyncEngine:
     return create_async_engine(u, pool_pre_ping=True, connect_args=connect_args)
 
 
-def _alembic_config(connection: sa.Connection) -> Config:
+def alembic_config(connection: sa.Connection) -> Config:
     cfg = Config()
     location = resources.files("augenmass") / "migrations"
     cfg.set_main_option("script_location", str(location))
     cfg.attributes["connection"] = connection
     return cfg
-
-
-def _upgrade(connection: sa.Connection) -> None:
-    command.upgrade(_alembic_config(connection), "head")
 
 
 def _current(connection: sa.Connection) -> str | None:
@@ -77,12 +88,26 @@ def _current(connection: sa.Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-async def migrate(engine: AsyncEngine, schema: str | None = None) -> None:
-    """Bring the schema to the newest revision (a no-op when it is there already)."""
+def _upgrade(connection: sa.Connection) -> tuple[str | None, str]:
+    before = _current(connection)
+    # Checked before alembic runs: it would only say "can't locate revision" (or, worse, a
+    # newer schema could be half-understood by this version's code).
+    if before is not None and before not in known_revisions():
+        raise SchemaTooNew(before, head_revision())
+    command.upgrade(alembic_config(connection), "head")
+    return before, head_revision()
+
+
+async def migrate(engine: AsyncEngine, schema: str | None = None) -> tuple[str | None, str]:
+    """Bring the schema to the newest revision (a no-op when it is there already).
+
+    Returns the revision before (None: an empty database) and after. Raises SchemaTooNew,
+    changing nothing, when the database is at a revision this version does not know.
+    """
     async with engine.begin() as conn:
         if schema:
             await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        await conn.run_sync(_upgrade)
+        return await conn.run_sync(_upgrade)
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
@@ -90,12 +115,29 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(_current)
 
 
-def head_revision() -> str:
-    """The newest migration shipped with this version."""
-    from alembic.script import ScriptDirectory
-
+def _scripts() -> ScriptDirectory:
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("augenmass") / "migrations"))
-    head = ScriptDirectory.from_config(cfg).get_current_head()
+    return ScriptDirectory.from_config(cfg)
+
+
+def head_revision() -> str:
+    """The newest migration shipped with this version."""
+    head = _scripts().get_current_head()
     assert head is not None
     return head
+
+
+def known_revisions() -> list[str]:
+    """Every revision this version ships, oldest first."""
+    return [s.revision for s in reversed(list(_scripts().walk_revisions()))]
+
+
+def pending_revisions(current: str | None) -> list[tuple[str, str]]:
+    """(revision, title) of the migrations an upgrade from `current` would run, in order."""
+    scripts = list(reversed(list(_scripts().walk_revisions())))
+    known = [s.revision for s in scripts]
+    if current is not None and current not in known:
+        raise SchemaTooNew(current, head_revision())
+    start = 0 if current is None else known.index(current) + 1
+    return [(s.revision, (s.doc or "").strip().splitlines()[0]) for s in scripts[start:]]

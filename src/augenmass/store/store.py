@@ -28,7 +28,7 @@ from augenmass.core.values import (
     Downtime,
     Event,
 )
-from augenmass.store import codec, database, perf, recovery, sidecar
+from augenmass.store import codec, database, logprune, perf, recovery, sidecar
 from augenmass.store import schema as t
 from augenmass.store.batch import Snapshot, WriteBatch
 from augenmass.store.bulk import Bulk, compile_bulk, execute_bulk
@@ -279,6 +279,13 @@ class Store:
         async with self._lock, self._engine.begin() as conn:
             return await perf.rollup_and_prune(conn, self._dialect, now, retention, max_span)
 
+    async def prune_logs(
+        self, now: float, retention: Retention, limit: int = logprune.BATCH
+    ) -> logprune.LogPruneReport:
+        """Apply the notification-log and audit-log retention (at most `limit` rows a table)."""
+        async with self._lock, self._engine.begin() as conn:
+            return await logprune.prune_logs(conn, now, retention, limit)
+
     async def close(self) -> None:
         await self._engine.dispose()
 
@@ -363,8 +370,13 @@ async def open_store(
 
 async def _start(store: Store, schema: str | None) -> None:
     try:
+        # Refuses (SchemaTooNew, nothing changed) a database written by a newer augenmass.
         await database.migrate(store.engine, schema)
         await store._prime()
+    except database.SchemaTooNew as exc:
+        await store.engine.dispose()
+        log.error("%s", exc)
+        raise
     except (sa.exc.SQLAlchemyError, OSError) as exc:
         await store.engine.dispose()
         if isinstance(exc, sa.exc.DatabaseError):

@@ -48,7 +48,7 @@ def run(
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
 ) -> None:
     """Run the monitoring server."""
-    from augenmass.core.errors import ConfigError
+    from augenmass.core.errors import ConfigError, StoreError
     from augenmass.core.logfmt import setup_logging
     from augenmass.core.private import make_private
     from augenmass.server.datalock import DataDirBusy, hold
@@ -73,6 +73,9 @@ def run(
         asyncio.run(server.serve_forever())
     except ConfigError as exc:
         _config_errors(exc)
+    except StoreError as exc:  # e.g. a database written by a newer augenmass: said, not a trace
+        typer.echo(f"augenmass: {exc}; not starting", err=True)
+        raise typer.Exit(1) from None
     finally:
         os.close(lock)
     if server.failed:

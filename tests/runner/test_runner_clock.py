@@ -1,0 +1,60 @@
+"""A runner on a fake clock: its probes sleep on that clock, and the start and duration it
+reports come from it; the probe workers wait out their restart delay on it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Callable
+
+from fakeclock import FakeClock
+from runner_helpers import job
+
+from augenmass.runner import Runner
+from augenmass.runner.pool import RESTART_DELAYS, ProbeWorkers
+
+WAIT = 20.0  # the longest real wait (a loaded machine), never reached normally
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_probe_sleeps_on_the_runners_clock_and_reports_its_duration() -> None:
+    clock = FakeClock()
+    runner = Runner([], clock=clock)
+    started = clock.now()
+    task = asyncio.create_task(
+        runner.run(job(type="dummy", options={"sleep": 30, "output": "slept"}, timeout=60))
+    )
+    await until(lambda: clock.sleepers == 1, "the dummy probe to sleep on the clock")
+    await clock.advance(29.0)
+    assert not task.done()
+    await clock.advance(1.0)
+    result = await asyncio.wait_for(task, WAIT)
+    assert (result.status, result.output) == (0, "slept")
+    assert result.started_at == started
+    assert result.duration == 30.0
+
+
+async def test_a_crashed_worker_is_restarted_after_its_delay_on_the_clock() -> None:
+    clock = FakeClock()
+    pool = ProbeWorkers(1, always=True, clock=clock)
+    await pool.start()
+    try:
+        (pid,) = pool.pids()
+        os.kill(pid, signal.SIGKILL)
+        await until(lambda: clock.sleepers == 1, "the restart to wait on the clock")
+        assert (pool.alive, pool.started) == (0, 1)
+        await clock.advance(RESTART_DELAYS[0] - 0.01)
+        assert clock.sleepers == 1 and pool.started == 1  # still waiting
+        await clock.advance(0.01)
+        await until(lambda: pool.alive == 1, "the restarted worker")
+        assert pool.started == 2 and pool.pids() != [pid]
+    finally:
+        await pool.stop()

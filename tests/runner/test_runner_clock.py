@@ -1,5 +1,6 @@
-"""A runner on a fake clock: its probes sleep on that clock, and the start and duration it
-reports come from it; the probe workers wait out their restart delay on it."""
+"""A runner on a fake clock: its probes sleep on that clock and measure their response times
+on it, and the start and duration it reports come from it; the probe workers wait out their
+restart delay on it."""
 
 from __future__ import annotations
 
@@ -40,6 +41,21 @@ async def test_a_probe_sleeps_on_the_runners_clock_and_reports_its_duration() ->
     assert (result.status, result.output) == (0, "slept")
     assert result.started_at == started
     assert result.duration == 30.0
+
+
+async def test_a_response_time_is_measured_on_the_clock() -> None:
+    server = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        runner = Runner([], clock=FakeClock())  # a real connect, but no time passes on it
+        result = await runner.run(job(type="tcp", options={"host": "127.0.0.1", "port": port}))
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert result.status == 0, result.output
+    assert "0.000 second response time" in result.output
+    assert [(p.label, p.value) for p in result.perfdata] == [("time", 0.0)]
+    assert result.duration == 0.0
 
 
 async def test_a_crashed_worker_is_restarted_after_its_delay_on_the_clock() -> None:

@@ -146,6 +146,7 @@ class HttpProbe(ProbeBase):
                     family=prep.family,
                     body_cap=prep.max_body_bytes,
                     wire=wire,
+                    clock=self.clock,
                 )
             except netpolicy.AddressRefused as exc:
                 return _fail(f"{_where(req, hops)}{exc}")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from fakeclock import FakeClock
 from runner_helpers import job
 
+from augenmass.probes import PROBES
 from augenmass.runner import Runner
 from augenmass.runner.pool import RESTART_DELAYS, ProbeWorkers
 
@@ -24,6 +25,14 @@ async def until(condition: Callable[[], bool], what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"gave up waiting for {what}"
         await asyncio.sleep(0.01)
+
+
+def test_every_probe_type_is_made_with_the_runners_clock() -> None:
+    clock = FakeClock()
+    runner = Runner([], clock=clock)
+    for kind in PROBES:
+        probe = runner.probes.get(kind)  # a class without the clock= keyword fails here
+        assert getattr(probe, "clock", None) is clock, kind
 
 
 async def test_a_probe_sleeps_on_the_runners_clock_and_reports_its_duration() -> None:

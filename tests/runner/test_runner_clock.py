@@ -67,6 +67,23 @@ async def test_a_response_time_is_measured_on_the_clock() -> None:
     assert result.duration == 0.0
 
 
+async def test_a_runner_on_another_clock_keeps_its_probes_out_of_the_workers() -> None:
+    server = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pool = ProbeWorkers(1, always=True)  # would take every probe of a runner on real time
+    await pool.start()
+    try:
+        runner = Runner([], clock=FakeClock(), workers=pool)
+        result = await runner.run(job(type="tcp", options={"host": "127.0.0.1", "port": port}))
+    finally:
+        await pool.stop()
+        server.close()
+        await server.wait_closed()
+    assert result.status == 0, result.output
+    assert pool.sent == 0  # a worker process knows only the system clock
+    assert [(p.label, p.value) for p in result.perfdata] == [("time", 0.0)]
+
+
 async def test_a_crashed_worker_is_restarted_after_its_delay_on_the_clock() -> None:
     clock = FakeClock()
     pool = ProbeWorkers(1, always=True, clock=clock)

@@ -48,6 +48,9 @@ class Runner:
         self.probes = ProbeSet(self.clock)  # built-in probes run on the runner's clock
         self._env = plugin_env()
         self.workers = workers
+        # A worker process has only the system clock: on any other, probes stay in this loop,
+        # so a result does not depend on where the probe ran.
+        self._offload = type(self.clock) is SystemClock
         # (id(spec), id(macros)) -> (spec, macros, options, notes); the objects are kept so an id
         # cannot be reused by another spec while its entry exists
         self._expanded: dict[
@@ -158,7 +161,7 @@ class Runner:
         """The probe's answer from a worker process; None: run it in this loop instead (no
         worker for it, or options that are not plain data)."""
         check = job.check
-        if self.workers is None or check.type in IN_PROCESS:
+        if self.workers is None or not self._offload or check.type in IN_PROCESS:
             return None
         worker = self.workers.pick(job.key, check.type)
         if worker is None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import difflib
-import time
 
+from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.perfdata import format_perfdata
 from augenmass.core.plan import Plan
 from augenmass.core.values import CheckJob, CheckKey, CheckResult, state_name
@@ -30,7 +30,9 @@ def _suggest(word: str, choices: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-async def run_once(plan: Plan, host: str, service: str | None) -> tuple[int, str]:
+async def run_once(
+    plan: Plan, host: str, service: str | None, clock: Clock | None = None
+) -> tuple[int, str]:
     if host not in plan.hosts:
         return (
             UNKNOWN,
@@ -50,7 +52,8 @@ async def run_once(plan: Plan, host: str, service: str | None) -> tuple[int, str
             )
         svc = plan.services[key]
         spec = svc.check
-    runner = Runner(plan.settings.plugin_dirs, plan.settings.output_limit)
-    job = CheckJob(CheckKey(host, service), spec, build_macros(hplan, svc, spec), time.time())
+    clock = clock or SystemClock()
+    runner = Runner(plan.settings.plugin_dirs, plan.settings.output_limit, clock=clock)
+    job = CheckJob(CheckKey(host, service), spec, build_macros(hplan, svc, spec), clock.now())
     result = await runner.run(job)
     return min(max(result.status, 0), 3), format_result(result)

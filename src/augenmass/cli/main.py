@@ -7,9 +7,8 @@ import json
 import os
 import signal
 import sys
-import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -20,10 +19,21 @@ from augenmass.cli.notify import notify_app
 from augenmass.cli.reference import config_reference
 from augenmass.cli.users import tokens_app, users_app
 
+if TYPE_CHECKING:
+    from augenmass.core.clock import Clock
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
 
 EXIT_CONFIG = 2
+
+
+def _clock(ctx: typer.Context) -> Clock:
+    """The time the commands go by: the system clock, unless the app was invoked with another
+    as its context object (`app(obj=clock)`, as a test does)."""
+    from augenmass.core.clock import SystemClock
+
+    return cast("Clock", ctx.obj) if ctx.obj is not None else SystemClock()
 
 
 def _config_errors(exc: Exception) -> None:
@@ -125,6 +135,7 @@ def simulate(
 
 @app.command()
 def status(
+    ctx: typer.Context,
     data: DataOpt = DEFAULT_DATA,
     store: Annotated[str | None, typer.Option(help="database URL")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
@@ -141,7 +152,7 @@ def status(
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
-        render_table(rows, now=time.time())
+        render_table(rows, now=_clock(ctx).now())
         line = asyncio.run(notify_summary(url))
         if line:
             typer.echo(line)
@@ -149,6 +160,7 @@ def status(
 
 @app.command()
 def check(
+    ctx: typer.Context,
     host: str,
     service: Annotated[str | None, typer.Argument()] = None,
     config: ConfigOpt = DEFAULT_CONFIG,
@@ -162,7 +174,7 @@ def check(
         plan = load_config(config)
     except ConfigError as exc:
         _config_errors(exc)
-    code, text = asyncio.run(run_once(plan, host, service))
+    code, text = asyncio.run(run_once(plan, host, service, _clock(ctx)))
     typer.echo(text)
     raise typer.Exit(code)
 
@@ -175,7 +187,7 @@ def probe(ctx: typer.Context, kind: Annotated[str, typer.Argument(metavar="TYPE"
     """Run a built-in probe once, plugin-style (exit 0..3); `augenmass probe TYPE --help`."""
     from augenmass.cli.probe import run_probe_cli
 
-    raise typer.Exit(run_probe_cli(kind, list(ctx.args)))
+    raise typer.Exit(run_probe_cli(kind, list(ctx.args), clock=_clock(ctx)))
 
 
 @app.command()
@@ -214,6 +226,7 @@ def _spool(data: Path, command: dict[str, Any]) -> None:
 
 @app.command()
 def acknowledge(
+    ctx: typer.Context,
     host: str,
     service: Annotated[str | None, typer.Argument()] = None,
     comment: Annotated[str, typer.Option("--comment", "-m")] = "",
@@ -236,7 +249,7 @@ def acknowledge(
         "notify": notify,
     }
     if expires:
-        cmd["expires"] = time.time() + parse_duration(expires)
+        cmd["expires"] = _clock(ctx).now() + parse_duration(expires)
     _spool(data, cmd)
 
 
@@ -250,6 +263,7 @@ def remove_acknowledgement(
 
 @app.command()
 def downtime(
+    ctx: typer.Context,
     host: str,
     service: Annotated[str | None, typer.Argument()] = None,
     duration: Annotated[str, typer.Option(help="length, e.g. 2h")] = "1h",
@@ -270,7 +284,7 @@ def downtime(
 
     from augenmass.core.duration import parse_duration
 
-    start = time.time() + parse_duration(start_in)
+    start = _clock(ctx).now() + parse_duration(start_in)
     length = parse_duration(duration)
     end = start + (parse_duration(window) if (flexible and window) else length)
     dt_id = uuid.uuid4().hex

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-import time
 import types
 from typing import Annotated, Any, Literal, TextIO, Union, get_args, get_origin
 
@@ -24,6 +23,7 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from augenmass.config.checks import SPEC_FIELDS, check_model
+from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.options import CheckModel
 from augenmass.core.perfdata import format_perfdata
 from augenmass.core.plan import CheckSpec, Settings
@@ -41,7 +41,11 @@ class UsageError(ValueError):
 
 
 def run_probe_cli(
-    kind: str, args: list[str], out: TextIO | None = None, err: TextIO | None = None
+    kind: str,
+    args: list[str],
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    clock: Clock | None = None,
 ) -> int:
     """Run probe `kind` once with `args`; print plugin-style output; return the exit code."""
     out = out or sys.stdout
@@ -62,14 +66,14 @@ def run_probe_cli(
     except ValidationError as exc:
         print(f"{kind.upper()} UNKNOWN - {_validation_text(exc)}", file=err)
         return UNKNOWN
-    result = asyncio.run(_run(kind, validated, str(raw.get("host", ""))))
+    result = asyncio.run(_run(kind, validated, str(raw.get("host", "")), clock or SystemClock()))
     print(format_output(kind, result), file=out)
     for note in result.notes:
         print(f"note: {note}", file=err)
     return min(max(result.status, 0), 3)
 
 
-async def _run(kind: str, validated: CheckModel, host: str) -> CheckResult:
+async def _run(kind: str, validated: CheckModel, host: str, clock: Clock) -> CheckResult:
     from augenmass.runner import Runner  # lazy: keeps `probe --help` light
 
     spec = CheckSpec(
@@ -81,8 +85,8 @@ async def _run(kind: str, validated: CheckModel, host: str) -> CheckResult:
     )
     # the host given on the command line plays the role of the config's host address
     macros = {"HOSTADDRESS": host, "HOSTNAME": host or "probe", "HOSTDISPLAYNAME": host}
-    runner = Runner(Settings().plugin_dirs)
-    return await runner.run(CheckJob(CheckKey(host or "probe", kind), spec, macros, time.time()))
+    runner = Runner(Settings().plugin_dirs, clock=clock)
+    return await runner.run(CheckJob(CheckKey(host or "probe", kind), spec, macros, clock.now()))
 
 
 def format_output(kind: str, result: CheckResult) -> str:

@@ -103,10 +103,21 @@ class Dispatcher:
             except Exception as exc:
                 log.error("notification pass failed; retrying", extra={"error": repr(exc)})
                 delay = ERROR_PAUSE
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=delay)
+            await self._nap(delay)
             self.wake.clear()
-            await asyncio.sleep(MIN_GAP)  # a storm of wake-ups makes one pass, not thousands
+            await self.clock.sleep(MIN_GAP)  # a storm of wake-ups makes one pass, not thousands
+
+    async def _nap(self, seconds: float) -> None:
+        """Until woken (new rows, a reload) or `seconds` have passed on the clock."""
+        if self.wake.is_set():
+            return
+        waker = asyncio.ensure_future(self.wake.wait())
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        try:
+            await asyncio.wait((waker, sleeper), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waker.cancel()
+            sleeper.cancel()
 
     async def pass_once(self) -> float:
         """Send every group that is ready; the seconds until the next one may be."""
@@ -155,6 +166,7 @@ class Dispatcher:
             # a message of a thousand lines takes tens of ms to render: not on the event loop,
             # and in ONE worker thread (several would starve the loop of the GIL)
             rendered = await run_cpu(render, self.renderer, message, contact.name, contact.language)
+            # a bound on real waiting for a channel: on the loop's clock
             await asyncio.wait_for(channel.send(message, rendered, contact), SEND_TIMEOUT)
         except SendError as exc:
             await self._failed(items, message, exc.reason, permanent=not exc.retry)

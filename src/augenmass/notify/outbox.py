@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from augenmass.core.clock import Clock, SystemClock
 from augenmass.notify.items import Item, scrub
 from augenmass.store.codec import clean_text
 from augenmass.store.notify_schema import notify_log, notify_outbox
@@ -85,8 +86,14 @@ class GroupDue:
 
 
 class Outbox:
-    def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        write_lock: asyncio.Lock | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self._engine = engine
+        self._clock: Clock = clock or SystemClock()  # the pauses between write retries
         # the store's own write lock: one SQLite writer per process, no "database is locked"
         self._lock = write_lock or asyncio.Lock()
 
@@ -106,7 +113,7 @@ class Outbox:
                 if attempt == WRITE_TRIES - 1:
                     raise
                 log.warning("outbox write failed; retrying", extra={"attempt": attempt + 1})
-                await asyncio.sleep(delay)
+                await self._clock.sleep(delay)
                 delay *= 2
 
     async def add(self, items: Iterable[NewItem], now: float, due: float) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.errors import CheckSetupError
 from augenmass.probes.base import Probe, ProbeOutcome
 
@@ -32,6 +33,8 @@ PROBES: dict[str, str] = {
     "mailqueue": "augenmass.probes.mailqueue:MailqueueProbe",
 }
 
+# The instances made with the system clock, shared by every ProbeSet on one: every SystemClock is
+# the same clock, and probes hold sockets and counter memories that want one instance per type.
 _loaded: dict[str, Probe] = {}
 
 
@@ -49,12 +52,25 @@ def probe_class(kind: str) -> type[Any]:
     return cls  # type: ignore[no-any-return]
 
 
+class ProbeSet:
+    """The probe instances of one clock: one per type, made on first use with `clock=`."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self._loaded: dict[str, Probe] = _loaded if type(self.clock) is SystemClock else {}
+
+    def get(self, kind: str) -> Probe:
+        """The probe for `kind`. Raises CheckSetupError."""
+        probe = self._loaded.get(kind)
+        if probe is None:
+            probe = self._loaded[kind] = probe_class(kind)(clock=self.clock)
+        return probe
+
+
 def load_probe(kind: str) -> Probe:
-    """The probe instance for `kind` (one per type, reused). Raises CheckSetupError."""
-    probe = _loaded.get(kind)
-    if probe is None:
-        probe = _loaded[kind] = probe_class(kind)()
-    return probe
+    """The probe instance for `kind` on the system clock (one per type, reused). Raises
+    CheckSetupError."""
+    return ProbeSet().get(kind)
 
 
-__all__ = ["PROBES", "Probe", "ProbeOutcome", "load_probe", "probe_class"]
+__all__ = ["PROBES", "Probe", "ProbeOutcome", "ProbeSet", "load_probe", "probe_class"]

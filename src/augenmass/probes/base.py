@@ -13,6 +13,8 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from augenmass.core.clock import Clock, SystemClock
+
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 
 
@@ -35,11 +37,19 @@ class Probe(Protocol):
         ...
 
 
+class ProbeBase:
+    """Base of the built-in probe classes. The runner makes each with its clock (`clock=`), so
+    any time a probe reasons about (expiry, ages, sleeps) can be driven by a fake clock."""
+
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or SystemClock()
+
+
 class OptionError(ValueError):
     """A probe option is missing or has the wrong type: the runner reports UNKNOWN."""
 
 
-class NamedProbe:
+class NamedProbe(ProbeBase):
     """Base for probes whose option errors should name the check type ("tcp: port must be ...").
 
     Subclasses implement `_run`; `run` adds the type to any OptionError it raises."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
@@ -108,7 +107,7 @@ class DnsProbe(NamedProbe):
         if not flag_option(options, "recursion", True):
             query.flags &= ~dns.flags.RD
         asked = f"{name} {rdtype} at {server}" + (f" port {port}" if port != 53 else "")
-        started = time.perf_counter()
+        started = self.clock.monotonic()
         try:
             async with asyncio.timeout(limit):
                 address = await _address(server)
@@ -123,7 +122,7 @@ class DnsProbe(NamedProbe):
             return _critical(f"{exc.strerror or exc} asking {asked}")
         except dns.exception.DNSException as exc:
             return _critical(f"malformed answer for {asked}: {type(exc).__name__}")
-        elapsed = time.perf_counter() - started
+        elapsed = self.clock.monotonic() - started
         perf = (thresholds.perf(elapsed, limit),)
         got_rcode = dns.rcode.to_text(response.rcode())
         if got_rcode != want_rcode:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -11,7 +10,7 @@ from pydantic import Field
 from augenmass.core.fields import State, Text
 from augenmass.core.options import CheckModel
 from augenmass.core.perfdata import parse_perfdata
-from augenmass.probes.base import OptionError, ProbeOutcome
+from augenmass.probes.base import OptionError, ProbeBase, ProbeOutcome
 
 _NAMES = {"ok": 0, "up": 0, "warning": 1, "critical": 2, "down": 2, "unknown": 3}
 
@@ -31,7 +30,7 @@ class DummyOptions(CheckModel):
     )
 
 
-class DummyProbe:
+class DummyProbe(ProbeBase):
     type = "dummy"
     Options = DummyOptions
     defaults: ClassVar[Mapping[str, Any]] = {}
@@ -40,7 +39,7 @@ class DummyProbe:
         state = _state(options.get("state", 0))
         sleep = options.get("sleep", 0)  # lets tests and demos exercise the runner's deadline
         if isinstance(sleep, int | float) and not isinstance(sleep, bool) and sleep > 0:
-            await asyncio.sleep(sleep)
+            await self.clock.sleep(sleep)
         perfdata, problems = parse_perfdata(str(options.get("perfdata", "")))
         return ProbeOutcome(
             status=state,

@@ -35,6 +35,7 @@ from augenmass.probes.base import (
     WARNING,
     OptionError,
     OptionsMemo,
+    ProbeBase,
     ProbeOutcome,
     parse_options,
     parse_ranges,
@@ -115,7 +116,7 @@ class HttpOptions(CheckModel):
         return value
 
 
-class HttpProbe:
+class HttpProbe(ProbeBase):
     type = "http"
     Options = HttpOptions
     defaults: ClassVar[Mapping[str, Any]] = {"host": "$HOSTADDRESS$"}
@@ -145,6 +146,7 @@ class HttpProbe:
                     family=prep.family,
                     body_cap=prep.max_body_bytes,
                     wire=wire,
+                    clock=self.clock,
                 )
             except netpolicy.AddressRefused as exc:
                 return _fail(f"{_where(req, hops)}{exc}")

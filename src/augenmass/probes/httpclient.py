@@ -15,16 +15,18 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httptools
 
+from augenmass.core.clock import Clock, SystemClock
 from augenmass.probes import netpolicy
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_HEADERS = 200
+_SYSTEM_CLOCK = SystemClock()
 
 
 class HttpError(Exception):
@@ -131,8 +133,15 @@ def _given(req: Request, names: set[str]) -> set[str]:
 class _ResponseReader(asyncio.Protocol):
     """Feeds httptools and resolves `done` once the response is complete (or capped)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, head_only: bool, cap: int) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        head_only: bool,
+        cap: int,
+        now: Callable[[], float],
+    ) -> None:
         self.parser = httptools.HttpResponseParser(self)
+        self.now = now  # the clock's monotonic(), for the time to first byte
         self.done: asyncio.Future[None] = loop.create_future()
         self.head_only = head_only
         self.cap = cap
@@ -155,7 +164,7 @@ class _ResponseReader(asyncio.Protocol):
         if self.done.done():
             return
         if self.first_byte is None:
-            self.first_byte = time.perf_counter()
+            self.first_byte = self.now()
         if not self.headers_done:
             self.head_bytes += len(data)
         try:
@@ -327,38 +336,41 @@ async def fetch(
     family: int = socket.AF_UNSPEC,
     body_cap: int = 1024 * 1024,
     wire: bytes | None = None,
+    clock: Clock | None = None,
 ) -> Response:
     """One request, one connection. `wire` is request_bytes(req) when the caller has it already.
     Raises HttpError, netpolicy.AddressRefused, OSError (socket.gaierror for names),
-    ssl.SSLError; the caller bounds it in time."""
+    ssl.SSLError; the caller bounds it in time. The timings come from `clock` (the system's
+    by default)."""
     loop = asyncio.get_running_loop()
     timings = Timings()
-    t0 = time.perf_counter()
+    now = (clock or _SYSTEM_CLOCK).monotonic
+    t0 = now()
     endpoints = await netpolicy.resolve(
         req.connect_to or req.host, req.port, allow_link_local, family
     )
-    t1 = time.perf_counter()
+    t1 = now()
     timings.dns = t1 - t0
-    reader = _ResponseReader(loop, req.method == "HEAD", body_cap)
+    reader = _ResponseReader(loop, req.method == "HEAD", body_cap, now)
     transport: asyncio.Transport | None = None
     sock: socket.socket | None = None
     try:
         if req.scheme == "https":
             # connect and check the peer before the ClientHello, so the phases stay apart
             sock, address = await _connect(endpoints, allow_link_local)
-            t2 = time.perf_counter()
+            t2 = now()
             if ctx is None:
                 ctx = tls_context()
             transport = await _handshake(loop, reader, sock, ctx, req.host)
-            t3 = time.perf_counter()
+            t3 = now()
             timings.tls = t3 - t2
         else:
             transport, address = await _open(loop, reader, endpoints, allow_link_local)
-            t2 = t3 = time.perf_counter()
+            t2 = t3 = now()
         timings.connect = t2 - t1
         transport.write(request_bytes(req) if wire is None else wire)
         await reader.done
-        t4 = time.perf_counter()
+        t4 = now()
         timings.firstbyte = (reader.first_byte or t4) - t3
         timings.total = t4 - t0
     finally:

@@ -23,7 +23,7 @@ from pydantic import Field
 from augenmass.core.fields import Text, Threshold
 from augenmass.core.options import CheckModel
 from augenmass.core.thresholds import parse_range
-from augenmass.probes.base import CRITICAL, UNKNOWN, OptionError, ProbeOutcome
+from augenmass.probes.base import CRITICAL, UNKNOWN, OptionError, ProbeBase, ProbeOutcome
 from augenmass.probes.levels import LABELS, Levels, flag, number, worst
 
 RTT_WARNING, RTT_CRITICAL = "100", "500"
@@ -61,7 +61,7 @@ class IcmpOptions(CheckModel):
     )
 
 
-class IcmpProbe:
+class IcmpProbe(ProbeBase):
     type = "icmp"
     Options = IcmpOptions
     defaults: ClassVar[Mapping[str, Any]] = {"host": "$HOSTADDRESS$"}

@@ -20,7 +20,7 @@ from pydantic import BeforeValidator, Field
 from augenmass.core.fields import Text, Threshold
 from augenmass.core.options import CheckModel
 from augenmass.core.values import PerfDatum
-from augenmass.probes.base import CRITICAL, OK, UNKNOWN, ProbeOutcome
+from augenmass.probes.base import CRITICAL, OK, UNKNOWN, ProbeBase, ProbeOutcome
 from augenmass.probes.levels import LABELS, Levels, flag, levels, names, size_text, worst
 from augenmass.probes.mounts import Mount, Selection, StatvfsHang, Usage, read_mounts, usage
 
@@ -132,7 +132,7 @@ class MemoryOptions(CheckModel):
 # --------------------------------------------------------------------------------------- disk
 
 
-class DiskProbe:
+class DiskProbe(ProbeBase):
     type = "disk"
     Options = DiskOptions
     defaults: ClassVar[Mapping[str, Any]] = {}
@@ -258,7 +258,7 @@ def _disk_outcome(reports: list[_DiskReport]) -> ProbeOutcome:
 # --------------------------------------------------------------------------------------- load
 
 
-class LoadProbe:
+class LoadProbe(ProbeBase):
     type = "load"
     Options = LoadOptions
     defaults: ClassVar[Mapping[str, Any]] = {}
@@ -319,7 +319,7 @@ def _read_meminfo() -> dict[str, int]:
         return parse_meminfo(handle.read())
 
 
-class MemoryProbe:
+class MemoryProbe(ProbeBase):
     type = "memory"
     Options = MemoryOptions
     defaults: ClassVar[Mapping[str, Any]] = {}

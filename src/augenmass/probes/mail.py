@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import ssl
-import time
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -156,7 +155,7 @@ class _MailProbe(NamedProbe):
         limit = budget(options.get("timeout"), timeout)
         where = f"{host} port {port}"
         secrets = (password,) if password else ()
-        started = time.perf_counter()
+        started = self.clock.monotonic()
         session: _Session | None = None
         try:
             async with asyncio.timeout(limit):
@@ -182,7 +181,7 @@ class _MailProbe(NamedProbe):
         finally:
             if session is not None:
                 await _close(session.writer)
-        elapsed = time.perf_counter() - started
+        elapsed = self.clock.monotonic() - started
         status = thresholds.status(elapsed)
         steps = ", ".join(session.steps)
         caps = " ".join(session.capabilities)

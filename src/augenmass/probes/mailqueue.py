@@ -19,7 +19,6 @@ import asyncio
 import os
 import re
 import signal
-import time
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
@@ -27,9 +26,10 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from augenmass.core.childenv import plugin_env
+from augenmass.core.clock import Clock
 from augenmass.core.fields import Text, Threshold
 from augenmass.core.options import CheckModel
-from augenmass.probes.base import CRITICAL, OK, UNKNOWN, OptionError, ProbeOutcome
+from augenmass.probes.base import CRITICAL, OK, UNKNOWN, OptionError, ProbeBase, ProbeOutcome
 from augenmass.probes.levels import LABELS, Levels, levels, number, worst
 
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
@@ -97,7 +97,7 @@ class MailqueueOptions(CheckModel):
         return self
 
 
-class MailqueueProbe:
+class MailqueueProbe(ProbeBase):
     type = "mailqueue"
     Options = MailqueueOptions
     defaults: ClassVar[Mapping[str, Any]] = {}
@@ -116,7 +116,7 @@ class MailqueueProbe:
         program = _program(options.get("postqueue_path"), "postqueue", ("postqueue",))
         config = options.get("config_directory")
         extra = ["-c", str(config)] if config else []
-        return await _postfix(program, extra, total, per_queue, age, budget)
+        return await _postfix(program, extra, total, per_queue, age, budget, self.clock)
 
 
 def _program(raw: Any, default: str, names: tuple[str, ...]) -> str | None:
@@ -251,6 +251,7 @@ async def run_streaming(argv: list[str], on_stdout: Any, budget: float) -> _Fini
     timed_out = False
     try:
         try:
+            # a bound on real waiting for a program: on the loop's clock, like every deadline
             await asyncio.wait_for(asyncio.shield(protocol.done), budget)
         except TimeoutError:
             timed_out = True
@@ -310,6 +311,7 @@ async def _postfix(
     per_queue: dict[str, Levels],
     age: Levels,
     budget: float,
+    clock: Clock,
 ) -> ProbeOutcome:
     if program is None:
         return _missing("postqueue", "postqueue_path")
@@ -326,16 +328,16 @@ async def _postfix(
     if failed is not None:
         return failed
     tally.finish()
-    return _postfix_outcome(tally, total, per_queue, age)
+    return _postfix_outcome(tally, total, per_queue, age, clock.now())
 
 
 def _postfix_outcome(
-    tally: _Tally, total: Levels, per_queue: dict[str, Levels], age: Levels
+    tally: _Tally, total: Levels, per_queue: dict[str, Levels], age: Levels, now: float
 ) -> ProbeOutcome:
     counts = {q: tally.queues.get(q, 0) for q in QUEUES}
     other = sum(n for q, n in tally.queues.items() if q not in QUEUES)
     count = sum(counts.values()) + other
-    oldest = max(0.0, time.time() - tally.oldest) if tally.oldest is not None else 0.0
+    oldest = max(0.0, now - tally.oldest) if tally.oldest is not None else 0.0
     states = [total.state(count), age.state(oldest)]
     states += [per_queue[q].state(counts[q]) for q in QUEUES]
     perf = [total.perf("total", count, "", 0.0)]

@@ -113,7 +113,7 @@ class SipProbe(NamedProbe):
         limit = budget(options.get("timeout"), timeout)
         where = f"{host} port {port}/{transport}"
         exchange = _Exchange()
-        started = time.perf_counter()
+        started = self.clock.monotonic()
         try:
             async with asyncio.timeout(limit):
                 address = await _address(host, port, transport)
@@ -132,7 +132,7 @@ class SipProbe(NamedProbe):
             return _critical(f"malformed reply from {where}: {exc}")
         except OSError as exc:
             return _critical(f"{exc.strerror or exc} on {where}")
-        elapsed = time.perf_counter() - started
+        elapsed = self.clock.monotonic() - started
         perf = (
             thresholds.perf(elapsed, limit),
             PerfDatum("retransmits", float(max(0, exchange.sent - 1)), "", None, None, 0.0, None),
@@ -298,6 +298,7 @@ async def _await_final(
     protocol: _Datagrams, exchange: _Exchange, branch: str, interval: float
 ) -> bool:
     """Wait up to `interval` for a final response; False when it is time to retransmit."""
+    # The retransmission timer paces real packets inside the probe's deadline: real time.
     deadline = time.perf_counter() + interval
     while (left := deadline - time.perf_counter()) > 0:
         try:

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from augenmass.core.clock import Clock
 from augenmass.core.fields import State, Text, Threshold
 from augenmass.core.options import CheckModel
 from augenmass.probes.base import CRITICAL, OK, NamedProbe, OptionError, ProbeOutcome
@@ -110,16 +111,19 @@ class TcpProbe(NamedProbe):
         refuse_state = state_option(options, "refuse_state", CRITICAL)
         dialogue = _dialogue(options)
         where = f"{host} port {port}"
-        started = time.perf_counter()
+        clock = self.clock
+        started = clock.monotonic()
+        # the read deadline bounds real waiting, so it is on real time like the timeout around it
+        read_until = time.perf_counter() + limit * READ_SHARE
         try:
             async with asyncio.timeout(limit):
                 if dialogue is None:
-                    elapsed = await _connect(await _resolve(host, port))
+                    elapsed = await _connect(await _resolve(host, port), clock)
                     peer: bytes | None = None
                 else:
                     # reading stops early enough to judge what came, say goodbye and close
-                    peer = await _converse(host, port, dialogue, started + limit * READ_SHARE)
-                    elapsed = time.perf_counter() - started
+                    peer = await _converse(host, port, dialogue, read_until)
+                    elapsed = clock.monotonic() - started
         except TimeoutError:
             return ProbeOutcome(CRITICAL, f"TCP CRITICAL - timed out after {limit:g} s on {where}")
         except socket.gaierror as exc:
@@ -280,7 +284,7 @@ async def _resolve(host: str, port: int) -> list[_Address]:
     return [(info[0], info[4]) for info in infos]
 
 
-async def _connect(addresses: list[_Address]) -> float:
+async def _connect(addresses: list[_Address], clock: Clock) -> float:
     """Seconds the first successful connect took; the last error if every address fails."""
     loop = asyncio.get_running_loop()
     error: OSError = OSError("no address to connect to")
@@ -288,9 +292,9 @@ async def _connect(addresses: list[_Address]) -> float:
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             sock.setblocking(False)
-            started = time.perf_counter()
+            started = clock.monotonic()
             await loop.sock_connect(sock, sockaddr)
-            return time.perf_counter() - started
+            return clock.monotonic() - started
         except OSError as exc:
             error = exc
         finally:

@@ -34,6 +34,7 @@ from augenmass.probes.base import (
     CRITICAL,
     OK,
     OptionError,
+    ProbeBase,
     ProbeOutcome,
     parse_options,
     parse_ranges,
@@ -108,7 +109,7 @@ def _weakness(cert: Any) -> str | None:
     return None
 
 
-class TlsProbe:
+class TlsProbe(ProbeBase):
     type = "tls"
     Options = TlsOptions
     defaults: ClassVar[Mapping[str, Any]] = {"host": "$HOSTADDRESS$"}
@@ -123,6 +124,7 @@ class TlsProbe:
         ranges = _ranges(opts.warning, opts.critical)
         where = f"{host} port {port}"
         try:
+            # network waits are bounded on the loop's clock; the expiry is judged on self.clock
             async with asyncio.timeout(timeout):
                 chain, error = await _chain(opts, host, port, name)
         except TimeoutError:
@@ -139,7 +141,7 @@ class TlsProbe:
             return _crit(f"connection refused on {where}")
         except OSError as exc:
             return _crit(f"{exc.strerror or exc} on {where}")
-        return _judge(opts, chain, error, ranges, name)
+        return _judge(opts, chain, error, ranges, name, self.clock.now())
 
 
 class StartTlsError(Exception):
@@ -333,13 +335,17 @@ def _crit(message: str) -> ProbeOutcome:
 
 
 def _judge(
-    opts: TlsOptions, chain: list[bytes], error: str | None, ranges: tuple[Any, Any], name: str
+    opts: TlsOptions,
+    chain: list[bytes],
+    error: str | None,
+    ranges: tuple[Any, Any],
+    name: str,
+    now: float,
 ) -> ProbeOutcome:
     if not chain:
         return _crit("the server presented no certificate")
     from augenmass.core.thresholds import evaluate
 
-    now = dt.datetime.now(dt.UTC).timestamp()
     certs = [CertInfo(der) for der in chain]
     leaf = certs[0]
     judged = certs if opts.chain else [leaf]

@@ -12,7 +12,7 @@ from augenmass.core.childenv import plugin_env
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.pluginoutput import NO_OUTPUT, NO_OUTPUT_HOST, sanitize
 from augenmass.core.values import CheckJob, CheckResult, PerfDatum
-from augenmass.probes import load_probe
+from augenmass.probes import ProbeSet
 from augenmass.probes.base import ProbeOutcome
 from augenmass.runner.macros import expand_argv, expand_options, unknown_note
 from augenmass.runner.plugin import (
@@ -45,8 +45,12 @@ class Runner:
         self.locator = PluginLocator(plugin_dirs)
         self.output_limit = max(1, output_limit)
         self.clock: Clock = clock or SystemClock()
+        self.probes = ProbeSet(self.clock)  # built-in probes run on the runner's clock
         self._env = plugin_env()
         self.workers = workers
+        # A worker process has only the system clock: on any other, probes stay in this loop,
+        # so a result does not depend on where the probe ran.
+        self._offload = type(self.clock) is SystemClock
         # (id(spec), id(macros)) -> (spec, macros, options, notes); the objects are kept so an id
         # cannot be reused by another spec while its entry exists
         self._expanded: dict[
@@ -108,7 +112,9 @@ class Runner:
         options, notes = self._options(job)
         got = await self._in_worker(job, options)
         if got is None:
-            got = await call_probe(check.type, options, check.timeout, check.timeout_state)
+            got = await call_probe(
+                self.probes, check.type, options, check.timeout, check.timeout_state
+            )
         elif isinstance(got, str):
             log.error("check %s failed inside the probe worker: %s", job.key, got)
             return PluginOutcome(UNKNOWN, f"internal error: {got}", notes=notes)
@@ -139,7 +145,8 @@ class Runner:
         hit = self._expanded.get(ident)
         if hit is not None and hit[0] is check and hit[1] is macros:
             return hit[2], hit[3]
-        probe = load_probe(check.type)  # an unknown type fails here, in the server, with its text
+        # an unknown type fails here, in the server, with its text
+        probe = self.probes.get(check.type)
         unknown: list[str] = []
         options = expand_options({**probe.defaults, **check.options}, macros, unknown)
         notes: tuple[str, ...] = (unknown_note(unknown),) if unknown else ()
@@ -154,7 +161,7 @@ class Runner:
         """The probe's answer from a worker process; None: run it in this loop instead (no
         worker for it, or options that are not plain data)."""
         check = job.check
-        if self.workers is None or check.type in IN_PROCESS:
+        if self.workers is None or not self._offload or check.type in IN_PROCESS:
             return None
         worker = self.workers.pick(job.key, check.type)
         if worker is None:

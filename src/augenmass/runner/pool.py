@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from augenmass.core.clock import Clock, SystemClock
 from augenmass.probes.base import ProbeOutcome
 from augenmass.runner import wire
 
@@ -137,8 +138,15 @@ class _Worker(asyncio.SubprocessProtocol):
 
 
 class ProbeWorkers:
-    def __init__(self, count: int, log_level: str | None = None, always: bool = False) -> None:
+    def __init__(
+        self,
+        count: int,
+        log_level: str | None = None,
+        always: bool = False,
+        clock: Clock | None = None,
+    ) -> None:
         self.count = max(0, count)
+        self.clock: Clock = clock or SystemClock()  # load samples and restart delays
         self.always = always  # offload every probe, busy or not (tests, benchmarks)
         # workers log at the server's level unless told otherwise
         self._log_level = log_level or logging.getLevelName(logging.getLogger().getEffectiveLevel())
@@ -149,7 +157,7 @@ class ProbeWorkers:
         self.started = 0  # worker processes started since the server started (restarts too)
         self.sent = 0  # jobs handed to workers
         self.offloading = False
-        self._sample = (time.monotonic(), self._cpu())
+        self._sample = (self.clock.monotonic(), self._cpu())
 
     async def start(self) -> None:
         await asyncio.gather(*(self._spawn(i) for i in range(self.count)))
@@ -181,7 +189,7 @@ class ProbeWorkers:
         the server is not busy, or this worker is restarting)."""
         if not self.count:
             return None
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if now - self._sample[0] >= SAMPLE_SECONDS:
             self._update(now)
         if not (self.offloading or self.always) and kind not in STATEFUL:
@@ -193,7 +201,7 @@ class ProbeWorkers:
         """CPU seconds of the server process and its live workers. The workers count too: while
         they take the probes, the server's own share shows only what is left, and going by it
         alone would call the probes back the moment they were handed out."""
-        total = time.process_time()
+        total = time.process_time()  # CPU time, not a clock reading
         for pid in self.pids():
             total += _process_cpu(pid)
         return total
@@ -257,7 +265,7 @@ class ProbeWorkers:
         delay = RESTART_DELAYS[min(max(1, self._crashes[index]), len(RESTART_DELAYS)) - 1]
 
         async def restart() -> None:
-            await asyncio.sleep(delay)
+            await self.clock.sleep(delay)
             if not self._stopping and self._workers[index] is None:
                 await self._spawn(index)
 

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from augenmass.probes import load_probe
+from augenmass.probes import ProbeSet
 from augenmass.probes.base import OptionError, ProbeOutcome
 
 UNKNOWN = 3
@@ -15,12 +15,15 @@ PROBE_GRACE = 0.5  # a probe gets `timeout` as its budget; the hard stop comes t
 
 
 async def call_probe(
-    kind: str, options: Mapping[str, Any], timeout: float, timeout_state: int
+    probes: ProbeSet, kind: str, options: Mapping[str, Any], timeout: float, timeout_state: int
 ) -> ProbeOutcome:
-    """Run probe `kind` once. Never raises for a check problem (a CheckSetupError for an unknown
-    type and unexpected exceptions do escape: the caller reports them as internal errors)."""
-    probe = load_probe(kind)
+    """Run probe `kind` (of `probes`, made with their clock) once. Never raises for a check
+    problem (a CheckSetupError for an unknown type and unexpected exceptions do escape: the
+    caller reports them as internal errors)."""
+    probe = probes.get(kind)
     try:
+        # The hard stop is on the loop's clock: it bounds real waiting, whatever the probe's
+        # clock says (a fake clock must not let a hung probe run forever).
         async with asyncio.timeout(timeout + PROBE_GRACE):
             return await probe.run(options, timeout)
     except TimeoutError:

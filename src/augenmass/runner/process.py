@@ -114,6 +114,8 @@ class _ExitWatch:
         return self.exited.done()
 
     async def _poll(self, timeout: float) -> bool:
+        # The same deadline as the pidfd wait above, so on the loop's clock too: it bounds how
+        # long a real process may run, which a fake Clock must not stretch.
         deadline = self.loop.time() + timeout
         while True:  # bounded by the deadline
             if _has_exited(self.proc.pid):

@@ -16,6 +16,8 @@ import signal
 import sys
 from typing import Any
 
+from augenmass.core.clock import SystemClock
+from augenmass.probes import ProbeSet
 from augenmass.runner import wire
 from augenmass.runner.fdlimit import raise_fd_limit
 from augenmass.runner.probecall import call_probe
@@ -31,6 +33,7 @@ class _Worker(asyncio.Protocol):
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending: list[bytes] = []
         self._loop = asyncio.get_running_loop()
+        self._probes = ProbeSet(SystemClock())  # a worker process runs on real time
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -66,7 +69,7 @@ class _Worker(asyncio.Protocol):
         self, job_id: int, kind: str, options: dict[str, Any], timeout: float, timeout_state: int
     ) -> None:
         try:
-            got = await call_probe(kind, options, timeout, timeout_state)
+            got = await call_probe(self._probes, kind, options, timeout, timeout_state)
             data = wire.result_frame(job_id, got)
         except asyncio.CancelledError:
             raise

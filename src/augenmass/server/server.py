@@ -153,9 +153,12 @@ class Server:
         # --- end notifications
         settings = self.plan.settings
         workers = settings.probe_workers
-        self.workers = ProbeWorkers(default_workers() if workers is None else workers)
+        count = default_workers() if workers is None else workers
+        self.workers = ProbeWorkers(count, clock=self.clock)
         await self.workers.start()
-        self.runner = Runner(settings.plugin_dirs, settings.output_limit, workers=self.workers)
+        self.runner = Runner(
+            settings.plugin_dirs, settings.output_limit, clock=self.clock, workers=self.workers
+        )
         self.scheduler = Scheduler(
             self.clock,
             self.runner.run,

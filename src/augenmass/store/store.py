@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.errors import StoreError
 from augenmass.core.plan import Retention
 from augenmass.core.private import protect_sqlite
@@ -46,8 +46,10 @@ class Store:
         sidecar_file: Path | None = None,
         results_per_check: int = 20,
         retention: Retention | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._engine = eng
+        self.clock: Clock = clock or SystemClock()  # "now" when a caller gives none
         self._dialect = eng.dialect.name
         self._sidecar = sidecar_file
         self._ring = max(1, results_per_check)
@@ -142,7 +144,7 @@ class Store:
         """(ts, avg, min, max) in [since, until); ts is the bucket start for 5m/1h."""
         host, service = codec.key_cols(key)
         if resolution == "auto":
-            now = time.time() if now is None else now
+            now = self.clock.now() if now is None else now
             resolution = perf.choose_resolution(since, until, now, self.retention)
         async with self._engine.connect() as conn:
             sid = self._series.get((host, service, label))

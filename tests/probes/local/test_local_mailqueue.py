@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from fakeclock import FakeClock
 from local_probe_helpers import RECORDED, job, open_fds, script
 
 from augenmass.config.checks import check_model
@@ -100,7 +101,8 @@ async def test_recorded_output_counts_per_queue(tmp_path: Path) -> None:
 
 
 async def test_age_of_the_oldest_message(tmp_path: Path) -> None:
-    now = time.time()
+    clock = FakeClock()  # the ages are measured on the probe's clock
+    now = clock.now()
     lines = [
         {"queue_name": "deferred", "queue_id": "A1", "arrival_time": int(now - 7200),
          "sender": f"x@{SENTINEL}", "recipients": [{"address": f"y@{SENTINEL}",
@@ -110,13 +112,16 @@ async def test_age_of_the_oldest_message(tmp_path: Path) -> None:
     data = tmp_path / "queue.jsonl"
     data.write_text("".join(json.dumps(line) + "\n" for line in lines))
     program = fake_postqueue(tmp_path, f'cat "{data}"\n')
-    got = await MailqueueProbe().run(
-        {"postqueue_path": program, "age_warning": "3600", "age_critical": "86400"}, 5.0
-    )
+    probe = MailqueueProbe(clock=clock)
+    options = {"postqueue_path": program, "age_warning": "3600", "age_critical": "86400"}
+    got = await probe.run(options, 5.0)
     assert got.status == 1
     assert "oldest 2.0 h" in got.output
-    assert counts(got)["oldest_age"] == pytest.approx(7200, abs=30)
+    assert counts(got)["oldest_age"] == 7200
     assert SENTINEL not in everything(got) and "timed out" not in everything(got)
+    await clock.advance(86400)  # the same queue a day later
+    later = await probe.run(options, 5.0)
+    assert later.status == 2 and counts(later)["oldest_age"] == 7200 + 86400
 
 
 async def test_garbage_lines_are_counted_not_echoed(tmp_path: Path) -> None:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import aiohttp
 from pydantic import Field, field_validator
 
+from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.fields import Name, NameList
 from augenmass.core.plan import Contact, NotificationSettings, Plan, WebhookTarget
 from augenmass.core.values import state_name
@@ -92,13 +92,16 @@ def payload(message: Message, rendered: Rendered) -> dict[str, Any]:
 
 
 class WebhookChannel:
-    def __init__(self, target: WebhookTarget, timeout: float = 10.0) -> None:
+    def __init__(
+        self, target: WebhookTarget, timeout: float = 10.0, clock: Clock | None = None
+    ) -> None:
         self.target = target
         self.timeout = timeout
+        self.clock: Clock = clock or SystemClock()  # the signed timestamp
 
     async def send(self, message: Message, rendered: Rendered, contact: Contact) -> None:
         body = json.dumps(payload(message, rendered), ensure_ascii=False).encode()
-        stamp = str(int(time.time()))
+        stamp = str(int(self.clock.now()))
         headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: stamp}
         if self.target.secret:
             headers[SIGNATURE_HEADER] = sign(self.target.secret, stamp, body)

@@ -1,1 +1,1 @@
-"""Alembic migrations for the store (run by augenmass.store.engine.migrate)."""
+"""Alembic migrations for the store (run by augenmass.store.database.migrate)."""

@@ -1,6 +1,6 @@
 """Alembic environment: always called programmatically with a live connection.
 
-augenmass.store.engine.migrate passes the connection in `config.attributes["connection"]`, so
+augenmass.store.database.migrate passes the connection in `config.attributes["connection"]`, so
 migrations run inside the store's own engine (async drivers included, via run_sync).
 """
 

@@ -15,7 +15,7 @@ from augenmass.config import load_config
 from augenmass.core.errors import ConfigError
 from augenmass.notify.channels import CHANNELS, channel_class, channels_of
 
-DELIVERY = ("augenmass.store", "augenmass.notify.outbox", "augenmass.notify.dispatcher")
+DELIVERY = ("augenmass.store", "augenmass.store.outbox", "augenmass.notify.dispatcher")
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -14,11 +14,11 @@ import pytest
 
 from augenmass.config import load_config, notifications
 from augenmass.core.errors import ConfigError
+from augenmass.core.messages import Message, Rendered
 from augenmass.core.plan import Contact, NotificationSettings, Plan
 from augenmass.notify import NotificationService
 from augenmass.notify import channels as registry
 from augenmass.notify.channels.base import ChannelModel, KeyPath, SettingsReport
-from augenmass.notify.items import Message, Rendered
 from augenmass.store import Store
 from notify.helpers import ManualClock, note
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from augenmass.notify.outbox import LogEntry, NewItem, Outbox
 from augenmass.store import accounts, audit, reads
+from augenmass.store.outbox import LogEntry, NewItem, Outbox
 
 from .conftest import Db
 

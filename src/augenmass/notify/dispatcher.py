@@ -17,13 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from augenmass.core.clock import Clock
+from augenmass.core.messages import Item, Message, SendError
 from augenmass.core.plan import Contact, Plan
 from augenmass.notify.channel import Channel
 from augenmass.notify.grouping import build_message
-from augenmass.notify.items import Item, Message, SendError
 from augenmass.notify.message import Renderer, render
-from augenmass.notify.outbox import GroupDue, LogEntry, Outbox
 from augenmass.notify.renderthread import run_cpu
+from augenmass.store.outbox import GroupDue, LogEntry, Outbox
 
 log = logging.getLogger("augenmass.notify")
 

@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 
+from augenmass.core.messages import Entry, Item, Message
 from augenmass.core.plan import Plan
-from augenmass.notify.items import Entry, Item, Message
 
 HOST_DOWN = 1  # UNREACHABLE (2) hosts are what a DOWN one rolls up
 MAX_DESCENDANTS = 10_000  # bounds the walk down the parent tree

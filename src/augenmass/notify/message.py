@@ -19,9 +19,9 @@ import jinja2
 from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 
+from augenmass.core.messages import Entry, Message, Rendered
 from augenmass.core.values import state_name
 from augenmass.notify.grouping import summarize_names
-from augenmass.notify.items import Entry, Message, Rendered
 
 BUILTIN_DIR = Path(__file__).parent / "templates"
 LANGUAGES = ("en", "de")

@@ -15,14 +15,14 @@ import logging
 from collections.abc import Iterable
 
 from augenmass.core.clock import Clock
+from augenmass.core.messages import Message, SendError
 from augenmass.core.plan import Plan
 from augenmass.core.values import Event
 from augenmass.notify.channels import channels_of, make_channel
 from augenmass.notify.dispatcher import Dispatcher, NotifyStats
-from augenmass.notify.items import Message, SendError
 from augenmass.notify.message import render
-from augenmass.notify.outbox import LogEntry, NewItem, Outbox
 from augenmass.store import Store
+from augenmass.store.outbox import LogEntry, NewItem, Outbox
 
 log = logging.getLogger("augenmass.notify")
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from augenmass.core.messages import Item, Message
 from augenmass.core.plan import Contact, Plan
 from augenmass.core.values import Event, state_name
 from augenmass.notify.grouping import build_message, summarize_names
-from augenmass.notify.items import Item, Message
 from augenmass.notify.message import Renderer, render
 from augenmass.notify.service import items_for
 

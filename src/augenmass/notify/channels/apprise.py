@@ -17,9 +17,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from augenmass.core.messages import Message, Rendered, SendError
 from augenmass.core.plan import Contact, NotificationSettings, Plan
 from augenmass.notify.channels.base import ChannelModel, KeyPath, NoKeys, SettingsReport
-from augenmass.notify.items import Message, Rendered, SendError
 
 logging.getLogger("apprise").setLevel(logging.CRITICAL + 1)
 

@@ -13,8 +13,8 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from augenmass.core.messages import Message, Rendered
 from augenmass.core.plan import Contact, NotificationSettings, Plan
-from augenmass.notify.items import Message, Rendered
 
 KeyPath = tuple[str | int, ...]
 

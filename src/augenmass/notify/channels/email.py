@@ -22,9 +22,9 @@ import aiosmtplib
 from pydantic import Field, field_validator
 
 from augenmass.core.fields import PositiveDuration, Text
+from augenmass.core.messages import Message, Rendered, SendError
 from augenmass.core.plan import Contact, NotificationSettings, Plan, SmtpSettings
 from augenmass.notify.channels.base import ChannelModel, KeyPath, SettingsReport
-from augenmass.notify.items import Message, Rendered, SendError
 from augenmass.notify.message import one_line
 from augenmass.notify.renderthread import run_cpu
 

@@ -20,10 +20,10 @@ from pydantic import Field, field_validator
 
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.fields import Name, NameList
+from augenmass.core.messages import Message, Rendered, SendError
 from augenmass.core.plan import Contact, NotificationSettings, Plan, WebhookTarget
 from augenmass.core.values import state_name
 from augenmass.notify.channels.base import ChannelModel, KeyPath, SettingsReport
-from augenmass.notify.items import Message, Rendered, SendError
 
 SIGNATURE_HEADER = "X-Augenmass-Signature"
 TIMESTAMP_HEADER = "X-Augenmass-Timestamp"

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from augenmass.core.clock import Clock, SystemClock
-from augenmass.notify.items import Item, scrub
+from augenmass.core.messages import Item, scrub
 from augenmass.store.codec import clean_text
 from augenmass.store.notify_schema import notify_log, notify_outbox
 

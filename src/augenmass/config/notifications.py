@@ -27,7 +27,6 @@ from augenmass.core.errors import ConfigProblem
 from augenmass.core.fields import Duration, PositiveDuration
 from augenmass.core.plan import Contact, NotificationSettings
 from augenmass.notify.channels import channel_classes
-from augenmass.notify.message import check_templates
 
 M = TypeVar("M", bound=BaseModel)
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -169,6 +168,8 @@ def build_notifications(
     for cls in channel_classes():
         values.update(cls.settings_fields(_own(model, cls.SettingsKeys), report))
     if model.templates_dir is not None:
+        from augenmass.notify.message import check_templates  # jinja2: only with own templates
+
         for message in check_templates(Path(model.templates_dir)):
             problems.append(at("templates_dir").problem(message))
     return NotificationSettings(

@@ -18,14 +18,12 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-import aiosmtplib
 from pydantic import Field, field_validator
 
 from augenmass.core.fields import PositiveDuration, Text
 from augenmass.core.messages import Message, Rendered, SendError
 from augenmass.core.plan import Contact, NotificationSettings, Plan, SmtpSettings
 from augenmass.notify.channels.base import ChannelModel, KeyPath, SettingsReport
-from augenmass.notify.message import one_line
 from augenmass.notify.renderthread import run_cpu
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)*")
@@ -119,6 +117,8 @@ def build_email(
     mail = EmailMessage()
     mail["From"] = settings.from_address
     mail["To"] = contact.email
+    from augenmass.notify.message import one_line  # jinja2 behind it: only when mailing
+
     mail["Subject"] = one_line(rendered.subject)
     mail["Date"] = formatdate(localtime=False, usegmt=True)
     mail["Message-ID"] = message.message_id
@@ -173,6 +173,10 @@ class EmailChannel:
             return build_email(message, rendered, contact, s).as_bytes(policy=email.policy.SMTP)
 
         raw = await run_cpu(encode)
+        # Imported here: the config reads this module for its keys, and loading a config
+        # should not pay for the SMTP client.
+        import aiosmtplib
+
         try:
             errors, _ = await aiosmtplib.send(
                 raw,

@@ -15,7 +15,6 @@ import json
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-import aiohttp
 from pydantic import Field, field_validator
 
 from augenmass.core.clock import Clock, SystemClock
@@ -105,6 +104,8 @@ class WebhookChannel:
         headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: stamp}
         if self.target.secret:
             headers[SIGNATURE_HEADER] = sign(self.target.secret, stamp, body)
+        import aiohttp  # here: the config reads this module for its keys, not for sending
+
         timeout = aiohttp.ClientTimeout(total=self.timeout)
         try:
             async with (

@@ -71,7 +71,7 @@ class NotificationService:
         self.plan = plan
         self.clock = clock
         # share the store's write lock: on SQLite one writer at a time, no "database is locked"
-        self.outbox = Outbox(store.engine, store.write_lock, clock)
+        self.outbox = Outbox.of(store, clock)
         self.dispatcher = Dispatcher(self.outbox, plan, clock, make_channel)
         self._task: asyncio.Task[None] | None = None
         # group commit: rows of handle() calls that overlap go into one transaction

@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,6 +21,9 @@ from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.messages import Item, scrub
 from augenmass.store.codec import clean_text
 from augenmass.store.notify_schema import notify_log, notify_outbox
+
+if TYPE_CHECKING:
+    from augenmass.store.store import Store
 
 log = logging.getLogger("augenmass.notify")
 
@@ -96,6 +99,11 @@ class Outbox:
         self._clock: Clock = clock or SystemClock()  # the pauses between write retries
         # the store's own write lock: one SQLite writer per process, no "database is locked"
         self._lock = write_lock or asyncio.Lock()
+
+    @classmethod
+    def of(cls, store: Store, clock: Clock | None = None) -> Outbox:
+        """The outbox in `store`'s database, sharing its write lock."""
+        return cls(store.engine, store.write_lock, clock)
 
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[Any]:

@@ -89,7 +89,7 @@ lock: $(VENV)/.test-deps
 test-latest: debian-deps snmpsim
 	rm -rf $(LATEST_VENV)
 	$(PYTHON) -m venv $(LATEST_VENV)
-	$(LATEST_VENV)/bin/pip install --quiet --upgrade pip
+	$(LATEST_VENV)/bin/pip install --quiet --upgrade pip setuptools wheel
 	$(LATEST_VENV)/bin/pip install --quiet --upgrade --upgrade-strategy eager -e '.[test]'
 	$(LATEST_VENV)/bin/pip list --format=freeze > $(LATEST_VENV)/versions.txt
 	$(MAKE) --no-print-directory suite-check BIN=$(LATEST_VENV)/bin

@@ -21,6 +21,7 @@ from augenmass.cli.users import tokens_app, users_app
 
 if TYPE_CHECKING:
     from augenmass.core.clock import Clock
+    from augenmass.core.plan import Plan
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -34,6 +35,18 @@ def _clock(ctx: typer.Context) -> Clock:
     from augenmass.core.clock import SystemClock
 
     return cast("Clock", ctx.obj) if ctx.obj is not None else SystemClock()
+
+
+def _load(config: Path) -> Plan:
+    """The plan, or every config error printed and exit 2."""
+    from augenmass.config import load_config
+    from augenmass.core.errors import ConfigError
+
+    try:
+        return load_config(config)
+    except ConfigError as exc:
+        _config_errors(exc)
+        raise  # not reached: _config_errors exits
 
 
 def _config_errors(exc: Exception) -> None:
@@ -114,13 +127,8 @@ def simulate(
 ) -> None:
     """Feed a timeline through the real engine; print one JSON object per event."""
     from augenmass.cli.simulate import SimulationError, run_simulation
-    from augenmass.config import load_config
-    from augenmass.core.errors import ConfigError
 
-    try:
-        plan = load_config(config)
-    except ConfigError as exc:
-        _config_errors(exc)
+    plan = _load(config)
     stream = sys.stdin if str(timeline) == "-" else timeline.open(encoding="utf-8")
     try:
         for event in run_simulation(plan, stream):
@@ -167,13 +175,8 @@ def check(
 ) -> None:
     """Run one check now and print its result (changes nothing); exits with its status."""
     from augenmass.cli.checknow import run_once
-    from augenmass.config import load_config
-    from augenmass.core.errors import ConfigError
 
-    try:
-        plan = load_config(config)
-    except ConfigError as exc:
-        _config_errors(exc)
+    plan = _load(config)
     code, text = asyncio.run(run_once(plan, host, service, _clock(ctx)))
     typer.echo(text)
     raise typer.Exit(code)

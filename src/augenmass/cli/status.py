@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from augenmass.core.duration import format_age
 from augenmass.core.values import CheckState, StateType, state_name
 from augenmass.store import open_store
 
@@ -77,18 +78,6 @@ async def load_rows(url: str, problems_only: bool = True) -> list[dict[str, Any]
     return rows
 
 
-def _since(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m {secs}s"
-
-
 def render_table(rows: list[dict[str, Any]], now: float, console: Console | None = None) -> None:
     console = console or Console()
     if not rows:
@@ -114,7 +103,7 @@ def render_table(rows: list[dict[str, Any]], now: float, console: Console | None
             Text(r["state"], style=_COLOURS.get(r["state"], "")),
             Text(str(r["state_type"])),
             Text(str(r["attempt"])),
-            Text(_since(now - r["last_state_change"])),
+            Text(format_age(now - r["last_state_change"])),
             Text(handled),
             Text(_CONTROL.sub("?", r["output"].splitlines()[0] if r["output"] else "")),
         )

@@ -56,3 +56,18 @@ def format_duration(seconds: float) -> str:
             parts.append(f"{rest // size}{unit}")
             rest %= size
     return "".join(parts) or "0s"
+
+
+def format_age(seconds: float) -> str:
+    """3d 4h, 2h 5m, 4m 10s: two units are enough to judge how long a state has lasted."""
+    if not math.isfinite(seconds):
+        return "?"
+    s = max(0, int(seconds))
+    days, rest = divmod(s, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {secs}s"

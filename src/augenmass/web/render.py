@@ -18,6 +18,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from augenmass.api.deps import get_control
+from augenmass.core.duration import format_age
 from augenmass.core.values import CheckKey, Event, state_name
 from augenmass.web import i18n
 
@@ -39,18 +40,7 @@ SECURITY_HEADERS = {
 
 
 def duration(seconds: float) -> str:
-    """3d 4h, 2h 5m, 4m 10s: two units are enough to judge an outage."""
-    if not math.isfinite(seconds):
-        return "?"
-    s = max(0, int(seconds))
-    days, rest = divmod(s, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m {secs}s"
+    return format_age(seconds)
 
 
 def timestamp(ts: float) -> str:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema_rs  # schemathesis' validator; jsonschema itself is not in the locked venv
+import jsonschema_rs  # a declared test dependency (jsonschema itself is not in the locked venv)
 import pytest
 from typer.testing import CliRunner
 

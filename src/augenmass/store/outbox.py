@@ -246,11 +246,7 @@ class Outbox:
             await self._retry(job)
 
     async def counts(self) -> dict[str, int]:
-        o = notify_outbox.c
-        q = sa.select(o.status, sa.func.count()).group_by(o.status)
-        async with self._engine.connect() as conn:
-            found = {str(s): int(n) for s, n in await conn.execute(q)}
-        return {k: found.get(k, 0) for k in (PENDING, SENT, FAILED)}
+        return await count_by_status(self._engine)
 
     async def failed(self, limit: int = 100) -> list[Item]:
         o = notify_outbox.c
@@ -258,24 +254,14 @@ class Outbox:
         async with self._engine.connect() as conn:
             return [_item(row) for row in await conn.execute(q)]
 
-    async def recent_log(self, limit: int = 50) -> list[LogEntry]:
-        g = notify_log.c
-        q = sa.select(notify_log).order_by(g.id.desc()).limit(limit)
-        async with self._engine.connect() as conn:
-            rows = await conn.execute(q)
-            return [_log_entry(r) for r in rows]
 
-    async def prune(self, before: float) -> None:
-        """Forget sent and failed rows and log lines older than `before` (pending stay)."""
-        o, g = notify_outbox.c, notify_log.c
-
-        async def job(conn: Any) -> None:
-            await conn.execute(
-                sa.delete(notify_outbox).where(o.status != PENDING, o.created < before)
-            )
-            await conn.execute(sa.delete(notify_log).where(g.at < before))
-
-        await self._retry(job)
+async def count_by_status(engine: AsyncEngine) -> dict[str, int]:
+    """Outbox rows per status: pending, sent, failed (zero when there are none)."""
+    o = notify_outbox.c
+    q = sa.select(o.status, sa.func.count()).group_by(o.status)
+    async with engine.connect() as conn:
+        found = {str(s): int(n) for s, n in await conn.execute(q)}
+    return {k: found.get(k, 0) for k in (PENDING, SENT, FAILED)}
 
 
 def _encoded(it: NewItem) -> tuple[str, str]:
@@ -333,12 +319,6 @@ async def _items(rows: Iterable[Any]) -> list[Item]:
         if n % SLICE == 0:
             await asyncio.sleep(0)
     return out
-
-
-def _log_entry(r: Any) -> LogEntry:
-    return LogEntry(
-        r.at, r.contact, r.channel, r.type, r.checks, r.notifications, r.result, r.detail
-    )
 
 
 def _item(row: Any) -> Item:

@@ -15,6 +15,7 @@ from augenmass.core.values import CheckKey, Event, StateType
 from augenmass.store import schema as t
 from augenmass.store.codec import event_from, key_cols
 from augenmass.store.notify_schema import notify_log, notify_outbox
+from augenmass.store.outbox import count_by_status
 from augenmass.store.store import Store
 
 CHUNK = 400  # keys per IN (...) list: well under SQLite's parameter limit
@@ -142,8 +143,4 @@ async def delivery_log(store: Store, limit: int = 50) -> list[dict[str, Any]]:
 
 async def outbox_counts(store: Store) -> dict[str, int]:
     """Outbox rows per status: pending, sent, failed (zero when there are none)."""
-    o = notify_outbox.c
-    q = sa.select(o.status, sa.func.count()).group_by(o.status)
-    async with store.engine.connect() as conn:
-        found = {str(s): int(n) for s, n in await conn.execute(q)}
-    return {k: found.get(k, 0) for k in ("pending", "sent", "failed")}
+    return await count_by_status(store.engine)

@@ -35,6 +35,8 @@ def wait_for(pred: Callable[[], Any], timeout: float, what: str, step: float = 0
     while time.monotonic() < deadline:
         try:
             last = pred()
+        except RuntimeError:
+            raise  # a final answer (the server exited), not "not yet"
         except Exception as exc:  # the server may not be up yet
             last = exc
         if last and not isinstance(last, Exception):
@@ -71,8 +73,17 @@ class ServerProcess:
             stderr=logf,
             start_new_session=True,
         )
-        wait_for(self.health, 30, "the server's health endpoint")
+        wait_for(self._up, 30, "the server's health endpoint")
         return self
+
+    def _up(self) -> dict[str, Any] | None:
+        assert self.proc is not None
+        if self.proc.poll() is not None:  # it exited: say why at once, not after the timeout
+            raise RuntimeError(f"the server exited: {self.log.read_text()[-3000:]}")
+        try:
+            return self.health()
+        except OSError:
+            return None
 
     def health(self) -> dict[str, Any]:
         assert self.proc is not None and self.proc.poll() is None, self.log.read_text()

@@ -291,3 +291,46 @@ async def test_send_test_reports_per_channel(tmp_path, smtp, store, clock):
     assert mail.rcpt_tos == ["bob@example.org"] and "Testnachricht" in mail.subject
     smtp.mode = "550"
     assert (await svc.send_test("alice")).startswith("email: failed (SMTP 550")
+
+
+async def _as_if_killed_before_the_sent_mark(store: Store) -> None:
+    """The store as a kill -9 leaves it when the channel took the message and the process died
+    before `mark_sent` committed: the rows pending, with the Message-ID noted before the send."""
+    async with store.engine.begin() as conn:
+        await conn.execute(sa.update(notify_outbox).values(status="pending", sent_at=None))
+
+
+async def test_a_resend_of_the_same_rows_keeps_its_message_id(tmp_path, smtp, store, clock):
+    svc = await service_for(tmp_path, smtp, store, clock)
+    await svc.handle([note(clock.t, "www1", "website", "PROBLEM", 2, ["alice"], "503")])
+    await svc.dispatcher.pass_once()
+    await _as_if_killed_before_the_sent_mark(store)
+    again = await service_for(tmp_path, smtp, store, clock)  # the restarted server
+    await again.dispatcher.pass_once()
+    first, second = smtp.received()
+    # the same content under the same id: a mail system that drops the duplicate is right
+    assert first.message["Message-ID"] == second.message["Message-ID"]
+    assert (first.subject, first.text) == (second.subject, second.text)
+    assert second.message["References"] is None
+
+
+async def test_a_regrouped_resend_gets_a_new_message_id_in_the_same_thread(
+    tmp_path, smtp, store, clock
+):
+    svc = await service_for(tmp_path, smtp, store, clock)
+    await svc.handle([note(clock.t, "www1", "website", "PROBLEM", 2, ["alice"], "503")])
+    await svc.dispatcher.pass_once()
+    await _as_if_killed_before_the_sent_mark(store)
+    again = await service_for(tmp_path, smtp, store, clock)
+    # meanwhile another problem joined the group: the resend carries both
+    await again.handle([note(clock.t, "www1", "disk", "PROBLEM", 2, ["alice"], "disk 97%")])
+    await again.dispatcher.pass_once()
+    first, second = smtp.received()
+    assert "disk 97%" in second.text and "503" in second.text
+    # new content, new id: a dedup by Message-ID must not hide the disk problem
+    assert first.message["Message-ID"] != second.message["Message-ID"]
+    # ... and the new mail answers the first one, so mail clients keep them together
+    assert second.message["In-Reply-To"] == first.message["Message-ID"]
+    assert first.message["Message-ID"] in str(second.message["References"])
+    assert {r.status for r in await rows(store)} == {"sent"}
+    assert {r.message_id for r in await rows(store)} == {second.message["Message-ID"]}

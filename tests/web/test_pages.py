@@ -222,3 +222,39 @@ async def test_availability_carries_the_state_from_before_the_period(
     assert float(rows["imap"][2]) == 0.0 and rows["imap"][7] == "1"
     assert float(rows["smtp"][2]) == 100.0
     assert rows["disk"][2] == ""  # never checked: no data, no percentage
+
+
+async def test_every_page_says_so_while_the_store_cannot_be_written(
+    server: Server, operator: tuple[httpx.AsyncClient, str]
+) -> None:
+    import asyncio
+    import sqlite3
+    import time
+
+    from augenmass.core.values import CheckResult
+
+    client, _ = operator
+    assert "Data cannot be saved" not in (await client.get("/")).text
+    # another process holds SQLite's write lock: every write of the server fails
+    holder = sqlite3.connect(server.data_dir / "augenmass.db", timeout=1, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        key = CheckKey("mail", "smtp")
+        await server.ingest(CheckResult(key, 2, "connection refused", started_at=time.time()))
+        for _ in range(200):  # bounded: 20 s
+            if server.writer.degraded:
+                break
+            await asyncio.sleep(0.1)
+        page = (await client.get("/")).text
+        assert "Data cannot be saved" in page and "database is locked" in page
+        assert "states" in page  # what waits in memory
+        # the problem itself is shown: the engine's state does not wait for the store
+        assert 'data-key="mail/smtp"' in page
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    for _ in range(200):
+        if not server.writer.degraded:
+            break
+        await asyncio.sleep(0.1)
+    assert "Data cannot be saved" not in (await client.get("/")).text

@@ -131,6 +131,16 @@ class SettingsModel(Strict):
             "server's loop."
         ),
     )
+    disk_reserve_mb: int | None = Field(
+        default=None,
+        ge=0,
+        le=4096,
+        description=(
+            "MiB held back in the data directory (augenmass.reserve) and given up when the"
+            " disk is full, so that what waits in memory can still be written; 0: none."
+            " Default 32."
+        ),
+    )
     retention: RetentionModel = Field(
         default=RetentionModel(), description="How long stored data is kept."
     )

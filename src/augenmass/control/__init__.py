@@ -12,6 +12,7 @@ from augenmass.control.answers import (
     Point,
     Series,
     SessionInfo,
+    StoreHealth,
     TokenInfo,
 )
 from augenmass.control.errors import ActionError
@@ -25,6 +26,7 @@ __all__ = [
     "CheckNotification",
     "Delivery",
     "Health",
+    "StoreHealth",
     "Login",
     "Point",
     "Series",

@@ -104,6 +104,11 @@ class StoreHealth(TypedDict):
     failures: int
     degraded: bool
     degraded_reason: str | None
+    failing_for: float | None  # seconds the store has been failing (None: it works)
+    waiting: dict[str, int]  # not written yet, by kind (while it fails)
+    dropped_results: int  # shed since the start because too much waited
+    dropped_events: int
+    reserve: str  # held | given up | none
 
 
 class Health(TypedDict):

@@ -30,6 +30,7 @@ class Item:
     data: Mapping[str, Any] = field(default_factory=dict)
     attempts: int = 0
     due: float = 0.0
+    message_id: str = ""  # of the last message that carried it (maybe delivered, maybe not)
 
     @property
     def key(self) -> CheckKey:
@@ -66,8 +67,9 @@ class Message:
     channel: str
     entries: tuple[Entry, ...]
     item_ids: tuple[int, ...]
-    message_id: str  # stable for the same lowest outbox row: a resend threads as the same mail
-    references: tuple[str, ...] = ()  # Message-IDs of the problems this recovers
+    message_id: str  # one per content: the same rows give the same id, other rows another
+    # Message-IDs of the problems this recovers, and of earlier attempts to send these rows
+    references: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,6 +177,8 @@ class Settings:
     # processes that run built-in probes beside the server's loop; None: one per CPU beyond the
     # first (at most 4); 0: every probe runs in the server's own loop
     probe_workers: int | None = None
+    # MiB held back in the data directory, given up when the disk is full (0: none)
+    disk_reserve_mb: int = 32
     retention: Retention = Retention()
 
 

@@ -4,16 +4,17 @@ Timing per contact and channel (like Alertmanager): a new row waits `group_wait`
 two messages are at least `group_interval` apart; after a failed attempt the whole group waits
 its exponential backoff, so a recovery that arrives meanwhile joins its problem instead of
 overtaking it. A row is marked sent only after the channel confirmed it, so a crash in between
-resends it (the one duplicate we accept; the Message-ID stays the same).
+resends it: the one duplicate we accept. The Message-ID names the content (the set of rows):
+the same rows again carry the same id, rows regrouped with newcomers a new one that refers to
+the earlier attempt (noted on the rows before each send).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from augenmass.core.clock import Clock
@@ -37,7 +38,6 @@ MAX_PARALLEL = 16  # messages being sent at once
 MAX_ENTRIES = 5000  # notifications in one message; more wait for the next one
 MIN_GAP = 0.05  # between two passes, however often handle() wakes the loop
 MAX_READS = 4  # groups whose rows are being read at once (each up to MAX_ENTRIES rows)
-INSERT_PRIORITY = 2.0  # the longest a dispatcher write waits for pending outbox inserts
 
 
 @dataclass
@@ -72,12 +72,14 @@ class Dispatcher:
         self._factory = channel_factory
         self._last_sent: dict[tuple[str, str], float] = {}
         self._sem = asyncio.Semaphore(MAX_PARALLEL)
+        # Outcomes the store could not take (a full disk): kept here and written first on
+        # every pass. Their rows are held back meanwhile: a mail that went out is not sent
+        # again because its "sent" mark could not be written (not while this process lives),
+        # and a failed one waits its backoff as if the mark had been written.
+        self._unwritten: list[tuple[list[int], Callable[[], Awaitable[None]]]] = []
+        self._held: dict[int, float] = {}  # outbox row id → not before (inf: sent)
+        self._store_failing = False
         self._reads = asyncio.Semaphore(MAX_READS)
-        # Cleared while NotificationService writes new rows. Those writes hold up the checks
-        # whose results raised the notifications (and with them the scheduler's slots), so
-        # the dispatcher's own bookkeeping lets them have the store's write lock first.
-        self.inserts_idle = asyncio.Event()
-        self.inserts_idle.set()
         self.set_plan(plan)
 
     def set_plan(self, plan: Plan) -> None:
@@ -121,6 +123,7 @@ class Dispatcher:
 
     async def pass_once(self) -> float:
         """Send every group that is ready; the seconds until the next one may be."""
+        await self._write_held()
         now = self.clock.now()
         groups = await self.outbox.groups()
         self.stats.pending = sum(g.count for g in groups)
@@ -142,15 +145,13 @@ class Dispatcher:
         interval = self._last_sent.get(key, -math.inf) + self.plan.notifications.group_interval
         return max(group.first_due, in_backoff, interval)
 
-    async def _inserts_first(self) -> None:
-        if not self.inserts_idle.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.inserts_idle.wait(), INSERT_PRIORITY)
-
     async def _deliver_group(self, group: GroupDue) -> None:
         async with self._sem:
             async with self._reads:
                 items = await self.outbox.pending_of(group.contact, group.channel, MAX_ENTRIES)
+            if self._held:
+                now = self.clock.now()
+                items = [it for it in items if self._held.get(it.id, -math.inf) <= now]
             if items:
                 await self._deliver(items)
 
@@ -162,6 +163,10 @@ class Dispatcher:
             await self._failed(items, None, f"{what} no longer configured", permanent=True)
             return
         message = await self._message(items)
+        try:
+            await self.outbox.mark_attempting(list(message.item_ids), message.message_id)
+        except Exception as exc:  # the threading of a resend is worth less than this send
+            self._write_failed("noting a Message-ID before the send", exc)
         try:
             # a message of a thousand lines takes tens of ms to render: not on the event loop,
             # and in ONE worker thread (several would starve the loop of the GIL)
@@ -190,6 +195,12 @@ class Dispatcher:
                 )
                 if ref and ref not in refs:
                     refs.append(ref)
+        # An earlier attempt of these rows may have reached the contact with other content:
+        # this one answers it (the same content keeps its Message-ID and refers to nothing).
+        for item in items:
+            ref = item.message_id
+            if ref and ref != message.message_id and ref not in refs:
+                refs.append(ref)
         return replace(message, references=tuple(refs))
 
     async def _sent(self, items: list[Item], message: Message, contact: Contact) -> None:
@@ -197,8 +208,9 @@ class Dispatcher:
         ids = [it.id for it in items]
         text = checks_text(message)
         entry = LogEntry(now, contact.name, message.channel, items[0].type, text, len(ids), "sent")
-        await self._inserts_first()
-        await self.outbox.mark_sent(ids, message.message_id, now, entry)  # one transaction
+        await self._mark(
+            ids, math.inf, lambda: self.outbox.mark_sent(ids, message.message_id, now, entry)
+        )
         self._last_sent[(message.contact, message.channel)] = now
         self.stats.sent += len(ids)
         log.info(
@@ -211,6 +223,44 @@ class Dispatcher:
                 "checks": text,
             },
         )
+
+    async def _mark(
+        self, ids: list[int], hold: float, write: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Write an outcome; if the store cannot take it, hold the rows and keep the write."""
+        if not self._unwritten:
+            try:
+                await write()
+                return
+            except Exception as exc:
+                self._write_failed("marking what was sent", exc)
+        for row in ids:
+            self._held[row] = hold
+        self._unwritten.append((ids, write))
+
+    async def _write_held(self) -> None:
+        """The outcomes the store could not take, in order, until one fails again."""
+        while self._unwritten:
+            ids, write = self._unwritten[0]
+            try:
+                await write()
+            except Exception as exc:
+                self._write_failed("marking what was sent", exc)
+                return
+            self._unwritten.pop(0)
+            for row in ids:
+                self._held.pop(row, None)
+        if self._store_failing:
+            self._store_failing = False
+            log.warning("the outbox can be written again; held outcomes are recorded")
+
+    def _write_failed(self, what: str, exc: Exception) -> None:
+        if not self._store_failing:  # once per outage, not once per message
+            self._store_failing = True
+            log.error(
+                "outbox write failed; sending goes on, outcomes are held in memory",
+                extra={"while": what, "error": repr(exc)[:300]},
+            )
 
     async def _failed(
         self, items: list[Item], message: Message | None, reason: str, *, permanent: bool
@@ -226,8 +276,12 @@ class Dispatcher:
         text = checks_text(message) if message else f"{len(ids)} notifications"
         first = items[0]
         entry = LogEntry(now, first.contact, first.channel, first.type, text, len(ids), result)
-        await self._inserts_first()
-        await self.outbox.mark_attempt(ids, reason, due, replace(entry, detail=reason))
+        detailed = replace(entry, detail=reason)
+        await self._mark(
+            ids,
+            math.inf if due is None else due,
+            lambda: self.outbox.mark_attempt(ids, reason, due, detailed),
+        )
         if give_up:
             self.stats.failed += len(ids)
         else:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import replace
@@ -21,9 +22,14 @@ MAX_DESCENDANTS = 10_000  # bounds the walk down the parent tree
 _STEM = re.compile(r"^(.*?)[-_.]?\d+$")
 
 
-def message_id(item: Item, domain: str) -> str:
-    """Stable per outbox row (its id and creation time): a resend carries the same id."""
-    return f"<augenmass.{int(item.created * 1000)}.{item.id}@{domain}>"
+def message_id(items: list[Item], domain: str) -> str:
+    """One Message-ID per content: the same rows give the same id (a resend of what may have
+    gone out is dropped as a duplicate by the mail system, rightly), other rows another id (a
+    regrouped resend must never hide behind the id of what went out before)."""
+    first = items[0]
+    ids = ",".join(str(it.id) for it in items).encode()
+    digest = hashlib.sha256(ids).hexdigest()[:12]
+    return f"<augenmass.{int(first.created * 1000)}.{first.id}.{digest}@{domain}>"
 
 
 def build_message(items: list[Item], plan: Plan, domain: str) -> Message:
@@ -35,7 +41,7 @@ def build_message(items: list[Item], plan: Plan, domain: str) -> Message:
         channel=ordered[0].channel,
         entries=tuple(entries),
         item_ids=tuple(it.id for it in ordered),
-        message_id=message_id(ordered[0], domain),
+        message_id=message_id(ordered, domain),
     )
 
 

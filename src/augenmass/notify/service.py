@@ -2,7 +2,8 @@
 
 service = NotificationService(plan, store, clock)
 await service.start()
-server.sinks.append(service.handle)   # events arrive after their state was committed
+queued = service.prepare(events, now)  # outbox rows, written WITH the state change (WriteBatch)
+service.committed(queued)              # once that transaction is committed: send them
 service.reload(plan)
 await service.stop()
 """
@@ -22,7 +23,7 @@ from augenmass.notify.channels import channels_of, make_channel
 from augenmass.notify.dispatcher import Dispatcher, NotifyStats
 from augenmass.notify.message import render
 from augenmass.store import Store
-from augenmass.store.outbox import LogEntry, NewItem, Outbox
+from augenmass.store.outbox import LogEntry, NewItem, Outbox, Queued
 
 log = logging.getLogger("augenmass.notify")
 
@@ -74,10 +75,6 @@ class NotificationService:
         self.outbox = Outbox.of(store, clock)
         self.dispatcher = Dispatcher(self.outbox, plan, clock, make_channel)
         self._task: asyncio.Task[None] | None = None
-        # group commit: rows of handle() calls that overlap go into one transaction
-        self._buffer: list[NewItem] = []
-        self._batch: asyncio.Future[None] | None = None
-        self._flusher: asyncio.Task[None] | None = None
         self._warned: set[str] = set()
 
     async def start(self) -> None:
@@ -90,56 +87,44 @@ class NotificationService:
 
     async def stop(self) -> None:
         # A send cut off here stays pending and goes out after the next start.
-        if self._flusher is not None and not self._flusher.done():
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(self._flusher), 30)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
 
-    async def handle(self, events: list[Event]) -> None:
-        """The event sink: all rows in ONE transaction, before any send."""
+    def prepare(self, events: Iterable[Event], now: float) -> Queued | None:
+        """The outbox rows of these events, for the server to write in the transaction of
+        the state change that raised them (None: no notification among them)."""
         items, unreachable = items_for(events, self.plan)
         for name in sorted(set(unreachable) - self._warned):
             self._warned.add(name)  # once per contact and run, not once per notification
             log.warning("notification for a contact without any channel", extra={"contact": name})
         if not items:
+            return None
+        return Queued(tuple(items), now, now + self.plan.notifications.group_wait)
+
+    def committed(self, queued: Queued | None) -> None:
+        """Rows of `prepare` are committed: the dispatcher may send them."""
+        if queued is not None:
+            self.dispatcher.stats.pending += len(queued.items)
+            self.dispatcher.wake.set()
+
+    async def handle(self, events: list[Event]) -> None:
+        """Write the rows of these events in a transaction of their own, then wake the
+        dispatcher (for callers without a state change to share a transaction with)."""
+        queued = self.prepare(events, self.clock.now())
+        if queued is None:
             return
-        self._buffer.extend(items)
-        if self._batch is None:
-            self._batch = asyncio.get_running_loop().create_future()
-        batch = self._batch
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name="notify-outbox")
-        await asyncio.shield(batch)  # returns once these rows are committed (or raises)
-        self.dispatcher.wake.set()
-
-    async def _flush(self) -> None:
-        self.dispatcher.inserts_idle.clear()
         try:
-            await self._flush_all()
-        finally:
-            self.dispatcher.inserts_idle.set()
-
-    async def _flush_all(self) -> None:
-        while self._buffer:
-            items, batch = self._buffer, self._batch
-            self._buffer, self._batch = [], None
-            assert batch is not None
-            now = self.clock.now()
-            try:
-                await self.outbox.add(items, now, now + self.plan.notifications.group_wait)
-            except Exception as exc:
-                log.error(
-                    "NOTIFICATIONS NOT WRITTEN to the outbox",
-                    extra={"notifications": len(items), "error": repr(exc)},
-                )
-                batch.set_exception(exc)
-                continue
-            self.dispatcher.stats.pending += len(items)
-            batch.set_result(None)
+            await self.outbox.add(queued.items, queued.created, queued.due)
+        except Exception as exc:
+            log.error(
+                "NOTIFICATIONS NOT WRITTEN to the outbox",
+                extra={"notifications": len(queued.items), "error": repr(exc)},
+            )
+            raise
+        self.committed(queued)
 
     def reload(self, plan: Plan) -> None:
         self.plan = plan

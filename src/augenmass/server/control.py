@@ -196,7 +196,20 @@ class Control:
                 "pending": wstats.pending,
                 "failures": wstats.failures,
                 "degraded": bool(wstats.degraded),
-                "degraded_reason": server.store.degraded_reason,
+                "degraded_reason": (
+                    f"writes fail: {wstats.last_error}"
+                    if wstats.degraded
+                    else server.store.degraded_reason
+                ),
+                "failing_for": (
+                    None
+                    if wstats.failing_since is None
+                    else round(server.clock.monotonic() - wstats.failing_since, 1)
+                ),
+                "waiting": wstats.waiting or {},
+                "dropped_results": wstats.dropped_results,
+                "dropped_events": wstats.dropped_events,
+                "reserve": _reserve_state(server),
             },
         }
 
@@ -300,3 +313,10 @@ class Control:
 
     async def reload(self) -> bool:
         return await self._server.reload()
+
+
+def _reserve_state(server: Server) -> str:
+    reserve = server.reserve
+    if reserve is None or not reserve.size:
+        return "none"
+    return "held" if reserve.held else "given up"

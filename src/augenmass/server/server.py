@@ -1,8 +1,8 @@
 """Wiring only: config → engine, store, scheduler, runner; start, reload, stop.
 
 A check result flows: scheduler → runner → `Server.ingest` → engine (pure) → store writer
-(committed before anything acts on the events) → event sinks (the log, and the notification
-outbox, whose dispatcher delivers with retries).
+(state, events and the notification outbox rows in one transaction) → once committed, the
+event sinks (the log) and the dispatcher, which delivers the outbox rows with retries.
 """
 
 from __future__ import annotations
@@ -31,9 +31,12 @@ from augenmass.runner.macros import build_macros
 from augenmass.runner.pool import ProbeWorkers, default_workers
 from augenmass.scheduler import JobTemplate, Scheduler
 from augenmass.server import spool as commands
+from augenmass.server.reserve import Reserve
 from augenmass.server.sdnotify import Notifier
 from augenmass.state import Engine, Outcome
 from augenmass.store import Store, StoreWriter, WriteBatch, open_store
+from augenmass.store.database import disk_full
+from augenmass.store.outbox import Queued
 
 log = logging.getLogger("augenmass.server")
 IN_PROCESS_TYPES = IN_PROCESS | {"plugin"}
@@ -41,10 +44,11 @@ IN_PROCESS_TYPES = IN_PROCESS | {"plugin"}
 SELF_KEY = CheckKey("augenmass", "scheduler")
 TICK_SECONDS = 1.0
 HOUSEKEEPING_SECONDS = 300.0
+RESERVE_RETRY = 10.0  # seconds between two tries to make the disk reserve anew
 COMMAND_COMMIT_TIMEOUT = 30.0
 WRITE_BACKLOG_LIMIT = 10_000
 
-EventSink = Callable[[list[Event]], Awaitable[None]]
+EventSink = Callable[[list[Event]], None]
 
 
 def build_jobs(plan: Plan) -> dict[CheckKey, JobTemplate]:
@@ -131,6 +135,9 @@ class Server:
         # --- systemd: READY/RELOADING/STOPPING, watchdog pings, STATUS= (no-op outside it)
         self.systemd = Notifier.from_env()
         self.listening = asyncio.Event()  # set by the listener once its socket is bound
+        self.reserve: Reserve | None = None  # disk space to give up when the disk is full
+        self._reserve_tried = -RESERVE_RETRY
+        self._store_was_failing = False
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -140,17 +147,22 @@ class Server:
         self.store = await open_store(self.store_url)
         if self.store.degraded_reason:
             log.error("store degraded at start-up", extra={"reason": self.store.degraded_reason})
+        if self.store.dialect == "sqlite":
+            self.reserve = Reserve(self.data_dir, self.plan.settings.disk_reserve_mb * 2**20)
+            if self.reserve.size and not self.reserve.make():
+                log.warning(
+                    "no disk reserve: less than twice its size is free in the data directory",
+                    extra={"reserve_mb": self.plan.settings.disk_reserve_mb},
+                )
         snap = await self.store.load()
         self.engine = Engine(self.plan, snap.states, snap.downtimes.values())
         # Plain results share a transaction for up to a second (a commit per result costs 3x
         # the CPU); anything someone waits for is committed at once.
         self.writer = StoreWriter(self.store, self.clock, merge_window=1.0, max_batch_results=5000)
         await self.writer.start()
-        # --- notifications: outbox rows are written by the sink, sent by its loop
+        # --- notifications: outbox rows are written with the state (persist), sent by its loop
         self.notifications = NotificationService(self.plan, self.store, self.clock)
         await self.notifications.start()
-        self.sinks.append(self.notifications.handle)
-        # --- end notifications
         settings = self.plan.settings
         workers = settings.probe_workers
         count = default_workers() if workers is None else workers
@@ -294,20 +306,49 @@ class Server:
                 else None
             )
         await self.persist(outcome, [result])
-        if self.writer.backlog > WRITE_BACKLOG_LIMIT:
+        if self.writer.backlog > WRITE_BACKLOG_LIMIT and not self.writer.degraded:
             # The store cannot keep up (overload): hold this check's slot until it has caught
             # up, so lateness grows and is reported instead of memory growing without bound.
+            # (A store that FAILS is another matter: the writer compacts what waits, and the
+            # checks go on, so states stay current.)
             await self.writer.flush()
         if result.passive:
             self.scheduler.note_passive(result.key)
         return interval
 
     async def tick(self) -> None:
+        self.guard_disk()
         async with self._lock:
             outcome = self.engine.tick(self.clock.now())
         if outcome.states or outcome.events or outcome.downtimes_set or outcome.downtimes_removed:
             await self.persist(outcome, [])
         await self.process_commands()
+
+    def guard_disk(self) -> None:
+        """Give up the reserve when the disk is full; make it anew once there is room."""
+        failing = self.writer.degraded
+        if failing:
+            self._store_was_failing = True
+            reserve = self.reserve
+            full = disk_full(self.writer.last_error or "")
+            if reserve is not None and full and reserve.release():
+                log.error(
+                    "DISK FULL: gave up the disk reserve so that what waits can be written;"
+                    " free space in the data directory",
+                    extra={"reserve_mb": reserve.size >> 20, "path": str(self.data_dir)},
+                )
+            return
+        if self._store_was_failing:
+            self._store_was_failing = False
+            # the WAL holds the backlog now: move it into the database, give its space back
+            task = asyncio.create_task(self.store.checkpoint(), name="checkpoint")
+            task.add_done_callback(_log_failure)
+        reserve = self.reserve
+        now = self.clock.monotonic()
+        if reserve is not None and reserve.size and now - self._reserve_tried >= RESERVE_RETRY:
+            self._reserve_tried = now
+            if not reserve.held and reserve.make():
+                log.warning("the disk has room again: disk reserve made anew")
 
     async def process_commands(self) -> None:
         """Apply spooled operator commands; a file is deleted only once its effect is durable."""
@@ -344,22 +385,45 @@ class Server:
         return outcome
 
     async def persist(self, outcome: Outcome, results: list[CheckResult]) -> None:
+        """Queue the outcome for the store; never waits for it (a full disk must not stop the
+        checks). Who needs it durable waits with a bound: `writer.flush()`."""
+        events = list(outcome.events)
+        # The outbox rows of its notifications commit WITH the state change: a crash between
+        # two transactions once lost the mail of a committed PROBLEM.
+        queued = self.notifications.prepare(events, self.clock.now()) if events else None
         batch = WriteBatch(
             states=list(outcome.states.values()),
             downtimes_set=list(outcome.downtimes_set),
             downtimes_removed=list(outcome.downtimes_removed),
-            events=list(outcome.events),
+            events=events,
             results=results,
+            notifications=[queued] if queued is not None else [],
         )
-        if not outcome.events:
+        if not events:
             self.writer.add(batch)  # nobody waits: it shares the next commit
             return
         done = self.writer.submit(batch, urgent=True)
-        # State is durable before anyone acts on its events (the log, the notification outbox).
-        await asyncio.shield(done)
+        # Nothing acts on the events (the log, the dispatcher) before they are durable.
+        done.add_done_callback(lambda fut: self._committed(fut, events, queued))
+
+    def _committed(
+        self, fut: asyncio.Future[None], events: list[Event], queued: Queued | None
+    ) -> None:
+        if fut.cancelled() or fut.exception() is not None:
+            error = "cancelled" if fut.cancelled() else repr(fut.exception())
+            log.error(
+                "EVENTS NOT WRITTEN to the store",
+                extra={
+                    "events": len(events),
+                    "notifications": len(queued.items) if queued else 0,
+                    "error": error,
+                },
+            )
+            return
+        self.notifications.committed(queued)
         for sink in self.sinks:
             try:
-                await sink(list(outcome.events))
+                sink(events)
             except Exception:
                 log.exception("event sink failed")
 
@@ -410,7 +474,7 @@ class Server:
                 log.exception("periodic job failed", extra={"job": job.__name__})
 
 
-async def log_events(events: Iterable[Event]) -> None:
+def log_events(events: Iterable[Event]) -> None:
     for ev in events:
         fields = {
             "check": str(ev.key),
@@ -423,6 +487,11 @@ async def log_events(events: Iterable[Event]) -> None:
             fields["type"] = str(ev.data.get("type", ""))
             fields["contacts"] = ",".join(ev.data.get("contacts", []))
         log.info(ev.kind, extra=fields)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("%s failed", task.get_name(), extra={"error": repr(task.exception())})
 
 
 def _safe_url(url: str) -> str:

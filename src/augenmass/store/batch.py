@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from augenmass.core.values import CheckKey, CheckResult, CheckState, Downtime, Event
+from augenmass.store.outboxrows import Queued
 
 
 @dataclass(slots=True)
@@ -15,19 +16,21 @@ class WriteBatch:
     downtimes_removed: list[str] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     results: list[CheckResult] = field(default_factory=list)
+    # outbox rows of the notification events above: in the same transaction, never apart
+    notifications: list[Queued] = field(default_factory=list)
 
     def is_empty(self) -> bool:
+        return self.only_results() and not self.results
+
+    def only_results(self) -> bool:
+        """True when nothing but results is in here (the part the writer may shed)."""
         return not (
             self.states
             or self.downtimes_set
             or self.downtimes_removed
             or self.events
-            or self.results
+            or self.notifications
         )
-
-    def only_results(self) -> bool:
-        """True when nothing but results is in here (the part the writer may shed)."""
-        return not (self.states or self.downtimes_set or self.downtimes_removed or self.events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,7 @@ def merge_batches(batches: Iterable[WriteBatch]) -> WriteBatch:
             downtimes[dt_id] = None
         out.events.extend(b.events)
         out.results.extend(b.results)
+        out.notifications.extend(b.notifications)
     out.states = list(states.values())
     out.downtimes_set = [d for d in downtimes.values() if d is not None]
     out.downtimes_removed = [i for i, d in downtimes.items() if d is None]

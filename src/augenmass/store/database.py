@@ -49,6 +49,15 @@ def split_schema(url: str) -> tuple[str, str | None]:
     return rest.render_as_string(hide_password=False), str(schema)
 
 
+WAL_LIMIT = 16 * 1024 * 1024
+
+
+def disk_full(error: BaseException | str) -> bool:
+    """SQLite's SQLITE_FULL, or "no space left on device" (ENOSPC, PostgreSQL's DiskFull)."""
+    text = str(error).lower()
+    return "disk is full" in text or "no space left" in text or "disk full" in text
+
+
 def make_sqlite_engine(path: Path, busy_timeout_ms: int) -> AsyncEngine:
     engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
 
@@ -61,6 +70,9 @@ def make_sqlite_engine(path: Path, busy_timeout_ms: int) -> AsyncEngine:
         # Commits are batched (~one per 50 ms), so the fsync cost is per batch, not per result.
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # A checkpoint truncates the WAL to this size: after a burst (or a full disk's
+        # backlog) the file gives its space back instead of keeping its largest size.
+        cur.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
         cur.close()
 
     return engine

@@ -20,18 +20,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.messages import Item, scrub
 from augenmass.store.codec import clean_text
+from augenmass.store.database import disk_full
 from augenmass.store.notify_schema import notify_log, notify_outbox
+from augenmass.store.outboxrows import (
+    PENDING,
+    SLICE,
+    NewItem,
+    Queued,
+    build_rows,
+    insert_rows,
+)
 
 if TYPE_CHECKING:
     from augenmass.store.store import Store
 
 log = logging.getLogger("augenmass.notify")
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+SENT, FAILED = "sent", "failed"
+__all__ = ["NewItem", "Queued", "Outbox", "LogEntry", "GroupDue", "count_by_status"]
 WRITE_TRIES = 8  # "database is locked" under a write storm: retried, 0.05 s doubling (~13 s)
 MAX_PENDING_READ = 20_000  # one dispatcher pass reads at most this many rows
-SLICE = 250  # rows converted between two yields to the event loop (a storm is 20,000 rows)
-INSERT_CHUNK = 1000  # rows per executemany: the loop gets a turn between two chunks
 
 
 def _groups_query() -> sa.Select[Any]:
@@ -47,22 +55,6 @@ def _groups_query() -> sa.Select[Any]:
 
 
 _GROUPS = _groups_query()
-
-
-@dataclass(frozen=True, slots=True)
-class NewItem:
-    """An outbox row before it has an id."""
-
-    contact: str
-    channel: str
-    type: str
-    host: str
-    service: str
-    state: int
-    number: int
-    at: float
-    output: str
-    data: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,38 +109,21 @@ class Outbox:
                 async with self._write() as conn:
                     await job(conn)
                 return
-            except sa.exc.OperationalError:
-                if attempt == WRITE_TRIES - 1:
-                    raise
+            except sa.exc.OperationalError as exc:
+                if attempt == WRITE_TRIES - 1 or disk_full(exc):
+                    raise  # a full disk is not a lock to wait out: the caller holds the mark
                 log.warning("outbox write failed; retrying", extra={"attempt": attempt + 1})
                 await self._clock.sleep(delay)
                 delay *= 2
 
     async def add(self, items: Iterable[NewItem], now: float, due: float) -> int:
-        """Write all rows in ONE transaction; returns how many."""
-        rows: list[dict[str, Any]] = []
-        # one event gives a row per contact with the same output and data: encode them once
-        texts: dict[int, tuple[str, str, str]] = {}
-        for n, it in enumerate(items, 1):
-            known = texts.get(id(it.data))
-            if known is None or known[0] is not it.output:
-                known = texts[id(it.data)] = (it.output, *_encoded(it))
-            rows.append(_row(it, now, due, known[1], known[2]))
-            if n % SLICE == 0:
-                await asyncio.sleep(0)  # building 20,000 rows must not hold the loop
+        """Write all rows in ONE transaction of their own; returns how many. (The server
+        writes its rows with the state change instead: WriteBatch.notifications.)"""
+        rows = await build_rows([Queued(tuple(items), now, due)])
         if rows:
 
             async def job(conn: Any) -> None:
-                for start in range(0, len(rows), INSERT_CHUNK):
-                    chunk = rows[start : start + INSERT_CHUNK]
-                    if conn.dialect.name == "sqlite":
-                        # straight to the driver's executemany: SQLAlchemy's per-row parameter
-                        # processing was most of the loop time of a storm's 20,000 rows
-                        await conn.exec_driver_sql(
-                            _SQLITE_INSERT, [tuple(r.values()) for r in chunk]
-                        )
-                    else:
-                        await conn.execute(sa.insert(notify_outbox), chunk)
+                await insert_rows(conn, rows)
 
             await self._retry(job)
         return len(rows)
@@ -194,6 +169,21 @@ class Outbox:
             await conn.execute(stmt)
             if entry is not None:
                 await conn.execute(sa.insert(notify_log), [_log_row(entry)])
+
+        await self._retry(job)
+
+    async def mark_attempting(self, ids: list[int], message_id: str) -> None:
+        """Note the Message-ID a send is about to use: should the rows go out again in other
+        company (a crash after the channel took them), that message refers to this one."""
+        o = notify_outbox.c
+        stmt = (
+            sa.update(notify_outbox)
+            .where(o.id.in_(ids), o.status == PENDING, o.message_id != message_id)
+            .values(message_id=message_id)
+        )
+
+        async def job(conn: Any) -> None:
+            await conn.execute(stmt)
 
         await self._retry(job)
 
@@ -264,40 +254,6 @@ async def count_by_status(engine: AsyncEngine) -> dict[str, int]:
     return {k: found.get(k, 0) for k in (PENDING, SENT, FAILED)}
 
 
-def _encoded(it: NewItem) -> tuple[str, str]:
-    return clean_text(it.output, 65536), json.dumps(it.data, ensure_ascii=True, default=str)
-
-
-def _row(it: NewItem, now: float, due: float, output: str, data: str) -> dict[str, Any]:
-    """The column values, in the order of _COLUMNS."""
-    return {
-        "created": now,
-        "due": due,
-        "status": PENDING,
-        "contact": it.contact,
-        "channel": it.channel,
-        "type": it.type,
-        "host": it.host,
-        "service": it.service,
-        "state": it.state,
-        "number": it.number,
-        "at": it.at,
-        "output": output,
-        "data": data,
-        "attempts": 0,
-        "last_error": "",
-        "sent_at": None,
-        "message_id": "",
-    }
-
-
-# Every column but the database's own id, in the table's order (the order of _row).
-_COLUMNS = tuple(c.name for c in notify_outbox.c if c.autoincrement is not True)
-_SQLITE_INSERT = (
-    f"INSERT INTO notify_outbox ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
-)
-
-
 def _log_row(e: LogEntry) -> dict[str, Any]:
     return {
         "at": e.at,
@@ -337,4 +293,5 @@ def _item(row: Any) -> Item:
         data=json.loads(row.data),
         attempts=int(row.attempts),
         due=float(row.due),
+        message_id=row.message_id,
     )

@@ -28,7 +28,7 @@ from augenmass.core.values import (
     Downtime,
     Event,
 )
-from augenmass.store import codec, database, logprune, perf, recovery, sidecar
+from augenmass.store import codec, database, logprune, outboxrows, perf, recovery, sidecar
 from augenmass.store import schema as t
 from augenmass.store.batch import Snapshot, WriteBatch
 from augenmass.store.bulk import Bulk, compile_bulk, execute_bulk
@@ -213,6 +213,9 @@ class Store:
         if batch.events:
             bulk = self._bulk_write(t.event)
             await execute_bulk(conn, bulk, [codec.event_row(e) for e in batch.events])
+        if batch.notifications:
+            # the outbox rows commit with the state change and events that raised them
+            await outboxrows.insert_rows(conn, await outboxrows.build_rows(batch.notifications))
         new_seq = await self._write_results(conn, batch.results)
         new_series = await self._write_points(conn, batch.results)
         return new_series, new_seq
@@ -287,6 +290,14 @@ class Store:
         """Apply the notification-log and audit-log retention (at most `limit` rows a table)."""
         async with self._lock, self._engine.begin() as conn:
             return await logprune.prune_logs(conn, now, retention, limit)
+
+    async def checkpoint(self) -> None:
+        """SQLite: move the WAL into the database and truncate it (after a full disk, the WAL
+        holds the backlog; its space goes back to the disk). A no-op on PostgreSQL."""
+        if self._dialect != "sqlite":
+            return
+        async with self._lock, self._engine.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def close(self) -> None:
         await self._engine.dispose()

@@ -2,6 +2,11 @@
 
 A failure to store never reaches the check path (reliability.md §37, Uptime Kuma #7338): submit()
 never raises, and callers await the returned Future only when they need durability first.
+
+While the store fails (a full disk), whatever waits is compacted into ONE batch at every retry:
+the newest state per check, downtimes, events and notification rows in order, results up to a
+bound. Memory stays bounded by the number of checks plus the caps below, and what had to be
+dropped is counted and said (a log line a minute, the health answer), never silently.
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ from augenmass.store.store import Store
 
 log = logging.getLogger("augenmass.store")
 
+# Caps of what a failing store keeps waiting (states are one per check and never dropped;
+# notification rows are never dropped either: they are what the whole server is for).
+MAX_PENDING_EVENTS = 100_000  # history events beyond it: the oldest go first
+DEGRADED_LOG_EVERY = 60.0  # seconds between two "still failing" lines
+
 # Errors about the data itself: retrying the same rows cannot help.
 _PERMANENT = (sa.exc.IntegrityError, sa.exc.DataError, ValueError, TypeError)
 
@@ -39,7 +49,7 @@ class _Item:
     the writer still sheds and refuses whole batches, never parts of one.
     """
 
-    __slots__ = ("batch", "fut", "state_ends", "result_ends")
+    __slots__ = ("batch", "fut", "state_ends", "result_ends", "compacted")
 
     def __init__(
         self, batch: WriteBatch, fut: asyncio.Future[None] | None, mergeable: bool = False
@@ -48,10 +58,13 @@ class _Item:
         self.fut = fut
         self.state_ends: list[int] | None = [len(batch.states)] if mergeable else None
         self.result_ends: list[int] | None = [len(batch.results)] if mergeable else None
+        self.compacted = 0  # > 0: this many batches compacted into one while the store failed
 
     @property
     def parts(self) -> int:
         """How many submitted batches this is."""
+        if self.compacted:
+            return self.compacted
         return 1 if self.result_ends is None else len(self.result_ends)
 
     def split(self) -> list[_Item]:
@@ -76,6 +89,9 @@ class WriterStats:
     committed: int  # batches committed
     dropped_results: int  # perfdata/results shed because the queue was full
     rejected: int  # batches refused by the database as invalid (logged, not retried)
+    dropped_events: int = 0  # history events shed while the store failed for long
+    waiting: dict[str, int] | None = None  # what waits for the store now, by kind
+    failing_since: float | None = None  # on the writer's clock, when the store began to fail
 
 
 class StoreWriter:
@@ -108,7 +124,10 @@ class StoreWriter:
         self._last_error: str | None = None
         self._committed = 0
         self._dropped = 0
+        self._dropped_events = 0
         self._rejected = 0
+        self._failing_since: float | None = None
+        self._last_said = 0.0
 
     @property
     def stats(self) -> WriterStats:
@@ -121,7 +140,32 @@ class StoreWriter:
             committed=self._committed,
             dropped_results=self._dropped,
             rejected=self._rejected,
+            dropped_events=self._dropped_events,
+            waiting=self.waiting() if self._degraded else None,
+            failing_since=self._failing_since,
         )
+
+    def waiting(self) -> dict[str, int]:
+        """What is not committed yet, by kind (a walk over the queue: for reports, not per
+        result)."""
+        counts = {"states": 0, "events": 0, "notifications": 0, "results": 0, "downtimes": 0}
+        for item in (*self._taken, *self._queue):
+            b = item.batch
+            counts["states"] += len(b.states)
+            counts["events"] += len(b.events)
+            counts["notifications"] += sum(len(q.items) for q in b.notifications)
+            counts["results"] += len(b.results)
+            counts["downtimes"] += len(b.downtimes_set) + len(b.downtimes_removed)
+        return counts
+
+    @property
+    def degraded(self) -> bool:
+        """The last commit attempt failed (cheap: read on every result)."""
+        return self._degraded
+
+    @property
+    def last_error(self) -> str | None:
+        return self._last_error
 
     @property
     def backlog(self) -> int:
@@ -144,7 +188,7 @@ class StoreWriter:
     def add(self, batch: WriteBatch) -> None:
         """Queue a batch nobody waits for (plain results): submit() without the Future, which
         at thousands of results a second was a cost of its own. flush() covers it too."""
-        if batch.downtimes_set or batch.downtimes_removed or batch.events:
+        if batch.downtimes_set or batch.downtimes_removed or batch.events or batch.notifications:
             self._put(_Item(batch, None), False)  # rare: kept apart, as submitted
             return
         tail = self._queue[-1] if self._queue else None
@@ -201,7 +245,12 @@ class StoreWriter:
         try:
             await asyncio.wait_for(self.flush(), timeout)
         except TimeoutError:
-            log.error("store writer stopped with %d batch(es) not committed", self.stats.pending)
+            lost = self.waiting()
+            log.error(
+                "STOPPED WITH DATA NOT WRITTEN to the store: %s",
+                ", ".join(f"{n} {kind}" for kind, n in lost.items() if n) or "nothing",
+                extra=lost,
+            )
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -232,6 +281,7 @@ class StoreWriter:
                 batch.downtimes_removed,
                 batch.events,
                 batch.results[drop:],
+                batch.notifications,
             )
             self._pending_results -= drop
             self._dropped += drop
@@ -293,16 +343,71 @@ class StoreWriter:
                 self._note_failure(exc)
                 await self._clock.sleep(delay)
                 delay = min(self._backoff_cap, delay * 2)
+                # what came meanwhile joins the retry, compacted: bounded memory, one commit
+                items = self._compact(items)
+                merged = items[0].batch
         if self._degraded:
-            log.warning("store writes work again after %d failed attempt(s)", self._failures)
+            log.warning(
+                "store writes work again after %d failed attempt(s)",
+                self._failures,
+                extra={"failed_for": round(self._clock.monotonic() - (self._failing_since or 0))},
+            )
         self._degraded = False
+        self._failing_since = None
         self._committed += sum(item.parts for item in items)
         for item in items:
             if item.fut is not None and not item.fut.done():
                 item.fut.set_result(None)
 
+    def _compact(self, items: list[_Item]) -> list[_Item]:
+        """The taken items and the whole queue as ONE item (its Future settles all theirs)."""
+        every = [*items, *self._queue]
+        parts = sum(item.parts for item in every)
+        self._queue.clear()
+        self._queued = 0
+        self._pending_results = 0
+        merged = merge_batches(item.batch for item in every)
+        if len(merged.results) > self._max_pending:
+            drop = len(merged.results) - self._max_pending
+            del merged.results[:drop]  # the oldest go: the newest say what is true now
+            self._dropped += drop
+        if len(merged.events) > MAX_PENDING_EVENTS:
+            # history only (state changes are in the states); notifications stay in their rows
+            drop = len(merged.events) - MAX_PENDING_EVENTS
+            del merged.events[:drop]
+            self._dropped_events += drop
+        fut: asyncio.Future[None] | None = None
+        waiters = [item.fut for item in every if item.fut is not None]
+        if waiters:
+            fut = asyncio.get_running_loop().create_future()
+            fut.add_done_callback(lambda done: _settle(done, waiters))
+        one = _Item(merged, fut)
+        one.compacted = parts
+        self._in_flight = parts
+        self._taken = [one]
+        self._say_degraded()
+        return [one]
+
+    def _say_degraded(self) -> None:
+        """Once a minute while the store fails: what waits and what was dropped."""
+        now = self._clock.monotonic()
+        if now - self._last_said < DEGRADED_LOG_EVERY:
+            return
+        self._last_said = now
+        waiting = self.waiting()
+        log.error(
+            "STORE STILL FAILING for %d s: %s wait in memory; dropped so far: %d results, "
+            "%d events; last error: %s",
+            now - (self._failing_since or now),
+            ", ".join(f"{n} {kind}" for kind, n in waiting.items() if n) or "nothing",
+            self._dropped,
+            self._dropped_events,
+            self._last_error,
+            extra={"waiting": waiting},
+        )
+
     async def _reject(self, items: list[_Item], exc: Exception) -> None:
-        if len(items) > 1 or items[0].parts > 1:
+        if len(items) > 1 or (items[0].parts > 1 and not items[0].compacted):
             # Find the bad batch: commit the others one by one.
             for item in items:
                 for one in item.split():
@@ -311,7 +416,17 @@ class StoreWriter:
                     item.fut.set_result(None)  # a flush() waits for it: all is done now
             return
         self._rejected += 1
-        log.error("store refused a batch as invalid, it is dropped: %s", _short(exc))
+        b = items[0].batch
+        log.error(
+            "store refused a batch as invalid, it is dropped: %s",
+            _short(exc),
+            extra={
+                "states": len(b.states),
+                "events": len(b.events),
+                "notifications": sum(len(q.items) for q in b.notifications),
+                "results": len(b.results),
+            },
+        )
         _fail(items[0], StoreError(f"the store refused this batch: {_short(exc)}"))
 
     def _note_failure(self, exc: Exception) -> None:
@@ -319,12 +434,27 @@ class StoreWriter:
         self._last_error = _short(exc)
         if not self._degraded:
             log.error("store write failed, retrying until it works: %s", self._last_error)
+            self._failing_since = self._clock.monotonic()
+            self._last_said = self._failing_since
         self._degraded = True
 
 
 def _short(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:300]
+
+
+def _settle(done: asyncio.Future[None], waiters: list[asyncio.Future[None]]) -> None:
+    """Pass the outcome of a compacted commit on to everyone who waited for a part of it."""
+    exc = None if done.cancelled() else done.exception()
+    for fut in waiters:
+        if fut.done():
+            continue
+        if exc is None:
+            fut.set_result(None)
+        else:
+            fut.set_exception(exc)
+            fut.exception()  # retrieved: nobody may be awaiting this one
 
 
 def _fail(item: _Item, exc: Exception) -> None:

@@ -17,6 +17,15 @@ Translate = Callable[[str], str]
 
 GERMAN: dict[str, str] = {
     "Problems": "Probleme",
+    "Data cannot be saved": "Daten können nicht gespeichert werden",
+    "for": "seit",
+    "Checks and notifications go on; waiting in memory:": (
+        "Prüfungen und Benachrichtigungen laufen weiter; im Speicher wartet:"
+    ),
+    "Dropped so far:": "Bisher verworfen:",
+    "Free disk space on the server (see docs/install.md, disk space).": (
+        "Bitte Platz auf der Festplatte des Servers schaffen (docs/install.md, Speicherplatz)."
+    ),
     "Search": "Suche",
     "Search hosts and services": "Hosts und Services suchen",
     "Availability": "Verfügbarkeit",

@@ -18,6 +18,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from augenmass.api.deps import get_control
+from augenmass.control import StoreHealth
 from augenmass.core.duration import format_age
 from augenmass.core.values import CheckKey, Event, state_name
 from augenmass.web import i18n
@@ -107,15 +108,30 @@ def language(request: Request) -> str:
     )
 
 
+def store_problem(store: StoreHealth) -> dict[str, Any] | None:
+    """What the banner says while the store cannot be written (None: nothing to say)."""
+    if not store["degraded"]:
+        return None
+    waiting = store["waiting"]
+    return {
+        "reason": store["degraded_reason"] or "",
+        "failing_for": store["failing_for"] or 0.0,
+        "waiting": ", ".join(f"{n} {kind}" for kind, n in waiting.items() if n),
+        "dropped": store["dropped_results"] + store["dropped_events"],
+    }
+
+
 def page(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
     lang = language(request)
+    control = get_control(request)
     ctx = {
+        "store_problem": store_problem(control.health()["store"]),
         "request_path": request.url.path,
         "lang": lang,
         "_": i18n.translator(lang),
-        "now": get_control(request).clock.now(),
+        "now": control.clock.now(),
         "user": None,
         "csrf_token": "",
         **context,

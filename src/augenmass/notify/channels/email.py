@@ -1,8 +1,9 @@
 """E-mail over SMTP (aiosmtplib): plain, STARTTLS or SMTPS, optional auth. Config: a contact's
 `email:` and the `notifications.smtp:` section.
 
-Threading: every message has a stable Message-ID (from its oldest outbox row), and a recovery
-carries In-Reply-To/References of the problem's Message-ID, so mail clients show them together.
+Threading: every message has a Message-ID of its content (its outbox rows), a recovery carries
+In-Reply-To/References of the problem's Message-ID, and a regrouped resend those of the earlier
+attempt, so mail clients show them together.
 Headers are set only from values that went through `one_line`: a CR/LF in check output can
 never start a new header.
 """

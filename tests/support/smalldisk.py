@@ -1,0 +1,35 @@
+"""A small disk for the disk-full tests: a tmpfs the test mounts (as root), and a filler."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def mount_small_disk(mount: Path, size: str) -> None:
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        reason = f"cannot mount a small tmpfs for the disk-full test: {done.stderr.strip()}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def fill(path: Path) -> None:
+    """Write until the file system says ENOSPC."""
+    with open(path, "wb") as fh:
+        chunk = b"\0" * 65536
+        try:
+            for _ in range(100_000):  # bounded: 6 GB at most, far more than the small disk
+                fh.write(chunk)
+                fh.flush()
+        except OSError:
+            pass

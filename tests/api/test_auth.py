@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import pytest
@@ -198,15 +199,15 @@ async def test_abandoned_sessions_are_purged_at_the_next_login(api: Api) -> None
 
 
 async def test_passive_host_result_and_future_start_is_clamped(api: Api) -> None:
-    resp = await api.client.post(
-        "/api/actions/process-check-result",
-        json={
-            "host": "web2",
-            "exit_status": 2,
-            "plugin_output": "down hard",
-            "execution_start": 9e10,
-        },
-        headers=api.bearer("submit"),
-    )
+    def body(start: float) -> dict[str, object]:
+        return {"host": "web2", "exit_status": 2, "plugin_output": "down", "execution_start": start}
+
+    url = "/api/actions/process-check-result"
+    far = await api.client.post(url, json=body(9e10), headers=api.bearer("submit"))
+    assert far.status_code == 422 and "passive_max_future" in far.json()["detail"]
+    assert api.state("web2") == 0  # nothing applied: still assumed UP
+    near = time.time() + 30  # within settings.passive_max_future (60 s): counts as now
+    resp = await api.client.post(url, json=body(near), headers=api.bearer("submit"))
     assert resp.status_code == 200, resp.text
     assert api.state("web2") != 0
+    assert api.server.engine.states[CheckKey("web2")].last_check < near

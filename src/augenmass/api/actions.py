@@ -12,8 +12,10 @@ import uuid
 from typing import TYPE_CHECKING
 
 from augenmass.api import audit
-from augenmass.control import ActionError
+from augenmass.control import ActionError, ResultAnswer
+from augenmass.core.duration import format_age, format_duration
 from augenmass.core.perfdata import parse_perfdata
+from augenmass.core.plan import Settings
 from augenmass.core.pluginoutput import sanitize, split_output
 from augenmass.core.values import Acknowledgement, CheckKey, CheckResult, Downtime
 
@@ -181,8 +183,11 @@ async def submit_result(
     check_source: str | None = None,
     execution_start: float | None = None,
     execution_end: float | None = None,
-) -> None:
-    """A passive result, as Icinga 2's process-check-result takes it."""
+) -> ResultAnswer:
+    """A passive result, as Icinga 2's process-check-result takes it.
+
+    Refused (422, nothing stored) when it started longer ago than settings.passive_max_age or
+    further ahead than passive_max_future; a start slightly ahead counts as now."""
     _require(control, key)
     if exit_status not in (0, 1, 2, 3):  # for a host the engine maps it as for its plugin
         raise ActionError(422, "exit_status must be 0, 1, 2 or 3")
@@ -199,6 +204,8 @@ async def submit_result(
     now = control.clock.now()
     started = execution_start if execution_start is not None else now
     ended = execution_end if execution_end is not None else started
+    duration = max(0.0, ended - started)
+    started = _passive_start(control.plan.settings, started, now)
     notes = tuple(problems)
     if check_source:
         notes += (f"check_source: {sanitize(check_source)[:100]}",)
@@ -209,12 +216,36 @@ async def submit_result(
         long_output=parsed.long_output,
         perfdata=perf,
         started_at=started,
-        duration=max(0.0, ended - started),
+        duration=duration,
         source="api",
         passive=True,
         notes=notes,
     )
-    await control.submit_result(result)
+    return await control.submit_result(result)
+
+
+def _passive_start(settings: Settings, started: float, now: float) -> float:
+    """The start time a passive result counts with, or ActionError(422) outside the bounds.
+
+    Checked before anything is stored: a result stamped 1970 (execution_start 0) would put a
+    point decades before every other one, and one far ahead would stay "newest" for as long."""
+    age = now - started
+    if age > settings.passive_max_age:
+        raise ActionError(
+            422,
+            f"execution_start is {format_age(age)} ago, older than settings.passive_max_age"
+            f" ({format_duration(settings.passive_max_age)}): refused, nothing stored",
+        )
+    if -age > settings.passive_max_future:
+        raise ActionError(
+            422,
+            f"execution_start is {format_age(-age)} in the future, more than"
+            f" settings.passive_max_future ({format_duration(settings.passive_max_future)});"
+            " check the sender's clock: refused, nothing stored",
+        )
+    # Clock skew within the tolerance: the result counts as started now, for the state and
+    # for its perfdata points alike (a point ahead of now would stay the newest one).
+    return min(started, now)
 
 
 async def reload_config(control: ServerControl, author: str) -> bool:

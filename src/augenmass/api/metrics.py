@@ -104,5 +104,9 @@ def _server_figures(control: ServerControl) -> list[str]:
         "# HELP augenmass_store_degraded 1 when the store is degraded.",
         "# TYPE augenmass_store_degraded gauge",
         f"augenmass_store_degraded {int(health['status'] == 'degraded')}",
+        "# HELP augenmass_perfdata_dropped_total Performance-data values of new labels dropped"
+        " by settings.max_series_per_check.",
+        "# TYPE augenmass_perfdata_dropped_total counter",
+        f"augenmass_perfdata_dropped_total {w['perfdata_dropped']}",
     ]
     return out

@@ -288,9 +288,13 @@ async def check_now(request: Request, who: Writer, body: Target) -> JSON:
 
 @router.post("/actions/process-check-result", tags=["actions"], responses=ACTION_ERRORS)
 async def process_check_result(request: Request, who: Submitter, body: CheckResultBody) -> JSON:
-    """A passive check result (the fields of Icinga 2's process-check-result)."""
+    """A passive check result (the fields of Icinga 2's process-check-result).
+
+    `applied` is false when the result is older than the check's current state: it is then
+    stored for history and graphs only, and `reason` says so. A start time outside
+    settings.passive_max_age / passive_max_future is refused (422) and nothing is stored."""
     try:
-        await actions.submit_result(
+        answer = await actions.submit_result(
             get_control(request),
             _key(body.host, body.service),
             body.exit_status,
@@ -302,7 +306,9 @@ async def process_check_result(request: Request, who: Submitter, body: CheckResu
         )
     except ActionError as exc:
         raise _fail(exc) from None
-    return {"ok": True}
+    if answer.applied:
+        return {"ok": True, "applied": True}
+    return {"ok": True, "applied": False, "reason": answer.reason}
 
 
 @router.post(

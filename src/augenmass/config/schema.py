@@ -144,6 +144,34 @@ class SettingsModel(Strict):
     retention: RetentionModel = Field(
         default=RetentionModel(), description="How long stored data is kept."
     )
+    passive_max_age: PositiveDuration | None = Field(
+        default=None,
+        description=(
+            "How old a passive result's start time (`execution_start`) may be; an older one is"
+            " refused (422) and nothing of it is stored. An agent that buffers results while it"
+            " cannot reach the server sends them late: keep this longer than its longest"
+            " expected outage, and no longer than `retention.raw` (older points would be pruned"
+            " at once)."
+        ),
+    )
+    passive_max_future: Duration | None = Field(
+        default=None,
+        description=(
+            "How far in the future a passive result's start time may lie (clock skew of the"
+            " sender); such a result counts as started now. Beyond it the result is refused"
+            " (422) and nothing of it is stored."
+        ),
+    )
+    max_series_per_check: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description=(
+            "Performance-data labels (series) kept per check. Values of further new labels are"
+            " dropped and counted (`/api/health`, `/metrics`), with one warning per check."
+            " A series without data for longer than the longest retention is removed."
+        ),
+    )
     status_page: StatusPageModel = Field(
         default=StatusPageModel(),
         description="The public status page at /status (only services marked `public`).",

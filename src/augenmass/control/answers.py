@@ -50,6 +50,15 @@ class AuditEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class ResultAnswer:
+    """What became of a submitted result. Not `applied` (e.g. older than the check's current
+    state): it is stored for history and graphs all the same, and `reason` says why."""
+
+    applied: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Series:
     """Performance data of one label; `resolution` is what `auto` stands for in the window."""
 
@@ -109,6 +118,8 @@ class StoreHealth(TypedDict):
     dropped_results: int  # shed since the start because too much waited
     dropped_events: int
     reserve: str  # held | given up | none
+    # perfdata values of new labels dropped by settings.max_series_per_check since the start
+    perfdata_dropped: int
 
 
 class Health(TypedDict):

@@ -17,6 +17,7 @@ from augenmass.control.answers import (
     Delivery,
     Health,
     Login,
+    ResultAnswer,
     Series,
     SessionInfo,
     TokenInfo,
@@ -174,7 +175,10 @@ class ServerControl(Protocol):
         """Make the check due now; False when it is running already."""
         ...
 
-    async def submit_result(self, result: CheckResult) -> None: ...
+    async def submit_result(self, result: CheckResult) -> ResultAnswer:
+        """Feed a (passive) result to the engine; it is stored even when it does not change
+        the state (then `applied` is False with the reason). Time bounds are the caller's."""
+        ...
 
     async def reload(self) -> bool:
         """Re-read the config; False (and the old one keeps running) when it has errors."""

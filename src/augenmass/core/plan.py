@@ -180,6 +180,12 @@ class Settings:
     # MiB held back in the data directory, given up when the disk is full (0: none)
     disk_reserve_mb: int = 32
     retention: Retention = Retention()
+    # Passive results whose start time lies outside [now - max_age, now + max_future] are
+    # refused; an agent that buffers while offline needs a generous max_age.
+    passive_max_age: float = 86400.0
+    passive_max_future: float = 60.0
+    # a plugin that makes up new perfdata labels every run must not grow the store forever
+    max_series_per_check: int = 100
 
 
 @dataclass(frozen=True, slots=True)

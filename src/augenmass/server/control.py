@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
 
 from augenmass import __version__
@@ -19,6 +20,7 @@ from augenmass.control import (
     Delivery,
     Health,
     Login,
+    ResultAnswer,
     Series,
     SessionInfo,
     TokenInfo,
@@ -41,6 +43,10 @@ if TYPE_CHECKING:
     from augenmass.server.server import Server
 
 COMMIT_TIMEOUT = 30.0
+
+
+def _utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _account(row: stored.UserRow) -> Account:
@@ -210,6 +216,7 @@ class Control:
                 "dropped_results": wstats.dropped_results,
                 "dropped_events": wstats.dropped_events,
                 "reserve": _reserve_state(server),
+                "perfdata_dropped": server.store.series_dropped,
             },
         }
 
@@ -308,8 +315,19 @@ class Control:
     def check_now(self, key: CheckKey) -> bool:
         return self._server.scheduler.check_now(key)
 
-    async def submit_result(self, result: CheckResult) -> None:
-        await self._server.ingest(result)
+    async def submit_result(self, result: CheckResult) -> ResultAnswer:
+        outcome, _ = await self._server.ingest_outcome(result)
+        if outcome.reason is None:
+            return ResultAnswer(applied=True)
+        # Server.ingest stores every result (its ring slot and perfdata points) either way.
+        why = outcome.reason
+        st = self._server.engine.states.get(result.key)
+        if why.startswith("out_of_order") and st is not None:
+            why = (
+                f"older than the current state (this one started {_utc(result.started_at)},"
+                f" the last applied one {_utc(st.last_check)})"
+            )
+        return ResultAnswer(applied=False, reason=f"{why}; stored for history only")
 
     async def reload(self) -> bool:
         return await self._server.reload()

@@ -144,7 +144,9 @@ class Server:
         self.plan = load_config(self.config_path)  # ConfigError → nothing starts
         raise_fd_limit()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = await open_store(self.store_url)
+        self.store = await open_store(
+            self.store_url, max_series_per_check=self.plan.settings.max_series_per_check
+        )
         if self.store.degraded_reason:
             log.error("store degraded at start-up", extra={"reason": self.store.degraded_reason})
         if self.store.dialect == "sqlite":
@@ -291,13 +293,18 @@ class Server:
             self.plan = plan
             self.engine.reload(plan)
             self.notifications.reload(plan)  # new contacts, channels and delivery settings
+            self.store.max_series_per_check = plan.settings.max_series_per_check
             self.scheduler.set_jobs(build_jobs(plan))
         log.info("reloaded", extra={"summary": summarize(plan)})
         return True
 
     # --- the result path -----------------------------------------------------------------
     async def ingest(self, result: CheckResult) -> float | None:
-        """One path for scheduled, passive and (later) agent results."""
+        """One path for scheduled, passive and (later) agent results; the next interval."""
+        return (await self.ingest_outcome(result))[1]
+
+    async def ingest_outcome(self, result: CheckResult) -> tuple[Outcome, float | None]:
+        """`ingest`, also with what the engine made of the result (a reason when ignored)."""
         async with self._lock:
             outcome = self.engine.ingest(result, self.clock.now())
             interval = (
@@ -314,7 +321,7 @@ class Server:
             await self.writer.flush()
         if result.passive:
             self.scheduler.note_passive(result.key)
-        return interval
+        return outcome, interval
 
     async def tick(self) -> None:
         self.guard_disk()

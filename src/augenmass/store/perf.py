@@ -3,6 +3,11 @@
 Roll-ups are recomputed from their source for a window behind a watermark, so running the step
 twice gives the same rows (idempotent), and each call covers at most `max_span` seconds of data
 per table (bounded work). Raw points are only pruned once they are rolled up.
+
+Any stored timestamp is survivable: the watermarks never start or stay behind what retention
+still keeps, and they jump over stretches without data, so one point stamped 1970 cannot make
+the roll-ups walk through fifty years six hours at a time (and hold back pruning meanwhile);
+a point far in the future simply waits, it never moves a watermark past now.
 """
 
 from __future__ import annotations
@@ -36,11 +41,14 @@ def insert_for(dialect: str) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
-def point_rows(
-    results: Iterable[CheckResult],
-) -> tuple[list[tuple[SeriesKey, str, float, float]], set[SeriesKey]]:
+PointRow = tuple[SeriesKey, str, float, float]  # series key, uom, ts, value
+CheckCols = tuple[str, str]  # host, service ('' for a host)
+SERIES_SCAN = 2000  # series looked at per call for being stale (bounded work)
+
+
+def point_rows(results: Iterable[CheckResult]) -> tuple[list[PointRow], set[SeriesKey]]:
     """(series key, uom, ts, value) for every finite perfdata value, and the keys seen."""
-    rows: list[tuple[SeriesKey, str, float, float]] = []
+    rows: list[PointRow] = []
     keys: set[SeriesKey] = set()
     for res in results:
         if not res.perfdata or not math.isfinite(res.started_at):
@@ -55,6 +63,52 @@ def point_rows(
     return rows, keys
 
 
+@dataclass(frozen=True, slots=True)
+class Capped:
+    """What `cap_series` let through, and what it dropped per check."""
+
+    rows: list[PointRow]
+    missing: set[SeriesKey]  # new series to create
+    dropped_labels: dict[CheckCols, int]  # new labels refused, per check
+    dropped_points: int
+
+
+def cap_series(
+    rows: list[PointRow], missing: set[SeriesKey], counts: dict[CheckCols, int], cap: int
+) -> Capped:
+    """Allow each check at most `cap` series: new labels beyond it lose their values.
+
+    `counts` holds the series each check has now. The labels that came first (in result and
+    perfdata order) win, so the same plugin output keeps the same series."""
+    room: dict[CheckCols, int] = {}
+    allowed: set[SeriesKey] = set()
+    refused: set[SeriesKey] = set()
+    for sk, _, _, _ in rows:
+        if sk not in missing or sk in allowed or sk in refused:
+            continue
+        check = (sk[0], sk[1])
+        left = room.get(check, cap - counts.get(check, 0))
+        if left > 0:
+            allowed.add(sk)
+        else:
+            refused.add(sk)
+        room[check] = left - 1
+    if not refused:
+        return Capped(rows, missing, {}, 0)
+    kept = [r for r in rows if r[0] not in refused]
+    labels: dict[CheckCols, int] = {}
+    for h, s, _ in refused:
+        labels[(h, s)] = labels.get((h, s), 0) + 1
+    return Capped(kept, allowed, labels, len(rows) - len(kept))
+
+
+def series_counts(series: Iterable[SeriesKey]) -> dict[CheckCols, int]:
+    counts: dict[CheckCols, int] = {}
+    for h, s, _ in series:
+        counts[(h, s)] = counts.get((h, s), 0) + 1
+    return counts
+
+
 async def load_series(conn: AsyncConnection) -> dict[SeriesKey, int]:
     rows = await conn.execute(
         sa.select(t.series.c.id, t.series.c.host, t.series.c.service, t.series.c.label)
@@ -65,7 +119,7 @@ async def load_series(conn: AsyncConnection) -> dict[SeriesKey, int]:
 async def ensure_series(
     conn: AsyncConnection,
     dialect: str,
-    rows: Sequence[tuple[SeriesKey, str, float, float]],
+    rows: Sequence[PointRow],
     missing: set[SeriesKey],
 ) -> dict[SeriesKey, int]:
     """Create the series in `missing`; returns their ids (the caller caches them after commit)."""
@@ -92,7 +146,7 @@ async def ensure_series(
 async def insert_points(
     conn: AsyncConnection,
     bulk: Bulk,
-    rows: Sequence[tuple[SeriesKey, str, float, float]],
+    rows: Sequence[PointRow],
     ids: dict[SeriesKey, int],
 ) -> None:
     """`bulk`: INSERT INTO point … ON CONFLICT DO NOTHING (a point is written once)."""
@@ -101,6 +155,13 @@ async def insert_points(
 
 
 # --- roll-ups ---------------------------------------------------------------------------------
+
+FIVE_MARK = "rollup_5m_upto"
+HOUR_MARK = "rollup_1h_upto"
+# Late points (a passive result sent long after it ran) landed below the 5-minute watermark
+# from here on; their buckets are recomputed, and then the hours above them.
+FIVE_REDO = "rollup_5m_redo_from"
+HOUR_REDO = "rollup_1h_redo_from"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +172,7 @@ class RollupReport:
     pruned_five_minute: int
     pruned_hourly: int
     pruned_events: int
+    pruned_series: int = 0
 
 
 def _floor(ts: float, step: float) -> float:
@@ -120,10 +182,11 @@ def _floor(ts: float, step: float) -> float:
 def _bucket_of(ts_col: Any, step: int, dialect: str) -> Any:
     if dialect == "postgresql":
         return sa.cast(sa.func.floor(ts_col / step), sa.BigInteger) * step
-    return sa.cast(ts_col / step, sa.Integer) * step  # SQLite: CAST truncates; ts > 0
+    # SQLite: CAST truncates, right for ts > 0; roll-ups never read before what retention keeps
+    return sa.cast(ts_col / step, sa.Integer) * step
 
 
-async def _get_mark(conn: AsyncConnection, name: str) -> float | None:
+async def get_mark(conn: AsyncConnection, name: str) -> float | None:
     v = await conn.scalar(sa.select(t.meta.c.value).where(t.meta.c.name == name))
     return None if v is None else float(v)
 
@@ -131,6 +194,29 @@ async def _get_mark(conn: AsyncConnection, name: str) -> float | None:
 async def _set_mark(conn: AsyncConnection, dialect: str, name: str, value: float) -> None:
     ins = insert_for(dialect)(t.meta).values(name=name, value=value)
     await conn.execute(ins.on_conflict_do_update(index_elements=["name"], set_={"value": value}))
+
+
+async def _clear_mark(conn: AsyncConnection, name: str) -> None:
+    await conn.execute(sa.delete(t.meta).where(t.meta.c.name == name))
+
+
+async def lower_mark(conn: AsyncConnection, dialect: str, name: str, value: float) -> None:
+    """Set the mark to `value` unless it is lower already."""
+    ins = insert_for(dialect)(t.meta).values(name=name, value=value)
+    lowest = sa.func.least if dialect == "postgresql" else sa.func.min  # SQLite: min(a, b)
+    lower = lowest(t.meta.c.value, ins.excluded.value)
+    await conn.execute(ins.on_conflict_do_update(index_elements=["name"], set_={"value": lower}))
+
+
+async def _walk_from(
+    conn: AsyncConnection, col: sa.Column[Any], mark: float, floor: float, step: float
+) -> float | None:
+    """Where the walk over `col` goes on from watermark `mark`: not below `floor` (older data
+    is past its retention) and over any stretch without data up to the next row. None when no
+    row lies at or after it."""
+    mark = max(mark, floor)
+    nxt = await conn.scalar(sa.select(sa.func.min(col)).where(col >= mark))
+    return None if nxt is None else max(mark, _floor(float(nxt), step))
 
 
 async def _upsert_select(conn: AsyncConnection, dialect: str, table: sa.Table, sel: Any) -> None:
@@ -145,17 +231,7 @@ async def _upsert_select(conn: AsyncConnection, dialect: str, table: sa.Table, s
     )
 
 
-async def rollup_five(conn: AsyncConnection, dialect: str, now: float, span: float) -> float | None:
-    mark = await _get_mark(conn, "rollup_5m_upto")
-    if mark is None:
-        first = await conn.scalar(sa.select(sa.func.min(t.point.c.ts)))
-        if first is None:
-            return None
-        mark = _floor(float(first), 300)
-    target = _floor(now - LATE, 300)
-    lo, hi = mark - RELOOK, min(target, mark + span)
-    if hi <= mark:
-        return mark
+async def _five_from_raw(conn: AsyncConnection, dialect: str, lo: float, hi: float) -> None:
     p = t.point.c
     bucket = _bucket_of(p.ts, 300, dialect)
     sel = (
@@ -171,25 +247,9 @@ async def rollup_five(conn: AsyncConnection, dialect: str, now: float, span: flo
         .group_by(p.series_id, bucket)
     )
     await _upsert_select(conn, dialect, t.rollup_5m, sel)
-    await _set_mark(conn, dialect, "rollup_5m_upto", hi)
-    return hi
 
 
-async def rollup_hour(
-    conn: AsyncConnection, dialect: str, five_upto: float | None, span: float
-) -> float | None:
-    if five_upto is None:
-        return None
-    mark = await _get_mark(conn, "rollup_1h_upto")
-    if mark is None:
-        first = await conn.scalar(sa.select(sa.func.min(t.rollup_5m.c.bucket)))
-        if first is None:
-            return None
-        mark = _floor(float(first), 3600)
-    target = _floor(five_upto, 3600)
-    lo, hi = mark - 3600, min(target, mark + max(span, 3600.0))
-    if hi <= mark:
-        return mark
+async def _hour_from_five(conn: AsyncConnection, dialect: str, lo: float, hi: float) -> None:
     f = t.rollup_5m.c
     hour = f.bucket - (f.bucket % 3600)
     total = sa.func.sum(f.count)
@@ -206,12 +266,97 @@ async def rollup_hour(
         .group_by(f.series_id, hour)
     )
     await _upsert_select(conn, dialect, t.rollup_1h, sel)
-    await _set_mark(conn, dialect, "rollup_1h_upto", hi)
-    return hi
+
+
+async def _redo(
+    conn: AsyncConnection,
+    name: str,
+    lowest: float,
+    end: float,
+    step: float,
+    span: float,
+) -> tuple[float, float] | None:
+    """The next window [lo, hi) of the redo mark `name`, advanced past it (or cleared when the
+    regular window, which starts at `end`, covers the rest). `lowest` is the first bucket whose
+    source is still complete."""
+    redo = await get_mark(conn, name)
+    if redo is None:
+        return None
+    lo = max(_floor(redo, step), lowest)
+    hi = min(end, max(lo + step, _floor(lo + span, step)))
+    if hi >= end:
+        await _clear_mark(conn, name)
+    else:
+        await conn.execute(sa.update(t.meta).where(t.meta.c.name == name).values(value=hi))
+    return (lo, hi) if hi > lo else None
+
+
+async def rollup_five(
+    conn: AsyncConnection, dialect: str, now: float, span: float, keep: float
+) -> float | None:
+    """Roll raw points up into 5-minute buckets; `keep` is the raw retention."""
+    mark = await get_mark(conn, FIVE_MARK)
+    p = t.point.c
+    if mark is None:
+        first = await conn.scalar(sa.select(sa.func.min(p.ts)))
+        if first is None:
+            return None
+        mark = _floor(float(first), 300)
+    mark = max(mark, _floor(now - keep, 300))
+    target = _floor(now - LATE, 300)
+    start = await _walk_from(conn, p.ts, mark, mark, 300)
+    # Nothing at or after the mark: nothing to walk through, straight on to the target.
+    hi = target if start is None else min(target, start + span)
+    if hi > mark:
+        # data between mark and start: none, so the window holds RELOOK + span seconds at most
+        await _five_from_raw(conn, dialect, mark - RELOOK, hi)
+        await _set_mark(conn, dialect, FIVE_MARK, hi)
+        mark = hi
+    # Raw points of buckets from here on are complete (pruning never went past now - keep).
+    lowest = _floor(now - keep, 300) + 300
+    window = await _redo(conn, FIVE_REDO, lowest, mark - RELOOK, 300, span)
+    if window is not None:
+        await _five_from_raw(conn, dialect, *window)
+        await lower_mark(conn, dialect, HOUR_REDO, window[0])
+    return mark
+
+
+async def rollup_hour(
+    conn: AsyncConnection,
+    dialect: str,
+    five_upto: float | None,
+    span: float,
+    now: float,
+    keep: float,
+) -> float | None:
+    """Roll 5-minute buckets up into hours; `keep` is the 5-minute retention."""
+    if five_upto is None:
+        return None
+    mark = await get_mark(conn, HOUR_MARK)
+    f = t.rollup_5m.c
+    if mark is None:
+        first = await conn.scalar(sa.select(sa.func.min(f.bucket)))
+        if first is None:
+            return None
+        mark = _floor(float(first), 3600)
+    mark = max(mark, _floor(now - keep, 3600))
+    target = _floor(five_upto, 3600)
+    start = await _walk_from(conn, f.bucket, mark, mark, 3600)
+    hi = target if start is None else min(target, start + max(span, 3600.0))
+    if hi > mark:
+        await _hour_from_five(conn, dialect, mark - 3600, hi)
+        await _set_mark(conn, dialect, HOUR_MARK, hi)
+        mark = hi
+    lowest = _floor(now - keep, 3600) + 3600
+    window = await _redo(conn, HOUR_REDO, lowest, mark - 3600, 3600, max(span, 3600.0))
+    if window is not None:
+        await _hour_from_five(conn, dialect, *window)
+    return mark
 
 
 async def prune(conn: AsyncConnection, col: sa.Column[Any], cutoff: float, span: float) -> int:
-    """Delete rows with col < cutoff, at most `span` seconds' worth of them."""
+    """Delete rows with col < cutoff, at most `span` seconds' worth of them (from the oldest
+    row on, so a lone ancient row costs one call, not a walk)."""
     oldest = await conn.scalar(sa.select(sa.func.min(col)))
     if oldest is None or float(oldest) >= cutoff:
         return 0
@@ -220,11 +365,46 @@ async def prune(conn: AsyncConnection, col: sa.Column[Any], cutoff: float, span:
     return int(res.rowcount or 0)
 
 
+async def prune_series(
+    conn: AsyncConnection, cutoff: float, after: int = 0, limit: int = SERIES_SCAN
+) -> tuple[list[SeriesKey], int]:
+    """Delete the series without a point or bucket at or after `cutoff`, among the `limit`
+    series after id `after`; their older rows go with them. Returns the keys deleted and where
+    the next call goes on (0: from the start again)."""
+    s = t.series.c
+    ids = list(await conn.scalars(sa.select(s.id).where(s.id > after).order_by(s.id).limit(limit)))
+    if not ids:
+        return [], 0
+
+    def newer(table: sa.Table, col: sa.Column[Any]) -> Any:
+        return sa.exists().where(table.c.series_id == s.id, col >= cutoff)
+
+    q = sa.select(s.id, s.host, s.service, s.label).where(
+        s.id > after,
+        s.id <= ids[-1],
+        ~newer(t.point, t.point.c.ts),
+        ~newer(t.rollup_5m, t.rollup_5m.c.bucket),
+        ~newer(t.rollup_1h, t.rollup_1h.c.bucket),
+    )
+    stale = list(await conn.execute(q))
+    for i in range(0, len(stale), 300):  # keep the IN list within bind-parameter limits
+        chunk = [r.id for r in stale[i : i + 300]]
+        for table in (t.point, t.rollup_5m, t.rollup_1h):
+            await conn.execute(sa.delete(table).where(table.c.series_id.in_(chunk)))
+        await conn.execute(sa.delete(t.series).where(s.id.in_(chunk)))
+    return [(r.host, r.service, r.label) for r in stale], (ids[-1] if len(ids) == limit else 0)
+
+
+def longest_keep(retention: Retention) -> float:
+    """How long a series may go without data before it is deleted."""
+    return max(retention.raw, retention.five_minute, retention.hourly)
+
+
 async def rollup_and_prune(
     conn: AsyncConnection, dialect: str, now: float, retention: Retention, span: float = MAX_SPAN
 ) -> RollupReport:
-    five = await rollup_five(conn, dialect, now, span)
-    hour = await rollup_hour(conn, dialect, five, span)
+    five = await rollup_five(conn, dialect, now, span, retention.raw)
+    hour = await rollup_hour(conn, dialect, five, span, now, retention.five_minute)
     # Never prune what the next roll-up still reads.
     raw_cut = now - retention.raw
     raw_cut = min(raw_cut, five - RELOOK) if five is not None else raw_cut
@@ -295,7 +475,7 @@ async def series_points(
     """Points of one series; buckets newer than the roll-up watermarks come live from below."""
     if resolution == "raw":
         return [(ts, a, lo, hi) for ts, a, lo, hi, _ in await raw_rows(conn, sid, since, until)]
-    five_mark = await _get_mark(conn, "rollup_5m_upto")
+    five_mark = await get_mark(conn, FIVE_MARK)
     five_mark = since if five_mark is None else max(since, min(five_mark, until))
     if resolution == "5m":
         start = _floor(since, 300)
@@ -304,7 +484,7 @@ async def series_points(
         return merge_buckets(rows, 300)
     if resolution != "1h":
         raise ValueError(f"unknown resolution {resolution!r} (auto, raw, 5m or 1h)")
-    hour_mark = await _get_mark(conn, "rollup_1h_upto")
+    hour_mark = await get_mark(conn, HOUR_MARK)
     hour_mark = since if hour_mark is None else max(since, min(hour_mark, until))
     hour_mark = min(hour_mark, five_mark)
     rows = await rollup_rows(conn, t.rollup_1h, sid, _floor(since, 3600), hour_mark)

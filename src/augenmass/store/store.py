@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ class Store:
         results_per_check: int = 20,
         retention: Retention | None = None,
         clock: Clock | None = None,
+        max_series_per_check: int = 100,
     ) -> None:
         self._engine = eng
         self.clock: Clock = clock or SystemClock()  # "now" when a caller gives none
@@ -59,10 +61,26 @@ class Store:
         # One writer at a time on SQLite: the outbox shares this lock with the result writer.
         self.write_lock = self._lock
         self._series: dict[perf.SeriesKey, int] = {}
+        self._series_per_check: dict[perf.CheckCols, int] = {}
+        self._series_cap = max(1, max_series_per_check)
+        self._series_cursor = 0  # where the next look for stale series goes on
+        self._capped: set[perf.CheckCols] = set()  # checks warned about since the cap was set
+        self.series_dropped = 0  # perfdata values of labels beyond the cap, since the start
+        self._five_upto: float | None = None  # the 5-minute roll-up's watermark, as committed
         self._seq: dict[tuple[str, str], int] = {}
         self._bulk: dict[str, Bulk] = {}
         self._acks: dict[CheckKey, Acknowledgement] = {}
         self._downtimes: dict[str, Downtime] = {}
+
+    @property
+    def max_series_per_check(self) -> int:
+        return self._series_cap
+
+    @max_series_per_check.setter
+    def max_series_per_check(self, cap: int) -> None:
+        if cap != self._series_cap:
+            self._series_cap = max(1, cap)
+            self._capped.clear()  # a new cap: say again which checks run into it
 
     @property
     def engine(self) -> AsyncEngine:
@@ -78,6 +96,8 @@ class Store:
             # a smaller ring than last time: drop the slots beyond it
             await conn.execute(sa.delete(t.result).where(t.result.c.slot >= self._ring))
             self._series = await perf.load_series(conn)
+            self._series_per_check = perf.series_counts(self._series)
+            self._five_upto = await perf.get_mark(conn, perf.FIVE_MARK)
             r = t.result.c
             q = sa.select(r.host, r.service, sa.func.max(r.seq).label("seq"))
             for row in await conn.execute(q.group_by(r.host, r.service)):
@@ -164,10 +184,14 @@ class Store:
             return
         async with self._lock:
             async with self._engine.begin() as conn:
-                new_series, new_seq = await self._write_in(conn, batch)
+                new_series, new_seq, capped = await self._write_in(conn, batch)
             # Caches follow the database only once the transaction is committed.
             self._series.update(new_series)
+            for h, s, _ in new_series:
+                self._series_per_check[(h, s)] = self._series_per_check.get((h, s), 0) + 1
             self._seq.update(new_seq)
+            if capped is not None:
+                self._count_dropped(capped)
             if self._handling_changed(batch):
                 await self._save_sidecar()
 
@@ -195,7 +219,7 @@ class Store:
 
     async def _write_in(
         self, conn: AsyncConnection, batch: WriteBatch
-    ) -> tuple[dict[perf.SeriesKey, int], dict[tuple[str, str], int]]:
+    ) -> tuple[dict[perf.SeriesKey, int], dict[tuple[str, str], int], perf.Capped | None]:
         if batch.states:
             bulk = self._bulk_write(t.check_state, ("host", "service"))
             await execute_bulk(conn, bulk, [codec.state_row(s) for s in batch.states])
@@ -217,8 +241,8 @@ class Store:
             # the outbox rows commit with the state change and events that raised them
             await outboxrows.insert_rows(conn, await outboxrows.build_rows(batch.notifications))
         new_seq = await self._write_results(conn, batch.results)
-        new_series = await self._write_points(conn, batch.results)
-        return new_series, new_seq
+        new_series, capped = await self._write_points(conn, batch.results)
+        return new_series, new_seq, capped
 
     async def _write_results(
         self, conn: AsyncConnection, results: list[CheckResult]
@@ -237,13 +261,42 @@ class Store:
 
     async def _write_points(
         self, conn: AsyncConnection, results: list[CheckResult]
-    ) -> dict[perf.SeriesKey, int]:
+    ) -> tuple[dict[perf.SeriesKey, int], perf.Capped | None]:
         rows, keys = perf.point_rows(results)
         missing = keys - self._series.keys()
+        capped = None
+        if missing:
+            capped = perf.cap_series(rows, missing, self._series_per_check, self._series_cap)
+            rows, missing = capped.rows, capped.missing
+            if not capped.dropped_points:
+                capped = None
         new = await perf.ensure_series(conn, self._dialect, rows, missing) if missing else {}
         ids = self._series if not new else {**self._series, **new}
         await perf.insert_points(conn, self._bulk_write(t.point, keep_old=True), rows, ids)
-        return new
+        if self._five_upto is not None and rows:
+            # Points the 5-minute roll-up has passed (a late passive result) would otherwise
+            # never reach the 5-minute and hourly buckets: mark them for a recompute.
+            oldest = min(ts for _, _, ts, _ in rows)
+            if oldest < self._five_upto - perf.RELOOK:
+                await perf.lower_mark(conn, self._dialect, perf.FIVE_REDO, oldest)
+        return new, capped
+
+    def _count_dropped(self, capped: perf.Capped) -> None:
+        self.series_dropped += capped.dropped_points
+        for check, labels in capped.dropped_labels.items():
+            if check in self._capped:
+                continue  # said once per check: a plugin that invents labels runs every minute
+            self._capped.add(check)
+            host, service = check
+            log.warning(
+                "perfdata series limit reached: values of new labels are dropped "
+                "(counted in the store's perfdata_dropped, not logged again for this check)",
+                extra={
+                    "check": f"{host}/{service}" if service else host,
+                    "max_series_per_check": self._series_cap,
+                    "dropped_labels": labels,
+                },
+            )
 
     def _handling_changed(self, batch: WriteBatch) -> bool:
         changed = bool(batch.downtimes_set or batch.downtimes_removed)
@@ -281,8 +334,22 @@ class Store:
         that fell behind catches up over several calls.
         """
         self.retention = retention
-        async with self._lock, self._engine.begin() as conn:
-            return await perf.rollup_and_prune(conn, self._dialect, now, retention, max_span)
+        async with self._lock:
+            async with self._engine.begin() as conn:
+                report = await perf.rollup_and_prune(conn, self._dialect, now, retention, max_span)
+                cutoff = now - perf.longest_keep(retention)
+                gone, cursor = await perf.prune_series(conn, cutoff, self._series_cursor)
+            self._series_cursor = cursor
+            self._five_upto = report.five_minute_upto
+            for sk in gone:
+                self._series.pop(sk, None)
+                check = (sk[0], sk[1])
+                left = self._series_per_check.get(check, 1) - 1
+                if left > 0:
+                    self._series_per_check[check] = left
+                else:
+                    self._series_per_check.pop(check, None)
+            return replace(report, pruned_series=len(gone))
 
     async def prune_logs(
         self, now: float, retention: Retention, limit: int = logprune.BATCH
@@ -342,6 +409,7 @@ async def open_store(
     retention: Retention | None = None,
     busy_timeout_ms: int = 5000,
     schema: str | None = None,
+    max_series_per_check: int = 100,
 ) -> Store:
     """Open (and migrate to head) the store at an SQLite path/URL or a postgresql:// URL.
 
@@ -359,7 +427,13 @@ async def open_store(
     else:
         eng, problem = await _open_sqlite(path, busy_timeout_ms)
     side = sidecar.sidecar_path(path) if path is not None else None
-    store = Store(eng, sidecar_file=side, results_per_check=results_per_check, retention=retention)
+    store = Store(
+        eng,
+        sidecar_file=side,
+        results_per_check=results_per_check,
+        retention=retention,
+        max_series_per_check=max_series_per_check,
+    )
     try:
         await _start(store, schema)
     except sa.exc.DatabaseError as exc:
@@ -372,6 +446,7 @@ async def open_store(
             sidecar_file=side,
             results_per_check=results_per_check,
             retention=retention,
+            max_series_per_check=max_series_per_check,
         )
         await _start(store, schema)
     if problem is not None and side is not None:

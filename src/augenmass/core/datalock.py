@@ -136,11 +136,15 @@ def signal_server(data_dir: Path, sig: signal.Signals) -> int:
     try:
         # Through the pidfd: the process checked is the process signalled, even if it ended
         # and its pid was given to another one in between.
-        signal.pidfd_send_signal(pidfd, sig)
+        if pidfd is not None:
+            signal.pidfd_send_signal(pidfd, sig)
+        else:
+            os.kill(pid, sig)
     except ProcessLookupError:
         raise NoServer(f"the augenmass server on {data_dir} has just ended") from None
     finally:
-        os.close(pidfd)
+        if pidfd is not None:
+            os.close(pidfd)
     return pid
 
 
@@ -156,8 +160,9 @@ def read_holder(data_dir: Path) -> Holder | None:
         os.close(fd)
 
 
-def _server_pidfd(data_dir: Path) -> tuple[int, int]:
-    """A pidfd of the confirmed server and its pid, or NoServer saying why not."""
+def _server_pidfd(data_dir: Path) -> tuple[int | None, int]:
+    """A pidfd of the confirmed server (None where the kernel or a seccomp filter offers none)
+    and its pid, or NoServer saying why not."""
     lock = lock_path(data_dir)
     try:
         running = held(data_dir)
@@ -173,19 +178,22 @@ def _server_pidfd(data_dir: Path) -> tuple[int, int]:
             f"no augenmass server is running on {data_dir}: augenmass {holder.role} "
             f"(pid {holder.pid}) holds {lock}"
         )
+    pidfd: int | None
     try:
         pidfd = os.pidfd_open(holder.pid)
     except ProcessLookupError:
         raise NoServer(f"{lock} is held, but pid {holder.pid} in it no longer exists") from None
+    except OSError:
+        pidfd = None  # checked all the same; only the moment between check and kill is open
     try:
         # Checked after the pidfd is open: from here on the pid cannot be reused under it.
         problem = _not_the_holder(holder)
+        if problem:
+            raise NoServer(f"{lock} is held, but pid {holder.pid} in it {problem}")
     except BaseException:
-        os.close(pidfd)
+        if pidfd is not None:
+            os.close(pidfd)
         raise
-    if problem:
-        os.close(pidfd)
-        raise NoServer(f"{lock} is held, but pid {holder.pid} in it {problem}")
     return pidfd, holder.pid
 
 

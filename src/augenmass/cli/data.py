@@ -37,12 +37,17 @@ def _shown(url: str) -> str:
 
 
 def _sqlite_file(url: str) -> Path | None:
+    from augenmass.core.datadir import check_file
+    from augenmass.core.errors import DataPathError
     from augenmass.store.urls import sqlite_path
 
     try:
-        return sqlite_path(url)
-    except ValueError as exc:
+        path = sqlite_path(url)
+        if path is not None:
+            check_file(path, "the database", writable=False)  # e.g. a directory: said at once
+    except (ValueError, DataPathError) as exc:
         _fail(str(exc))
+    return path
 
 
 def _pg_parts(url: str) -> tuple[str, str | None]:
@@ -94,6 +99,7 @@ def restore(
     store: StoreOpt = None,
 ) -> None:
     """Replace the store of a STOPPED server with FILE (the old one is kept aside)."""
+    from augenmass.core.datalock import DataDirBusy
     from augenmass.core.errors import StoreError
     from augenmass.store.backup import restore_sqlite
     from augenmass.store.revisions import head_revision
@@ -109,6 +115,8 @@ def restore(
         _fail("restore works on a data directory: use --data DIR")
     try:
         rep = restore_sqlite(file, data)
+    except DataDirBusy as exc:
+        _fail(f"{exc}: stop it first; nothing was changed")
     except StoreError as exc:
         _fail(str(exc))
     typer.echo(f"restored {file} into {rep.database}: {_size(rep.size)}, schema {rep.revision}")
@@ -159,9 +167,10 @@ def db_upgrade(data: DataOpt = DEFAULT_DATA, store: StoreOpt = None) -> None:
     """Run the pending migrations (with the server stopped)."""
     import contextlib
 
+    from augenmass.core.datadir import check_file
+    from augenmass.core.datalock import DataDirBusy, exclusive
     from augenmass.core.errors import StoreError
     from augenmass.store import revisions
-    from augenmass.store.inuse import exclusive
 
     url = _url(data, store)
     path = _sqlite_file(url)
@@ -172,10 +181,16 @@ def db_upgrade(data: DataOpt = DEFAULT_DATA, store: StoreOpt = None) -> None:
         if not pending:
             typer.echo(f"{where}: already at schema {current}; nothing to do")
             return
+        if path is not None:
+            check_file(path, "the database")
         # SQLite: a server running on the directory must not see its schema change under it.
-        guard = exclusive(path.parent) if path is not None else contextlib.nullcontext()
+        guard = (
+            exclusive(path.parent, "db upgrade") if path is not None else contextlib.nullcontext()
+        )
         with guard:
             before, after = asyncio.run(revisions.upgrade(url))
+    except DataDirBusy as exc:
+        _fail(f"{exc}: stop it first; nothing was changed")
     except StoreError as exc:
         _fail(str(exc))
     typer.echo(f"{where}: upgraded from {before or 'an empty database'} to {after}")

@@ -13,5 +13,11 @@ DEFAULT_CONFIG = Path(os.environ.get("AUGENMASS_CONFIG", "examples/config"))
 DEFAULT_DATA = Path(os.environ.get("AUGENMASS_DATA", "var"))
 DEFAULT_LISTEN = os.environ.get("AUGENMASS_LISTEN", "127.0.0.1:8080")
 
-ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="YAML file or directory")]
-DataOpt = Annotated[Path, typer.Option("--data", "-d", help="data directory (SQLite store)")]
+# readable=False: click's own check of the path would end in a box and exit 2; the config loader
+# and the data directory's checks say what is wrong in one line (exit 2 is for configurations).
+ConfigOpt = Annotated[
+    Path, typer.Option("--config", "-c", help="YAML file or directory", readable=False)
+]
+DataOpt = Annotated[
+    Path, typer.Option("--data", "-d", help="data directory (SQLite store)", readable=False)
+]

@@ -71,16 +71,17 @@ def run(
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
 ) -> None:
     """Run the monitoring server."""
-    from augenmass.core.errors import ConfigError, StoreError
+    from augenmass.core.datalock import DataDirBusy, hold
+    from augenmass.core.errors import ConfigError, DataPathError, StoreError
     from augenmass.core.logfmt import setup_logging
     from augenmass.core.private import make_private
-    from augenmass.server.datalock import DataDirBusy, hold
     from augenmass.server.server import Server
 
     os.umask(0o077)  # the data directory holds password hashes and sessions
+    Server.hold_reload_signal()  # before the lock names this process to `augenmass reload`
     try:
         lock = hold(data)  # one server per data directory, held until the process ends
-    except (DataDirBusy, OSError) as exc:
+    except (DataDirBusy, DataPathError) as exc:
         typer.echo(f"augenmass: {exc}; not starting", err=True)
         raise typer.Exit(1) from None
     setup_logging(log_level)
@@ -164,6 +165,8 @@ def status(
         line = asyncio.run(notify_summary(url))
         if line:
             typer.echo(line)
+        if store is None and _running(data) is False:
+            typer.echo(f"no server is running on {data}: these are the states of its last run")
 
 
 @app.command()
@@ -196,13 +199,14 @@ def probe(ctx: typer.Context, kind: Annotated[str, typer.Argument(metavar="TYPE"
 @app.command()
 def reload(data: DataOpt = DEFAULT_DATA) -> None:
     """Ask the running server to re-read its config (same as SIGHUP)."""
-    from augenmass.server.server import pid_path
+    from augenmass.core.datalock import NoServer, signal_server
 
     try:
-        pid = int(pid_path(data).read_text().strip())
-        os.kill(pid, signal.SIGHUP)
-    except (FileNotFoundError, ValueError, ProcessLookupError) as exc:
-        typer.echo(f"no running server found for data directory {data}: {exc}", err=True)
+        # Only the process that holds the data directory's lock, confirmed to be the augenmass
+        # server that took it: a pid alone may have been given to anything since.
+        pid = signal_server(data, signal.SIGHUP)
+    except NoServer as exc:
+        typer.echo(f"augenmass: {exc}; nothing was signalled", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"reload requested (pid {pid}); see the server log for the outcome")
 
@@ -213,17 +217,26 @@ def version() -> None:
     typer.echo(f"augenmass {__version__}")
 
 
+def _running(data: Path) -> bool | None:
+    """Does a server run on `data`? By its lock, never by a pid; None when that cannot be told
+    (the lock file is not readable for this user)."""
+    from augenmass.core.datalock import held
+
+    try:
+        return held(data)
+    except OSError:
+        return None
+
+
 def _spool(data: Path, command: dict[str, Any]) -> None:
-    from augenmass.server.server import pid_path
     from augenmass.server.spool import submit
 
     path = submit(data, command)
-    running = pid_path(data).exists()
-    where = (
-        "the running server applies it within a second"
-        if running
-        else ("no server is running; it is applied when the server starts")
-    )
+    where = {
+        True: "the running server applies it within a second",
+        False: "no server is running; it is applied when the server starts",
+        None: "the server applies it within a second if it runs, else when it starts",
+    }[_running(data)]
     typer.echo(f"queued {command['action']} ({path.name}): {where}")
 
 
@@ -332,7 +345,15 @@ app.add_typer(data_app)  # backup, restore, db status|upgrade (no name: top-leve
 
 
 def main() -> Any:
-    return app()
+    from augenmass.core.errors import DataPathError
+
+    try:
+        return app()
+    except DataPathError as exc:
+        # Any command: a data directory or database file of the wrong kind, or one this user
+        # may not read or write, is one line naming it, not a traceback.
+        typer.echo(f"augenmass: {exc}", err=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@ print(summarize(plan))
 from __future__ import annotations
 
 import logging
+import stat
 from pathlib import Path
 
 from augenmass.config.periods import BUILTIN as BUILTIN_NAMES
@@ -23,14 +24,21 @@ _SUFFIXES = (".yaml", ".yml")
 
 
 def _files(path: Path) -> tuple[list[tuple[Path, str]], list[ConfigProblem]]:
-    if path.is_dir():
-        found = sorted(p for p in path.iterdir() if p.suffix in _SUFFIXES and p.is_file())
-        if not found:
-            return [], [ConfigProblem(str(path), 0, "", "no *.yaml or *.yml files in directory")]
-        return [(p, f"{path.name}/{p.name}") for p in found], []
-    if not path.exists():
+    # One line for a path that cannot be read (a directory this user may not list, one under
+    # a file), as for any other config problem: not a traceback.
+    try:
+        is_dir = stat.S_ISDIR(path.stat().st_mode)
+        if is_dir:
+            found = sorted(p for p in path.iterdir() if p.suffix in _SUFFIXES and p.is_file())
+    except (FileNotFoundError, NotADirectoryError):
         return [], [ConfigProblem(str(path), 0, "", "no such file or directory")]
-    return [(path, str(path))], []
+    except OSError as exc:
+        return [], [ConfigProblem(str(path), 0, "", f"cannot read: {exc.strerror or exc}")]
+    if not is_dir:
+        return [(path, str(path))], []
+    if not found:
+        return [], [ConfigProblem(str(path), 0, "", "no *.yaml or *.yml files in directory")]
+    return [(p, f"{path.name}/{p.name}") for p in found], []
 
 
 def load(path: str | Path) -> Built:

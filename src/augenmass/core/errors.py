@@ -3,6 +3,7 @@
 AugenmassError
 ├── ConfigError        one or more config problems, each with file, line and key path
 ├── StoreError         the store could not be read or written
+│   └── DataPathError  a path of the data directory is of the wrong kind or not accessible
 └── CheckSetupError    a check cannot even be started (not a check *result*)
 """
 
@@ -35,6 +36,17 @@ class ConfigError(AugenmassError):
 
 class StoreError(AugenmassError):
     pass
+
+
+class DataPathError(StoreError):
+    """The data directory, or a file the server keeps in it, is of the wrong kind (a file where
+    a directory belongs, or the reverse) or not readable/writable. Said in one line, naming the
+    path; never taken for a damaged database (nothing is moved aside for it)."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
 
 
 class CheckSetupError(AugenmassError):

@@ -24,6 +24,9 @@ from augenmass.runner.probecall import call_probe
 
 log = logging.getLogger("augenmass.worker")
 
+# How long a SIGTERM'd worker waits for the server to close its stdin before it ends anyway.
+TERM_GRACE = 10.0
+
 
 class _Worker(asyncio.Protocol):
     def __init__(self, out: asyncio.WriteTransport, done: asyncio.Future[None]) -> None:
@@ -93,6 +96,11 @@ async def _serve(out_fd: int) -> None:
     out_transport, _ = await loop.connect_write_pipe(asyncio.Protocol, os.fdopen(out_fd, "wb"))
     worker = _Worker(out_transport, done)
     in_transport, _ = await loop.connect_read_pipe(lambda: worker, sys.stdin.buffer)
+    # systemd stops a service by sending SIGTERM to every process in it, the workers too. The
+    # server stops its workers itself (it closes their stdin), and a worker that ended first
+    # would look to it like a crash: logged as an error, restarted. A SIGTERM meant for this
+    # worker alone (the server still running) still ends it, after TERM_GRACE.
+    loop.add_signal_handler(signal.SIGTERM, lambda: loop.call_later(TERM_GRACE, worker._finish))
     try:
         await done
     finally:
@@ -101,8 +109,10 @@ async def _serve(out_fd: int) -> None:
 
 
 def main() -> None:
-    # Ctrl-C reaches the whole process group; the server stops its workers itself.
+    # Ctrl-C reaches the whole process group, and so does a terminal's hang-up; the server
+    # stops its workers itself (SIGINT) and reloads on SIGHUP, which means nothing to a worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     # Results go through a private copy of stdout; fd 1 itself now points at stderr, so a
     # stray print() from a library cannot corrupt the protocol.
     out_fd = os.dup(1)

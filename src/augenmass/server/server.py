@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import signal
 import statistics
 from collections.abc import Awaitable, Callable, Iterable
@@ -19,9 +18,9 @@ from pathlib import Path
 
 from augenmass.config import load_config, summarize
 from augenmass.core.clock import Clock, SystemClock
+from augenmass.core.datadir import ensure_dir
 from augenmass.core.errors import ConfigError
 from augenmass.core.plan import Plan
-from augenmass.core.private import write_private
 from augenmass.core.values import CheckKey, CheckResult, Event, PerfDatum, state_name
 from augenmass.notify import NotificationService
 from augenmass.runner import Runner
@@ -83,10 +82,6 @@ def db_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'augenmass.db'}"
 
 
-def pid_path(data_dir: Path) -> Path:
-    return data_dir / "augenmass.pid"
-
-
 # Read once, when the server starts (workers, runner, scheduler slots, self-metrics timer).
 RESTART_ONLY = (
     "probe_workers",
@@ -139,11 +134,24 @@ class Server:
         self._reserve_tried = -RESERVE_RETRY
         self._store_was_failing = False
 
+    @staticmethod
+    def hold_reload_signal() -> None:
+        """Keep SIGHUP pending until serve_forever handles it (it reloads then, once).
+
+        `augenmass reload` signals whoever holds the data directory's lock, and the server takes
+        the lock before it reads its config and opens its store; SIGHUP's default action would
+        end a server that is still starting. Blocked, not caught: a caught signal could also
+        reach the event loop's own handler later, and reload twice. Threads started meanwhile
+        inherit the block, so the kernel keeps the signal for the main thread."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         self.plan = load_config(self.config_path)  # ConfigError → nothing starts
         raise_fd_limit()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # A data directory or spool of the wrong kind, or not writable: one line, not a trace.
+        ensure_dir(self.data_dir)
+        ensure_dir(commands.spool_dir(self.data_dir), "the command spool")
         self.store = await open_store(
             self.store_url, max_series_per_check=self.plan.settings.max_series_per_check
         )
@@ -185,7 +193,6 @@ class Server:
         jobs = build_jobs(self.plan)
         self.workers.plan_rate(probe_rate(jobs.values()))
         self.scheduler.set_jobs(jobs)
-        write_private(pid_path(self.data_dir), f"{os.getpid()}\n")
         self._tasks = [
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
             asyncio.create_task(self._every(TICK_SECONDS, self.tick), name="tick"),
@@ -224,8 +231,6 @@ class Server:
         await self.notifications.stop()  # unsent outbox rows stay pending for the next start
         await self.writer.stop()  # flushes what is queued
         await self.store.close()
-        with contextlib.suppress(FileNotFoundError):
-            pid_path(self.data_dir).unlink()
         self.systemd.close()
         log.info("stopped")
 
@@ -241,6 +246,8 @@ class Server:
         await self.start()
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        # A reload asked for while the server was starting is delivered now.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)
         await self._announce_ready()

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from augenmass.core.datadir import ensure_dir, path_error
 from augenmass.core.values import Acknowledgement, CheckKey, Downtime
 from augenmass.state import Engine, Outcome
 
@@ -39,11 +40,14 @@ def spool_dir(data_dir: Path) -> Path:
 def submit(data_dir: Path, command: Mapping[str, Any]) -> Path:
     """Write a command atomically into the spool; returns the file's path."""
     spool = spool_dir(data_dir)
-    spool.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ensure_dir(spool, "the command spool")
     name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.json"
     tmp = spool / f".{name}.tmp"
     # 0600 whatever the umask: only the server's user may read or plant commands
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise path_error(exc, spool, "the command spool") from None
     with open(fd, "w", encoding="utf-8") as fh:
         json.dump(dict(command), fh)
         fh.flush()

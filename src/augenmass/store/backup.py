@@ -14,9 +14,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from augenmass.core.datadir import check_file
+from augenmass.core.datalock import exclusive
 from augenmass.core.errors import StoreError
 from augenmass.store import codec, database, sidecar
-from augenmass.store.inuse import exclusive
 
 BUSY_TIMEOUT = 30.0
 _HEADER = b"SQLite format 3\x00"
@@ -197,7 +198,8 @@ def restore_sqlite(backup: Path, data_dir: Path, now: float | None = None) -> Re
     """Replace the store in the stopped `data_dir` with `backup`; the old one is kept aside."""
     revision = inspect_backup(backup)
     db = data_dir / "augenmass.db"
-    with exclusive(data_dir):
+    with exclusive(data_dir, "restore"):
+        check_file(db, "the database")  # not a directory, writable: before anything is copied
         tmp = db.with_name(db.name + ".restore-tmp")
         _fresh_private(tmp)
         try:

@@ -75,6 +75,7 @@ def run(
     seed: int = 12,
 ) -> Figures:
     rng = random.Random(seed)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     plugin = tmp_path / "flip.sh"
     plugin.write_text(FLIP)
     plugin.chmod(0o755)

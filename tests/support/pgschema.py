@@ -26,16 +26,34 @@ async def _sql(statement: str) -> None:
         await con.close()
 
 
-@contextmanager
-def pg_store_url(prefix: str = "t") -> Iterator[str]:
-    """The store URL of a new schema, dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+def pg_missing() -> str | None:
+    """Why PostgreSQL cannot be used here (None: it answers). Under CI=true, a failure."""
     try:
         asyncio.run(_sql("SELECT 1"))
     except Exception as exc:  # asyncpg raises its own error types, OSError or a timeout
         reason = f"PostgreSQL at 127.0.0.1:5432 does not answer: {exc}"
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
+        return reason
+    return None
+
+
+@contextmanager
+def maybe_pg_store_url(prefix: str = "t") -> Iterator[str | None]:
+    """A new schema's URL, or None where PostgreSQL is missing (the caller says so)."""
+    if pg_missing():
+        yield None
+        return
+    with pg_store_url(prefix) as url:
+        yield url
+
+
+@contextmanager
+def pg_store_url(prefix: str = "t") -> Iterator[str]:
+    """The store URL of a new schema, dropped afterwards (skips without PostgreSQL)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    reason = pg_missing()
+    if reason:
         pytest.skip(reason)
     try:
         yield f"{PG}?schema={name}"

@@ -23,7 +23,7 @@ def parse_duration(value: object) -> float:
         try:
             return _checked(float(value), value)
         except OverflowError:  # an int of hundreds of digits
-            raise DurationError(f"invalid duration {value!r}: far too long") from None
+            raise DurationError(f"invalid duration {str(value)[:12]}...: far too long") from None
     if not isinstance(value, str):
         raise DurationError(f"invalid duration {value!r}: use e.g. 30s, 5m, 1h, 1d or seconds")
     return _parse_text(value)

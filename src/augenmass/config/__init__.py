@@ -19,7 +19,7 @@ from augenmass.config.yamlload import MAX_CONFIG_BYTES, MIB, Budget, YamlFile, l
 from augenmass.core.errors import ConfigError, ConfigProblem
 from augenmass.core.plan import Plan
 
-__all__ = ["Built", "load", "load_config", "summarize"]
+__all__ = ["Built", "load", "load_config", "require_hosts", "summarize"]
 
 log = logging.getLogger(__name__)
 _SUFFIXES = (".yaml", ".yml")
@@ -88,6 +88,18 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:  # reported when it is read
         return 0
+
+
+def require_hosts(plan: Plan, path: str | Path) -> None:
+    """Refuse a plan without hosts (raises ConfigError). An empty or truncated file, a wrong
+    directory or a half-finished edit all load as "no hosts": run or reloaded, that would stop
+    every check without a word. Who means it says so (`--allow-empty`)."""
+    if not plan.hosts:
+        message = (
+            "no hosts are defined, so nothing would be monitored: refused (start the server "
+            "with --allow-empty if that is meant)"
+        )
+        raise ConfigError([ConfigProblem(str(path), 0, "hosts", message)])
 
 
 def load_config(path: str | Path) -> Plan:

@@ -495,7 +495,9 @@ larger than {MAX_CONFIG_BYTES // MIB} MiB (checked before anything is read);
 together; a configuration of 50,000 services has about 700,000);
 - aliases (`*name`, `<<: *name`) copy more than {MAX_ALIAS_VALUES:,} values, or nest deeper \
 than {MAX_DEPTH} levels;
-- a duration is longer than the bound of its key (shown with its type).
+- a duration is longer than the bound of its key (shown with its type);
+- it defines no host: `augenmass run`, `augenmass check-config` and a reload refuse it, since \
+it would stop all monitoring, unless that is meant (`--allow-empty`).
 """
 
 

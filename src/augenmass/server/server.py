@@ -17,7 +17,7 @@ import statistics
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
-from augenmass.config import load_config, summarize
+from augenmass.config import load_config, require_hosts, summarize
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.errors import ConfigError
 from augenmass.core.plan import Plan
@@ -109,8 +109,12 @@ class Server:
         listen: str | None = None,
         clock: Clock | None = None,
         store_url: str | None = None,
+        allow_empty: bool = False,
     ) -> None:
         self.config_path = config_path
+        # A config without hosts is refused at start and on reload unless this is set: an
+        # emptied file must not stop all monitoring silently.
+        self.allow_empty = allow_empty
         self.data_dir = data_dir
         self.listen = listen
         self.clock = clock or SystemClock()
@@ -135,6 +139,8 @@ class Server:
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         self.plan = load_config(self.config_path)  # ConfigError → nothing starts
+        if not self.allow_empty:
+            require_hosts(self.plan, self.config_path)
         raise_fd_limit()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = await open_store(self.store_url)
@@ -260,6 +266,8 @@ class Server:
     async def _reload(self) -> bool:
         try:
             plan = await asyncio.to_thread(load_config, self.config_path)
+            if not self.allow_empty:
+                require_hosts(plan, self.config_path)
         except ConfigError as exc:
             log.error(
                 "reload refused: config has errors; the old config keeps running",

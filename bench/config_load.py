@@ -8,9 +8,9 @@ escalations and notification rules, as in `examples/config`. Every server has ex
 services, so the total is the number asked for.
 
     python bench/config_load.py                       # 10,000 and 50,000 services
-    python bench/config_load.py --services 50000 --layout dir --profile 25
+    python bench/config_load.py --services 50000 --layout dir --style block --profile 25
 
-Each size is loaded in a fresh process (peak RSS is the child's `ru_maxrss`), three times; the
+Each size is loaded in a fresh process (peak RSS is the child's VmHWM), three times; the
 best and the worst wall time and the least CPU time (user + system) of the load are printed.
 Nothing is sent anywhere: the config is only loaded.
 """
@@ -191,9 +191,22 @@ def service_lines(first: int, last: int) -> list[str]:
     return lines
 
 
-def write_config(path: Path, services: int, layout: str = "file", per_file: int = 1000) -> Path:
+def _block(lines: list[str]) -> list[str]:
+    """The same YAML lines in block style (one key per line, as many people write it)."""
+    import yaml
+
+    header, items = lines[0], "\n".join(lines[1:])
+    data = yaml.load(f"x:\n{items}", Loader=yaml.CSafeLoader)["x"]
+    text = yaml.dump(data, Dumper=yaml.CSafeDumper, default_flow_style=False, sort_keys=False)
+    return [header, *("  " + line for line in text.splitlines())]
+
+
+def write_config(
+    path: Path, services: int, layout: str = "file", per_file: int = 1000, style: str = "flow"
+) -> Path:
     """A config of exactly `services` services (a multiple of 5) at `path`: one file
     (`layout="file"`, path is the file) or a directory of files (`"dir"`, path is the directory).
+    `style="block"` writes hosts and services one key per line instead of a line each.
     """
     if services % SERVICES_PER_SERVER:
         raise ValueError(f"services must be a multiple of {SERVICES_PER_SERVER}")
@@ -212,9 +225,18 @@ def write_config(path: Path, services: int, layout: str = "file", per_file: int 
         "{mail}": ", ".join(people[25:40]),
     }.items():
         head = head.replace(key, value)
+    hosts_of, services_of = host_lines, service_lines
+    if style == "block":
+
+        def hosts_of(first: int, last: int) -> list[str]:
+            return _block(host_lines(first, last))
+
+        def services_of(first: int, last: int) -> list[str]:
+            return _block(service_lines(first, last))
+
     if layout == "file":
-        services_part = service_lines(0, servers)
-        hosts_part = host_lines(0, servers)
+        services_part = services_of(0, servers)
+        hosts_part = hosts_of(0, servers)
         text = "\n".join([head, RULES, *hosts_part, services_part[0], APPLIED, *services_part[1:]])
         path.write_text(text + "\n")
         return path
@@ -222,14 +244,14 @@ def write_config(path: Path, services: int, layout: str = "file", per_file: int 
     (path / "00-base.yaml").write_text(f"{head}\n{RULES}\nservices:\n{APPLIED}")
     for part, first in enumerate(range(0, servers, per_file)):
         last = min(servers, first + per_file)
-        (path / f"10-hosts-{part:03d}.yaml").write_text("\n".join(host_lines(first, last)) + "\n")
-        text = "\n".join(service_lines(first, last)) + "\n"
+        (path / f"10-hosts-{part:03d}.yaml").write_text("\n".join(hosts_of(first, last)) + "\n")
+        text = "\n".join(services_of(first, last)) + "\n"
         (path / f"20-services-{part:03d}.yaml").write_text(text)
     return path
 
 
 _CHILD = """
-import json, resource, sys, time
+import json, sys, time
 t0 = time.perf_counter()
 from augenmass.config import load_config
 t1 = time.perf_counter()
@@ -237,9 +259,10 @@ c1 = time.process_time()
 plan = load_config(sys.argv[1])
 t2 = time.perf_counter()
 c2 = time.process_time()
+# VmHWM, not ru_maxrss: ru_maxrss counts the parent's pages at fork time, before the exec
+hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")][0]
 print(json.dumps({"import": t1 - t0, "load": t2 - t1, "cpu": c2 - c1, "hosts": len(plan.hosts),
-    "services": len(plan.services),
-    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    "services": len(plan.services), "rss_mb": int(hwm.split()[1]) / 1024}))
 """
 
 
@@ -273,6 +296,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--services", type=int, nargs="*", default=[10_000, 50_000])
     parser.add_argument("--layout", choices=("file", "dir"), default="file")
+    parser.add_argument("--style", choices=("flow", "block"), default="flow")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", type=int, metavar="TOP", help="cProfile one load instead")
     args = parser.parse_args()
@@ -280,7 +304,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="augenmass-config-bench-") as tmp:
         for services in args.services:
             suffix = ".yaml" if args.layout == "file" else ""
-            path = write_config(Path(tmp) / f"c{services}{suffix}", services, args.layout)
+            target = Path(tmp) / f"c{services}{suffix}"
+            path = write_config(target, services, args.layout, style=args.style)
             size = sum(p.stat().st_size for p in ([path] if path.is_file() else path.iterdir()))
             if args.profile:
                 profile(path, args.profile)
@@ -290,7 +315,7 @@ def main() -> None:
             cpu = min(r["cpu"] for r in runs)
             print(
                 f"{runs[0]['services']:>7,} services, {runs[0]['hosts']:>6,} hosts, "
-                f"{size / 1e6:5.1f} MB ({args.layout}): load {loads[0]:.2f} s "
+                f"{size / 1e6:5.1f} MB ({args.layout}, {args.style}): load {loads[0]:.2f} s "
                 f"(worst of {len(runs)}: {loads[-1]:.2f} s, CPU {cpu:.2f} s), "
                 f"import {runs[0]['import']:.2f} s, "
                 f"peak RSS {max(r['rss_mb'] for r in runs):.0f} MB"

@@ -142,3 +142,26 @@ def test_yes_no_stay_text_and_hostile_strings_are_kept_verbatim(tmp_path: Path) 
     plan = load_config(_write(tmp_path, text))
     assert plan.hosts["h"].vars == {"answer": "no", "shell": "$(id); rm -rf /"}
     assert plan.services_of("h")[0].check.command == ("echo", "`id`")
+
+
+def test_merge_keys_point_at_the_line_of_the_value_that_is_used(tmp_path: Path) -> None:
+    text = (
+        "templates:\n"
+        "  base: &base {tags: [web], check: {type: tcp, port: 70000}}\n"
+        "hosts:\n"
+        "  a:\n"
+        "    <<: *base\n"
+        "    check: {type: tcp, port: 70001}\n"
+        "  b:\n"
+        "    check:\n"
+        "      type: tcp\n"
+        "      port: 70002\n"
+        "    <<: *base\n"
+        "  c: {<<: *base}\n"
+    )
+    found = [p for p in problems(tmp_path, text) if "65535" in p]
+    assert [p.split(": input")[0] for p in found] == [
+        "2: hosts.c.check.port",  # merged in: the anchor's line
+        "6: hosts.a.check.port",  # its own check wins over the merged one, and so does its line
+        "10: hosts.b.check.port",
+    ]

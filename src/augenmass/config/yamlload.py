@@ -181,7 +181,6 @@ def _copy(value: Any, count: list[int]) -> Any:
 class _Anchor:
     value: Any
     path: KeyPath
-    lines: tuple[int, int]  # the slice of the builder's line list that the value added
     size: int  # values in it, i.e. what one alias of it copies
 
 
@@ -190,7 +189,10 @@ class _Builder:
     file: str
     next_event: Callable[[], Any]
     budget: Budget
-    lines: list[tuple[KeyPath, int]] = field(default_factory=list)
+    # key path -> line, only where the line differs from the path's parent (Where.line falls
+    # back to the parent): a flow mapping written on one line costs one entry, not one a key
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+    target: dict[KeyPath, int] | None = None  # where new entries go, when not into `lines`
     problems: list[ConfigProblem] = field(default_factory=list)
     anchors: dict[str, _Anchor] = field(default_factory=dict)
     building: set[str] = field(default_factory=set)  # anchors whose value is being read
@@ -210,8 +212,10 @@ class _Builder:
                 spent=True,
             )
 
-    def value(self, event: Any, path: KeyPath, depth: int) -> Any:
-        """The value that starts with `event`; reads the rest of its events."""
+    def value(self, event: Any, path: KeyPath, depth: int, at: int = 0) -> Any:
+        """The value that starts with `event`; reads the rest of its events. `at`: the line
+        `path` is found at; an entry below it on the same line is not stored (a flow mapping
+        is one line: its keys need no entries of their own, Where.line falls back to it)."""
         kind = type(event)
         if kind is AliasEvent:
             return self._alias(event, path)
@@ -222,21 +226,21 @@ class _Builder:
             )
         anchor = event.anchor
         if anchor is None:
-            return self._node(kind, event, path, depth)
+            return self._node(kind, event, path, depth, at)
         self.building.add(anchor)
-        first, before = len(self.lines), self.budget.nodes + self.budget.alias_values
-        value = self._node(kind, event, path, depth)
+        before = self.budget.nodes + self.budget.alias_values
+        value = self._node(kind, event, path, depth, at)
         self.building.discard(anchor)
         size = self.budget.nodes + self.budget.alias_values - before
-        self.anchors[anchor] = _Anchor(value, path, (first, len(self.lines)), size)
+        self.anchors[anchor] = _Anchor(value, path, size)
         return value
 
-    def _node(self, kind: type, event: Any, path: KeyPath, depth: int) -> Any:
+    def _node(self, kind: type, event: Any, path: KeyPath, depth: int, at: int) -> Any:
         if kind is ScalarEvent:
             return self._scalar(event, path)
         if kind is MappingStartEvent:
-            return self._mapping(event, path, depth)
-        return self._sequence(event, path, depth)
+            return self._mapping(event, path, depth, at)
+        return self._sequence(event, path, depth, at)
 
     def _scalar(self, event: Any, path: KeyPath) -> Any:
         tag = event.tag
@@ -257,19 +261,28 @@ class _Builder:
     def _skip(self, event: Any, path: KeyPath, depth: int) -> None:
         """Read (and count) a value that is left out; its lines must not replace the lines of
         the value that is kept (a duplicate key's)."""
-        mark = len(self.lines)
-        self.value(event, path, depth)
-        del self.lines[mark:]
-        for anchor in self.anchors.values():
-            if anchor.lines[0] >= mark:
-                anchor.lines = (mark, mark)
+        self._aside(event, path, depth, -1)
 
-    def _mapping(self, start: Any, path: KeyPath, depth: int) -> Any:
+    def _aside(
+        self, event: Any, path: KeyPath, depth: int, at: int
+    ) -> tuple[Any, dict[KeyPath, int]]:
+        """A value read with its line entries kept apart, for the caller to keep or drop."""
+        outer = self.target
+        aside: dict[KeyPath, int] = {}
+        self.target = aside
+        try:
+            return self.value(event, path, depth, at), aside
+        finally:
+            self.target = outer
+
+    def _mapping(self, start: Any, path: KeyPath, depth: int, at: int) -> Any:
         ok = self._tag_ok(start, _MAP, path)
         result: dict[str, Any] = {}
         merged: list[dict[str, Any]] = []
+        merged_lines: dict[KeyPath, int] = {}
         first_line: dict[str, int] = {}
-        next_event, lines, budget = self.next_event, self.lines, self.budget
+        next_event, budget = self.next_event, self.budget
+        lines = self.lines if self.target is None else self.target
         while True:
             key_event = next_event()
             key_kind = type(key_event)
@@ -279,7 +292,9 @@ class _Builder:
             if key_kind is ScalarEvent and key_event.tag in (None, "!", _STR):
                 key = key_event.value
                 if key == "<<" and key_event.tag is None and key_event.implicit[0]:
-                    merged.extend(self._merge_sources(next_event(), path, depth))
+                    sources, source_lines = self._merge_sources(next_event(), path, depth, at)
+                    merged += sources
+                    merged_lines.update(source_lines)  # kept below for what is merged in
                     continue
             elif key_kind is AliasEvent and _is_scalar(self._anchored(key_event)):
                 key = str(self._anchored(key_event))
@@ -301,7 +316,8 @@ class _Builder:
                 continue
             first_line[key] = line
             here = path + (key,)
-            lines.append((here, line))
+            if line != at:
+                lines[here] = line
             event = next_event()
             if type(event) is ScalarEvent and event.tag is None and event.anchor is None:
                 # the common case, inline: a plain value (most of a config)
@@ -310,46 +326,60 @@ class _Builder:
                     self._count(event)
                 result[key] = _plain(event.value) if event.implicit[0] else event.value
                 continue
-            value = self.value(event, here, depth + 1)
+            value = self.value(event, here, depth + 1, line)
             if value is not REJECTED:
                 result[key] = value
         for source in merged:  # '<<' keys fill in only what the mapping does not set itself
             for key, value in source.items():
                 result.setdefault(key, value)
+        if merged_lines:  # and so do their lines
+            cut = len(path)
+            for sub, line in merged_lines.items():
+                if sub[cut] not in first_line:
+                    lines.setdefault(sub, line)
         return result if ok else REJECTED
 
-    def _merge_sources(self, event: Any, path: KeyPath, depth: int) -> list[dict[str, Any]]:
+    def _merge_sources(
+        self, event: Any, path: KeyPath, depth: int, at: int
+    ) -> tuple[list[dict[str, Any]], dict[KeyPath, int]]:
+        """The mappings of a `<<` key, and their lines (the first source's win, as its keys do)."""
         if type(event) is SequenceStartEvent:
             self._count(event)
             items = []
             while type(item := self.next_event()) is not SequenceEndEvent:
-                items.append((item, self.value(item, path, depth + 1)))
+                items.append((item, *self._aside(item, path, depth + 1, at)))
         else:
-            items = [(event, self.value(event, path, depth + 1))]
-        sources = []
-        for item, value in items:
+            items = [(event, *self._aside(event, path, depth + 1, at))]
+        sources: list[dict[str, Any]] = []
+        lines: dict[KeyPath, int] = {}
+        for item, value, value_lines in items:
             if isinstance(value, dict):
                 sources.append(value)
+                for sub, line in value_lines.items():
+                    lines.setdefault(sub, line)
             elif value is not REJECTED:
                 self._problem(item, "'<<' merge needs a mapping or a list of mappings")
-        return sources
+        return sources, lines
 
-    def _sequence(self, start: Any, path: KeyPath, depth: int) -> Any:
+    def _sequence(self, start: Any, path: KeyPath, depth: int, at: int) -> Any:
         ok = self._tag_ok(start, _SEQ, path)
         result = []
-        next_event, lines, budget = self.next_event, self.lines, self.budget
+        next_event, budget = self.next_event, self.budget
+        lines = self.lines if self.target is None else self.target
         index = 0
         while type(event := next_event()) is not SequenceEndEvent:
             here = path + (index,)
             index += 1
-            lines.append((here, event.start_mark.line + 1))
+            line = event.start_mark.line + 1
+            if line != at:
+                lines[here] = line
             if type(event) is ScalarEvent and event.tag is None and event.anchor is None:
                 budget.nodes += 1  # inline, as in _mapping
                 if budget.nodes > MAX_NODES:
                     self._count(event)
                 result.append(_plain(event.value) if event.implicit[0] else event.value)
                 continue
-            value = self.value(event, here, depth + 1)
+            value = self.value(event, here, depth + 1, line)
             if value is not REJECTED:
                 result.append(value)
         return result if ok else REJECTED
@@ -379,10 +409,34 @@ class _Builder:
         count = [0]
         value = _copy(anchor.value, count)
         budget.alias_values += count[0]
-        first, last = anchor.lines
-        cut = len(anchor.path)
-        self.lines.extend((path + p[cut:], n) for p, n in self.lines[first:last])
+        # the copy's values keep the lines of the anchor's (where they are written)
+        lines = self.lines if self.target is None else self.target
+        self._copy_lines(anchor.value, anchor.path, path, self._line_of(anchor.path), lines)
         return value
+
+    def _line_of(self, path: KeyPath) -> int:
+        """The line `path` is at (as Where.line finds it)."""
+        for cut in range(len(path), 0, -1):
+            line = self.lines.get(path[:cut])
+            if line:
+                return line
+        return 0
+
+    def _copy_lines(
+        self, value: Any, source: KeyPath, path: KeyPath, at: int, lines: dict[KeyPath, int]
+    ) -> None:
+        items = (
+            value.items()
+            if isinstance(value, dict)
+            else enumerate(value)
+            if isinstance(value, list)
+            else ()
+        )
+        for key, item in items:
+            line = self.lines.get(source + (key,), at)
+            lines[path + (key,)] = line
+            if isinstance(item, dict | list):
+                self._copy_lines(item, source + (key,), path + (key,), line, lines)
 
 
 def _read_text(path: Path, file: str) -> tuple[str | None, list[ConfigProblem]]:
@@ -437,7 +491,7 @@ def parse_yaml(
         return YamlFile(file, {}, {}), builder.problems
     if not isinstance(data, dict):
         return None, builder.problems
-    return YamlFile(file, data, dict(builder.lines)), builder.problems
+    return YamlFile(file, data, builder.lines), builder.problems
 
 
 def _document(builder: _Builder) -> Any:

@@ -34,6 +34,18 @@ def test_billion_laughs_is_refused_before_copying_naming_the_limit(tmp_path: Pat
     assert "alias bomb?" in problem
 
 
+@pytest.mark.slow
+def test_many_merges_within_the_limit_load(tmp_path: Path) -> None:
+    """A base merged into each of 30,000 hosts copies 210,000 values, more than it writes."""
+    hosts = "".join(
+        f"  h{i}: {{<<: *base, address: 127.0.0.{i % 250 + 1}}}\n" for i in range(30_000)
+    )
+    text = f"templates:\n  t: &base {{tags: [a, b, c], vars: {{x: '1', y: '2'}}}}\nhosts:\n{hosts}"
+    plan = load_config(_write(tmp_path, text))
+    assert len(plan.hosts) == 30_000 and plan.hosts["h29999"].tags == ("a", "b", "c")
+    assert plan.hosts["h29999"].vars == {"x": "1", "y": "2"}
+
+
 def test_aliases_within_the_limit_are_copies_with_the_anchor_lines(tmp_path: Path) -> None:
     text = (
         "templates:\n  t: {check: &c {type: tcp, port: 22}}\n"

@@ -398,7 +398,8 @@ class _Builder:
             self._problem(event, f"unknown alias *{name} (no &{name} before it)", path)
             return REJECTED
         budget = self.budget
-        # Refused before copying anything: an alias bomb costs no memory.
+        # Refused before this copy is made: what an alias bomb costs stays within the limit
+        # (500,000 values: about 0.6 s and 100 MB).
         if budget.alias_values + anchor.size > MAX_ALIAS_VALUES:
             raise _Abort(
                 line,

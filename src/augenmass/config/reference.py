@@ -492,7 +492,7 @@ A configuration is refused, with a message naming the limit, when
 - a file is larger than {MAX_FILE_BYTES // MIB} MiB, or all files of a directory together \
 larger than {MAX_CONFIG_BYTES // MIB} MiB (checked before anything is read);
 - it holds more than {MAX_NODES:,} YAML values (mappings, lists and scalars, all files \
-together; a configuration of 50,000 services has about 700,000);
+together; 50,000 services, each written out, are about 700,000);
 - aliases (`*name`, `<<: *name`) copy more than {MAX_ALIAS_VALUES:,} values, or nest deeper \
 than {MAX_DEPTH} levels;
 - a duration is longer than the bound of its key (shown with its type);

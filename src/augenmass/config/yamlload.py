@@ -10,9 +10,12 @@ them ourselves, in one pass:
   of a file and of all files together (before reading), the YAML values written, the values
   aliases copy (an alias bomb), the nesting depth.
 
-A 50,000-service config is about 4 MB and 700,000 values; the limits leave room for twice that.
-Building values from events instead of composing a node graph first is what makes that fast:
-composing alone took ruamel.yaml 30 s for 50,000 services (bench/config_load.py).
+50,000 services, each written out, are about 5 MB and 700,000 values; the limits leave room for
+twice that. Building values from events instead of composing a node graph first is what makes
+that fast: composing alone took ruamel.yaml 30 s for 50,000 services (bench/config_load.py).
+
+Where.line falls back to a key path's parent, so `lines` holds an entry only where the line
+differs from the parent's: a flow mapping written on one line costs one entry, not one a key.
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ LATEST_VENV  := .venv-latest
 UV_COMPILE   := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock"
 
-.PHONY: run test check suite-check deps test-deps debian-deps snmpsim bench clean lock test-latest \
+.PHONY: run test check suite-check deps test-deps debian-deps snmpsim bench bench-config clean lock \
+	test-latest \
 	install docs
 
 $(BIN)/augenmass: pyproject.toml $(RUN_LOCK)
@@ -103,6 +104,11 @@ docs: deps
 
 bench: deps
 	$(BIN)/python bench/run_bench.py
+	$(BIN)/python bench/config_load.py
+
+# Config load time and peak RSS at 10,000 and 50,000 services (bench/RESULTS.md).
+bench-config: deps
+	$(BIN)/python bench/config_load.py
 
 clean:
 	rm -rf $(VENV) $(LATEST_VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -199,6 +199,20 @@ async def test_reload_refuses_a_broken_config(api: Api) -> None:
     assert (entry.user_name, entry.action, entry.detail) == ("ada", "reload", "refused")
 
 
+async def test_reload_refuses_a_config_emptied_of_hosts_at_error(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    headers = await api.login("ada")
+    api.server.config_path.write_text("# moved to conf.d/\n")
+    with caplog.at_level(logging.ERROR, logger="augenmass"):
+        resp = await api.client.post("/api/actions/reload", headers=headers)
+    assert resp.status_code == 409
+    assert len(api.server.plan.services) == 4  # the old config keeps running
+    [refusal] = [r for r in caplog.records if "reload refused" in r.getMessage()]
+    assert refusal.levelno == logging.ERROR
+    assert "no hosts are defined" in refusal.__dict__["first"]
+
+
 async def test_reload_names_the_settings_that_wait_for_a_restart(
     api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -46,8 +46,11 @@ def wait_for(pred: Callable[[], Any], timeout: float, what: str, step: float = 0
 
 
 class ServerProcess:
-    def __init__(self, config: Path, data: Path, store: str | None = None) -> None:
+    def __init__(
+        self, config: Path, data: Path, store: str | None = None, args: tuple[str, ...] = ()
+    ) -> None:
         self.config, self.data, self.store = config, data, store
+        self.args = args  # more options of `augenmass run`
         self.port = free_port()
         self.log = data / "server.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -68,6 +71,7 @@ class ServerProcess:
                 "--listen",
                 f"127.0.0.1:{self.port}",
                 *(["--store", self.store] if self.store else []),
+                *self.args,
             ],
             stdout=logf,
             stderr=logf,

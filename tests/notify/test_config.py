@@ -82,6 +82,7 @@ def test_secrets_from_env_and_file_reach_the_plan_but_no_output(tmp_path: Path, 
         "notifications:\n"
         f"  smtp: {{host: 127.0.0.1, username: u, password_file: {secret_file}}}\n"
         "  webhooks: {ops: {url: 'http://127.0.0.1:9/', secret: '${AM_TEST_SMTP_PW}'}}\n"
+        "hosts: {www1: {address: 127.0.0.1}}\n"  # check-config refuses a config without hosts
     )
     plan = load_config(path)
     assert plan.notifications.smtp is not None

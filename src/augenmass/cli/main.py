@@ -69,6 +69,12 @@ def run(
         str | None, typer.Option(help="database URL (default: SQLite in --data)")
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty", help="run (and reload) a config without hosts; refused otherwise"
+        ),
+    ] = False,
 ) -> None:
     """Run the monitoring server."""
     from augenmass.core.datalock import DataDirBusy, hold
@@ -92,7 +98,7 @@ def run(
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a dependency, but never required
         pass
-    server = Server(config, data, listen, store_url=store)
+    server = Server(config, data, listen, store_url=store, allow_empty=allow_empty)
     try:
         asyncio.run(server.serve_forever())
     except ConfigError as exc:
@@ -107,13 +113,20 @@ def run(
 
 
 @app.command("check-config")
-def check_config(path: Annotated[Path, typer.Argument()] = DEFAULT_CONFIG) -> None:
+def check_config(
+    path: Annotated[Path, typer.Argument()] = DEFAULT_CONFIG,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="accept a config without hosts")
+    ] = False,
+) -> None:
     """Validate a configuration: every error with file, line and key path; exit 2 on any."""
-    from augenmass.config import load_config, summarize
+    from augenmass.config import load_config, require_hosts, summarize
     from augenmass.core.errors import ConfigError
 
     try:
         plan = load_config(path)
+        if not allow_empty:  # what `augenmass run` would refuse
+            require_hosts(plan, path)
     except ConfigError as exc:
         _config_errors(exc)
     typer.echo(f"OK: {summarize(plan)}")

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, create_model
 from augenmass.config.paths import Where
 from augenmass.config.schema import ContactModel, Strict
 from augenmass.core.errors import ConfigProblem
-from augenmass.core.fields import Duration, PositiveDuration
+from augenmass.core.fields import Delay, Interval
 from augenmass.core.plan import Contact, NotificationSettings
 from augenmass.notify.channels import channel_classes
 
@@ -35,19 +35,19 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 class NotificationsModel(Strict):
     """The keys of `notifications:` that are not a channel's."""
 
-    group_wait: Duration = Field(
+    group_wait: Delay = Field(
         default=10.0,
         description=(
             "A first problem for a contact waits this long for others to go out in one message."
         ),
     )
-    group_interval: Duration = Field(
+    group_interval: Delay = Field(
         default=30.0, description="At least this long between two messages to one contact."
     )
-    retry_initial: PositiveDuration = Field(
+    retry_initial: Interval = Field(
         default=5.0, description="Wait after a failed send, doubling with each failure."
     )
-    retry_max: PositiveDuration = Field(
+    retry_max: Interval = Field(
         default=300.0, description="Longest wait between two sends of one message."
     )
     max_attempts: int = Field(

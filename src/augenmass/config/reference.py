@@ -36,8 +36,16 @@ from augenmass.config.schema import (
     SettingsModel,
     TemplateModel,
 )
+from augenmass.config.yamlload import (
+    MAX_ALIAS_VALUES,
+    MAX_CONFIG_BYTES,
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    MAX_NODES,
+    MIB,
+)
 from augenmass.core.duration import format_duration
-from augenmass.core.fields import MAX_NAME, STATE_NAMES
+from augenmass.core.fields import MAX_NAME, STATE_NAMES, AtMost
 from augenmass.core.options import CheckModel
 from augenmass.core.plan import Policy, Retention, Settings
 from augenmass.core.timeperiod import WEEKDAYS
@@ -72,6 +80,10 @@ _BEFORE: dict[str, dict[str, Any]] = {
 }
 
 
+def _bound(bound: AtMost) -> str:
+    return format_duration(bound.seconds)
+
+
 def _function_name(schema: Any) -> str:
     function = schema["function"]["function"]
     return str(getattr(function, "__name__", ""))
@@ -98,6 +110,10 @@ class _YamlSchema(GenerateJsonSchema):
         self, schema: core_schema.AfterValidatorFunctionSchema
     ) -> JsonSchemaValue:
         inner = super().function_after_schema(schema)
+        bound = schema["function"]["function"]
+        if isinstance(bound, AtMost):  # a duration's upper bound: "duration ≤ 1h"
+            kind = inner.get(_KIND, "duration")
+            return {**inner, "maximum": bound.seconds, _KIND: f"{kind} ≤ {_bound(bound)}"}
         name = _function_name(schema)
         if name == "_positive":
             return {**inner, "exclusiveMinimum": 0, _KIND: "positive duration"}
@@ -453,7 +469,8 @@ periods ...) are cross-checked only by `augenmass check-config`.
 
 | Type | Written as |
 |---|---|
-| duration | seconds as a number, or text with units `ms s m h d w`: `30s`, `5m`, `1h30m`, `2d` |
+| duration | seconds as a number, or text with units `ms s m h d w`: `30s`, `5m`, `1h30m`, `2d`; \
+never negative, infinite or not a number, and at most the bound its key shows (`duration ≤ 1h`) |
 | positive duration | a duration above 0 (an interval: 0 would mean "run constantly") |
 | state | `ok`, `warning`, `critical`, `unknown` or 0..3 |
 | range | a Nagios threshold range as text: `10` (alert above 10), `10:` (below 10), \
@@ -467,6 +484,20 @@ Check options and plugin arguments may use macros, expanded before each run: `$H
 `$HOSTADDRESS$`, `$HOSTDISPLAYNAME$`, `$SERVICEDESC$`, `$SERVICEDISPLAYNAME$`, `$ARG1$`..., a
 `vars:` entry as `$_HOSTNAME$` / `$_SERVICENAME$` (upper case, as in Nagios) or as `$name$`
 (the service's, else the host's); `$$` is a literal `$`.
+
+## Limits
+
+A configuration is refused, with a message naming the limit, when
+
+- a file is larger than {MAX_FILE_BYTES // MIB} MiB, or all files of a directory together \
+larger than {MAX_CONFIG_BYTES // MIB} MiB (checked before anything is read);
+- it holds more than {MAX_NODES:,} YAML values (mappings, lists and scalars, all files \
+together; 50,000 services, each written out, are about 700,000);
+- aliases (`*name`, `<<: *name`) copy more than {MAX_ALIAS_VALUES:,} values, or nest deeper \
+than {MAX_DEPTH} levels;
+- a duration is longer than the bound of its key (shown with its type);
+- it defines no host: `augenmass run`, `augenmass check-config` and a reload refuse it, since \
+it would stop all monitoring, unless that is meant (`--allow-empty`).
 """
 
 

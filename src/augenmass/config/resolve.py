@@ -18,7 +18,7 @@ from augenmass.config.notifications import (
 )
 from augenmass.config.paths import Where
 from augenmass.config.periods import BUILTIN, build_timeperiods
-from augenmass.config.policy import build_check, build_policy
+from augenmass.config.policy import CheckCache, build_check, build_policy
 from augenmass.config.schema import (
     ApplyModel,
     GroupModel,
@@ -65,6 +65,7 @@ class Resolver:
         self.s = sections
         self.problems = problems
         self.warnings: list[str] = []
+        self.checks: CheckCache = {}
         named = sections.named
         self.known = {
             "contact group": set(named["contact_groups"]),
@@ -81,8 +82,10 @@ class Resolver:
             self.problems.append(where.problem(message))
 
     def _refs(self, kind: str, names: list[str] | None, where: Where) -> None:
+        known = self.known[kind]
         for index, name in enumerate(names or ()):
-            self._ref(kind, name, where.at(index))
+            if name not in known:  # the place is worked out only for a problem
+                self._ref(kind, name, where.at(index))
 
     def _keyed(self, model: type[Any], section: str) -> Any:
         values = self.s.keyed[section]
@@ -115,14 +118,19 @@ class Resolver:
         def at(key: str) -> Where:
             return where_of.get(key, fallback).at(key)
 
-        self._refs("contact group", model.notify, at("notify"))
-        self._refs("contact", model.contacts, at("contacts"))
+        # Most references are fine: look them up first, work out a place only for a problem.
+        known = self.known
+        for kind, key in (("contact group", "notify"), ("contact", "contacts")):
+            names = getattr(model, key)
+            if names and not known[kind].issuperset(names):
+                self._refs(kind, names, at(key))
         for key in ("check_period", "notification_period"):
             value = getattr(model, key)
-            if value is not None:
+            if value is not None and value not in known["time period"]:
                 self._ref("time period", value, at(key))
         for index, esc in enumerate(model.escalations or ()):
-            self._refs("contact group", esc.notify, at("escalations").at(index, "notify"))
+            if not known["contact group"].issuperset(esc.notify):
+                self._refs("contact group", esc.notify, at("escalations").at(index, "notify"))
 
     def notifications(self) -> NotificationSettings:
         model: NotificationsModel = self._keyed(notifications_model(), "notifications")
@@ -202,7 +210,7 @@ class Resolver:
         check = None
         if model.check is not None:
             where = merged.origins.get("check", entry.where).at("check")
-            check, problems = build_check(model.check, where, model, defaults)
+            check, problems = build_check(model.check, where, model, defaults, self.checks)
             self.problems.extend(problems)
         return HostPlan(
             name=entry.name,
@@ -289,7 +297,7 @@ class Resolver:
             )
             return []
         where = merged.origins.get("check", entry.where).at("check")
-        check, problems = build_check(model.check, where, model, defaults)
+        check, problems = build_check(model.check, where, model, defaults, self.checks)
         self.problems.extend(problems)
         if check is None:
             return []

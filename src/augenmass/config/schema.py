@@ -9,13 +9,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from augenmass.core.fields import (
-    Duration,
+    Delay,
+    Freshness,
     HostName,
+    Interval,
+    KeepFor,
     Name,
     NameList,
-    PositiveDuration,
+    Repeat,
     State,
     Text,
+    Timeout,
 )
 from augenmass.core.plan import HOST_NOTIFY_ON, SERVICE_NOTIFY_ON
 
@@ -41,24 +45,24 @@ class Strict(BaseModel):
 
 
 class RetentionModel(Strict):
-    raw: Duration | None = Field(
+    raw: KeepFor | None = Field(
         default=None, description="How long raw performance data points are kept."
     )
-    five_minute: Duration | None = Field(
+    five_minute: KeepFor | None = Field(
         default=None, description="How long the 5-minute roll-ups of performance data are kept."
     )
-    hourly: Duration | None = Field(
+    hourly: KeepFor | None = Field(
         default=None, description="How long the hourly roll-ups of performance data are kept."
     )
-    history: Duration | None = Field(
+    history: KeepFor | None = Field(
         default=None, description="How long state history events are kept."
     )
-    notification_log: Duration | None = Field(
+    notification_log: KeepFor | None = Field(
         default=None,
         description="How long the notification log and sent or failed outbox rows are kept "
         "(pending notifications are never pruned).",
     )
-    audit_log: Duration | None = Field(
+    audit_log: KeepFor | None = Field(
         default=None,
         description="How long the audit log of operator actions is kept.",
     )
@@ -93,7 +97,7 @@ class SettingsModel(Strict):
     max_concurrent_checks: int | None = Field(
         default=None, ge=1, le=100_000, description="Checks running at the same time, at most."
     )
-    max_check_spread: Duration | None = Field(
+    max_check_spread: Delay | None = Field(
         default=None,
         description=(
             "First checks after a start are spread over the check interval, at most this long."
@@ -114,7 +118,7 @@ class SettingsModel(Strict):
     plugin_dirs: list[str] | None = Field(
         default=None, description="Where a plugin named without a slash is looked up, before $PATH."
     )
-    self_metrics_interval: PositiveDuration | None = Field(
+    self_metrics_interval: Interval | None = Field(
         default=None,
         description=(
             "How often the scheduler's own figures (lateness, checks run) are"
@@ -195,7 +199,7 @@ class EscalationModel(Strict):
     last: int = Field(
         default=0, ge=0, description="Last notification number it applies to; 0: no end."
     )
-    after: Duration | None = Field(
+    after: Repeat | None = Field(
         default=None,
         description="Or: applies once this long has passed since the HARD problem began.",
     )
@@ -204,7 +208,7 @@ class EscalationModel(Strict):
         default=True,
         description="true: instead of the object's contacts; false: in addition to them.",
     )
-    notification_interval: Duration | None = Field(
+    notification_interval: Repeat | None = Field(
         default=None, description="Repeat interval while it applies (default: the object's)."
     )
 
@@ -212,11 +216,11 @@ class EscalationModel(Strict):
 class PolicyModel(Strict):
     """Keys allowed in `defaults`, templates, hosts and services. None = not set here."""
 
-    check_interval: PositiveDuration | None = Field(
+    check_interval: Interval | None = Field(
         default=None,
         description="Time between checks while the state is OK or a confirmed (HARD) problem.",
     )
-    retry_interval: PositiveDuration | None = Field(
+    retry_interval: Interval | None = Field(
         default=None, description="Time between checks while a problem is being confirmed (SOFT)."
     )
     max_check_attempts: int | None = Field(
@@ -238,7 +242,7 @@ class PolicyModel(Strict):
     passive_checks: bool | None = Field(
         default=None, description="Accept results submitted from outside (API)."
     )
-    freshness_threshold: PositiveDuration | None = Field(
+    freshness_threshold: Freshness | None = Field(
         default=None, description="Passive checks: run the check when no result came for this long."
     )
     check_period: Name | None = Field(
@@ -270,11 +274,11 @@ class PolicyModel(Strict):
     notifications_enabled: bool | None = Field(
         default=None, description="Send notifications for this object at all."
     )
-    notification_interval: Duration | None = Field(
+    notification_interval: Repeat | None = Field(
         default=None,
         description="Repeat the notification this often while a problem lasts; 0: notify once.",
     )
-    first_notification_delay: Duration | None = Field(
+    first_notification_delay: Delay | None = Field(
         default=None,
         description="Wait this long after a problem became HARD before the first notification.",
     )
@@ -296,7 +300,7 @@ class PolicyModel(Strict):
     escalations: list[EscalationModel] | None = Field(
         default=None, description="Other contact groups from some notification number or time on."
     )
-    timeout: Duration | None = Field(default=None, description="Time limit of the check.")
+    timeout: Timeout | None = Field(default=None, description="Time limit of the check.")
     timeout_state: State | None = Field(
         default=None, description="State of a check that ran out of time."
     )

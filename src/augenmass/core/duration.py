@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -19,9 +20,18 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):  # bool is an int subclass; `true` is never a duration
         raise DurationError(f"invalid duration {value!r}: use e.g. 30s, 5m, 1h, 1d or seconds")
     if isinstance(value, int | float):
-        return _checked(float(value), value)
+        try:
+            return _checked(float(value), value)
+        except OverflowError:  # an int of hundreds of digits
+            raise DurationError(f"invalid duration {str(value)[:12]}...: far too long") from None
     if not isinstance(value, str):
         raise DurationError(f"invalid duration {value!r}: use e.g. 30s, 5m, 1h, 1d or seconds")
+    return _parse_text(value)
+
+
+# A config says `5m` thousands of times (every service inherits its template's keys).
+@functools.lru_cache(maxsize=1024)
+def _parse_text(value: str) -> float:
     text = value.strip()
     if not text or len(text) > _MAX_TEXT:
         raise DurationError(f"invalid duration {value!r}: use e.g. 30s, 5m, 1h, 1d or seconds")

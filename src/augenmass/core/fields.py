@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator
 
-from augenmass.core.duration import parse_duration
+from augenmass.core.duration import format_duration, parse_duration
 from augenmass.core.thresholds import parse_range
 
 STATE_NAMES = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
@@ -65,9 +66,6 @@ def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-Duration = Annotated[float, BeforeValidator(_duration)]
-
-
 def _positive(value: float) -> float:
     if value <= 0:
         raise ValueError(
@@ -76,8 +74,59 @@ def _positive(value: float) -> float:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class AtMost:
+    """The upper bound of a duration field (an after-validator; the reference shows it)."""
+
+    seconds: float
+
+    def __call__(self, value: float) -> float:
+        if value > self.seconds:
+            shown = format_duration(value) if value < 1e9 else f"{value:g} s"
+            raise ValueError(
+                f"{shown} is longer than the limit of {format_duration(self.seconds)} "
+                f"({self.seconds:,.0f} s)"
+            )
+        return value
+
+
+HOUR = 3600.0
+DAY = 24 * HOUR
+
+# Every duration of the config has an upper bound, chosen per kind: beyond it a value is a typo
+# or a unit mix-up (`check_interval: 1e29` was accepted and the check never ran), and nothing
+# downstream (due times, timers, retention cut-offs) ever meets an absurd number. Not a number,
+# infinite and negative are refused by parse_duration. A new duration field takes one of these.
+MAX_TIMEOUT = HOUR  # a check's or a delivery's time limit
+MAX_INTERVAL = DAY  # how often a check runs (or retries): less than daily is not monitoring
+MAX_DELAY = DAY  # waits before acting: first notification, grouping, the start-up spread
+MAX_REPEAT = 30 * DAY  # re-notification and escalation times
+MAX_FRESHNESS = 90 * DAY  # passive results of a job that runs monthly, with room to spare
+MAX_RETENTION = 20 * 365 * DAY  # how long stored data is kept
+
+Timeout = Annotated[float, BeforeValidator(_duration), AfterValidator(AtMost(MAX_TIMEOUT))]
+PositiveTimeout = Annotated[
+    float,
+    BeforeValidator(_duration),
+    AfterValidator(_positive),
+    AfterValidator(AtMost(MAX_TIMEOUT)),
+]
 # Intervals that drive the scheduler: 0 would mean "run constantly".
-PositiveDuration = Annotated[float, BeforeValidator(_duration), AfterValidator(_positive)]
+Interval = Annotated[
+    float,
+    BeforeValidator(_duration),
+    AfterValidator(_positive),
+    AfterValidator(AtMost(MAX_INTERVAL)),
+]
+Delay = Annotated[float, BeforeValidator(_duration), AfterValidator(AtMost(MAX_DELAY))]
+Repeat = Annotated[float, BeforeValidator(_duration), AfterValidator(AtMost(MAX_REPEAT))]
+Freshness = Annotated[
+    float,
+    BeforeValidator(_duration),
+    AfterValidator(_positive),
+    AfterValidator(AtMost(MAX_FRESHNESS)),
+]
+KeepFor = Annotated[float, BeforeValidator(_duration), AfterValidator(AtMost(MAX_RETENTION))]
 State = Annotated[int, BeforeValidator(_state)]
 Name = Annotated[str, AfterValidator(_name)]
 HostName = Annotated[str, AfterValidator(check_host_name)]

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from augenmass.core.fields import Duration, State, threshold_text
+from augenmass.core.fields import State, Timeout, threshold_text
 
 
 class CheckModel(BaseModel):
@@ -20,7 +20,7 @@ class CheckModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    timeout: Duration | None = Field(
+    timeout: Timeout | None = Field(
         default=None,
         description="Time limit (seconds, or 30s, 1m ...); not set: the object's `timeout`, "
         "else 10 s.",

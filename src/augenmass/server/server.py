@@ -16,7 +16,7 @@ import statistics
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
-from augenmass.config import load_config, summarize
+from augenmass.config import load_config, require_hosts, summarize
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.datadir import ensure_dir
 from augenmass.core.errors import ConfigError
@@ -108,8 +108,12 @@ class Server:
         listen: str | None = None,
         clock: Clock | None = None,
         store_url: str | None = None,
+        allow_empty: bool = False,
     ) -> None:
         self.config_path = config_path
+        # A config without hosts is refused at start and on reload unless this is set: an
+        # emptied file must not stop all monitoring silently.
+        self.allow_empty = allow_empty
         self.data_dir = data_dir
         self.listen = listen
         self.clock = clock or SystemClock()
@@ -148,6 +152,8 @@ class Server:
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         self.plan = load_config(self.config_path)  # ConfigError → nothing starts
+        if not self.allow_empty:
+            require_hosts(self.plan, self.config_path)
         raise_fd_limit()
         # A data directory or spool of the wrong kind, or not writable: one line, not a trace.
         ensure_dir(self.data_dir)
@@ -281,6 +287,8 @@ class Server:
     async def _reload(self) -> bool:
         try:
             plan = await asyncio.to_thread(load_config, self.config_path)
+            if not self.allow_empty:
+                require_hosts(plan, self.config_path)
         except ConfigError as exc:
             log.error(
                 "reload refused: config has errors; the old config keeps running",

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from augenmass.core.fields import PositiveDuration, Text
+from augenmass.core.fields import PositiveTimeout, Text
 from augenmass.core.messages import Message, Rendered, SendError
 from augenmass.core.plan import Contact, NotificationSettings, Plan, SmtpSettings
 from augenmass.notify.channels.base import ChannelModel, KeyPath, SettingsReport
@@ -75,7 +75,7 @@ class SmtpModel(ChannelModel):
     from_address: str = Field(
         default="augenmass@localhost", alias="from", description="Sender address of the messages."
     )
-    timeout: PositiveDuration = Field(default=30.0, description="Time limit of one delivery.")
+    timeout: PositiveTimeout = Field(default=30.0, description="Time limit of one delivery.")
 
     @field_validator("from_address")
     @classmethod

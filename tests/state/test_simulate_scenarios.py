@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from state_helpers import build_plan, policy
 
 from augenmass.cli.simulate import SimulationError, run_simulation, write_simulation
+from augenmass.config import load_config
 from augenmass.core.plan import Contact, Escalation
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def lines(*records: dict[str, Any]) -> list[str]:
@@ -119,6 +123,39 @@ def test_scenario_13_escalation_via_simulate() -> None:
         (6, ["alice"]),
         (7, ["alice"]),
     ]
+
+
+def test_host_blip_timeline_leaves_the_website_its_own_retries() -> None:
+    """examples/timeline-host-blip.jsonl (docs/semantics.md §6): a SOFT DOWN host does not send
+    the failing website HARD, so the web team is not told; a HARD DOWN one does, at the
+    website's next result, and its PROBLEM waits for the host."""
+    plan = load_config(EXAMPLES / "config")
+    script = (EXAMPLES / "timeline-host-blip.jsonl").read_text().splitlines()
+    rows = list(run_simulation(plan, script))
+    web = [r for r in rows if r["host"] == "www1" and r["service"] == "website"]
+    states = [
+        (r["at"][11:19], r["state"], r["state_type"], r["attempt"])
+        for r in web
+        if r["event"] == "state"
+    ]
+    assert states == [
+        ("10:00:00", "OK", "HARD", 1),
+        ("10:01:05", "CRITICAL", "SOFT", 1),  # the host is SOFT DOWN
+        ("10:01:25", "CRITICAL", "SOFT", 2),  # before the fix: a PROBLEM to the web team here
+        ("10:01:45", "OK", "SOFT", 3),
+        ("10:10:25", "CRITICAL", "SOFT", 1),  # the host is SOFT DOWN (2 of 3)
+        ("10:10:45", "CRITICAL", "HARD", 3),  # the host is HARD DOWN: no more retries
+        ("10:20:05", "OK", "HARD", 1),
+    ]
+    assert [r for r in web if r["event"] == "notification"] == []
+    held = [(r["at"][11:19], r["reason"]) for r in web if r["event"] == "notification_suppressed"]
+    assert ("10:10:45", "host_down") in held
+    assert notifications([r for r in rows if r["service"] is None]) == [
+        ("2026-03-02T10:10:40Z", "PROBLEM", 1),
+        ("2026-03-02T10:20:00Z", "RECOVERY", 2),
+    ]
+    messages = [(r["type"], r["contact"]) for r in rows if r["event"] == "message"]
+    assert messages == [("PROBLEM", "it-lead"), ("RECOVERY", "it-lead")]
 
 
 def test_acknowledge_action_and_ack_of_ok_is_reported_ignored() -> None:

@@ -140,8 +140,10 @@ class Engine:
         out = OutcomeBuilder()
         n = self._notifier(out)
         policy = self._plan.policy(key)
-        status, host_problem = self._map_status(key, result.status)
-        force = (host_problem and status != 0) or (key.service is None and result.passive)
+        status, host_problem, host_hard = self._map_status(key, result.status)
+        # Only a HARD host problem skips the service's retries: a host blip (SOFT DOWN) must
+        # not use them up, or the service pages early once the host is back (nagioscore #759).
+        force = (host_hard and status != 0) or (key.service is None and result.passive)
         # a start time from the future (clock skew) is clamped, so it cannot block later results
         at = min(result.started_at, now) if result.started_at else now
         tr = apply_result(
@@ -175,16 +177,18 @@ class Engine:
         self._recovery_notes(n, tr, new, now)
         return out.build()
 
-    def _map_status(self, key: CheckKey, raw: int) -> tuple[int, bool]:
+    def _map_status(self, key: CheckKey, raw: int) -> tuple[int, bool, bool]:
         """Host: 0 → UP, else DOWN or UNREACHABLE (all parents not UP). Service: 0..3, else
-        UNKNOWN; the flag says whether the service's host is not UP."""
+        UNKNOWN; the flags say whether the service's host is not UP, and whether it is HARD so."""
         if key.service is None:
             if raw == 0:
-                return 0, False
-            return (2 if self._parents_down(key.host) else 1), False
+                return 0, False, False
+            return (2 if self._parents_down(key.host) else 1), False, False
+        status = raw if 0 <= raw <= 3 else 3
         host = self._states.get(self._host_keys[key.host])
-        host_problem = host is not None and host.checked and host.state != 0
-        return (raw if 0 <= raw <= 3 else 3), host_problem
+        if host is None or not host.checked or host.state == 0:
+            return status, False, False
+        return status, True, host.state_type is StateType.HARD
 
     def _parents_down(self, host: str) -> bool:
         parents = [CheckKey(p) for p in self._plan.hosts[host].parents]

@@ -37,8 +37,8 @@ def apply_result(
 ) -> Transition:
     """The new state after `status` (already mapped: service 0..3, host UP/DOWN/UNREACHABLE).
 
-    `host_problem`: a service whose host is not UP. `force_hard`: go HARD at once (a service
-    while its host is down, or a passive host result).
+    `host_problem`: a service whose host is not UP (SOFT or HARD). `force_hard`: go HARD at
+    once (a service while its host is HARD down or unreachable, or a passive host result).
     """
     changes: dict[str, Any] = {
         "checked": True,

@@ -148,7 +148,7 @@ class SettingsModel(Strict):
     retention: RetentionModel = Field(
         default=RetentionModel(), description="How long stored data is kept."
     )
-    passive_max_age: PositiveDuration | None = Field(
+    passive_max_age: Freshness | None = Field(
         default=None,
         description=(
             "How old a passive result's start time (`execution_start`) may be; an older one is"
@@ -158,7 +158,7 @@ class SettingsModel(Strict):
             " at once)."
         ),
     )
-    passive_max_future: Duration | None = Field(
+    passive_max_future: Delay | None = Field(
         default=None,
         description=(
             "How far in the future a passive result's start time may lie (clock skew of the"

@@ -24,12 +24,12 @@ def mount_small_disk(mount: Path, size: str) -> None:
 
 
 def fill(path: Path) -> None:
-    """Write until the file system says ENOSPC."""
-    with open(path, "wb") as fh:
-        chunk = b"\0" * 65536
+    """Write until the file system says ENOSPC (unbuffered: a buffered file's close would try
+    to flush the last chunk again and raise ENOSPC after the loop had caught it)."""
+    chunk = b"\0" * 65536
+    with open(path, "wb", buffering=0) as fh:
         try:
             for _ in range(100_000):  # bounded: 6 GB at most, far more than the small disk
                 fh.write(chunk)
-                fh.flush()
         except OSError:
             pass

@@ -172,7 +172,7 @@ async def test_a_thousand_failing_checks_leak_nothing(snmp: SnmpProbe) -> None:
     ("kind", "options", "words"),
     [
         ("snmp", {"community": "xerox", "oid": LEVEL}, "SNMP OK"),
-        ("printer", {"community": "konica"}, "PRINTER WARNING"),
+        ("printer", {"community": "jetdirect_m880"}, "PRINTER WARNING - Cyan toner 16% left"),
         ("snmp-disk", {"community": "slackware"}, "DISK CRITICAL"),
         ("snmp-interface", {"community": "unifi_nanohd", "interface": "eth0"}, "IF OK"),
     ],

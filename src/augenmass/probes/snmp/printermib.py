@@ -3,8 +3,12 @@
 Percent rule (RFC-strict, as the answer key in tests/fixtures/snmp/SOURCES.md): percent =
 100 × level / max only when level ≥ 0 and max > 0. The special levels are states, never numbers:
 -1 "no restriction", -2 "unknown", -3 "some remaining". For a receptacle (class 4, e.g. a waste
-toner box) the level is the space left, so the same number is reported as "space left" and a
-low value still means "act now" — one threshold ("warning: 20:") fits both kinds.
+toner box) the level is the space left (RFC 3805, prtMarkerSuppliesLevel), so a low value still
+means "act now" — one threshold ("warning: 20:") fits both kinds; people are shown how full it is.
+
+Every supply also gets a kind (toner, ink, drum, waste, staples, other), which decides whether it
+may raise a state: from prtMarkerSuppliesType, else from words of its description, because
+trimmed recordings and some firmware leave the type out or say "other".
 """
 
 from __future__ import annotations
@@ -34,6 +38,28 @@ HR_PRINTER_ERRORS = "1.3.6.1.2.1.25.3.5.1.2"
 
 RECEPTACLE = 4
 LEVEL_NO_RESTRICTION, LEVEL_UNKNOWN, LEVEL_SOME = -1, -2, -3
+
+KINDS = ("toner", "ink", "drum", "waste", "staples", "other")
+# PrtMarkerSuppliesTypeTC (IANA-PRINTER-MIB) → kind; solid and ribbon wax: the ink of wax printers
+TYPE_KINDS = {
+    3: "toner",  # toner
+    21: "toner",  # tonerCartridge
+    5: "ink",  # ink
+    6: "ink",  # inkCartridge
+    7: "ink",  # inkRibbon
+    12: "ink",  # solidWax
+    13: "ink",  # ribbonWax
+    9: "drum",  # opc (photoconductor: drum, imaging unit)
+    4: "waste",  # wasteToner
+    8: "waste",  # wasteInk
+    14: "waste",  # wasteWax
+    24: "waste",  # wasteWater
+    29: "staples",  # stitchingWire
+    32: "staples",  # staples
+}
+# types that say what they are, just not one of the kinds above (fuser, developer, transfer …)
+OTHER_TYPES = frozenset({10, 11, 15, 16, 17, 18, 19, 20, 22, 23, 25, 26, 27, 28, 30, 31, 33, 34})
+WASTE_MEDIA = {4: "toner", 8: "ink", 14: "wax", 24: "water"}
 
 DEVICE_STATUS = {1: "unknown", 2: "running", 3: "warning", 4: "testing", 5: "down"}
 PRINTER_STATUS = {1: "other", 2: "unknown", 3: "idle", 4: "printing", 5: "warmup"}
@@ -81,6 +107,15 @@ _COLOUR_WORDS = {
     "magenta": ("magenta",),
     "yellow": ("yellow", "jaune", "gelb", "amarelo", "amarillo", "giallo"),
 }
+# description words → kind, for a missing or vague type; checked in this order ("Waste Toner …"
+# is waste, "Toner/Drum Cartridge" is used up like toner)
+_KIND_WORDS = (
+    ("waste", ("waste", "resttoner", "collection")),
+    ("staples", ("staple", "staples", "stapler", "heftklammern")),
+    ("toner", ("toner",)),
+    ("ink", ("ink", "tinte", "encre", "tinta", "inchiostro")),
+    ("drum", ("drum", "opc", "photoconductor", "imaging", "trommel", "tambour", "tamburo")),
+)
 _WORD = re.compile(r"[a-zà-ÿ]+")
 _CUT = re.compile(r"\s+S/N:.*$")
 
@@ -98,8 +133,39 @@ class Supply:
     colour_conflict: str | None = None  # the colorant table said this, the description not
 
     @property
+    def kind(self) -> str:
+        """toner, ink, drum, waste, staples or other (see KINDS)."""
+        known = TYPE_KINDS.get(self.supply_type or 0)
+        if known:
+            return known
+        if self.supply_type in OTHER_TYPES:
+            return "other"
+        words = set(_WORD.findall(self.description.lower()))
+        for kind, keys in _KIND_WORDS:
+            if words & set(keys):
+                return kind
+        # a receptacle of no stated type in a printer is where used toner or ink goes
+        return "waste" if self.supply_class == RECEPTACLE else "other"
+
+    @property
+    def waste_of(self) -> str | None:
+        """What a waste container collects (toner, ink …), when the type or description says."""
+        if self.supply_type in WASTE_MEDIA:
+            return WASTE_MEDIA[self.supply_type]
+        words = set(_WORD.findall(self.description.lower()))
+        return "toner" if "toner" in words else "ink" if "ink" in words else None
+
+    @property
     def receptacle(self) -> bool:
-        return self.supply_class == RECEPTACLE
+        """Its level is the space left. A waste type counts even without the class column: by
+        RFC 3805 a waste container is a receptacle, and trimmed recordings lack the class."""
+        return self.supply_class == RECEPTACLE or self.kind == "waste"
+
+    @property
+    def empty(self) -> bool:
+        """Level 0 of an unknown capacity: nothing left (or, for a receptacle, no space left).
+        Staplers report this way: -3 while some remain, 0 when out."""
+        return self.level == 0 and self.max == LEVEL_UNKNOWN
 
     @property
     def percent(self) -> float | None:
@@ -152,6 +218,11 @@ def supplies(
             )
         )
     return found
+
+
+def colour_words(colour: str) -> tuple[str, ...]:
+    """The words that name a colour in descriptions ("black" → black, noir, schwarz …)."""
+    return _COLOUR_WORDS.get(colour, tuple(_WORD.findall(colour.lower())))
 
 
 def error_conditions(raw: bytes) -> list[str]:

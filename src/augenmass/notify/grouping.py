@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 
-from augenmass.core.messages import Entry, Item, Message
+from augenmass.core.messages import Entry, Item, Message, data_time
 from augenmass.core.plan import Plan
 
 HOST_DOWN = 1  # UNREACHABLE (2) hosts are what a DOWN one rolls up
@@ -90,10 +90,8 @@ def _merge(items: Iterable[Item]) -> list[Entry]:
 def _problem_began(problem: Entry) -> float:
     # the first failed check where the engine said it (rows written before: the first
     # notification's time)
-    began = problem.data.get("began")
-    if isinstance(began, int | float) and not isinstance(began, bool):
-        return float(began)
-    return float(problem.data.get("since", problem.at))
+    began = data_time(problem.data, "began")
+    return began if began is not None else float(problem.data.get("since", problem.at))
 
 
 def descendants(plan: Plan, host: str) -> list[str]:

@@ -9,7 +9,6 @@ reports it at check-config time instead of at 3 a.m.
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ import jinja2
 from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from augenmass.core.messages import Entry, Message, Rendered
+from augenmass.core.messages import Entry, Message, Rendered, data_time
 from augenmass.core.values import CheckKey, page_path, state_name
 from augenmass.notify.grouping import summarize_names
 
@@ -89,17 +88,10 @@ def _minute(minute: int, zone: ZoneInfo) -> tuple[str, str]:
     return local.strftime("%Y-%m-%d"), local.strftime("%H:%M %Z")
 
 
-def _stamp(data: Mapping[str, Any], name: str) -> float | None:
-    value = data.get(name)
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None  # absent (older rows, a state without a problem) or not a time
-
-
 def problem_times(data: Mapping[str, Any], zone: ZoneInfo) -> tuple[str, str]:
     """When the problem began and when it was confirmed, as shown; the confirmation without
     its date when on the same day, and '' when it adds nothing (the same minute)."""
-    began, confirmed = _stamp(data, "began"), _stamp(data, "confirmed")
+    began, confirmed = data_time(data, "began"), data_time(data, "confirmed")
     if began is None:
         return "", ""
     began_day, began_clock = _minute(int(began // 60), zone)

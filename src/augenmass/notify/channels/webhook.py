@@ -12,14 +12,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.fields import Name, NameList
-from augenmass.core.messages import Message, Rendered, SendError
+from augenmass.core.messages import Message, Rendered, SendError, data_time
 from augenmass.core.plan import Contact, NotificationSettings, Plan, WebhookTarget
 from augenmass.core.values import state_name
 from augenmass.notify.channels.base import ChannelModel, KeyPath, SettingsReport
@@ -63,11 +63,6 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def _time(data: Mapping[str, Any], name: str) -> float | None:
-    value = data.get(name)
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 def payload(message: Message, rendered: Rendered, base_url: str | None = None) -> dict[str, Any]:
     return {
         "id": message.message_id,
@@ -90,8 +85,8 @@ def payload(message: Message, rendered: Rendered, base_url: str | None = None) -
                 ),
                 "problem_at": e.problem_at,
                 # the problem's first failed check and when its state became HARD (or null)
-                "began": _time(e.data, "began"),
-                "confirmed": _time(e.data, "confirmed"),
+                "began": data_time(e.data, "began"),
+                "confirmed": data_time(e.data, "confirmed"),
                 "url": entry_url(base_url, e.host, e.service) or None,
                 "affected": list(e.affected),
             }

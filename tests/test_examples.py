@@ -28,3 +28,7 @@ def test_example_models_the_organisation() -> None:
     web = [s for s in plan.services.values() if s.name == "website"]
     assert {s.host for s in web} == {"www1", "www2", "tickets"}
     assert all(s.policy.max_check_attempts == 3 and s.policy.retry_interval == 20 for s in web)
+
+
+def test_example_links_notifications_to_the_web_ui() -> None:
+    assert load_config(EXAMPLES / "config").settings.base_url == "http://127.0.0.1:8080"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -48,7 +49,7 @@ async def receiver() -> AsyncIterator[Receiver]:
         await runner.cleanup()
 
 
-def plan_with(tmp_path: Path, contacts: str, receiver: Receiver) -> Any:
+def plan_with(tmp_path: Path, contacts: str, receiver: Receiver, extra: str = "") -> Any:
     from augenmass.config import load_config
 
     base = f"""
@@ -64,7 +65,8 @@ contacts:
 hosts:
   www1: {{address: 127.0.0.1}}
 """
-    return load_config(write_config(tmp_path, 0, base=base.replace("{", "{{").replace("}", "}}")))
+    base = base.replace("{", "{{").replace("}", "}}")
+    return load_config(write_config(tmp_path, 0, extra, base=base))
 
 
 async def test_webhook_is_signed_json(tmp_path, store: Store, clock: ManualClock, receiver):
@@ -87,6 +89,21 @@ async def test_webhook_is_signed_json(tmp_path, store: Store, clock: ManualClock
     )
     assert entry["output"] == evil  # JSON carries it exactly; escaping is the receiver's job
     assert doc["subject"] == "PROBLEM: www1/website is CRITICAL"
+    assert (entry["began"], entry["confirmed"], entry["url"]) == (None, None, None)
+
+
+async def test_webhook_carries_the_problem_times_and_the_page(tmp_path, store, clock, receiver):
+    base_url = "settings: {base_url: 'https://monitor.example.org'}\n"
+    plan = plan_with(tmp_path, "  ops-bot: {webhooks: [ops]}", receiver, base_url)
+    svc = NotificationService(plan, store, clock)
+    ev = note(clock.t, "www1", "disk /var", "PROBLEM", 2, ["ops-bot"])
+    times = {"began": clock.t - 180, "confirmed": clock.t - 60}
+    await svc.handle([dataclasses.replace(ev, data={**ev.data, **times})])
+    await svc.dispatcher.pass_once()
+    [(_, body)] = receiver.requests
+    [entry] = json.loads(body)["notifications"]
+    assert (entry["began"], entry["confirmed"]) == (clock.t - 180, clock.t - 60)
+    assert entry["url"] == "https://monitor.example.org/service/www1/disk%20%2Fvar"
 
 
 async def test_webhook_5xx_is_retried_and_4xx_fails(tmp_path, store, clock, receiver):

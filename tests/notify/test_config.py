@@ -123,3 +123,24 @@ def test_contact_types_decide_who_gets_a_recovery(tmp_path: Path) -> None:
         ("PROBLEM", ["boss", "ops"]),
         ("RECOVERY", ["ops"]),
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("monitor.example.org", "use http:// or https:// and a host"),
+        ("https://ops:pw@monitor.example.org", "no user or password in it"),
+        ("https://monitor.example.org/?x=1", "no query (?) or fragment (#)"),
+        ("https://monitor.example.org/a b", "without spaces"),
+    ],
+)
+def test_base_url_must_be_a_plain_web_address(tmp_path: Path, value: str, why: str) -> None:
+    [p] = problems(tmp_path, f"settings:\n  base_url: '{value}'\n")
+    assert p.startswith("augenmass.yaml:2: settings.base_url:") and why in p, p
+    assert "pw" not in p  # a password in the address is not repeated
+
+
+def test_base_url_loses_its_trailing_slash(tmp_path: Path) -> None:
+    path = tmp_path / "augenmass.yaml"
+    path.write_text("settings: {base_url: 'https://monitor.example.org/aug/'}\n")
+    assert load_config(path).settings.base_url == "https://monitor.example.org/aug"

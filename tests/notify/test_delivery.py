@@ -113,8 +113,8 @@ async def test_undelivered_problem_is_merged_with_its_recovery(tmp_path, smtp, s
     smtp.mode = "ok"
     await svc.dispatcher.pass_once()
     [mail] = smtp.received()
-    assert mail.subject == "RECOVERY: www1/website is OK (was CRITICAL from 2023-11-14 22:22)"
-    assert "CRITICAL from 2023-11-14 22:22 to 2023-11-14 22:29, recovered" in mail.text
+    assert mail.subject == "RECOVERY: www1/website is OK (was CRITICAL from 2023-11-14 22:22 UTC)"
+    assert "CRITICAL from 2023-11-14 22:22 UTC to 2023-11-14 22:29 UTC, recovered" in mail.text
     assert [r.status for r in await rows(store)] == ["sent", "sent"]
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from state_helpers import HTTPS, Run, Window, build_plan, minutes, policy
 
 from augenmass.core.plan import Contact, Escalation
-from augenmass.core.values import Acknowledgement, Downtime
+from augenmass.core.values import Acknowledgement, CheckResult, CheckState, Downtime
+from augenmass.state import Engine
 
 OK, WARN, CRIT = 0, 1, 2
 
@@ -187,3 +188,62 @@ def test_downtime_start_and_end_outside_the_period_cancel_out() -> None:
     run.advance(minutes(70))
     assert run.notes() == []
     assert run.engine.state(HTTPS).held_notifications == ()
+
+
+def test_notification_says_when_the_problem_began_and_when_it_was_confirmed() -> None:
+    run = Run(build_plan(svc=policy(notification_interval=600)))
+    run.result(HTTPS, OK, 0)
+    # M=3: the first failure at minute 1, a SOFT change to WARNING, HARD at minute 3
+    run.results(HTTPS, [CRIT, WARN, CRIT], start=1)
+    run.advance(minutes(14))  # one reminder at minute 13
+    run.result(HTTPS, WARN, 15)  # a hard change: confirmed moves, began stays
+    run.result(HTTPS, OK, 16)
+    run.results(HTTPS, [CRIT, CRIT, CRIT], start=20)  # a new problem begins anew
+    notes = run.notes()
+    got = [(e.data["type"], e.at, e.data.get("began"), e.data.get("confirmed")) for e in notes]
+    assert got == [
+        ("PROBLEM", minutes(3), minutes(1), minutes(3)),
+        ("PROBLEM", minutes(13), minutes(1), minutes(3)),
+        ("PROBLEM", minutes(15), minutes(1), minutes(15)),
+        ("RECOVERY", minutes(16), minutes(1), None),
+        ("PROBLEM", minutes(22), minutes(20), minutes(22)),
+    ]
+
+
+def test_a_held_problem_and_an_ack_still_say_when_the_problem_began() -> None:
+    delay = Run(build_plan(svc=policy(first_notification_delay=300)))
+    delay.results(HTTPS, [CRIT, CRIT, CRIT], start=2)
+    delay.advance(minutes(10))
+    [note] = delay.notes()
+    assert (note.at, note.data["began"], note.data["confirmed"]) == (
+        minutes(9),
+        minutes(2),
+        minutes(4),
+    )
+    ack = Acknowledgement("ann", "on it", minutes(10), notify=True)
+    delay._keep(delay.engine.acknowledge(HTTPS, ack, minutes(10)))
+    assert delay.notes()[-1].data["type"] == "ACKNOWLEDGEMENT"
+    assert delay.notes()[-1].data["began"] == minutes(2)
+
+
+def test_a_state_stored_without_problem_since_falls_back_to_its_last_change() -> None:
+    plan = build_plan(svc=policy(max_check_attempts=1, notification_interval=600))
+    old = CheckState(
+        HTTPS,
+        state=CRIT,
+        checked=True,
+        last_check=minutes(0),
+        last_state_change=minutes(0),
+        last_hard_state_change=minutes(0),
+        last_hard_state=CRIT,
+        notification_number=1,
+        last_notification=minutes(0),
+        next_notification=minutes(10),
+        notified_on=frozenset({CRIT}),
+    )
+    engine = Engine(plan, {HTTPS: old})
+    [note] = [e for e in engine.tick(minutes(10)).events if e.kind == "notification"]
+    assert (note.data["began"], note.data["confirmed"]) == (minutes(0), minutes(0))
+    recovery = engine.ingest(CheckResult(HTTPS, OK, "OK", started_at=minutes(11)), minutes(11))
+    [note] = [e for e in recovery.events if e.kind == "notification"]
+    assert note.data["type"] == "RECOVERY" and "began" not in note.data  # not known

@@ -395,6 +395,7 @@ SECTION_TEXT = {
 SECTION_EXAMPLES = {
     "settings": """settings:
   timezone: Europe/Berlin
+  base_url: https://monitor.example.org
   max_concurrent_checks: 64
   retention: {raw: 48h, five_minute: 30d, hourly: 730d}""",
     "defaults": """defaults:

@@ -4,6 +4,7 @@ cross-checked and the Plan is built in resolve.py."""
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -115,6 +116,14 @@ class SettingsModel(Strict):
             "IANA time zone of time periods and of times in notifications, e.g. Europe/Berlin."
         ),
     )
+    base_url: str | None = Field(
+        default=None,
+        description=(
+            "Address at which people reach the web UI, with the path a proxy serves it under,"
+            " e.g. https://monitor.example.org. Each notification then links to its check's"
+            " page there (mails, webhooks); not set: no links."
+        ),
+    )
     plugin_dirs: list[str] | None = Field(
         default=None, description="Where a plugin named without a slash is looked up, before $PATH."
     )
@@ -190,6 +199,39 @@ class SettingsModel(Strict):
             message = f"unknown time zone {value!r}: use an IANA name like Europe/Berlin"
             raise ValueError(message) from None
         return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        problem = base_url_problem(value)
+        if problem is not None:
+            raise ValueError(f"invalid base_url: {problem}")  # not echoed: may hold a password
+        return value.rstrip("/")  # page paths are appended with their own '/'
+
+
+_NOT_IN_URLS = frozenset('"<>\\^`{|}')
+
+
+def base_url_problem(value: str) -> str | None:
+    """Why `value` cannot be the web UI's address in a link, or None."""
+    if not value or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "an http(s) address without spaces, e.g. https://monitor.example.org"
+    if any(ch in _NOT_IN_URLS for ch in value):
+        return 'percent-encode the characters a URL cannot hold (" < > \\ ^ ` { | })'
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises ValueError for a port out of range
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "use http:// or https:// and a host, e.g. https://monitor.example.org"
+    if parts.username is not None or parts.password is not None:
+        return "no user or password in it: it is written into every notification"
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        return "no query (?) or fragment (#): the check's page path is appended"
+    return None
 
 
 class EscalationModel(Strict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -87,6 +88,15 @@ class SendError(Exception):
         self.reason = scrub(reason)
         self.retry = retry
         super().__init__(self.reason)
+
+
+def data_time(data: Mapping[str, Any], name: str) -> float | None:
+    """A time kept in a notification's data ("began", "confirmed"), or None: absent (rows
+    written before it existed, a state without a problem) or not a usable time."""
+    value = data.get(name)
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def scrub(text: str, limit: int = 300) -> str:

@@ -168,6 +168,8 @@ class Settings:
     max_check_spread: float = 60.0  # first checks are spread over min(interval, this)
     output_limit: int = 65536
     timezone: str = "UTC"
+    # where people reach the web UI (https://monitor.example.org); notifications link there
+    base_url: str | None = None
     # where a plugin named without a slash is looked up, before $PATH
     plugin_dirs: tuple[str, ...] = ("/usr/lib/nagios/plugins", "/usr/lib/monitoring-plugins")
     status_page_title: str = "Status"

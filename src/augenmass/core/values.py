@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum, StrEnum
 from typing import Any
+from urllib.parse import quote
 
 
 class Status(IntEnum):
@@ -57,6 +58,15 @@ class CheckKey:
     def parse(cls, text: str) -> CheckKey:
         host, sep, service = text.partition("/")
         return cls(host, service if sep else None)
+
+
+def page_path(key: CheckKey) -> str:
+    """The path of a host's or service's page in the web UI, names percent-encoded (a '/' in
+    a service name too). Here, not in web/, because notifications link to the same pages."""
+    host = quote(key.host, safe="")
+    if key.service is None:
+        return f"/host/{host}"
+    return f"/service/{host}/{quote(key.service, safe='')}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +143,10 @@ class CheckState:
     last_state_change: float = 0.0
     last_hard_state_change: float = 0.0
     last_hard_state: int = 0
+    # When the current problem began: its first non-OK result, before the SOFT attempts. Kept
+    # after the recovery, so the RECOVERY can still say it; 0.0: not known (stored by a version
+    # without it).
+    problem_since: float = 0.0
     output: str = ""
     long_output: str = ""
     perfdata: tuple[PerfDatum, ...] = ()

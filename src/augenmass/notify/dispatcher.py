@@ -85,7 +85,10 @@ class Dispatcher:
     def set_plan(self, plan: Plan) -> None:
         self.plan = plan
         n = plan.notifications
-        self.renderer = Renderer(n.templates_dir, plan.settings.timezone, n.max_output)
+        settings = plan.settings
+        self.renderer = Renderer(
+            n.templates_dir, settings.timezone, n.max_output, settings.base_url
+        )
         self._channels: dict[str, Channel | None] = {}
         smtp = n.smtp
         sender = smtp.from_address if smtp is not None else "augenmass@localhost"

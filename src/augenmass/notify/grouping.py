@@ -1,8 +1,9 @@
 """Pending outbox rows of one contact and channel → one message.
 
 - A problem still undelivered when its recovery comes is merged with it into one entry
-  ("CRITICAL from 10:02 to 10:09, recovered"); the two can never go out in the wrong order
-  because everything pending for a contact and channel goes out together, oldest first.
+  ("CRITICAL from 10:02 to 10:09, recovered", from its first failed check); the two can never
+  go out in the wrong order because everything pending for a contact and channel goes out
+  together, oldest first.
 - A host DOWN rolls up what sits behind it: its services and the hosts whose only way in is
   through it. Their own UNREACHABLE problems in the same message are folded into that line.
 """
@@ -14,7 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 
-from augenmass.core.messages import Entry, Item, Message
+from augenmass.core.messages import Entry, Item, Message, data_time
 from augenmass.core.plan import Plan
 
 HOST_DOWN = 1  # UNREACHABLE (2) hosts are what a DOWN one rolls up
@@ -75,16 +76,22 @@ def _merge(items: Iterable[Item]) -> list[Entry]:
             continue
         if item.type == "RECOVERY" and index is not None:
             problem = entries[index]
-            since = problem.data.get("since", problem.at)
             entries[index] = replace(
                 _entry(item),
                 problem_state=problem.state,
-                problem_at=float(since),
+                problem_at=_problem_began(problem),
             )
             del open_problem[key]
             continue
         entries.append(_entry(item))
     return entries
+
+
+def _problem_began(problem: Entry) -> float:
+    # the first failed check where the engine said it (rows written before: the first
+    # notification's time)
+    began = data_time(problem.data, "began")
+    return began if began is not None else float(problem.data.get("since", problem.at))
 
 
 def descendants(plan: Plan, host: str) -> list[str]:

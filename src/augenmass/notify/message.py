@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ import jinja2
 from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from augenmass.core.messages import Entry, Message, Rendered
-from augenmass.core.values import state_name
+from augenmass.core.messages import Entry, Message, Rendered, data_time
+from augenmass.core.values import CheckKey, page_path, state_name
 from augenmass.notify.grouping import summarize_names
 
 BUILTIN_DIR = Path(__file__).parent / "templates"
@@ -46,7 +47,13 @@ def one_line(text: str, limit: int = SUBJECT_LIMIT) -> str:
 
 
 class Renderer:
-    def __init__(self, templates_dir: str | None = None, timezone: str = "UTC", limit: int = 2000):
+    def __init__(
+        self,
+        templates_dir: str | None = None,
+        timezone: str = "UTC",
+        limit: int = 2000,
+        base_url: str | None = None,
+    ):
         loaders: list[jinja2.BaseLoader] = []
         if templates_dir:
             loaders.append(jinja2.FileSystemLoader(templates_dir))
@@ -59,24 +66,52 @@ class Renderer:
         )
         self.zone = ZoneInfo(timezone)
         self.limit = limit
+        self.base_url = base_url
+
+
+def entry_url(base_url: str | None, host: str, service: str) -> str:
+    """The check's page in the web UI ('' without a base URL): names percent-encoded, so a
+    name cannot leave the path or break the link."""
+    return f"{base_url}{page_path(CheckKey(host, service or None))}" if base_url else ""
 
 
 def _time(ts: float, zone: ZoneInfo) -> str:
-    return _minute(int(ts // 60), zone)
+    day, clock = _minute(int(ts // 60), zone)
+    return f"{day} {clock}"
 
 
 @functools.lru_cache(maxsize=4096)
-def _minute(minute: int, zone: ZoneInfo) -> str:
-    # a storm has thousands of entries within the same few minutes: format each minute once
-    return datetime.fromtimestamp(minute * 60, UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+def _minute(minute: int, zone: ZoneInfo) -> tuple[str, str]:
+    # a storm has thousands of entries within the same few minutes: format each minute once.
+    # The zone is named (CET, CEST, UTC): a reader elsewhere, or a DST switch, must not guess.
+    local = datetime.fromtimestamp(minute * 60, UTC).astimezone(zone)
+    return local.strftime("%Y-%m-%d"), local.strftime("%H:%M %Z")
 
 
-def entry_vars(entry: Entry, zone: ZoneInfo, limit: int, language: str) -> dict[str, Any]:
+def problem_times(data: Mapping[str, Any], zone: ZoneInfo) -> tuple[str, str]:
+    """When the problem began and when it was confirmed, as shown; the confirmation without
+    its date when on the same day, and '' when it adds nothing (the same minute)."""
+    began, confirmed = data_time(data, "began"), data_time(data, "confirmed")
+    if began is None:
+        return "", ""
+    began_day, began_clock = _minute(int(began // 60), zone)
+    if confirmed is None:
+        return f"{began_day} {began_clock}", ""
+    day, clock = _minute(int(confirmed // 60), zone)
+    if (day, clock) == (began_day, began_clock):
+        return f"{began_day} {began_clock}", ""
+    return f"{began_day} {began_clock}", clock if day == began_day else f"{day} {clock}"
+
+
+def entry_vars(
+    entry: Entry, zone: ZoneInfo, limit: int, language: str, base_url: str | None = None
+) -> dict[str, Any]:
     is_host = not entry.service
     check = entry.host if is_host else f"{entry.host}/{entry.service}"
     data = entry.data
     recovered = entry.problem_state is not None
     since = data.get("since") if not recovered else entry.problem_at
+    began, confirmed = problem_times(data, zone)
     return {
         "type": entry.type,
         "host": entry.host,
@@ -89,6 +124,9 @@ def entry_vars(entry: Entry, zone: ZoneInfo, limit: int, language: str) -> dict[
         "recovered": recovered,
         "at": _time(entry.at, zone),
         "since": _time(float(since), zone) if since is not None else "",
+        "began": began,  # the first failed check of the problem
+        "confirmed": confirmed,  # when its current state became HARD
+        "url": entry_url(base_url, entry.host, entry.service),
         "number": entry.number,
         "output": clean_output(entry.output, limit),
         "affected": ", ".join(summarize_names(entry.affected, language)),
@@ -99,9 +137,16 @@ def entry_vars(entry: Entry, zone: ZoneInfo, limit: int, language: str) -> dict[
 
 
 def context(
-    message: Message | None, contact: str, language: str, zone: ZoneInfo, limit: int, test: bool
+    message: Message | None,
+    contact: str,
+    language: str,
+    zone: ZoneInfo,
+    limit: int,
+    test: bool,
+    base_url: str | None = None,
 ) -> dict[str, Any]:
-    entries = [entry_vars(e, zone, limit, language) for e in (message.entries if message else ())]
+    found = message.entries if message else ()
+    entries = [entry_vars(e, zone, limit, language, base_url) for e in found]
     checks = [e["check"] for e in entries]
     summary = ", ".join(checks[:5]) + (f" (+{len(checks) - 5})" if len(checks) > 5 else "")
     return {
@@ -118,7 +163,7 @@ def render(
     renderer: Renderer, message: Message | None, contact: str, language: str, test: bool = False
 ) -> Rendered:
     lang = language if language in LANGUAGES else "en"
-    ctx = context(message, contact, lang, renderer.zone, renderer.limit, test)
+    ctx = context(message, contact, lang, renderer.zone, renderer.limit, test, renderer.base_url)
     env = renderer.env
     subject = env.get_template(f"{lang}/subject.j2").render(ctx)
     text = env.get_template(f"{lang}/body.txt.j2").render(ctx)
@@ -127,7 +172,8 @@ def render(
 
 
 def _sample() -> Message:
-    entry = Entry("PROBLEM", "www1", "website", 2, "CRITICAL - sample", 0.0, number=1)
+    times = {"began": 0.0, "confirmed": 120.0}
+    entry = Entry("PROBLEM", "www1", "website", 2, "CRITICAL - sample", 0.0, 1, data=times)
     recovered = Entry("RECOVERY", "db1", "", 0, "OK", 60.0, problem_state=1, problem_at=0.0)
     return Message("sample", "email", (entry, recovered), (1, 2), "<sample@augenmass>")
 
@@ -159,7 +205,9 @@ def check_templates(directory: Path) -> list[str]:
                 continue
             try:
                 for test in (False, True):
-                    ctx = context(_sample(), "sample", lang, renderer.zone, 2000, test)
+                    ctx = context(
+                        _sample(), "sample", lang, renderer.zone, 2000, test, "https://example.org"
+                    )
                     renderer.env.get_template(f"{lang}/{name}").render(ctx)
             except jinja2.UndefinedError as exc:
                 problems.append(f"{shown}: unknown template variable: {exc.message}")

@@ -27,7 +27,8 @@ from augenmass.store.outbox import LogEntry, NewItem, Outbox, Queued
 
 log = logging.getLogger("augenmass.notify")
 
-_DATA_KEYS = ("escalated", "author", "comment", "held", "contact_groups")
+# what the messages use of an event's data; "began" and "confirmed": the problem's times
+_DATA_KEYS = ("escalated", "author", "comment", "held", "contact_groups", "began", "confirmed")
 
 __all__ = ["NotificationService", "NotifyStats", "make_channel", "items_for"]
 

@@ -31,6 +31,7 @@ class MessagePlanner:
             plan.notifications.templates_dir,
             plan.settings.timezone,
             plan.notifications.max_output,
+            plan.settings.base_url,
         )
         self._next_id = 1
 

@@ -200,6 +200,7 @@ class Notifier:
             "contacts": list(routing.contacts),
             "contact_groups": list(routing.contact_groups),
             "escalated": routing.escalated,
+            **problem_times(state, kind),
             **extra,
         }
         self.emit(state, "notification", now, data)
@@ -241,6 +242,23 @@ class Notifier:
             if kind == "ACKNOWLEDGEMENT" and self.states[key].acknowledgement is None:
                 continue  # the ack is gone; telling about it now would mislead
             self.edge(key, kind, now, _held_extra(self.states[key], kind))
+
+
+def problem_times(state: CheckState, kind: str) -> dict[str, float]:
+    """`began`: when the problem began (its first non-OK result, before the SOFT attempts);
+    `confirmed`: when its current state became HARD. A notification goes out at neither time
+    (reminders, delays, held ones), and people ask "since when?" (docs/semantics.md §11)."""
+    if not state.checked:
+        return {}
+    if state.state != 0:
+        # a state stored before problem_since existed: its last change is the best guess
+        times = {"began": state.problem_since or state.last_state_change}
+        if state.state_type is StateType.HARD:
+            times["confirmed"] = state.last_hard_state_change
+        return times
+    if kind == "RECOVERY" and state.problem_since:
+        return {"began": state.problem_since}  # the problem that just ended
+    return {}
 
 
 # A held *END/*STOP cancels its held *START: the episode happened entirely outside the period.

@@ -120,6 +120,9 @@ def _problem_result(
     value_changed = not was_problem or status != old.state
     if value_changed:
         ch["last_state_change"] = now
+    if not was_problem:
+        # the problem begins here, not when it is confirmed (HARD): mails say both
+        ch["problem_since"] = now
     if hard:
         _hard(ch, status, now, changed_value=value_changed)
         kind = StateType.HARD

@@ -125,6 +125,7 @@ def state_doc(s: CheckState) -> dict[str, Any]:
         "last_state_change": s.last_state_change,
         "last_hard_state_change": s.last_hard_state_change,
         "last_hard_state": s.last_hard_state,
+        "problem_since": s.problem_since,
         "output": s.output,
         "long_output": s.long_output,
         "perfdata": [_perf_doc(p) for p in s.perfdata],
@@ -154,6 +155,7 @@ def state_json(s: CheckState) -> str:
             s.last_check
             + s.last_state_change
             + s.last_hard_state_change
+            + s.problem_since
             + s.last_notification
             + s.next_notification
             + s.percent_state_change

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse
 from augenmass.api.deps import get_control
 from augenmass.control import StoreHealth
 from augenmass.core.duration import format_age
-from augenmass.core.values import CheckKey, Event, state_name
+from augenmass.core.values import CheckKey, Event, page_path, state_name
 from augenmass.web import i18n
 
 HERE = Path(__file__).parent
@@ -52,10 +52,7 @@ def timestamp(ts: float) -> str:
 
 def key_url(key: CheckKey) -> str:
     """The page of a host or service; names are percent-encoded (a '/' in a service stays)."""
-    host = quote(key.host, safe="")
-    if key.service is None:
-        return f"/host/{host}"
-    return f"/service/{host}/{quote(key.service, safe='')}"
+    return page_path(key)
 
 
 def host_url(host: str) -> str:

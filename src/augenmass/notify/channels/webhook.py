@@ -19,10 +19,11 @@ from pydantic import Field, field_validator
 
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.fields import Name, NameList
-from augenmass.core.messages import Message, Rendered, SendError
+from augenmass.core.messages import Message, Rendered, SendError, data_time
 from augenmass.core.plan import Contact, NotificationSettings, Plan, WebhookTarget
 from augenmass.core.values import state_name
 from augenmass.notify.channels.base import ChannelModel, KeyPath, SettingsReport
+from augenmass.notify.message import entry_url
 
 SIGNATURE_HEADER = "X-Augenmass-Signature"
 TIMESTAMP_HEADER = "X-Augenmass-Timestamp"
@@ -62,7 +63,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def payload(message: Message, rendered: Rendered) -> dict[str, Any]:
+def payload(message: Message, rendered: Rendered, base_url: str | None = None) -> dict[str, Any]:
     return {
         "id": message.message_id,
         "contact": message.contact,
@@ -83,6 +84,10 @@ def payload(message: Message, rendered: Rendered) -> dict[str, Any]:
                     else None
                 ),
                 "problem_at": e.problem_at,
+                # the problem's first failed check and when its state became HARD (or null)
+                "began": data_time(e.data, "began"),
+                "confirmed": data_time(e.data, "confirmed"),
+                "url": entry_url(base_url, e.host, e.service) or None,
                 "affected": list(e.affected),
             }
             for e in message.entries
@@ -92,14 +97,20 @@ def payload(message: Message, rendered: Rendered) -> dict[str, Any]:
 
 class WebhookChannel:
     def __init__(
-        self, target: WebhookTarget, timeout: float = 10.0, clock: Clock | None = None
+        self,
+        target: WebhookTarget,
+        timeout: float = 10.0,
+        clock: Clock | None = None,
+        base_url: str | None = None,
     ) -> None:
         self.target = target
         self.timeout = timeout
         self.clock: Clock = clock or SystemClock()  # the signed timestamp
+        self.base_url = base_url  # settings.base_url: each notification's link
 
     async def send(self, message: Message, rendered: Rendered, contact: Contact) -> None:
-        body = json.dumps(payload(message, rendered), ensure_ascii=False).encode()
+        doc = payload(message, rendered, self.base_url)
+        body = json.dumps(doc, ensure_ascii=False).encode()
         stamp = str(int(self.clock.now()))
         headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: stamp}
         if self.target.secret:
@@ -162,4 +173,6 @@ class WebhookChannel:
     @classmethod
     def for_outbox(cls, plan: Plan, name: str) -> WebhookChannel | None:
         target = plan.notifications.webhooks.get(name.removeprefix("webhook:"))
-        return cls(target) if name.startswith("webhook:") and target is not None else None
+        if not name.startswith("webhook:") or target is None:
+            return None
+        return cls(target, base_url=plan.settings.base_url)

@@ -13,7 +13,7 @@ from pgschema import maybe_pg_store_url, pg_missing
 
 from notify.helpers import MailServer, free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def test_thirty_kills_lose_no_notification(tmp_path: Path) -> None:

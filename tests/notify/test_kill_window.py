@@ -18,7 +18,7 @@ from pgschema import maybe_pg_store_url, pg_missing
 from e2e.helpers import ServerProcess, wait_for
 from notify.helpers import MailServer, Received, free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 TRIES = 20
 

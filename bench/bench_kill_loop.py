@@ -19,20 +19,9 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "tests"), str(HERE.parent / "tests" / "support")]
 
 import killloop  # noqa: E402
+from pgschema import PG, run_sql  # noqa: E402
 
 from notify.helpers import MailServer, free_port  # noqa: E402
-
-PG = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-async def _sql(statement: str) -> None:
-    import asyncpg
-
-    con = await asyncpg.connect(PG, timeout=3)
-    try:
-        await con.execute(statement)
-    finally:
-        await con.close()
 
 
 def main() -> None:
@@ -48,7 +37,7 @@ def main() -> None:
     finally:
         smtp.refuse()
         if store:
-            asyncio.run(_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            asyncio.run(run_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     print(f"store={kind} kills={f.kills} seconds={f.seconds:.0f} flips={f.flips}")
     print(f"notifications decided={f.decided} outbox rows expected={f.decided * 2} rows={f.rows}")
     print(f"rows sent={f.sent_rows} mails received={f.mails} duplicates={f.duplicates}")

@@ -9,7 +9,6 @@ in the health answer, the UI and the log) until the test frees the space."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import urllib.request
 from collections import Counter
@@ -18,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from smalldisk import fill, mount_small_disk
+from smalldisk import fill
+from smalldisk import small_disk as mounted
 
 from notify.helpers import MailServer
 
@@ -37,12 +37,8 @@ echo "flip CRITICAL"; exit 2
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "disk"
-    mount_small_disk(mount, "24m")
-    try:
+    with mounted(tmp_path / "disk", "24m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ writes the mark once the disk has room again."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from smalldisk import fill, mount_small_disk
+from smalldisk import fill
+from smalldisk import small_disk as mounted
 
 from augenmass.notify import NotificationService
 from augenmass.store import Store, open_store
@@ -23,12 +23,8 @@ from notify.helpers import MailServer, ManualClock, make_plan, note
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "disk"
-    mount_small_disk(mount, "4m")
-    try:
+    with mounted(tmp_path / "disk", "4m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 @pytest.fixture

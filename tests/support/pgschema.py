@@ -16,7 +16,7 @@ import pytest
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-async def _sql(statement: str) -> None:
+async def run_sql(statement: str) -> None:
     import asyncpg
 
     con = await asyncpg.connect(PG, timeout=3)
@@ -29,7 +29,7 @@ async def _sql(statement: str) -> None:
 def pg_missing() -> str | None:
     """Why PostgreSQL cannot be used here (None: it answers). Under CI=true, a failure."""
     try:
-        asyncio.run(_sql("SELECT 1"))
+        asyncio.run(run_sql("SELECT 1"))
     except Exception as exc:  # asyncpg raises its own error types, OSError or a timeout
         reason = f"PostgreSQL at 127.0.0.1:5432 does not answer: {exc}"
         if os.environ.get("CI") == "true":
@@ -58,4 +58,4 @@ def pg_store_url(prefix: str = "t") -> Iterator[str]:
     try:
         yield f"{PG}?schema={name}"
     finally:
-        asyncio.run(_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        asyncio.run(run_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))

@@ -3,7 +3,7 @@ failing service HARD at once; a SOFT one (a host blip) leaves the service its ow
 
 from __future__ import annotations
 
-from state_helpers import HTTPS, WWW, Run, build_plan, host_policy, policy
+from state_helpers import HTTPS, WWW, Run, build_plan, host_policy, minutes, policy
 
 from augenmass.core.values import CheckKey, StateType
 
@@ -136,3 +136,79 @@ def test_service_hard_by_its_own_retries_under_a_soft_down_host_waits_for_the_ho
     assert run.note_types(HTTPS) == []
     run.result(HTTPS, CRIT, 14)
     assert run.note_types(HTTPS) == ["PROBLEM"]
+
+
+# --- one incident, one mail (docs/semantics.md §5) ---------------------------------------------
+
+ROUTER = CheckKey("router")
+PRINTER = CheckKey("printer")
+TONER = CheckKey("printer", "toner")
+
+
+def office(**svc: object) -> Run:
+    plan = build_plan(
+        svc=policy(max_check_attempts=1, **svc),
+        hosts={"router": (), "printer": ("router",)},
+        host=host_policy(max_check_attempts=2),
+        services=[("printer", "toner")],
+    )
+    return Run(plan)
+
+
+def at(run: Run, minute: float, *results: tuple[CheckKey, int]) -> None:
+    for key, status in results:
+        run.result(key, status, minute)
+
+
+def test_unreachable_host_never_mails_on_its_own_the_parent_does() -> None:
+    run = office()
+    at(run, 0, (ROUTER, OK), (PRINTER, OK), (TONER, OK))
+    at(run, 1, (ROUTER, CRIT), (PRINTER, CRIT))
+    at(run, 2, (PRINTER, CRIT))
+    assert run.state(PRINTER) == (UNREACHABLE, HARD, 2)  # before the router is HARD
+    at(run, 3, (ROUTER, CRIT))
+    assert run.state(ROUTER) == (DOWN, HARD, 2)
+    at(run, 4, (TONER, CRIT))  # "no SNMP answer": the host problem, not a toner mail
+    run.advance(run.now + 3600)
+    assert [(e.key, e.data["type"]) for e in run.notes()] == [(ROUTER, "PROBLEM")]
+    assert ("PROBLEM", "unreachable") in suppressed(run, PRINTER)
+    assert suppressed(run, TONER)[-1] == ("PROBLEM", "host_down")
+    # the router comes back; the printer and its toner are re-checked: no mail of theirs
+    at(run, 90, (ROUTER, OK), (PRINTER, OK), (TONER, OK))
+    run.advance(run.now + 3600)
+    assert [(e.key, e.data["type"]) for e in run.notes()] == [
+        (ROUTER, "PROBLEM"),
+        (ROUTER, "RECOVERY"),
+    ]
+
+
+def test_unreachable_child_still_down_after_the_parent_is_back_mails_as_down() -> None:
+    run = office()
+    at(run, 0, (ROUTER, OK), (PRINTER, OK))
+    at(run, 1, (ROUTER, CRIT), (PRINTER, CRIT))
+    at(run, 2, (ROUTER, CRIT), (PRINTER, CRIT))
+    assert run.state(PRINTER) == (UNREACHABLE, HARD, 2)
+    at(run, 5, (ROUTER, OK))
+    run.advance(run.now + 600)  # the stale UNREACHABLE waits for the printer's re-check
+    assert run.note_types(PRINTER) == []
+    at(run, 20, (PRINTER, CRIT))
+    assert run.state(PRINTER) == (DOWN, HARD, 2)
+    assert run.note_types(PRINTER) == ["PROBLEM"]
+
+
+def test_back_to_the_state_already_mailed_after_an_outage_is_not_mailed_again() -> None:
+    """The toner was mailed at 15 %; the printer went unreachable ("no SNMP answer", never
+    mailed); after the outage the toner reads 15 % again: the same problem, no second mail.
+    Reminders keep the first mail's schedule."""
+    run = office(notification_interval=86_400.0)
+    at(run, 0, (ROUTER, OK), (PRINTER, OK), (TONER, OK))
+    at(run, 1, (TONER, WARN))
+    assert run.note_types(TONER) == ["PROBLEM"]
+    at(run, 10, (ROUTER, CRIT))
+    at(run, 11, (ROUTER, CRIT), (PRINTER, CRIT), (TONER, CRIT))
+    assert run.state(TONER) == (CRIT, HARD, 1)
+    at(run, 20, (ROUTER, OK), (PRINTER, OK), (TONER, WARN))
+    run.advance(run.now + 3600)
+    assert run.note_types(TONER) == ["PROBLEM"]
+    run.advance(minutes(1) + 86_400 + 1)
+    assert run.note_types(TONER) == ["PROBLEM", "PROBLEM"]  # the daily reminder, on time

@@ -100,9 +100,18 @@ def test_host_is_down_when_one_of_two_parents_is_up() -> None:
     assert run.engine.state(WWW).state == 1
 
 
-def test_host_raw_warning_counts_as_down() -> None:
+def test_host_check_warning_is_up_and_passive_1_is_down() -> None:
+    # Nagios 4: an active host check's WARNING (a slow or lossy ping) is UP; a passive host
+    # result speaks in host states, so its 1 is DOWN.
     run = Run(build_plan(host=host_policy(max_check_attempts=1)))
     run.result(WWW, WARN, 0)
+    assert run.engine.state(WWW).state == 0
+    assert run.engine.state(WWW).output == "status 1"
+    run.result(WWW, CRIT, 1)
+    assert run.engine.state(WWW).state == 1
+    run.result(WWW, UNKNOWN, 2)
+    assert run.engine.state(WWW).state == 1
+    run.result(WWW, 1, 3, passive=True)
     assert run.engine.state(WWW).state == 1
 
 

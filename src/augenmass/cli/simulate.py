@@ -47,8 +47,8 @@ STATE_CODES = {
     "CRITICAL": 2,
     "UNKNOWN": 3,
     "UP": 0,
-    "DOWN": 1,
-    "UNREACHABLE": 1,  # the engine decides UNREACHABLE from the parents
+    "DOWN": 2,  # a host check's WARNING (1) would be UP
+    "UNREACHABLE": 2,  # the engine decides UNREACHABLE from the parents
 }
 RESULT_KEYS = {"at", "host", "service", "state", "output", "long_output", "passive"}
 ACTION_KEYS = {

@@ -140,7 +140,7 @@ class Engine:
         out = OutcomeBuilder()
         n = self._notifier(out)
         policy = self._plan.policy(key)
-        status, host_problem, host_hard = self._map_status(key, result.status)
+        status, host_problem, host_hard = self._map_status(key, result.status, result.passive)
         # Only a HARD host problem skips the service's retries: a host blip (SOFT DOWN) must
         # not use them up, or the service pages early once the host is back (nagioscore #759).
         force = (host_hard and status != 0) or (key.service is None and result.passive)
@@ -177,11 +177,15 @@ class Engine:
         self._recovery_notes(n, tr, new, now)
         return out.build()
 
-    def _map_status(self, key: CheckKey, raw: int) -> tuple[int, bool, bool]:
-        """Host: 0 → UP, else DOWN or UNREACHABLE (all parents not UP). Service: 0..3, else
-        UNKNOWN; the flags say whether the service's host is not UP, and whether it is HARD so."""
+    def _map_status(self, key: CheckKey, raw: int, passive: bool) -> tuple[int, bool, bool]:
+        """Host: 0 or 1 → UP, else DOWN or UNREACHABLE (all parents not UP). Service: 0..3,
+        else UNKNOWN; the flags say whether the service's host is not UP, and whether HARD so.
+
+        An active host check's WARNING is UP, as in Nagios 4: a ping with some loss or a slow
+        answer reached the host, and a host DOWN would silence every service on it. A passive
+        host result speaks in host states (0 UP, 1 DOWN, 2 UNREACHABLE), as Nagios reads it."""
         if key.service is None:
-            if raw == 0:
+            if raw == 0 or (raw == 1 and not passive):
                 return 0, False, False
             return (2 if self._parents_down(key.host) else 1), False, False
         status = raw if 0 <= raw <= 3 else 3

@@ -20,8 +20,9 @@ from augenmass.state.routing import Request, Routing, option_for, route
 
 # Blocks that go away by themselves (the notification waits) vs. ones that do not.
 HOLDING = frozenset(
-    {"soft", "host_down", "downtime", "acknowledged", "flapping", "delay", "period"}
+    {"soft", "host_down", "unreachable", "downtime", "acknowledged", "flapping", "delay", "period"}
 )
+UNREACHABLE = 2  # a host's state behind parents that are all down
 
 
 @dataclass
@@ -91,6 +92,10 @@ class Notifier:
             return "soft"
         if kind == "PROBLEM" and (self.host_not_up(state.key) or state.host_problem_at_last_check):
             return "host_down"
+        if kind == "PROBLEM" and state.key.is_host and state.state == UNREACHABLE:
+            # Icinga 2's dependency default: the parent that is down is the news, its mail
+            # names what sits behind it; one incident, one mail (docs/semantics.md §8).
+            return "unreachable"
         if self.in_downtime(state.key):
             return "downtime"
         if kind == "PROBLEM" and state.acknowledgement is not None:

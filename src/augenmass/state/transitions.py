@@ -110,6 +110,11 @@ def _problem_result(
         ch.update(state=status, ok_streak=0)
         if changed:
             _hard(ch, status, now, changed_value=True)
+            if status in old.notified_on and old.state not in old.notified_on:
+                # Back to a state people were told about, from one they never heard of (held
+                # by a host outage, a downtime ...): the same problem, not a new mail. Keep
+                # the reminder schedule of that first mail.
+                _resume_reminders(ch, old, policy, now)
         kind = StateType.HARD
         return Transition(ch, status, kind, changed, changed, False, False, kind, old.attempt)
     attempt = min(old.attempt + 1, max_attempts) if was_problem else 1
@@ -130,6 +135,14 @@ def _problem_result(
     ch["state_type"] = StateType.SOFT
     soft = StateType.SOFT
     return Transition(ch, status, soft, True, False, False, False, soft, attempt)
+
+
+def _resume_reminders(ch: dict[str, Any], old: CheckState, policy: Policy, now: float) -> None:
+    interval = policy.notification_interval
+    if interval <= 0:
+        ch["no_more_notifications"] = True
+    else:
+        ch["next_notification"] = max(now, old.last_notification + interval)
 
 
 def _hard(ch: dict[str, Any], status: int, now: float, *, changed_value: bool) -> None:

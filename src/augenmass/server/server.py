@@ -29,6 +29,7 @@ from augenmass.runner.fdlimit import raise_fd_limit
 from augenmass.runner.macros import build_macros
 from augenmass.runner.pool import ProbeWorkers, default_workers
 from augenmass.scheduler import JobTemplate, Scheduler
+from augenmass.server import dependencies as deps
 from augenmass.server import spool as commands
 from augenmass.server.reserve import Reserve
 from augenmass.server.sdnotify import Notifier
@@ -137,6 +138,8 @@ class Server:
         self.reserve: Reserve | None = None  # disk space to give up when the disk is full
         self._reserve_tried = -RESERVE_RETRY
         self._store_was_failing = False
+        # children's verdicts waiting for the answer of a parent checked on demand
+        self._answers: dict[CheckKey, list[asyncio.Future[None]]] = {}
 
     @staticmethod
     def hold_reload_signal() -> None:
@@ -320,13 +323,22 @@ class Server:
 
     async def ingest_outcome(self, result: CheckResult) -> tuple[Outcome, float | None]:
         """`ingest`, also with what the engine made of the result (a reason when ignored)."""
+        await self.ask_parents(result)
+        key = result.key
         async with self._lock:
+            states = self.engine.states
+            before = states.get(key)
             outcome = self.engine.ingest(result, self.clock.now())
-            interval = (
-                self.engine.next_check_interval(result.key)
-                if result.key in self.engine.states
-                else None
+            after = states.get(key)
+            interval = self.engine.next_check_interval(key) if after is not None else None
+            recheck = (
+                deps.to_recheck(self.plan, states, key.host)
+                if deps.came_back(before, after)
+                else []
             )
+        self._answered(key)
+        for again in recheck:
+            self.scheduler.check_now(again)
         await self.persist(outcome, [result])
         if self.writer.backlog > WRITE_BACKLOG_LIMIT and not self.writer.degraded:
             # The store cannot keep up (overload): hold this check's slot until it has caught
@@ -337,6 +349,35 @@ class Server:
         if result.passive:
             self.scheduler.note_passive(result.key)
         return outcome, interval
+
+    async def ask_parents(self, result: CheckResult) -> None:
+        """Check the parents of a failing child now and wait (bounded) for their answers, so
+        the child is judged DOWN or UNREACHABLE, its services "host problem" or not, from
+        current states (docs/semantics.md §5)."""
+        parents = deps.parents_to_ask(self.plan, self.engine.states, result)
+        if not parents:
+            return
+        loop = asyncio.get_running_loop()
+        waits: list[asyncio.Future[None]] = []
+        for parent in parents:
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._answers.setdefault(parent, []).append(waiter)
+            waits.append(waiter)
+            self.scheduler.check_now(parent)  # False: already running, its answer comes
+        _, late = await asyncio.wait(waits, timeout=deps.wait_bound(self.plan, parents))
+        for waiter in late:
+            waiter.cancel()  # the parent's answer did not come in time: judge with what is known
+        for parent in parents:
+            left = [w for w in self._answers.get(parent, ()) if not w.done()]
+            if left:
+                self._answers[parent] = left
+            else:
+                self._answers.pop(parent, None)
+
+    def _answered(self, key: CheckKey) -> None:
+        for waiter in self._answers.pop(key, ()):
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def tick(self) -> None:
         self.guard_disk()

@@ -44,6 +44,14 @@ class NotificationsModel(Strict):
     group_interval: Delay = Field(
         default=30.0, description="At least this long between two messages to one contact."
     )
+    settle: Delay | None = Field(
+        default=None,
+        description=(
+            "A host's DOWN or UP with services or hosts behind it waits this long (instead of "
+            "group_wait) so that what is checked again at once behind it shares its message. "
+            "Unset: the longest check timeout behind the host plus 5s, at most 60s."
+        ),
+    )
     retry_initial: Interval = Field(
         default=5.0, description="Wait after a failed send, doubling with each failure."
     )
@@ -176,6 +184,7 @@ def build_notifications(
         **_fields(NotificationSettings, "channel_settings", values),
         group_wait=model.group_wait,
         group_interval=model.group_interval,
+        settle=model.settle,
         retry_initial=model.retry_initial,
         retry_max=max(model.retry_max, model.retry_initial),
         max_attempts=model.max_attempts,

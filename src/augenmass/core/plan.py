@@ -215,6 +215,7 @@ class NotificationSettings:
     smtp: SmtpSettings | None = None
     webhooks: Mapping[str, WebhookTarget] = field(default_factory=dict)
     group_wait: float = 10.0  # a first problem for a contact waits this long for company
+    settle: float | None = None  # a host problem/recovery with things behind it (None: auto)
     group_interval: float = 30.0  # at least this long between two messages to one contact
     retry_initial: float = 5.0  # backoff after a failed send, doubling up to retry_max
     retry_max: float = 300.0

@@ -22,6 +22,7 @@ from augenmass.core.values import Event
 from augenmass.notify.channels import channels_of, make_channel
 from augenmass.notify.dispatcher import Dispatcher, NotifyStats
 from augenmass.notify.message import render
+from augenmass.notify.settle import row_wait
 from augenmass.store import Store
 from augenmass.store.outbox import LogEntry, NewItem, Outbox, Queued
 
@@ -103,7 +104,8 @@ class NotificationService:
             log.warning("notification for a contact without any channel", extra={"contact": name})
         if not items:
             return None
-        return Queued(tuple(items), now, now + self.plan.notifications.group_wait)
+        wait = max(row_wait(self.plan, it.host, it.service, it.type) for it in items)
+        return Queued(tuple(items), now, now + wait)
 
     def committed(self, queued: Queued | None) -> None:
         """Rows of `prepare` are committed: the dispatcher may send them."""

@@ -25,9 +25,25 @@ def test_example_models_the_organisation() -> None:
     toner = next(s for s in plan.services.values() if s.name == "toner")
     assert toner.policy.max_check_attempts == 1
     assert "office" in toner.policy.contact_groups
+    # toner: at once, day or night ("waiting will not refill toner")
+    manager = plan.contacts["office-manager"]
+    assert manager.notification_period is None
+    assert toner.policy.notification_period is None and toner.policy.first_notification_delay == 0
     web = [s for s in plan.services.values() if s.name == "website"]
-    assert {s.host for s in web} == {"www1", "www2", "tickets"}
+    assert {s.host for s in web} == {"www1", "www2"}  # the ticket system has its own check
     assert all(s.policy.max_check_attempts == 3 and s.policy.retry_interval == 20 for s in web)
+    assert {s.name for s in plan.services_of("tickets")} == {"tickets", "certificate"}
+    certs = [s for s in plan.services.values() if s.name == "certificate"]
+    assert {s.host for s in certs} == {"www1", "www2", "tickets"}
+    for cert in certs:  # every few hours, no fast retries, a reminder once a day
+        assert cert.policy.check_interval == 6 * 3600
+        assert cert.policy.retry_interval >= 3600
+        assert cert.policy.notification_interval == 24 * 3600
+    # the queue is measured where it lies: the machine augenmass runs on
+    [queue] = [s for s in plan.services.values() if s.name == "mail-queue"]
+    assert queue.host == "monitor"
+    [uplink] = [s for s in plan.services.values() if s.name == "uplink"]
+    assert uplink.check.options["interface"] == "eth0"
 
 
 def test_example_links_notifications_to_the_web_ui() -> None:

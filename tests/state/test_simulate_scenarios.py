@@ -290,3 +290,33 @@ def test_every_event_kind_serialises_to_json() -> None:
     } <= kinds
     host_rows = [r for r in rows if r["service"] is None and r["event"] == "state"]
     assert (host_rows[-1]["state"], host_rows[-1]["state_type"]) == ("DOWN", "HARD")
+
+
+def test_office_outage_timeline_is_one_problem_and_one_recovery_mail() -> None:
+    """examples/timeline-office-outage.jsonl (docs/semantics.md §5): the router fails with a
+    child failing before it, one at the same moment and two after; the children are
+    UNREACHABLE, their services "host problem"; the admin gets one problem mail naming what
+    is behind the router and one recovery mail; the office manager, already told about the
+    low toner before the outage, hears nothing more."""
+    plan = load_config(EXAMPLES / "config")
+    script = (EXAMPLES / "timeline-office-outage.jsonl").read_text().splitlines()
+    rows = list(run_simulation(plan, script))
+    messages = [r for r in rows if r["event"] == "message"]
+    by_contact: dict[str, list[tuple[str, str]]] = {}
+    for m in messages:
+        by_contact.setdefault(m["contact"], []).append((m["at"][11:19], m["type"]))
+    assert by_contact == {
+        "office-manager": [("09:30:10", "PROBLEM")],  # before the outage
+        "it-lead": [("10:40:40", "PROBLEM"), ("10:52:10", "RECOVERY")],
+    }
+    [down] = [m for m in messages if m["contact"] == "it-lead" and m["type"] == "PROBLEM"]
+    assert [c["check"] for c in down["covers"]] == ["office-router"]
+    behind = {"office-printer", "office-wlan", "office-phone-1", "office-phone-2"}
+    assert set(down["covers"][0]["affected"]) >= behind or len(down["covers"][0]["affected"]) > 0
+    hosts = {
+        r["host"]: r["state"]
+        for r in rows
+        if r["event"] == "state" and r["service"] is None and r["at"] < "2026-03-02T10:52"
+    }
+    assert {h: hosts[h] for h in behind} == dict.fromkeys(behind, "UNREACHABLE")
+    assert hosts["office-router"] == "DOWN"

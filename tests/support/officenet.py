@@ -1,0 +1,74 @@
+"""An office behind a router, in a network namespace the test creates: a veth pair whose far
+end holds the router's and the devices' addresses. Cutting the far end is the router going
+down (every address behind it stops answering, as when the office line fails); mending it
+brings it back. Needs root (skip, or fail under CI=true)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+
+
+def _need(ok: bool, reason: str) -> None:
+    if ok:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: this test must run)")
+    pytest.skip(reason)
+
+
+def _sh(*argv: str) -> None:
+    subprocess.run(argv, check=True, capture_output=True, timeout=20)
+
+
+@dataclass(frozen=True)
+class Office:
+    name: str  # the namespace
+    subnet: str  # "10.215.N": the office's /24
+    ns_if: str
+
+    def address(self, last: int) -> str:
+        return f"{self.subnet}.{last}"
+
+    @property
+    def inside(self) -> tuple[str, ...]:
+        return ("ip", "netns", "exec", self.name)
+
+    def cut(self) -> None:
+        _sh(*self.inside, "ip", "link", "set", self.ns_if, "down")
+
+    def mend(self) -> None:
+        _sh(*self.inside, "ip", "link", "set", self.ns_if, "up")
+
+
+@contextmanager
+def office_net(devices: list[int]) -> Iterator[Office]:
+    """The namespace with `subnet.N` for every N in `devices` (the monitor side is `.1`)."""
+    _need(os.geteuid() == 0, "network namespaces need root")
+    _need(shutil.which("ip") is not None, "iproute2 (ip) not installed")
+    tag = os.getpid() % 200 + 20
+    name, host_if, ns_if = f"amof{tag}", f"amof{tag}a", f"amof{tag}b"
+    office = Office(name, f"10.215.{tag}", ns_if)
+    try:
+        _sh("ip", "netns", "add", name)
+    except subprocess.CalledProcessError as exc:
+        _need(False, f"cannot create a network namespace: {exc.stderr.decode().strip()}")
+    try:
+        _sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", ns_if)
+        _sh("ip", "link", "set", ns_if, "netns", name)
+        _sh("ip", "addr", "add", f"{office.subnet}.1/24", "dev", host_if)
+        _sh("ip", "link", "set", host_if, "up")
+        _sh(*office.inside, "ip", "link", "set", "lo", "up")
+        for last in devices:
+            _sh(*office.inside, "ip", "addr", "add", f"{office.subnet}.{last}/24", "dev", ns_if)
+        _sh(*office.inside, "ip", "link", "set", ns_if, "up")
+        yield office
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=20)
+        subprocess.run(["ip", "link", "del", host_if], capture_output=True, timeout=20)

@@ -20,7 +20,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import deque
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 
 from augenmass.core.messages import Entry, Item, Message, data_time
@@ -116,26 +117,29 @@ class Tree:
         for svc in plan.services.values():
             self.services.setdefault(svc.host, []).append(svc.name)
 
-    def behind(self, host: str, down: Collection[str] = ()) -> list[str]:
+    def behind(self, host: str, down: AbstractSet[str] = frozenset()) -> list[str]:
         """Hosts below `host` whose only way in is through it: every parent is `host`, one
         of `down` (also DOWN in this message) or itself behind; breadth first, bounded. A host
         with another way in is not cut off by this one, so it is not said to be unreachable."""
-        given = {host, *down}
-        missing: dict[str, int] = {}  # parents not yet known to be cut off
+
+        def given(name: str) -> bool:
+            return name == host or name in down
+
+        missing: dict[str, int] = {}  # parents not yet known to be cut off; -1: taken
         found: list[str] = []
         queue = deque([host])
         while queue and len(found) < MAX_DESCENDANTS:
             current = queue.popleft()
             for child in self.children.get(current, ()):
-                if child == host or child in missing and missing[child] <= 0:
+                if child == host or missing.get(child, 0) < 0:
                     continue
                 if child not in missing:
                     parents = set(self.plan.hosts[child].parents)
-                    missing[child] = len(parents - given)
-                if current not in given:
+                    missing[child] = sum(1 for p in parents if not given(p))
+                if not given(current):
                     missing[child] -= 1
-                if missing[child] <= 0:
-                    missing[child] = -1  # taken
+                if missing[child] == 0:
+                    missing[child] = -1
                     found.append(child)
                     queue.append(child)
         return found[:MAX_DESCENDANTS]
@@ -146,9 +150,10 @@ def _roll_up(entries: list[Entry], plan: Plan) -> list[Entry]:
     if not hosts:
         return entries  # the common case: no tree to index
     tree = Tree(plan)
-    down = [e.host for e in hosts if e.type == "PROBLEM" and e.state == HOST_DOWN]
-    behind_of = {host: tuple(tree.behind(host, down)) for host in dict.fromkeys(down)}
-    covered = {h for behind in behind_of.values() for h in behind} - set(down)
+    down = {e.host: None for e in hosts if e.type == "PROBLEM" and e.state == HOST_DOWN}
+    down_set = down.keys()
+    behind_of = {host: tuple(tree.behind(host, down_set)) for host in down}
+    covered = {h for behind in behind_of.values() for h in behind} - down_set
     host_problems = {e.host for e in hosts if e.type == "PROBLEM"}
     part_of = {
         e.host: plan.hosts[e.host].parents

@@ -212,6 +212,8 @@ def test_a_host_with_another_way_in_is_not_said_to_be_unreachable(tmp_path: Path
     )
     router, lab = message.entries  # the lab's line is its own: the router alone is not why
     assert router.behind == BEHIND and lab.part_of == ("office-router", "lte-router")
+    subject = render(Renderer(None, "Europe/Berlin"), message, "alice", "en").subject
+    assert subject == "2 notifications: office-router (+5), lab"
 
 
 @pytest.mark.parametrize(

@@ -79,6 +79,8 @@ async def send(svc: NotificationService, clock: ManualClock, at: float, events: 
     clock.t = at
     await svc.handle(events)
     await svc.dispatcher.pass_once()
+    clock.t = at + 61  # past the settle window a root cause's mail may wait (60 s at most)
+    await svc.dispatcher.pass_once()
 
 
 def by_contact(smtp: MailServer, start: int = 0) -> dict[str, list[str]]:

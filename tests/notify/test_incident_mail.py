@@ -61,7 +61,8 @@ def office(tmp_path: Path, port: int = 2525, more_hosts: str = "") -> Plan:
 
 def run(engine: Engine, at: float, results: dict[str, int]) -> list[Event]:
     """One round of host checks at `at` (router first, as the scheduler's parent-first order
-    would find them); the notification events."""
+    would find them); the notification events. A failing host check exits 2 (a host's 1,
+    WARNING, counts as UP in Nagios)."""
     events: list[Event] = []
     for host, status in results.items():
         key = CheckKey(host)
@@ -98,7 +99,7 @@ async def test_office_line_down_is_one_problem_mail_and_one_recovery_mail(
     svc = NotificationService(plan, store, clock)
     up_everywhere(engine)
 
-    events = run(engine, DOWN_AT, {"office-router": 1, **dict.fromkeys(BEHIND, 1)})
+    events = run(engine, DOWN_AT, {"office-router": 2, **dict.fromkeys(BEHIND, 2)})
     await send(svc, clock, DOWN_AT, events)
     assert by_contact(smtp) == {
         "alice": ["PROBLEM: office-router is DOWN (+5 unreachable)"],
@@ -137,10 +138,10 @@ async def test_a_host_still_down_behind_the_recovered_router_keeps_its_line(
     engine = Engine(plan)
     svc = NotificationService(plan, store, clock)
     up_everywhere(engine)
-    await send(svc, clock, DOWN_AT, run(engine, DOWN_AT, {"office-router": 1, "printer1": 1}))
+    await send(svc, clock, DOWN_AT, run(engine, DOWN_AT, {"office-router": 2, "printer1": 2}))
     back = DOWN_AT + 12 * MINUTE
     # the router answers again, the printer does not: now it is DOWN itself
-    events = run(engine, back, {"office-router": 0, "printer1": 1})
+    events = run(engine, back, {"office-router": 0, "printer1": 2})
     await send(svc, clock, back, events)
     alice = [m for m in smtp.received() if m.rcpt_tos == ["alice@example.org"]][1:]
     assert [m.subject for m in alice] == ["2 notifications: office-router, printer1"]

@@ -36,7 +36,9 @@ class Received:
 
     @property
     def subject(self) -> str:
-        return str(self.message["Subject"])
+        # a subject longer than a line is folded right after "Subject:"; the parser keeps
+        # that fold's space, a mail client does not show it
+        return str(self.message["Subject"]).strip()
 
     @property
     def text(self) -> str:

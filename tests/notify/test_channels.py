@@ -136,3 +136,26 @@ async def test_apprise_json_url(tmp_path, store, clock, receiver):
     doc = json.loads(body)
     assert doc["title"] == "PROBLEM: www1/website is CRITICAL"
     assert "HTTP 503" in doc["message"]
+
+
+async def test_webhook_says_what_is_behind_a_host_down_and_back(tmp_path, store, clock, receiver):
+    hosts = (
+        "  printer: {address: 127.0.0.1, parents: [www1]}\n"
+        "  phone1: {address: 127.0.0.1, parents: [www1]}\n"
+    )
+    from augenmass.config import load_config
+
+    plan_with(tmp_path, "  ops-bot: {webhooks: [ops]}", receiver)
+    path = tmp_path / "augenmass.yaml"
+    path.write_text(path.read_text() + hosts)  # `hosts:` is the file's last section
+    plan = load_config(path)
+    svc = NotificationService(plan, store, clock)
+    for kind, state in (("PROBLEM", 1), ("RECOVERY", 0)):
+        await svc.handle([note(clock.t, "www1", None, kind, state, ["ops-bot"])])
+        clock.t += 61  # past the settle window a root cause's message may wait (60 s at most)
+        await svc.dispatcher.pass_once()
+        clock.t += 600
+    problem, recovery = ([*json.loads(body)["notifications"]] for _, body in receiver.requests)
+    assert (problem[0]["behind"], problem[0]["reachable"]) == (["printer", "phone1"], None)
+    assert (recovery[0]["behind"], recovery[0]["reachable"]) == (["printer", "phone1"], 2)
+    assert problem[0]["part_of"] == recovery[0]["part_of"] == []

@@ -64,6 +64,23 @@ def test_unknown_template_variable(tmp_path: Path) -> None:
     assert any("en/body.txt.j2: unknown template variable" in p and "chekc" in p for p in found)
 
 
+def test_own_incident_lines_are_checked_in_every_branch(tmp_path: Path) -> None:
+    for lang, text in (
+        (
+            "en",
+            "{% macro headline(e) %}{% if e.behind_count %}{{ e.behnd }}{% endif %}"
+            "{% endmacro %}{% macro subject(e) %}{% endmacro %}",
+        ),
+        ("de", "{% macro headline(e) %}{{ e.check }}{% endmacro %}"),
+    ):
+        (tmp_path / "tpl" / lang).mkdir(parents=True)
+        (tmp_path / "tpl" / lang / "lines.j2").write_text(text)
+    found = problems(tmp_path, f"notifications:\n  templates_dir: {tmp_path / 'tpl'}\n")
+    # the misspelt variable sits in the branch of a host DOWN with hosts behind it
+    assert any("en/lines.j2: unknown template variable" in p and "behnd" in p for p in found)
+    assert any("de/lines.j2: the macro 'subject' is missing" in p for p in found), found
+
+
 def test_smtp_from_address_and_missing_env_secret(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("AM_TEST_SMTP_PW", raising=False)
     found = problems(tmp_path, "notifications:\n  smtp: {host: 127.0.0.1, from: nobody}\n")

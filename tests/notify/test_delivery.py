@@ -191,8 +191,11 @@ async def test_host_down_rolls_up_what_is_behind_it(tmp_path, smtp, store, clock
     clock.t += 0.1
     await svc.dispatcher.pass_once()
     [mail] = smtp.received()  # one message instead of five
-    assert mail.subject == "PROBLEM: router is DOWN: wlan, printer, 3 phones affected"
-    assert "affected: wlan, printer, 3 phones" in mail.text
+    assert mail.subject == "PROBLEM: router is DOWN (+4 unreachable)"
+    # the hosts behind it are said to be unreachable, its own service counted
+    line = "router is DOWN since 22:13 UTC: printer, 3 phones unreachable; 1 service on it affected"
+    assert f"PROBLEM: {line} (notification 1)" in mail.text
+    assert line in mail.html
     assert [r.status for r in await rows(store)] == ["sent"] * 5
 
 

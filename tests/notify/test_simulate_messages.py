@@ -57,5 +57,84 @@ def test_host_down_is_one_message_with_what_is_behind_it(tmp_path: Path) -> None
     rows = simulate(tmp_path, [{"at": 0, "host": "router", "state": "DOWN"}])
     [message] = [r for r in rows if r["event"] == "message"]
     assert message["contact"] == "bob" and message["type"] == "PROBLEM"
-    assert message["covers"][0]["affected"] == ["wlan", "printer", "3× phone"]  # bob reads German
-    assert message["subject"] == "PROBLEM: router ist DOWN: wlan, printer, 3× phone betroffen"
+    [line] = message["covers"]
+    assert line["affected"] == ["wlan", "printer", "3× phone"]  # bob reads German
+    assert line["unreachable"] == ["printer", "3× phone"]
+    assert message["subject"] == "PROBLEM: router ist DOWN (+4 nicht erreichbar)"
+
+
+OFFICE = """
+notifications: {group_wait: 30s, group_interval: 2m}
+defaults: {max_check_attempts: 1, notify: [admins]}
+contacts:
+  alice: {language: en}
+  bob: {language: de}
+contact_groups:
+  admins: [alice, bob]
+hosts:
+  office-router: {address: 127.0.0.1, check: {type: dummy}}
+  printer1: {address: 127.0.0.1, parents: [office-router], check: {type: dummy}}
+  printer2: {address: 127.0.0.1, parents: [office-router], check: {type: dummy}}
+  wlan-ap: {address: 127.0.0.1, parents: [office-router], check: {type: dummy}}
+  phone1: {address: 127.0.0.1, parents: [office-router], check: {type: dummy}}
+  phone2: {address: 127.0.0.1, parents: [office-router], check: {type: dummy}}
+services:
+  - {name: vpn, host: office-router, check: {type: dummy}}
+"""
+BEHIND = ("printer1", "printer2", "wlan-ap", "phone1", "phone2")
+
+
+def test_office_line_down_is_one_problem_and_one_recovery_message_per_admin(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "office.yaml").write_text(OFFICE)
+    plan = load_config(tmp_path / "office.yaml")
+    script: list[dict[str, Any]] = [
+        {"at": 0, "host": h, "state": "UP"} for h in ("office-router", *BEHIND)
+    ]
+    script += [{"at": 600, "host": "office-router", "state": "DOWN"}]
+    script += [{"at": 610, "host": h, "state": "DOWN"} for h in BEHIND]  # the engine: UNREACHABLE
+    script += [{"at": 620, "host": "office-router", "service": "vpn", "state": "CRITICAL"}]
+    script += [{"at": 1320, "host": "office-router", "state": "UP"}]
+    script += [{"at": 1330, "host": h, "state": "UP"} for h in BEHIND]
+    script += [{"at": 1340, "host": "office-router", "service": "vpn", "state": "OK"}]
+    rows = list(run_simulation(plan, [json.dumps(x) for x in script]))
+    messages = [r for r in rows if r["event"] == "message"]
+    assert [(m["at"], m["contact"], m["type"], m["subject"]) for m in messages] == [
+        (
+            "1970-01-01T00:10:30Z",
+            "alice",
+            "PROBLEM",
+            "PROBLEM: office-router is DOWN (+5 unreachable)",
+        ),
+        (
+            "1970-01-01T00:10:30Z",
+            "bob",
+            "PROBLEM",
+            "PROBLEM: office-router ist DOWN (+5 nicht erreichbar)",
+        ),
+        (
+            "1970-01-01T00:22:30Z",
+            "alice",
+            "RECOVERY",
+            "RECOVERY: office-router is UP again after 12 min; all 5 behind it reachable",
+        ),
+        (
+            "1970-01-01T00:22:30Z",
+            "bob",
+            "RECOVERY",
+            "RECOVERY: office-router ist wieder UP nach 12 min; alle 5 dahinter erreichbar",
+        ),
+    ]
+    problem, _, recovery, _ = messages
+    [line] = problem["covers"]
+    assert line["line"] == (
+        "office-router is DOWN since 00:10 UTC: 2 printers, wlan-ap, 2 phones unreachable;"
+        " 1 service on it affected"
+    )
+    assert line["unreachable"] == ["2 printers", "wlan-ap", "2 phones"]
+    [line] = recovery["covers"]
+    assert (line["reachable"], line["behind"]) == (5, 5) and "after 12 min" in line["line"]
+    # what the engine notified, folded into these lines (the children and the vpn service,
+    # as far as this engine notifies them), is counted
+    assert problem["notifications"] >= 1 and recovery["notifications"] >= 1

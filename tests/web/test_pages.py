@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 
 from augenmass.core.values import CheckKey, PerfDatum
 from augenmass.server.server import Server
+from augenmass.web.render import timestamp
 
 from .helpers import HOSTILE, add_user, login, result
 
@@ -258,3 +260,28 @@ async def test_every_page_says_so_while_the_store_cannot_be_written(
             break
         await asyncio.sleep(0.1)
     assert "Data cannot be saved" not in (await client.get("/")).text
+
+
+async def test_since_is_when_the_problem_began_not_its_last_change(
+    server: Server, anon: httpx.AsyncClient
+) -> None:
+    await add_user(server, "vera", "viewer")
+    now = time.time()
+    began, worse, back = now - 3 * 3600, now - 10 * 60, now - 60
+    await result(server, "mail/smtp", 1, "slow", at=began)
+    await result(server, "mail/smtp", 2, "refused", at=worse)  # worse, but the same problem
+    await login(anon, "vera")
+    dashboard = (await anon.get("/")).text
+    assert f'title="{timestamp(began)}">3h' in dashboard
+    page = (await anon.get("/service/mail/smtp")).text
+    assert f"<dt>Since</dt><dd>{timestamp(began)} (3h" in page
+    view = (await anon.get("/api/services/mail/smtp")).json()
+    assert (view["problem_since"], view["last_state_change"]) == (began, worse)
+    [problem] = (await anon.get("/api/problems")).json()["problems"]
+    assert (problem["service"], problem["problem_since"]) == ("smtp", began)
+
+    await result(server, "mail/smtp", 0, "fine", at=back)  # over: since its recovery
+    page = (await anon.get("/service/mail/smtp")).text
+    assert f"<dt>Since</dt><dd>{timestamp(back)} (1m" in page
+    view = (await anon.get("/api/services/mail/smtp")).json()
+    assert (view["problem_since"], view["last_state_change"]) == (None, back)

@@ -10,7 +10,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from augenmass.core.values import CheckKey, CheckState, PerfDatum, state_name
+from augenmass.core.values import (
+    CheckKey,
+    CheckState,
+    PerfDatum,
+    problem_start,
+    shown_since,
+    state_name,
+)
 
 if TYPE_CHECKING:
     from augenmass.control import ServerControl
@@ -72,6 +79,8 @@ def state_view(control: ServerControl, st: CheckState, *, full: bool = False) ->
         "attempt": st.attempt,
         "last_check": st.last_check,
         "last_state_change": st.last_state_change,
+        # the current problem's first non-OK result (null without a problem): the UI's "since"
+        "problem_since": problem_start(st),
         "output": st.output,
         "acknowledged": ack is not None,
         "in_downtime": in_downtime(control, st.key),
@@ -173,7 +182,7 @@ def problems(
         order = (
             int(is_handled),
             _RANK.get(label, 9),
-            st.last_state_change,
+            shown_since(st),
             st.key.host,
             st.key.service or "",
         )

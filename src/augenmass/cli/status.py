@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from augenmass.core.duration import format_age
-from augenmass.core.values import CheckState, StateType, state_name
+from augenmass.core.values import CheckState, StateType, problem_start, shown_since, state_name
 from augenmass.store import open_store
 
 # Severity for sorting: hosts down first, then CRITICAL, UNKNOWN, WARNING.
@@ -41,6 +41,8 @@ def _row(st: CheckState, in_downtime: bool) -> dict[str, Any]:
         "attempt": st.attempt,
         "last_check": st.last_check,
         "last_state_change": st.last_state_change,
+        "problem_since": problem_start(st),
+        "since": shown_since(st),  # a problem since its first failed check
         "acknowledged": st.acknowledgement is not None,
         "in_downtime": in_downtime,
         "flapping": st.is_flapping,
@@ -72,7 +74,7 @@ async def load_rows(url: str, problems_only: bool = True) -> list[dict[str, Any]
             s for s in ("DOWN", "UNREACHABLE", "CRITICAL", "UNKNOWN", "WARNING") if s == r["state"]
         ]
         rank = ("DOWN", "UNREACHABLE", "CRITICAL", "UNKNOWN", "WARNING").index(st[0]) if st else 9
-        return handled, rank, r["last_state_change"], r["host"], r["service"] or ""
+        return handled, rank, r["since"], r["host"], r["service"] or ""
 
     rows.sort(key=order)
     return rows
@@ -103,7 +105,7 @@ def render_table(rows: list[dict[str, Any]], now: float, console: Console | None
             Text(r["state"], style=_COLOURS.get(r["state"], "")),
             Text(str(r["state_type"])),
             Text(str(r["attempt"])),
-            Text(format_age(now - r["last_state_change"])),
+            Text(format_age(now - r["since"])),
             Text(handled),
             Text(_CONTROL.sub("?", r["output"].splitlines()[0] if r["output"] else "")),
         )

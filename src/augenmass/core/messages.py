@@ -53,6 +53,11 @@ class Entry:
     problem_state: int | None = None  # set when a problem and its recovery were merged
     problem_at: float | None = None
     affected: tuple[str, ...] = ()  # services and hosts rolled up into a host problem
+    # hosts whose only way in is through this host (a host DOWN or its RECOVERY)
+    behind: tuple[str, ...] = ()
+    reachable: int | None = None  # RECOVERY: how many of `behind` no entry here says are not
+    # an UNREACHABLE host whose cause is not in this message: its parents (from the plan)
+    part_of: tuple[str, ...] = ()
     data: Mapping[str, Any] = field(default_factory=dict)
 
     @property

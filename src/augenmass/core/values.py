@@ -171,6 +171,22 @@ class CheckState:
     held_notifications: tuple[str, ...] = ()
 
 
+def problem_start(st: CheckState) -> float | None:
+    """When the current problem began: its first non-OK result, not when it became HARD nor
+    when it changed to another problem state. None without a problem; a state stored before
+    `problem_since` existed counts from its last state change."""
+    if not st.checked or st.state == 0:
+        return None
+    return st.problem_since or st.last_state_change
+
+
+def shown_since(st: CheckState) -> float:
+    """The "since" of a status list: a problem since it began, anything else since its last
+    state change."""
+    start = problem_start(st)
+    return start if start is not None else st.last_state_change
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """Something the engine decided. `kind`: state, notification, flapping_start, ..."""

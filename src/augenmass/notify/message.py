@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,8 @@ from augenmass.notify.grouping import summarize_names
 
 BUILTIN_DIR = Path(__file__).parent / "templates"
 LANGUAGES = ("en", "de")
-FILES = ("subject.j2", "body.txt.j2", "body.html.j2")
+# lines.j2: the one-line sentences of an incident (macros; rendered for the other three)
+FILES = ("subject.j2", "body.txt.j2", "body.html.j2", "lines.j2")
 VARIABLES = frozenset({"contact", "entries", "count", "summary", "test", "language"})
 SUBJECT_LIMIT = 200
 # control characters but tab and newline: they could forge lines in a terminal or a header
@@ -88,6 +90,22 @@ def _minute(minute: int, zone: ZoneInfo) -> tuple[str, str]:
     return local.strftime("%Y-%m-%d"), local.strftime("%H:%M %Z")
 
 
+def duration_text(seconds: float, language: str = "en") -> str:
+    """'40 s', '12 min', '2 h 5 min', '3 d 4 h' (German: '3 T 4 h'): how long a problem lasted."""
+    total = max(0, int(seconds))
+    if total < 60:
+        return f"{total} s"
+    minutes = total // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    day = "T" if language == "de" else "d"
+    return f"{days} {day} {hours} h" if hours else f"{days} {day}"
+
+
 def problem_times(data: Mapping[str, Any], zone: ZoneInfo) -> tuple[str, str]:
     """When the problem began and when it was confirmed, as shown; the confirmation without
     its date when on the same day, and '' when it adds nothing (the same minute)."""
@@ -112,6 +130,7 @@ def entry_vars(
     recovered = entry.problem_state is not None
     since = data.get("since") if not recovered else entry.problem_at
     began, confirmed = problem_times(data, zone)
+    start = _problem_start(entry)
     return {
         "type": entry.type,
         "host": entry.host,
@@ -130,10 +149,37 @@ def entry_vars(
         "number": entry.number,
         "output": clean_output(entry.output, limit),
         "affected": ", ".join(summarize_names(entry.affected, language)),
+        # the incident (lines.j2): what is cut off behind a host, and how it ended
+        "began_clock": _minute(int(start // 60), zone)[1] if start is not None else "",
+        "behind": ", ".join(summarize_names(entry.behind, language)),
+        "behind_count": len(entry.behind),
+        "own_services": len(entry.affected) - len(entry.behind) if entry.affected else 0,
+        "reachable": entry.reachable,
+        "after": (
+            duration_text(entry.at - start, language)
+            if start is not None and entry.type == "RECOVERY"
+            else ""
+        ),
+        "part_of": ", ".join(entry.part_of),
         "author": clean_output(str(data.get("author", "")), 200),
         "comment": clean_output(str(data.get("comment", "")), limit),
         "escalated": bool(data.get("escalated", False)),
     }
+
+
+def _problem_start(entry: Entry) -> float | None:
+    """When the entry's problem began: the first failed check where known; else the first
+    notification of it (rows written before `began` existed). None for a RECOVERY that cannot
+    say (its problem's time is not known)."""
+    if entry.problem_at is not None:
+        return entry.problem_at
+    began = data_time(entry.data, "began")
+    if began is not None:
+        return began
+    if entry.type == "RECOVERY":
+        return None
+    since = data_time(entry.data, "since")
+    return since if since is not None else entry.at
 
 
 def context(
@@ -147,7 +193,13 @@ def context(
 ) -> dict[str, Any]:
     found = message.entries if message else ()
     entries = [entry_vars(e, zone, limit, language, base_url) for e in found]
-    checks = [e["check"] for e in entries]
+    # a host DOWN says how many hosts behind it it cut off: the incident in the summary too
+    checks = [
+        f"{e['check']} (+{e['behind_count']})"
+        if e["type"] == "PROBLEM" and e["behind_count"]
+        else e["check"]
+        for e in entries
+    ]
     summary = ", ".join(checks[:5]) + (f" (+{len(checks) - 5})" if len(checks) > 5 else "")
     return {
         "contact": contact,
@@ -159,12 +211,36 @@ def context(
     }
 
 
+def add_incident_lines(env: jinja2.Environment, lang: str, ctx: dict[str, Any]) -> None:
+    """Each entry's `headline` and `incident_subject`, from lines.j2 ('' when the entry is no
+    part of an incident). Rendered here, as plain text, so that the HTML template escapes them
+    like any other value: a macro called from an autoescaping template marks its (unescaped)
+    text safe."""
+    module = env.get_template(f"{lang}/lines.j2").module
+    # an own lines.j2 without one of the macros: the plain lines (check-config says so)
+    headline = getattr(module, "headline", None)
+    subject = getattr(module, "subject", None)
+    for e in ctx["entries"]:
+        e["headline"] = str(headline(e)) if headline is not None else ""
+        e["incident_subject"] = str(subject(e)) if subject is not None else ""
+
+
+def incident_lines(renderer: Renderer, message: Message, language: str) -> list[str]:
+    """The line each entry of `message` opens with when part of an incident ('' when not):
+    what `simulate` shows of the grouping."""
+    lang = language if language in LANGUAGES else "en"
+    ctx = context(message, "", lang, renderer.zone, renderer.limit, False, renderer.base_url)
+    add_incident_lines(renderer.env, lang, ctx)
+    return [e["headline"] for e in ctx["entries"]]
+
+
 def render(
     renderer: Renderer, message: Message | None, contact: str, language: str, test: bool = False
 ) -> Rendered:
     lang = language if language in LANGUAGES else "en"
     ctx = context(message, contact, lang, renderer.zone, renderer.limit, test, renderer.base_url)
     env = renderer.env
+    add_incident_lines(env, lang, ctx)
     subject = env.get_template(f"{lang}/subject.j2").render(ctx)
     text = env.get_template(f"{lang}/body.txt.j2").render(ctx)
     html = env.get_template(f"{lang}/body.html.j2").render(ctx)
@@ -172,10 +248,17 @@ def render(
 
 
 def _sample() -> Message:
+    # every kind of line, so that check_templates runs each branch of an own template
     times = {"began": 0.0, "confirmed": 120.0}
     entry = Entry("PROBLEM", "www1", "website", 2, "CRITICAL - sample", 0.0, 1, data=times)
     recovered = Entry("RECOVERY", "db1", "", 0, "OK", 60.0, problem_state=1, problem_at=0.0)
-    return Message("sample", "email", (entry, recovered), (1, 2), "<sample@augenmass>")
+    behind = ("printer", "phone1", "phone2")
+    down = Entry("PROBLEM", "router", "", 1, "PING CRITICAL", 0.0, 1, affected=("vpn", *behind))
+    down = replace(down, behind=behind, data=times)
+    back = Entry("RECOVERY", "router", "", 0, "PING OK", 720.0, behind=behind, reachable=2)
+    later = Entry("PROBLEM", "printer", "", 2, "unreachable", 60.0, 2, part_of=("router",))
+    entries = (entry, recovered, down, back, later)
+    return Message("sample", "email", entries, (1, 2, 3, 4, 5), "<sample@augenmass>")
 
 
 def check_templates(directory: Path) -> list[str]:
@@ -198,6 +281,11 @@ def check_templates(directory: Path) -> list[str]:
             except (OSError, UnicodeDecodeError) as exc:
                 problems.append(f"{shown}: cannot read: {exc}")
                 continue
+            if name == "lines.j2":
+                module = renderer.env.get_template(f"{lang}/{name}").module
+                for macro in ("headline", "subject"):
+                    if not hasattr(module, macro):
+                        problems.append(f"{shown}: the macro {macro!r} is missing")
             unknown = sorted(meta.find_undeclared_variables(ast) - VARIABLES)
             for var in unknown:
                 problems.append(f"{shown}: unknown template variable {var!r}")
@@ -208,6 +296,7 @@ def check_templates(directory: Path) -> list[str]:
                     ctx = context(
                         _sample(), "sample", lang, renderer.zone, 2000, test, "https://example.org"
                     )
+                    add_incident_lines(renderer.env, lang, ctx)
                     renderer.env.get_template(f"{lang}/{name}").render(ctx)
             except jinja2.UndefinedError as exc:
                 problems.append(f"{shown}: unknown template variable: {exc.message}")

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from augenmass.core.messages import Item, Message
+from augenmass.core.messages import Entry, Item, Message
 from augenmass.core.plan import Contact, Plan
 from augenmass.core.values import Event, state_name
 from augenmass.notify.grouping import build_message, summarize_names
-from augenmass.notify.message import Renderer, render
+from augenmass.notify.message import Renderer, incident_lines, render
 from augenmass.notify.service import items_for
 
 
@@ -76,19 +76,10 @@ class MessagePlanner:
     def _row(self, message: Message, at: float) -> dict[str, Any]:
         contact = self.plan.contacts.get(message.contact, Contact(message.contact))
         rendered = render(self.renderer, message, contact.name, contact.language)
+        lines = incident_lines(self.renderer, message, contact.language)
         covers = []
-        for e in message.entries:
-            check = e.host if not e.service else f"{e.host}/{e.service}"
-            line: dict[str, Any] = {
-                "type": e.type,
-                "check": check,
-                "state": state_name(e.state, not e.service),
-            }
-            if e.problem_state is not None:
-                line["recovered_from"] = state_name(e.problem_state, not e.service)
-            if e.affected:
-                line["affected"] = summarize_names(e.affected, contact.language)
-            covers.append(line)
+        for e, headline in zip(message.entries, lines, strict=True):
+            covers.append(_cover(e, headline, contact.language))
         return {
             "at": _iso(at),
             "event": "message",
@@ -99,5 +90,29 @@ class MessagePlanner:
             "channel": message.channel,
             "type": message.entries[0].type if len(message.entries) == 1 else "GROUP",
             "subject": rendered.subject,
+            "notifications": len(message.item_ids),  # outbox rows it carries, folded ones too
             "covers": covers,
         }
+
+
+def _cover(e: Entry, headline: str, language: str) -> dict[str, Any]:
+    """One entry as the admin checks it: the line the mail opens it with, and its parts."""
+    line: dict[str, Any] = {
+        "type": e.type,
+        "check": e.host if not e.service else f"{e.host}/{e.service}",
+        "state": state_name(e.state, not e.service),
+    }
+    if e.problem_state is not None:
+        line["recovered_from"] = state_name(e.problem_state, not e.service)
+    if headline:
+        line["line"] = headline
+    if e.affected:
+        line["affected"] = summarize_names(e.affected, language)
+    if e.behind and e.type == "PROBLEM":
+        line["unreachable"] = summarize_names(e.behind, language)
+    if e.reachable is not None:  # a host's RECOVERY: so many of the hosts behind it are back
+        line["reachable"] = e.reachable
+        line["behind"] = len(e.behind)
+    if e.part_of:
+        line["part_of"] = list(e.part_of)
+    return line

@@ -11,7 +11,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from augenmass.core.values import CheckKey, CheckState, Event, StateType, state_name
+from augenmass.core.values import (
+    CheckKey,
+    CheckState,
+    Event,
+    StateType,
+    shown_since,
+    state_name,
+)
 from augenmass.web import availability as av
 
 if TYPE_CHECKING:
@@ -71,7 +78,7 @@ def row_of(st: CheckState, host: CheckState | None) -> Row:
         state=name,
         state_type=stype,
         attempt=st.attempt,
-        since=st.last_state_change,
+        since=shown_since(st),  # a problem: its first failed check, not its HARD change
         last_check=st.last_check,
         output=st.output,
         acknowledged=st.acknowledgement is not None,

@@ -89,6 +89,10 @@ def payload(message: Message, rendered: Rendered, base_url: str | None = None) -
                 "confirmed": data_time(e.data, "confirmed"),
                 "url": entry_url(base_url, e.host, e.service) or None,
                 "affected": list(e.affected),
+                # a host DOWN: the hosts cut off behind it; its RECOVERY: how many are back
+                "behind": list(e.behind),
+                "reachable": e.reachable,
+                "part_of": list(e.part_of),  # UNREACHABLE: the parents whose outage it is
             }
             for e in message.entries
         ],

@@ -73,7 +73,8 @@ class NotificationsModel(Strict):
     templates_dir: str | None = Field(
         default=None,
         description=(
-            "Directory of own message templates (LANG/subject.j2, body.txt.j2, body.html.j2)."
+            "Directory of own message templates (LANG/subject.j2, body.txt.j2, body.html.j2, "
+            "lines.j2)."
         ),
     )
     max_output: int = Field(

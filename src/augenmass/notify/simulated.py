@@ -1,8 +1,8 @@
 """What `augenmass simulate` shows of delivery: every message that would go out.
 
 The engine's notification events are turned into outbox items per contact and channel and
-grouped exactly as the dispatcher does (group_wait, group_interval, problem+recovery merged,
-host-down roll-up), assuming every send succeeds at once.
+grouped exactly as the dispatcher does (group_wait or the settle window, group_interval,
+problem+recovery merged, host-down roll-up), assuming every send succeeds at once.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from augenmass.core.values import Event, state_name
 from augenmass.notify.grouping import build_message, summarize_names
 from augenmass.notify.message import Renderer, incident_lines, render
 from augenmass.notify.service import items_for
+from augenmass.notify.settle import row_wait
 
 
 def _iso(ts: float) -> str:
@@ -57,7 +58,11 @@ class MessagePlanner:
 
     def _ready_at(self, key: tuple[str, str]) -> float:
         n = self.plan.notifications
-        first = min(it.created for it in self.pending[key]) + n.group_wait
+        # as the dispatcher: the earliest due row, each waiting group_wait or a settle window
+        first = min(
+            it.created + row_wait(self.plan, it.host, it.service, it.type)
+            for it in self.pending[key]
+        )
         return max(first, self.last_sent.get(key, float("-inf")) + n.group_interval)
 
     def until(self, now: float | None, *, before: bool = False) -> list[dict[str, Any]]:

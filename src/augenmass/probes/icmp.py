@@ -5,16 +5,18 @@ Thresholds follow check_ping's "-w 100,20% -c 500,60%" split into two pairs of r
 rta and its perfdata), `warning_loss`/`critical_loss` on the packet loss in percent. All
 packets lost is CRITICAL whatever the thresholds say.
 
-Sockets: as root, raw ICMP sockets; otherwise Linux's unprivileged datagram ICMP sockets, which
-the kernel allows only for groups inside net.ipv4.ping_group_range. `privileged` overrides the
-choice. A socket we may not open is UNKNOWN with the reason (a monitoring set-up problem, not
-the host being down).
+Sockets: as root or with CAP_NET_RAW (the systemd unit grants it), raw ICMP sockets; otherwise
+Linux's unprivileged datagram ICMP sockets, which the kernel allows only for groups inside
+net.ipv4.ping_group_range. `privileged` overrides the choice. A socket we may not open is
+UNKNOWN with the reason and the fix (a monitoring set-up problem, not the host being down);
+`socket_problem()` tells the server so once at start, as every host check would fail alike.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -57,7 +59,8 @@ class IcmpOptions(CheckModel):
     privileged: bool | None = Field(
         default=None,
         description="true: raw sockets (root or CAP_NET_RAW); false: unprivileged datagram "
-        "sockets (needs net.ipv4.ping_group_range); unset: raw when running as root.",
+        "sockets (needs net.ipv4.ping_group_range); unset: raw when running as root or with "
+        "CAP_NET_RAW.",
     )
 
 
@@ -114,8 +117,36 @@ def _pair(options: Mapping[str, Any], what: str, warning: str, critical: str) ->
 
 def _privileged(raw: Any) -> bool:
     if raw is None or raw == "":
-        return os.geteuid() == 0
+        return os.geteuid() == 0 or _has_net_raw()
     return flag({"privileged": raw}, "privileged", "icmp", False)
+
+
+CAP_NET_RAW = 13  # linux/capability.h
+
+
+def _has_net_raw() -> bool:
+    """CAP_NET_RAW in this process's effective set (e.g. systemd's AmbientCapabilities)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> CAP_NET_RAW & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
+
+
+def socket_problem(privileged: bool | None = None) -> str | None:
+    """Why this process cannot open the ICMP socket the probe would use, or None."""
+    use_raw = _privileged(privileged)
+    kind = socket.SOCK_RAW if use_raw else socket.SOCK_DGRAM
+    try:
+        socket.socket(socket.AF_INET, kind, socket.IPPROTO_ICMP).close()
+    except PermissionError:
+        return _permission_text(use_raw)
+    except OSError as exc:
+        return f"cannot open an ICMP socket: {exc.strerror or exc}"
+    return None
 
 
 def _reply_wait(wanted: float, count: int, interval: float, budget: float) -> float:
@@ -126,6 +157,14 @@ def _reply_wait(wanted: float, count: int, interval: float, budget: float) -> fl
             f"icmp: {count} packets {interval:g} s apart do not fit in the {budget:g} s timeout"
         )
     return max(0.01, min(wanted, spare / count))
+
+
+# What to do about it, in the check's output: the operator reads it in the UI, not the code.
+FIX = (
+    "give the server CAP_NET_RAW (systemd: AmbientCapabilities=CAP_NET_RAW, as in"
+    " deploy/systemd/augenmass.service) or allow its group in net.ipv4.ping_group_range"
+    " (sysctl -w net.ipv4.ping_group_range='GID GID')"
+)
 
 
 def _permission_text(privileged: bool) -> str:
@@ -139,7 +178,7 @@ def _permission_text(privileged: bool) -> str:
     return (
         "unprivileged ICMP (datagram sockets) is not allowed for group "
         f"{group} (net.ipv4.ping_group_range = {allowed}): ICMP needs root or "
-        "net.ipv4.ping_group_range"
+        f"net.ipv4.ping_group_range; {FIX.replace('GID GID', f'{group} {group}')}"
     )
 
 

@@ -102,8 +102,7 @@ def test_a_wrong_default_is_one_problem_at_the_setting(tmp_path: Path) -> None:
 def test_none_is_for_hosts_only(tmp_path: Path) -> None:
     found = problems_of(
         tmp_path,
-        "hosts: {a: {address: 127.0.0.1}}\n"
-        "services:\n  - {name: s, host: a, check: none}\n",
+        "hosts: {a: {address: 127.0.0.1}}\nservices:\n  - {name: s, host: a, check: none}\n",
     )
     assert len(found) == 1 and "`check: none` is for hosts only" in found[0], found
     # a service without any check keeps its own message

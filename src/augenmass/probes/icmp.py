@@ -171,14 +171,15 @@ def _permission_text(privileged: bool) -> str:
     if privileged:
         return (
             "raw ICMP sockets need root (or CAP_NET_RAW): ICMP needs root or "
-            "net.ipv4.ping_group_range (set privileged: false to use it)"
+            "net.ipv4.ping_group_range (set privileged: false to use it); "
+            f"fix: {FIX.replace('GID GID', f'{os.getegid()} {os.getegid()}')}"
         )
     group = os.getegid()
     allowed = _ping_groups()
     return (
         "unprivileged ICMP (datagram sockets) is not allowed for group "
         f"{group} (net.ipv4.ping_group_range = {allowed}): ICMP needs root or "
-        f"net.ipv4.ping_group_range; {FIX.replace('GID GID', f'{group} {group}')}"
+        f"net.ipv4.ping_group_range; fix: {FIX.replace('GID GID', f'{group} {group}')}"
     )
 
 

@@ -22,7 +22,8 @@ from augenmass.server.server import Server
 from augenmass.web.site import create_site
 
 CONFIG = r"""
-settings: {max_check_spread: 100ms}
+# web1 and web2 name no check: assumed UP (the API is the subject here, not host checks)
+settings: {max_check_spread: 100ms, default_host_check: none}
 hosts:
   router: {address: 127.0.0.1, groups: [network], check: {type: dummy, state: ok}}
   web1:

@@ -5,11 +5,12 @@ Thresholds follow check_ping's "-w 100,20% -c 500,60%" split into two pairs of r
 rta and its perfdata), `warning_loss`/`critical_loss` on the packet loss in percent. All
 packets lost is CRITICAL whatever the thresholds say.
 
-Sockets: as root or with CAP_NET_RAW (the systemd unit grants it), raw ICMP sockets; otherwise
-Linux's unprivileged datagram ICMP sockets, which the kernel allows only for groups inside
-net.ipv4.ping_group_range. `privileged` overrides the choice. A socket we may not open is
-UNKNOWN with the reason and the fix (a monitoring set-up problem, not the host being down);
-`socket_problem()` tells the server so once at start, as every host check would fail alike.
+Sockets: Linux's unprivileged datagram ICMP sockets where the kernel allows them for our group
+(net.ipv4.ping_group_range), as iputils' ping does; otherwise, as root or with CAP_NET_RAW (the
+systemd unit grants it), raw ICMP sockets. `privileged` overrides the choice. A socket we may
+not open is UNKNOWN with the reason and the fix (a monitoring set-up problem, not the host being
+down); `socket_problem()` tells the server so once at start, as every host check would fail
+alike.
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ class IcmpOptions(CheckModel):
     privileged: bool | None = Field(
         default=None,
         description="true: raw sockets (root or CAP_NET_RAW); false: unprivileged datagram "
-        "sockets (needs net.ipv4.ping_group_range); unset: raw when running as root or with "
-        "CAP_NET_RAW.",
+        "sockets (needs net.ipv4.ping_group_range); unset: datagram sockets when "
+        "net.ipv4.ping_group_range allows the server's group (as ping does), else raw ones when "
+        "running as root or with CAP_NET_RAW.",
     )
 
 
@@ -117,8 +119,23 @@ def _pair(options: Mapping[str, Any], what: str, warning: str, critical: str) ->
 
 def _privileged(raw: Any) -> bool:
     if raw is None or raw == "":
+        # Like iputils' ping: datagram sockets where our group may use them, as the kernel hands
+        # each only its own replies; a raw socket gets a copy of every ICMP packet arriving, so
+        # each of N concurrent pings parses the packets of all N (10,000 hosts: 5x the CPU).
+        if _datagram_allowed():
+            return False
         return os.geteuid() == 0 or _has_net_raw()
     return flag({"privileged": raw}, "privileged", "icmp", False)
+
+
+def _datagram_allowed() -> bool:
+    """Whether net.ipv4.ping_group_range holds one of our groups (checked by the kernel at
+    socket(): the effective group or a supplementary one)."""
+    try:
+        low, high = (int(x) for x in _ping_groups().split())
+    except ValueError:
+        return False
+    return any(low <= gid <= high for gid in (os.getegid(), *os.getgroups()))
 
 
 CAP_NET_RAW = 13  # linux/capability.h

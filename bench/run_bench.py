@@ -5,8 +5,10 @@ Scenarios (all traffic to 127.0.0.1; every loop bounded in time):
   plugin   services running check_dummy, more than the machine can do: plugin runs per second
   floor    the bare fork/exec floor: check_dummy started back to back from asyncio, no server
   overload TCP services demanding more checks/s than the concurrency limit allows
+  hosts    N hosts without a check of their own: the default host check pings them (5 min)
 
-Usage: python bench/run_bench.py [tcp|plugin|floor|overload|all] [--services N] [--seconds S]
+Usage: python bench/run_bench.py [tcp|plugin|floor|overload|hosts|all] [--services N]
+       [--seconds S]
 """
 
 from __future__ import annotations
@@ -50,12 +52,22 @@ asyncio.run(main())
 
 
 def write_config(
-    path: Path, hosts: int, per_host: int, check: str, interval: str, concurrency: int
+    path: Path,
+    hosts: int,
+    per_host: int,
+    check: str,
+    interval: str,
+    concurrency: int,
+    host_check: str | None = "none",
+    spread: str = "60s",
 ) -> None:
+    """`host_check`: settings.default_host_check (None: the built-in ping); `none` keeps the
+    service figures comparable with those measured before hosts were pinged by default."""
     lines = [
         "settings:",
         f"  max_concurrent_checks: {concurrency}",
-        "  max_check_spread: 60s",
+        f"  max_check_spread: {spread}",
+        *([f"  default_host_check: {host_check}"] if host_check is not None else []),
         "defaults:",
         f"  check_interval: {interval}",
         f"  retry_interval: {interval}",
@@ -154,21 +166,34 @@ def run_server(cfg: Path, seconds: float, warmup: float) -> dict[str, Any]:
         "store_failures": h1["store"]["failures"],
         "store_pending_batches_at_end": h1["store"]["pending"],
         "services_checked_at_least_once": checked,
+        "hosts_checked_at_least_once": checked_keys(data / "augenmass.db", hosts=True),
     }
 
 
-def checked_keys(db: Path) -> int:
-    """How many services have a stored result: the proof that no check was dropped."""
+def checked_keys(db: Path, hosts: bool = False) -> int:
+    """How many services (or hosts) have a stored result: the proof that no check was dropped."""
     import sqlite3
 
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    kind = "service = ''" if hosts else "service != ''"
     try:
         (checked,) = con.execute(
-            "SELECT count(*) FROM check_state WHERE service != '' AND checked"
+            f"SELECT count(*) FROM check_state WHERE {kind} AND checked"
         ).fetchone()
     finally:
         con.close()
     return int(checked)
+
+
+def bench_hosts(hosts: int, seconds: float, interval: str, warmup: float) -> dict[str, Any]:
+    """Hosts without a check of their own, pinged by the built-in default host check (all at
+    127.0.0.1: every ping is answered)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / "bench.yaml"
+        # first pings spread over the whole interval: the steady rate from the start
+        write_config(cfg, hosts, 0, "", interval, 256, host_check=None, spread=interval)
+        out = run_server(cfg, seconds, warmup=warmup)
+    return {"scenario": "hosts (default ping)", "hosts": hosts, "interval": interval, **out}
 
 
 def bench_tcp(
@@ -268,6 +293,9 @@ def main() -> None:
             bench_tcp(args.services or 20_000, min(args.seconds, 60.0), "5s", 64, warmup=15.0)
         )
         results[-1]["scenario"] = "overload tcp (4,000 checks/s asked, 64 slots)"
+    if args.scenario == "hosts":  # not in `all`: its figures are a separate question
+        interval = args.interval if args.interval != "60s" else "5m"
+        results.append(bench_hosts(args.services or 10_000, args.seconds, interval, args.warmup))
     machine = {
         "machine": platform.machine(),
         "cpus": os.cpu_count(),

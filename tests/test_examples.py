@@ -22,6 +22,10 @@ def test_example_models_the_organisation() -> None:
     plan = load_config(EXAMPLES / "config")
     printer = plan.hosts["office-printer"]
     assert printer.parents == ("office-router",)
+    # no check of their own: pinged by default, so "router down => they are UNREACHABLE"
+    for name in ("office-printer", "office-phone-1", "office-phone-2"):
+        host = plan.hosts[name]
+        assert host.default_check and host.check is not None and host.check.type == "icmp"
     toner = next(s for s in plan.services.values() if s.name == "toner")
     assert toner.policy.max_check_attempts == 1
     assert "office" in toner.policy.contact_groups

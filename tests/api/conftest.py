@@ -26,12 +26,13 @@ settings: {max_check_spread: 100ms}
 hosts:
   router: {address: 127.0.0.1, groups: [network], check: {type: dummy, state: ok}}
   web1:
+    check: none  # web1 and web2: assumed UP (the API is the subject here, not host checks)
     address: 127.0.0.1
     parents: [router]
     groups: [web]
     tags: [prod]
     vars: {snmp_community: s3cr3t-community}
-  web2: {address: 127.0.0.1, parents: [web1], groups: [web]}
+  web2: {address: 127.0.0.1, parents: [web1], groups: [web], check: none}
 services:
   - name: disk
     host: web1

@@ -20,7 +20,8 @@ def built():  # type: ignore[no-untyped-def]
 
 def test_summary_counts_every_object(built) -> None:  # type: ignore[no-untyped-def]
     assert summarize(built.plan) == (
-        "4 hosts, 5 services, 3 contacts, 2 contact groups, 2 time periods"
+        "4 hosts (3 by the default host check), 5 services, 3 contacts, 2 contact groups, "
+        "2 time periods"
     )
 
 
@@ -57,7 +58,9 @@ def test_check_specs_keep_argv_options_and_timeouts(built) -> None:  # type: ign
 def test_hosts_parents_checks_and_notify_on(built) -> None:  # type: ignore[no-untyped-def]
     plan = built.plan
     assert plan.hosts["www1"].check is not None and plan.hosts["www1"].check.type == "dummy"
-    assert plan.hosts["www2"].check is None
+    assert not plan.hosts["www1"].default_check
+    www2 = plan.hosts["www2"]  # names no check: pinged (settings.default_host_check)
+    assert www2.default_check and www2.check is not None and www2.check.type == "icmp"
     assert plan.hosts["www2"].vars == {"rack": "7"}
     assert sorted(plan.children_of("router")) == ["printer", "www1", "www2"]
     assert "down" in plan.hosts["router"].policy.notify_on

@@ -15,6 +15,8 @@ def test_check_config_accepts_the_example_and_prints_a_summary() -> None:
     out = cli("check-config", str(EXAMPLES / "config"))
     assert out.returncode == 0, out.stderr
     assert "hosts" in out.stdout and "services" in out.stdout
+    # the printer, the phones and the monitor name no check: the default pings them
+    assert out.stdout.startswith("OK: 10 hosts (4 by the default host check), ")
 
 
 def test_check_config_lists_every_error_with_file_line_and_path_and_exits_2(tmp_path: Path) -> None:
@@ -67,6 +69,13 @@ def test_check_runs_one_real_plugin_now_and_exits_with_its_state() -> None:
     assert out.returncode in (0, 1, 2), out.stderr
     assert out.stdout.startswith(("DISK OK", "DISK WARNING", "DISK CRITICAL"))
     assert "/" in out.stdout
+
+
+def test_check_of_a_host_without_its_own_check_pings_it_and_says_why() -> None:
+    out = cli("check", "office-printer", "--config", str(EXAMPLES / "config"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.startswith("PING OK - 127.0.0.21: 0% packet loss")
+    assert "(host office-printer names no check: settings.default_host_check, icmp)" in out.stdout
 
 
 def test_check_of_an_unknown_service_suggests_the_right_name() -> None:

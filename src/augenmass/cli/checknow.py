@@ -56,4 +56,7 @@ async def run_once(
     runner = Runner(plan.settings.plugin_dirs, plan.settings.output_limit, clock=clock)
     job = CheckJob(CheckKey(host, service), spec, build_macros(hplan, svc, spec), clock.now())
     result = await runner.run(job)
-    return min(max(result.status, 0), 3), format_result(result)
+    text = format_result(result)
+    if svc is None and hplan.default_check:  # not in the host's own config: say where from
+        text += f"\n(host {host} names no check: settings.default_host_check, {spec.type})"
+    return min(max(result.status, 0), 3), text

@@ -121,12 +121,25 @@ def _count(number: int, word: str) -> str:
     return f"{number} {word}" if number == 1 else f"{number} {word}s"
 
 
+def _hosts(plan: Plan) -> str:
+    """e.g. '12 hosts (9 by the default host check, 1 without check: assumed UP)': which hosts
+    are checked by settings.default_host_check is not visible in their own config."""
+    by_default = sum(1 for h in plan.hosts.values() if h.default_check)
+    unchecked = sum(1 for h in plan.hosts.values() if h.check is None)
+    notes = [f"{by_default} by the default host check"] if by_default else []
+    if unchecked:
+        notes.append(f"{unchecked} without check: assumed UP")
+    text = _count(len(plan.hosts), "host")
+    return f"{text} ({', '.join(notes)})" if notes else text
+
+
 def summarize(plan: Plan) -> str:
-    """e.g. '12 hosts, 31 services, 4 contacts, 3 contact groups, 2 time periods'."""
+    """e.g. '12 hosts (9 by the default host check), 31 services, 4 contacts, 3 contact
+    groups, 2 time periods'."""
     periods = [name for name in plan.timeperiods if name not in BUILTIN_NAMES]
     return ", ".join(
         (
-            _count(len(plan.hosts), "host"),
+            _hosts(plan),
             _count(len(plan.services), "service"),
             _count(len(plan.contacts), "contact"),
             _count(len(plan.contact_groups), "contact group"),

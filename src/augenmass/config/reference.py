@@ -47,7 +47,7 @@ from augenmass.config.yamlload import (
 from augenmass.core.duration import format_duration
 from augenmass.core.fields import MAX_NAME, STATE_NAMES, AtMost
 from augenmass.core.options import CheckModel
-from augenmass.core.plan import Policy, Retention, Settings
+from augenmass.core.plan import DEFAULT_HOST_CHECK, Policy, Retention, Settings
 from augenmass.core.timeperiod import WEEKDAYS
 
 SCHEMA_PATH = "docs/augenmass.schema.json"
@@ -315,10 +315,18 @@ def build_schema() -> dict[str, Any]:
     for kind, model in checks.items():
         defs[f"check-{kind}"] = _check_def(kind, model, defs)
     defs["check"] = _check_union(list(checks))
+    no_check = {"const": "none"}  # hosts and templates: no check, the host is assumed UP
     for name in ("template", "host", "service"):
         properties = defs[name]["properties"]
         text = properties["check"].get("description", "")
-        properties["check"] = {**_nullable(_ref("check")), "description": text}
+        check = {"anyOf": [_ref("check"), no_check]} if name != "service" else _ref("check")
+        properties["check"] = {**_nullable(check), "description": text}
+    default_check = defs["settings"]["properties"]["default_host_check"]
+    defs["settings"]["properties"]["default_host_check"] = {
+        "anyOf": [_ref("check"), {"enum": ["none", False]}, {"type": "null"}],
+        "description": default_check.get("description", ""),
+        "default": dict(DEFAULT_HOST_CHECK),
+    }
     _builtin_defaults(defs)
     # `services:` may also be a mapping name -> body, the name then comes from the key
     defs["service-entry"] = {
@@ -525,7 +533,8 @@ class _Markdown:
         if "const" in value:
             return f"`{value['const']}`"
         if "enum" in value:
-            return " \\| ".join(dict.fromkeys(f"`{v}`" for v in value["enum"]))
+            shown = (v if isinstance(v, str) else json.dumps(v) for v in value["enum"])
+            return " \\| ".join(dict.fromkeys(f"`{v}`" for v in shown))
         for key in ("anyOf", "oneOf"):
             if key in value:
                 options = [v for v in value[key] if v.get("type") != "null"]
@@ -558,7 +567,7 @@ class _Markdown:
         default = value["default"]
         if default is None:
             return "not set"
-        if isinstance(default, dict) and any(True for _ in _refs(value)):
+        if isinstance(default, dict) and any(ref != "check" for ref in _refs(value)):
             return ""  # a nested mapping: its keys show their own defaults
         if _kind(value) == "state" and isinstance(default, int):
             return f"`{_STATE_NAMES[default]}`"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
@@ -36,6 +37,7 @@ from augenmass.config.validation import validate
 from augenmass.core.errors import ConfigProblem
 from augenmass.core.fields import check_host_name
 from augenmass.core.plan import (
+    DEFAULT_HOST_CHECK,
     Contact,
     HostPlan,
     NotificationSettings,
@@ -101,11 +103,17 @@ class Resolver:
         retention = Retention(**{k: v for k, v in ret.model_dump().items() if v is not None})
         values = {
             k: v
-            for k, v in model.model_dump(exclude={"retention", "status_page"}).items()
+            for k, v in model.model_dump(
+                exclude={"retention", "status_page", "default_host_check"}
+            ).items()
             if v is not None
         }
         if "plugin_dirs" in values:
             values["plugin_dirs"] = tuple(values["plugin_dirs"])
+        if "default_host_check" in model.model_fields_set:
+            values["default_host_check"] = self._default_host_check(model.default_host_check)
+        else:  # the built-in one: a probe that cannot load is said here, once
+            self._default_host_check(dict(DEFAULT_HOST_CHECK))
         page = model.status_page
         return Settings(
             retention=retention,
@@ -113,6 +121,17 @@ class Resolver:
             status_page_groups=tuple(page.groups),
             **values,
         )
+
+    def _default_host_check(self, value: dict[str, Any] | str | bool | None) -> Any:
+        """The mapping of settings.default_host_check, or None for off (`none`, false, null);
+        a mapping that is no valid check is reported here once, not at every host."""
+        if not isinstance(value, dict):
+            return None
+        where = self.s.keyed_at["settings"].get("default_host_check")
+        where = (where or Where("", {}, ("settings",))).at("default_host_check")
+        _, problems = build_check(value, where, PolicyModel(), PolicyModel(), self.checks)
+        self.problems.extend(problems)
+        return None if problems else value
 
     def policy_refs(self, model: PolicyModel, where_of: dict[str, Where], fallback: Where) -> None:
         def at(key: str) -> Where:
@@ -180,21 +199,30 @@ class Resolver:
         return Templates(entries, self.problems)
 
     # ---- hosts ---------------------------------------------------------------------------
-    def hosts(self, templates: Templates, defaults: PolicyModel) -> dict[str, HostPlan]:
+    def hosts(
+        self, templates: Templates, defaults: PolicyModel, settings: Settings
+    ) -> dict[str, HostPlan]:
         result = {}
+        default_check = settings.default_host_check
         for name, entry in self.s.named["hosts"].items():
             try:
                 check_host_name(name)
             except ValueError as exc:
                 self.problems.append(entry.where.problem(str(exc)))
                 continue
-            host = self._host(entry, templates, defaults)
+            host = self._host(entry, templates, defaults, default_check)
             if host is not None:
                 result[name] = host
         self._parents(result)
         return result
 
-    def _host(self, entry: Entry, templates: Templates, defaults: PolicyModel) -> HostPlan | None:
+    def _host(
+        self,
+        entry: Entry,
+        templates: Templates,
+        defaults: PolicyModel,
+        default_check: Mapping[str, Any] | None,
+    ) -> HostPlan | None:
         body = {} if entry.body is None else entry.body
         if not isinstance(body, dict):
             self.problems.append(entry.where.problem("expected a mapping of host settings"))
@@ -208,10 +236,15 @@ class Resolver:
         policy, problems = build_policy(model, defaults, True, entry.where)
         self.problems.extend(problems)
         check = None
-        if model.check is not None:
+        own = model.check
+        if isinstance(own, dict):
             where = merged.origins.get("check", entry.where).at("check")
-            check, problems = build_check(model.check, where, model, defaults, self.checks)
+            check, problems = build_check(own, where, model, defaults, self.checks)
             self.problems.extend(problems)
+        elif own is None and default_check is not None:
+            # Reported once in settings(); the timeout etc. may come from the host's policy.
+            where = entry.where.at("check")
+            check, _ = build_check(dict(default_check), where, model, defaults, self.checks)
         return HostPlan(
             name=entry.name,
             address=model.address,
@@ -223,6 +256,7 @@ class Resolver:
             check=check,
             policy=policy,
             source=_source(entry.where),
+            default_check=own is None and check is not None,
         )
 
     def _parents(self, hosts: dict[str, HostPlan]) -> None:
@@ -292,9 +326,10 @@ class Resolver:
         self.problems.extend(problems)
         targets = self._targets(model, entry, hosts)
         if model.check is None:
-            self.problems.append(
-                entry.where.problem("no check: set `check: {type: ...}` here or in a template")
-            )
+            if merged.data.get("check") is None:  # else its problem is reported already
+                self.problems.append(
+                    entry.where.problem("no check: set `check: {type: ...}` here or in a template")
+                )
             return []
         where = merged.origins.get("check", entry.where).at("check")
         check, problems = build_check(model.check, where, model, defaults, self.checks)
@@ -377,7 +412,7 @@ class Resolver:
         contacts = self.contacts(notifications)
         groups = self.contact_groups()
         templates = self.templates()
-        hosts = self.hosts(templates, defaults)
+        hosts = self.hosts(templates, defaults, settings)
         services = self.services(hosts, templates, defaults)
         self.notification_rules(hosts, services)
         plan = Plan(

@@ -189,6 +189,21 @@ class SettingsModel(Strict):
         default=StatusPageModel(),
         description="The public status page at /status (only services marked `public`).",
     )
+    default_host_check: dict[str, Any] | Literal["none", False] | None = Field(
+        default=None,
+        description=(
+            "The check of every host that sets no `check:` (itself or from a template): a"
+            " check mapping as under a host's `check:`. Built in: a ping (icmp) as lenient as"
+            " Nagios's check-host-alive, the host is UP when one of 3 echo requests is answered"
+            " within 1 s. `none`: such hosts have no check and are assumed UP, so hosts"
+            " behind them never become UNREACHABLE. A host opts out with `check: none`."
+        ),
+    )
+
+    @field_validator("default_host_check", mode="before")
+    @classmethod
+    def _check_or_none(cls, value: Any) -> Any:
+        return _check_or_none(value, "`none` or false (no default)", false_too=True)
 
     @field_validator("timezone")
     @classmethod
@@ -209,6 +224,18 @@ class SettingsModel(Strict):
         if problem is not None:
             raise ValueError(f"invalid base_url: {problem}")  # not echoed: may hold a password
         return value.rstrip("/")  # page paths are appended with their own '/'
+
+
+NO_CHECK = "none"
+
+
+def _check_or_none(value: Any, off: str, false_too: bool = False) -> Any:
+    # one clear message instead of one per branch of the union
+    if value is None or value == NO_CHECK or isinstance(value, dict):
+        return value
+    if value is False and false_too:
+        return value
+    raise ValueError(f"expected a check mapping with a `type` (e.g. {{type: icmp}}), or {off}")
 
 
 _NOT_IN_URLS = frozenset('"<>\\^`{|}')
@@ -387,7 +414,22 @@ class ObjectModel(PolicyModel):
     )
 
 
+_HOST_CHECK_TEXT = (
+    "What to run: `type` and that type's options. Hosts: not set, the host is checked by"
+    " `settings.default_host_check` (a ping); `none`: no check, the host is assumed UP."
+)
+
+
 class TemplateModel(ObjectModel):
+    check: dict[str, Any] | Literal["none"] | None = Field(  # type: ignore[assignment]
+        default=None, description=_HOST_CHECK_TEXT
+    )
+
+    @field_validator("check", mode="before")
+    @classmethod
+    def _host_check(cls, value: Any) -> Any:
+        return _check_or_none(value, "`none` (no check: the host is assumed UP)")
+
     address: Text = Field(
         default="",
         description=(
@@ -403,6 +445,15 @@ class TemplateModel(ObjectModel):
 
 
 class HostModel(ObjectModel):
+    check: dict[str, Any] | Literal["none"] | None = Field(  # type: ignore[assignment]
+        default=None, description=_HOST_CHECK_TEXT
+    )
+
+    @field_validator("check", mode="before")
+    @classmethod
+    def _host_check(cls, value: Any) -> Any:
+        return _check_or_none(value, "`none` (no check: the host is assumed UP)")
+
     address: Text = Field(
         default="",
         description="The address checks connect to ($HOSTADDRESS$; default: the host name).",
@@ -427,6 +478,16 @@ class ApplyModel(Strict):
 
 
 class ServiceModel(ObjectModel):
+    @field_validator("check", mode="before")
+    @classmethod
+    def _no_none(cls, value: Any) -> Any:
+        if value == NO_CHECK:
+            raise ValueError(
+                "a service needs a check: `check: none` is for hosts only (a host without a"
+                " check is assumed UP)"
+            )
+        return value
+
     name: Name = Field(description="The service's name, unique on its host.")
     host: HostName | None = Field(default=None, description="The host it runs on.")
     hosts: ApplyModel | None = Field(

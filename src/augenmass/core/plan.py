@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from augenmass.core.values import CheckKey
@@ -92,6 +93,8 @@ class HostPlan:
     check: CheckSpec | None = None  # None: the host is assumed UP
     policy: Policy = Policy(notify_on=HOST_NOTIFY_ON)
     source: Source = Source()
+    # True: `check` is settings.default_host_check, the host names none itself
+    default_check: bool = False
 
     @property
     def key(self) -> CheckKey:
@@ -162,6 +165,25 @@ class Retention:
     audit_log: float = 400 * 86400.0  # operator actions in the UI/API
 
 
+# The check of a host that names none (settings.default_host_check): a ping as lenient as
+# Nagios's check-host-alive (check_ping -w 3000,80% -c 5000,100% -p 5), but 3 packets and a
+# short timeout, so that waiting for a parent's check is short. A reply later than
+# reply_timeout counts as lost: the host is UP when one of the 3 answers within 1 s.
+DEFAULT_HOST_CHECK: Mapping[str, Any] = MappingProxyType(
+    {
+        "type": "icmp",
+        "packets": 3,
+        "interval": 0.2,
+        "reply_timeout": 1.0,
+        "timeout": 5.0,
+        "warning_rtt": "3000",
+        "critical_rtt": "5000",
+        "warning_loss": "80",
+        "critical_loss": "100",
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     max_concurrent_checks: int = 256
@@ -188,6 +210,10 @@ class Settings:
     passive_max_future: float = 60.0
     # a plugin that makes up new perfdata labels every run must not grow the store forever
     max_series_per_check: int = 100
+    # the `check:` mapping of hosts that name none; None: such hosts are assumed UP
+    default_host_check: Mapping[str, Any] | None = field(
+        default_factory=lambda: dict(DEFAULT_HOST_CHECK), hash=False
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,16 +5,19 @@ Thresholds follow check_ping's "-w 100,20% -c 500,60%" split into two pairs of r
 rta and its perfdata), `warning_loss`/`critical_loss` on the packet loss in percent. All
 packets lost is CRITICAL whatever the thresholds say.
 
-Sockets: as root, raw ICMP sockets; otherwise Linux's unprivileged datagram ICMP sockets, which
-the kernel allows only for groups inside net.ipv4.ping_group_range. `privileged` overrides the
-choice. A socket we may not open is UNKNOWN with the reason (a monitoring set-up problem, not
-the host being down).
+Sockets: Linux's unprivileged datagram ICMP sockets where the kernel allows them for our group
+(net.ipv4.ping_group_range), as iputils' ping does; otherwise, as root or with CAP_NET_RAW (the
+systemd unit grants it), raw ICMP sockets. `privileged` overrides the choice. A socket we may
+not open is UNKNOWN with the reason and the fix (a monitoring set-up problem, not the host being
+down); `socket_problem()` tells the server so once at start, as every host check would fail
+alike.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -57,7 +60,9 @@ class IcmpOptions(CheckModel):
     privileged: bool | None = Field(
         default=None,
         description="true: raw sockets (root or CAP_NET_RAW); false: unprivileged datagram "
-        "sockets (needs net.ipv4.ping_group_range); unset: raw when running as root.",
+        "sockets (needs net.ipv4.ping_group_range); unset: datagram sockets when "
+        "net.ipv4.ping_group_range allows the server's group (as ping does), else raw ones when "
+        "running as root or with CAP_NET_RAW.",
     )
 
 
@@ -114,8 +119,51 @@ def _pair(options: Mapping[str, Any], what: str, warning: str, critical: str) ->
 
 def _privileged(raw: Any) -> bool:
     if raw is None or raw == "":
-        return os.geteuid() == 0
+        # Like iputils' ping: datagram sockets where our group may use them, as the kernel hands
+        # each only its own replies; a raw socket gets a copy of every ICMP packet arriving, so
+        # each of N concurrent pings parses the packets of all N (10,000 hosts: 5x the CPU).
+        if _datagram_allowed():
+            return False
+        return os.geteuid() == 0 or _has_net_raw()
     return flag({"privileged": raw}, "privileged", "icmp", False)
+
+
+def _datagram_allowed() -> bool:
+    """Whether net.ipv4.ping_group_range holds one of our groups (checked by the kernel at
+    socket(): the effective group or a supplementary one)."""
+    try:
+        low, high = (int(x) for x in _ping_groups().split())
+    except ValueError:
+        return False
+    return any(low <= gid <= high for gid in (os.getegid(), *os.getgroups()))
+
+
+CAP_NET_RAW = 13  # linux/capability.h
+
+
+def _has_net_raw() -> bool:
+    """CAP_NET_RAW in this process's effective set (e.g. systemd's AmbientCapabilities)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> CAP_NET_RAW & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
+
+
+def socket_problem(privileged: bool | None = None) -> str | None:
+    """Why this process cannot open the ICMP socket the probe would use, or None."""
+    use_raw = _privileged(privileged)
+    kind = socket.SOCK_RAW if use_raw else socket.SOCK_DGRAM
+    try:
+        socket.socket(socket.AF_INET, kind, socket.IPPROTO_ICMP).close()
+    except PermissionError:
+        return _permission_text(use_raw)
+    except OSError as exc:
+        return f"cannot open an ICMP socket: {exc.strerror or exc}"
+    return None
 
 
 def _reply_wait(wanted: float, count: int, interval: float, budget: float) -> float:
@@ -128,18 +176,27 @@ def _reply_wait(wanted: float, count: int, interval: float, budget: float) -> fl
     return max(0.01, min(wanted, spare / count))
 
 
+# What to do about it, in the check's output: the operator reads it in the UI, not the code.
+FIX = (
+    "give the server CAP_NET_RAW (systemd: AmbientCapabilities=CAP_NET_RAW, as in"
+    " deploy/systemd/augenmass.service) or allow its group in net.ipv4.ping_group_range"
+    " (sysctl -w net.ipv4.ping_group_range='GID GID')"
+)
+
+
 def _permission_text(privileged: bool) -> str:
     if privileged:
         return (
             "raw ICMP sockets need root (or CAP_NET_RAW): ICMP needs root or "
-            "net.ipv4.ping_group_range (set privileged: false to use it)"
+            "net.ipv4.ping_group_range (set privileged: false to use it); "
+            f"fix: {FIX.replace('GID GID', f'{os.getegid()} {os.getegid()}')}"
         )
     group = os.getegid()
     allowed = _ping_groups()
     return (
         "unprivileged ICMP (datagram sockets) is not allowed for group "
         f"{group} (net.ipv4.ping_group_range = {allowed}): ICMP needs root or "
-        "net.ipv4.ping_group_range"
+        f"net.ipv4.ping_group_range; fix: {FIX.replace('GID GID', f'{group} {group}')}"
     )
 
 

@@ -31,6 +31,7 @@ from augenmass.runner.pool import ProbeWorkers, default_workers
 from augenmass.scheduler import JobTemplate, Scheduler
 from augenmass.server import dependencies as deps
 from augenmass.server import spool as commands
+from augenmass.server.preflight import check_icmp
 from augenmass.server.reserve import Reserve
 from augenmass.server.sdnotify import Notifier
 from augenmass.state import Engine, Outcome
@@ -201,6 +202,7 @@ class Server:
         )
         jobs = build_jobs(self.plan)
         self.workers.plan_rate(probe_rate(jobs.values()))
+        check_icmp(jobs.values())
         self.scheduler.set_jobs(jobs)
         self._tasks = [
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
@@ -312,7 +314,9 @@ class Server:
             self.engine.reload(plan)
             self.notifications.reload(plan)  # new contacts, channels and delivery settings
             self.store.max_series_per_check = plan.settings.max_series_per_check
-            self.scheduler.set_jobs(build_jobs(plan))
+            jobs = build_jobs(plan)
+            self.scheduler.set_jobs(jobs)
+        check_icmp(jobs.values())
         log.info("reloaded", extra={"summary": summarize(plan)})
         return True
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shutil
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from local_probe_helpers import job, need, open_fds
 
+import augenmass
 from augenmass.config.checks import check_model
 from augenmass.probes.icmp import IcmpProbe
 from augenmass.runner import Runner
@@ -46,7 +52,9 @@ async def test_loopback(pingable: None, host: str) -> None:
         0.0, "%", "20", "60",
     )  # fmt: skip
     assert 0 < perf["rtmin"].value <= perf["rta"].value <= perf["rtmax"].value  # type: ignore[operator]
-    mode = "raw socket" if os.geteuid() == 0 else "datagram socket"
+    low, high = ping_groups()  # datagram sockets where allowed (as ping), else raw as root
+    allowed = any(low <= g <= high for g in (os.getegid(), *os.getgroups()))
+    mode = "datagram socket" if allowed else "raw socket"
     assert got.long_output == f"3 of 3 replies, min {perf['rtmin'].value:.3f} ms; mode: {mode}"
 
 
@@ -137,3 +145,70 @@ async def test_no_fd_or_task_leaks(pingable: None) -> None:
         assert got.status == 0
     assert open_fds() <= fds
     assert len(asyncio.all_tasks()) <= tasks
+
+
+# ---- as a user that is not root: the server's own user under systemd ----------------------
+
+AS_USER = """
+import asyncio, json, logging, sys
+from augenmass.probes.icmp import IcmpProbe
+from augenmass.server.preflight import check_icmp
+from augenmass.scheduler import JobTemplate
+from augenmass.core.plan import CheckSpec
+from augenmass.core.values import CheckKey
+logging.basicConfig(stream=sys.stderr, format="%(message)s %(reason)s")
+got = asyncio.run(IcmpProbe().run({"host": "127.0.0.1", "packets": 2, "interval": 0.05}, 5.0))
+job = JobTemplate(CheckKey("h"), CheckSpec("icmp"), {}, 300.0)
+print(json.dumps({"status": got.status, "output": got.output, "long_output": got.long_output,
+                  "preflight": check_icmp([job])}))
+"""
+
+
+def as_nobody(ping_groups: str, net_raw: bool) -> tuple[dict[str, object], str]:
+    """Runs AS_USER as uid/gid 65534 in a network namespace of its own (its loopback only),
+    with that namespace's net.ipv4.ping_group_range and, if asked, CAP_NET_RAW as systemd's
+    AmbientCapabilities gives it."""
+    need(os.geteuid() == 0, "switching users and namespaces needs root")
+    need(bool(shutil.which("unshare") and shutil.which("setpriv")), "util-linux not installed")
+    caps = ["--inh-caps", "+net_raw", "--ambient-caps", "+net_raw"] if net_raw else []
+    src = str(Path(augenmass.__file__).resolve().parents[1])
+    inner = (
+        f"ip link set lo up && sysctl -q -w net.ipv4.ping_group_range='{ping_groups}' && "
+        f"PYTHONPATH={src} exec setpriv --reuid=65534 --regid=65534 --clear-groups "
+        f'{" ".join(caps)} {sys.executable} -c "$0"'
+    )
+    done = subprocess.run(
+        ["unshare", "--net", "sh", "-c", inner, AS_USER],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout), done.stderr
+
+
+def test_as_a_user_with_cap_net_raw_raw_sockets() -> None:
+    got, log = as_nobody("1 0", net_raw=True)  # the systemd unit: no ping group, the capability
+    assert got["status"] == 0, got
+    assert str(got["long_output"]).endswith("mode: raw socket")
+    assert got["preflight"] == [] and log == ""
+
+
+@pytest.mark.parametrize("net_raw", [False, True])
+def test_as_a_user_in_ping_group_range_datagram_sockets(net_raw: bool) -> None:
+    # preferred even with CAP_NET_RAW: the kernel gives each socket only its own replies
+    got, log = as_nobody("65534 65534", net_raw=net_raw)
+    assert got["status"] == 0, got
+    assert str(got["long_output"]).endswith("mode: datagram socket")
+    assert got["preflight"] == [] and log == ""
+
+
+def test_as_a_user_allowed_neither_unknown_and_the_log_says_the_fix() -> None:
+    got, log = as_nobody("1 0", net_raw=False)
+    assert got["status"] == 3  # not CRITICAL: the host did not fail, our set-up did
+    output = str(got["output"])
+    assert output.startswith("PING UNKNOWN - unprivileged ICMP (datagram sockets) is not allowed")
+    assert "AmbientCapabilities=CAP_NET_RAW" in output
+    assert "sysctl -w net.ipv4.ping_group_range='65534 65534'" in output
+    assert got["preflight"] == [output.removeprefix("PING UNKNOWN - ")]
+    assert "icmp checks cannot open their socket" in log and "AmbientCapabilities" in log

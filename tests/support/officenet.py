@@ -65,6 +65,8 @@ def office_net(devices: list[int]) -> Iterator[Office]:
         _sh("ip", "addr", "add", f"{office.subnet}.1/24", "dev", host_if)
         _sh("ip", "link", "set", host_if, "up")
         _sh(*office.inside, "ip", "link", "set", "lo", "up")
+        # devices answer on their real ports (SNMP 161) from agents that drop root first
+        _sh(*office.inside, "sysctl", "-q", "-w", "net.ipv4.ip_unprivileged_port_start=0")
         for last in devices:
             _sh(*office.inside, "ip", "addr", "add", f"{office.subnet}.{last}/24", "dev", ns_if)
         _sh(*office.inside, "ip", "link", "set", ns_if, "up")

@@ -387,7 +387,14 @@ class ObjectModel(PolicyModel):
     )
 
 
+AGENT_KEY_TEXT = (
+    "Hosts: the `augenmass agent` (a name under `agents:`) that runs this host's checks and"
+    " sends their results; it becomes the host's parent."
+)
+
+
 class TemplateModel(ObjectModel):
+    agent: Name | None = Field(default=None, description=AGENT_KEY_TEXT)
     address: Text = Field(
         default="",
         description=(
@@ -403,6 +410,7 @@ class TemplateModel(ObjectModel):
 
 
 class HostModel(ObjectModel):
+    agent: Name | None = Field(default=None, description=AGENT_KEY_TEXT)
     address: Text = Field(
         default="",
         description="The address checks connect to ($HOSTADDRESS$; default: the host name).",
@@ -475,3 +483,29 @@ class RuleModel(Strict):
 
 class GroupModel(Strict):
     members: NameList = Field(default=[], description="The contacts in the group.")
+
+
+class AgentModel(Strict):
+    """An `augenmass agent` on a network the server cannot reach (an office behind NAT)."""
+
+    hosts: ApplyModel | None = Field(
+        default=None,
+        description=(
+            "Hosts whose checks this agent runs, selected by tag, group or name (besides the"
+            " hosts that say `agent: NAME` themselves or through a template)."
+        ),
+    )
+    timeout: Freshness = Field(
+        default=180.0,
+        description=(
+            "No result or heartbeat from the agent for this long: its host goes DOWN and its"
+            " hosts and services UNREACHABLE (one notification)."
+        ),
+    )
+    max_age: Freshness = Field(
+        default=4 * 86400.0,
+        description=(
+            "Oldest buffered result the server takes after an outage (the agent keeps at"
+            " least 72 hours); an older one is refused."
+        ),
+    )

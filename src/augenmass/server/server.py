@@ -31,6 +31,7 @@ from augenmass.runner.pool import ProbeWorkers, default_workers
 from augenmass.scheduler import JobTemplate, Scheduler
 from augenmass.server import dependencies as deps
 from augenmass.server import spool as commands
+from augenmass.server.agents import AgentHub
 from augenmass.server.reserve import Reserve
 from augenmass.server.sdnotify import Notifier
 from augenmass.state import Engine, Outcome
@@ -54,10 +55,12 @@ EventSink = Callable[[list[Event]], None]
 def build_jobs(plan: Plan) -> dict[CheckKey, JobTemplate]:
     jobs: dict[CheckKey, JobTemplate] = {}
     for host in plan.hosts.values():
-        if host.check is not None:
+        if host.check is not None and host.agent is None:
             jobs[host.key] = _job(plan, host.key, host.check, build_macros(host, None, host.check))
     for svc in plan.services.values():
         host = plan.hosts[svc.host]
+        if host.agent is not None:
+            continue  # its agent runs it and sends the result (server/agents.py)
         jobs[svc.key] = _job(plan, svc.key, svc.check, build_macros(host, svc, svc.check))
     return jobs
 
@@ -132,6 +135,7 @@ class Server:
         self.runner: Runner
         self.workers: ProbeWorkers
         self.notifications: NotificationService  # the outbox sink and its delivery loop
+        self.agents: AgentHub  # what `augenmass agent`s run and send
         # --- systemd: READY/RELOADING/STOPPING, watchdog pings, STATUS= (no-op outside it)
         self.systemd = Notifier.from_env()
         self.listening = asyncio.Event()  # set by the listener once its socket is bound
@@ -198,6 +202,9 @@ class Server:
             max_spread=settings.max_check_spread,
             coalesce=0.02,
             coalesce_max=0.05,
+        )
+        self.agents = AgentHub(
+            self.data_dir, self.clock, self.plan, self.ingest_outcome, self.commit
         )
         jobs = build_jobs(self.plan)
         self.workers.plan_rate(probe_rate(jobs.values()))
@@ -313,6 +320,7 @@ class Server:
             self.notifications.reload(plan)  # new contacts, channels and delivery settings
             self.store.max_series_per_check = plan.settings.max_series_per_check
             self.scheduler.set_jobs(build_jobs(plan))
+            self.agents.reload(plan)
         log.info("reloaded", extra={"summary": summarize(plan)})
         return True
 
@@ -385,6 +393,7 @@ class Server:
             outcome = self.engine.tick(self.clock.now())
         if outcome.states or outcome.events or outcome.downtimes_set or outcome.downtimes_removed:
             await self.persist(outcome, [])
+        await self.agents.tick()
         await self.process_commands()
 
     def guard_disk(self) -> None:
@@ -446,6 +455,11 @@ class Server:
             outcome = action(self.engine, self.clock.now())
         await self.persist(outcome, [])
         return outcome
+
+    async def commit(self) -> None:
+        """Wait until everything queued so far is durable (TimeoutError: the store is slow)."""
+        self.writer.submit(WriteBatch(), urgent=True)
+        await asyncio.wait_for(self.writer.flush(), COMMAND_COMMIT_TIMEOUT)
 
     async def persist(self, outcome: Outcome, results: list[CheckResult]) -> None:
         """Queue the outcome for the store; never waits for it (a full disk must not stop the

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from augenmass.api.deps import Principal, agent_token, get_control, principal
+from augenmass.api.schemas import ErrorBody
 from augenmass.control import ActionError, AgentBatch
 from augenmass.core.duration import format_age, format_duration
 from augenmass.core.perfdata import parse_perfdata
@@ -31,6 +32,24 @@ Name = Annotated[str, Field(min_length=1, max_length=255)]
 AgentName = Annotated[str, Depends(agent_token)]
 Reader = Annotated[Principal, Depends(principal("read"))]
 
+
+def _error(text: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": text}
+
+
+AUTH: dict[int | str, dict[str, Any]] = {
+    401: _error("missing, wrong or revoked token"),
+    403: _error("not an agent's token, or the agent is not in the configuration"),
+    422: _error("invalid parameters or body"),
+}
+BATCH: dict[int | str, dict[str, Any]] = {
+    **AUTH,
+    403: _error("not an agent's token, or a result for a host this agent does not run"),
+    404: _error("a result for a host or service not in the configuration"),
+    413: _error("more than 500 results, or a body over 1 MiB"),
+    422: _error("a malformed result, or one measured outside the time bounds"),
+    503: _error("the store is slow; send the batch again later"),
+}
 router = APIRouter(prefix="/api", tags=["agents"])
 
 
@@ -61,7 +80,7 @@ class AgentBatchBody(_Body):
     results: list[AgentResultBody] = []
 
 
-@router.get("/agent/checks")
+@router.get("/agent/checks", responses={**AUTH, 304: {"description": "unchanged since the ETag"}})
 async def agent_checks(request: Request, response: Response, agent: AgentName) -> Any:
     """The checks this agent runs; `If-None-Match` with the last `version`: 304 when same."""
     found = get_control(request).agent_checks(agent)
@@ -77,7 +96,7 @@ async def agent_checks(request: Request, response: Response, agent: AgentName) -
     }
 
 
-@router.post("/agent/results")
+@router.post("/agent/results", responses=BATCH)
 async def agent_results(request: Request, agent: AgentName, body: AgentBatchBody) -> Any:
     """A batch of results (an empty one is a heartbeat); each (epoch, seq) is taken once."""
     control = get_control(request)
@@ -109,7 +128,11 @@ async def agent_results(request: Request, agent: AgentName, body: AgentBatchBody
     }
 
 
-@router.get("/agents", tags=["read"])
+@router.get(
+    "/agents",
+    tags=["read"],
+    responses={401: _error("missing or wrong credentials"), 403: _error("lacking the read scope")},
+)
 async def agents(request: Request, _: Reader) -> list[dict[str, Any]]:
     """Every agent: connected, last batch, clock skew, buffered and dropped results."""
     return [dict(one) for one in get_control(request).agent_status()]

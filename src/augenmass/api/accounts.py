@@ -18,6 +18,7 @@ from augenmass.control import Account, AccountStore, TokenInfo
 
 ROLES = ("viewer", "operator", "admin")  # each includes the rights of the ones before it
 SCOPES = ("read", "write", "submit")
+AGENT_SCOPE = "agent:"  # + the agent's name: the token of one `augenmass agent`, nothing else
 TOKEN_PREFIX = "am_"
 MAX_NAME = 100
 MAX_PASSWORD = 1024  # argon2 hashes any length; a cap keeps a megabyte "password" cheap to refuse
@@ -50,6 +51,14 @@ class Token:
     id: int
     name: str
     scopes: frozenset[str]
+
+    @property
+    def agent(self) -> str | None:
+        """The agent this token belongs to (it may then submit only that agent's results)."""
+        for scope in self.scopes:
+            if scope.startswith(AGENT_SCOPE):
+                return scope[len(AGENT_SCOPE) :]
+        return None
 
 
 def digest(secret: str) -> str:
@@ -140,11 +149,19 @@ async def delete_user(store: AccountStore, name: str) -> None:
         raise AccountError(f"no user {name!r}")
 
 
-async def create_token(store: AccountStore, name: str, scopes: frozenset[str]) -> str:
-    """Create an API token; the returned secret is shown once and never stored."""
+async def create_token(
+    store: AccountStore, name: str, scopes: frozenset[str], agent: str | None = None
+) -> str:
+    """Create an API token; the returned secret is shown once and never stored. With `agent`
+    it is that agent's token: scope submit, for the agent's own hosts only."""
     check_name(name)
     if not scopes or scopes - set(SCOPES):
         raise AccountError(f"scopes must be a subset of {','.join(SCOPES)}")
+    if agent is not None:
+        check_name(agent)
+        if "," in agent or scopes != {"submit"}:
+            raise AccountError("an agent's token has the scope submit only, and a name without ','")
+        scopes = scopes | {AGENT_SCOPE + agent}
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     if not await store.add_token(name, digest(secret), scopes):
         raise AccountError(f"token {name!r} exists already")

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from augenmass import __version__
 from augenmass.api import metrics
+from augenmass.api.agents import router as agents_router
 from augenmass.api.deps import get_control, principal
 from augenmass.api.routes import router as api_router
 
@@ -137,6 +138,7 @@ def create_app(control: ServerControl) -> FastAPI:
     app.state.control = control
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(api_router)
+    app.include_router(agents_router)
 
     # Host names and figures are not public: Prometheus scrapes with a `read` token.
     @app.get("/metrics", include_in_schema=False, dependencies=[Depends(principal("read"))])

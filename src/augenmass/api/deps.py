@@ -95,11 +95,33 @@ def token_scope(scope: str) -> Callable[[Request], Awaitable[Token]]:
             raise HTTPException(
                 401, "missing or wrong API token", headers={"WWW-Authenticate": "Bearer"}
             )
+        if token.agent is not None:
+            raise HTTPException(
+                403, f"this is agent {token.agent}'s token: it is taken only under /api/agent/"
+            )
         if scope not in token.scopes:
             raise HTTPException(403, f"this token lacks the {scope!r} scope")
         return token
 
     return dependency
+
+
+async def agent_token(request: Request) -> str:
+    """A dependency: the name of the agent whose token calls (401 none or wrong, 403 not an
+    agent's token or an agent no longer in the configuration)."""
+    token = await accounts.find_token(get_control(request).accounts, _bearer(request) or "")
+    if token is None:
+        raise HTTPException(
+            401, "missing, wrong or revoked API token", headers={"WWW-Authenticate": "Bearer"}
+        )
+    agent = token.agent
+    if agent is None or "submit" not in token.scopes:
+        raise HTTPException(
+            403, "not an agent's token: create one with `augenmass token create NAME --agent AGENT`"
+        )
+    if agent not in get_control(request).plan.agents:
+        raise HTTPException(403, f"agent {agent!r} is not in the configuration (agents:)")
+    return agent
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,7 +122,7 @@ def host_view(control: ServerControl, name: str) -> dict[str, Any]:
     host = control.plan.hosts[name]
     st = control.states.get(host.key) or CheckState(key=host.key, checked=False)
     view = state_view(control, st)
-    if host.check is None:
+    if host.check is None and host.agent is None:
         view["state"] = "UP"  # a host without a check is assumed up
     view.update(
         display_name=host.display_name or host.name,
@@ -131,7 +131,13 @@ def host_view(control: ServerControl, name: str) -> dict[str, Any]:
         groups=list(host.groups),
         tags=list(host.tags),
         services=len(control.plan.services_of(name)),
+        agent=host.agent,
     )
+    if name in control.plan.agents:
+        # the agent's own host: its link, clock skew and buffer
+        view["agent_status"] = next(
+            (dict(a) for a in control.agent_status() if a["name"] == name), None
+        )
     return view
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 
 from augenmass import __version__
+from augenmass.cli.agent import agent
 from augenmass.cli.data import data_app
 from augenmass.cli.defaults import DEFAULT_CONFIG, DEFAULT_DATA, DEFAULT_LISTEN, ConfigOpt, DataOpt
 from augenmass.cli.notify import notify_app
@@ -351,6 +352,7 @@ def recheck(
 
 
 app.command("config-reference")(config_reference)
+app.command("agent")(agent)
 app.add_typer(notify_app, name="notify")
 app.add_typer(users_app, name="user")
 app.add_typer(tokens_app, name="token")

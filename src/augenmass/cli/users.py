@@ -124,7 +124,13 @@ def user_list(data: DataOpt = DEFAULT_DATA, store: StoreOpt = None) -> None:
 @tokens_app.command("create")
 def token_create(
     name: str,
-    scope: Annotated[str, typer.Option(help="comma-separated: read,write,submit")] = "read",
+    scope: Annotated[
+        str | None, typer.Option(help="comma-separated: read,write,submit (default read)")
+    ] = None,
+    agent: Annotated[
+        str | None,
+        typer.Option(help="the token of this agent (agents: in the config); its hosts only"),
+    ] = None,
     data: DataOpt = DEFAULT_DATA,
     store: StoreOpt = None,
 ) -> None:
@@ -132,11 +138,11 @@ def token_create(
     from augenmass.api import accounts
 
     try:
-        scopes = accounts.parse_scopes(scope)
+        scopes = accounts.parse_scopes(scope or ("submit" if agent else "read"))
     except accounts.AccountError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    secret = _run(data, store, lambda acc: accounts.create_token(acc, name, scopes))
+    secret = _run(data, store, lambda acc: accounts.create_token(acc, name, scopes, agent))
     typer.echo(secret)
 
 

@@ -28,6 +28,7 @@ from augenmass.config.checks import check_model, check_types
 from augenmass.config.notifications import contact_model, notifications_model
 from augenmass.config.policy import DEFAULT_TIMEOUT, UNKNOWN
 from augenmass.config.schema import (
+    AgentModel,
     GroupModel,
     HostModel,
     PolicyModel,
@@ -308,6 +309,7 @@ def build_schema() -> dict[str, Any]:
         "host": HostModel,
         "service": ServiceModel,
         "notification-rule": RuleModel,
+        "agent": AgentModel,
     }
     for name, model in models.items():
         defs[name] = _model_schema(model, defs)
@@ -355,6 +357,7 @@ def build_schema() -> dict[str, Any]:
             }
         ),
         "notification_rules": _nullable({"type": "array", "items": _ref("notification-rule")}),
+        "agents": _named(_nullable(_ref("agent")), host_name),
     }
     for name, text in SECTION_TEXT.items():
         sections[name]["description"] = text
@@ -399,6 +402,8 @@ SECTION_TEXT = {
     "services": "The services: a list (or a mapping name -> service), each on `host:` or an "
     "apply rule `hosts:`.",
     "notification_rules": "Extra contact groups for services that match.",
+    "agents": "`augenmass agent`s (name -> agent) that run the checks of hosts the server cannot"
+    " reach and send the results (docs/agent.md); each is also a host of its name.",
 }
 SECTION_EXAMPLES = {
     "settings": """settings:
@@ -448,6 +453,10 @@ SECTION_EXAMPLES = {
     "notification_rules": """notification_rules:
   - match: {check_type: printer}
     notify: [office]""",
+    "agents": """agents:
+  office:
+    hosts: {tag: office}              # or `agent: office` on a host or template
+    timeout: 3m                       # silent this long: office DOWN, its hosts UNREACHABLE""",
 }
 _INTRO = f"""# Configuration reference
 
@@ -638,6 +647,7 @@ class _Markdown:
             "hosts": "host",
             "services": "service",
             "notification_rules": "notification-rule",
+            "agents": "agent",
         }
         for section in self.schema["properties"]:
             self.section(section, entries.get(section))
@@ -717,7 +727,7 @@ class _Markdown:
             self.table(definition, f"check-{kind}", skip=("type", *_COMMON), links={})
 
 
-_NAMED_SECTIONS = ("contacts", "contact_groups", "templates", "hosts")
+_NAMED_SECTIONS = ("contacts", "contact_groups", "templates", "hosts", "agents")
 SECTION_NOTES = {
     "defaults": "Templates, hosts and services accept the same keys: the object's own value "
     "wins over its templates' (left-most `use:` first), those over `defaults:`, and those over "

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
+from augenmass.config.agents import build_agents
+from augenmass.config.applyrule import matches
 from augenmass.config.inherit import Templates
 from augenmass.config.notifications import (
     NotificationsModel,
@@ -21,7 +23,6 @@ from augenmass.config.paths import Where
 from augenmass.config.periods import BUILTIN, build_timeperiods
 from augenmass.config.policy import CheckCache, build_check, build_policy
 from augenmass.config.schema import (
-    ApplyModel,
     GroupModel,
     HostModel,
     PolicyModel,
@@ -257,6 +258,7 @@ class Resolver:
             policy=policy,
             source=_source(entry.where),
             default_check=own is None and check is not None,
+            agent=model.agent,
         )
 
     def _parents(self, hosts: dict[str, HostPlan]) -> None:
@@ -377,7 +379,7 @@ class Resolver:
         matched = [
             h.name
             for h in hosts.values()
-            if _matches(model.hosts, h) and not (model.ignore and _matches(model.ignore, h))
+            if matches(model.hosts, h) and not (model.ignore and matches(model.ignore, h))
         ]
         if not matched:
             self.warnings.append(
@@ -413,6 +415,14 @@ class Resolver:
         groups = self.contact_groups()
         templates = self.templates()
         hosts = self.hosts(templates, defaults, settings)
+        agents = build_agents(
+            self.s.named["agents"],
+            self.s.named["hosts"],
+            hosts,
+            # an agent's own host has no check: its results are its heartbeat
+            lambda entry: self._host(entry, templates, defaults, None),
+            self.problems,
+        )
         services = self.services(hosts, templates, defaults)
         self.notification_rules(hosts, services)
         plan = Plan(
@@ -423,17 +433,9 @@ class Resolver:
             timeperiods=periods,
             settings=settings,
             notifications=notifications,
+            agents=agents,
         )
         return Built(plan, self.warnings)
-
-
-def _matches(rule: ApplyModel, host: HostPlan) -> bool:
-    return (
-        (rule.tag is None or rule.tag in host.tags)
-        and (rule.group is None or rule.group in host.groups)
-        and (rule.name is None or fnmatchcase(host.name, rule.name))
-        and (rule.all or bool(rule.model_fields_set - {"all"}))
-    )
 
 
 def _rule_matches(rule: RuleModel, svc: ServicePlan, host: HostPlan) -> bool:

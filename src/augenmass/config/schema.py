@@ -418,6 +418,10 @@ _HOST_CHECK_TEXT = (
     "What to run: `type` and that type's options. Hosts: not set, the host is checked by"
     " `settings.default_host_check` (a ping); `none`: no check, the host is assumed UP."
 )
+AGENT_KEY_TEXT = (
+    "Hosts: the `augenmass agent` (a name under `agents:`) that runs this host's checks and"
+    " sends their results; it becomes the host's parent."
+)
 
 
 class TemplateModel(ObjectModel):
@@ -430,6 +434,7 @@ class TemplateModel(ObjectModel):
     def _host_check(cls, value: Any) -> Any:
         return _check_or_none(value, "`none` (no check: the host is assumed UP)")
 
+    agent: Name | None = Field(default=None, description=AGENT_KEY_TEXT)
     address: Text = Field(
         default="",
         description=(
@@ -454,6 +459,7 @@ class HostModel(ObjectModel):
     def _host_check(cls, value: Any) -> Any:
         return _check_or_none(value, "`none` (no check: the host is assumed UP)")
 
+    agent: Name | None = Field(default=None, description=AGENT_KEY_TEXT)
     address: Text = Field(
         default="",
         description="The address checks connect to ($HOSTADDRESS$; default: the host name).",
@@ -536,3 +542,29 @@ class RuleModel(Strict):
 
 class GroupModel(Strict):
     members: NameList = Field(default=[], description="The contacts in the group.")
+
+
+class AgentModel(Strict):
+    """An `augenmass agent` on a network the server cannot reach (an office behind NAT)."""
+
+    hosts: ApplyModel | None = Field(
+        default=None,
+        description=(
+            "Hosts whose checks this agent runs, selected by tag, group or name (besides the"
+            " hosts that say `agent: NAME` themselves or through a template)."
+        ),
+    )
+    timeout: Freshness = Field(
+        default=180.0,
+        description=(
+            "No result or heartbeat from the agent for this long: its host goes DOWN and its"
+            " hosts and services UNREACHABLE (one notification)."
+        ),
+    )
+    max_age: Freshness = Field(
+        default=4 * 86400.0,
+        description=(
+            "Oldest buffered result the server takes after an outage (the agent keeps at"
+            " least 72 hours); an older one is refused."
+        ),
+    )

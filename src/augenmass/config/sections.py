@@ -10,7 +10,7 @@ from augenmass.config.suggest import did_you_mean
 from augenmass.config.yamlload import YamlFile
 from augenmass.core.errors import ConfigProblem
 
-NAMED = ("timeperiods", "contacts", "contact_groups", "templates", "hosts")
+NAMED = ("timeperiods", "contacts", "contact_groups", "templates", "hosts", "agents")
 LISTED = ("services", "notification_rules")
 KEYED = ("settings", "defaults", "notifications")
 SECTIONS = NAMED + LISTED + KEYED
@@ -20,6 +20,7 @@ _KIND = {
     "contact_groups": "contact group",
     "templates": "template",
     "hosts": "host",
+    "agents": "agent",
 }
 
 

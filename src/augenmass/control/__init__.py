@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from augenmass.control.answers import (
     Account,
+    AgentBatch,
+    AgentChecks,
+    AgentReceipt,
+    AgentStatus,
     AuditEntry,
     CheckNotification,
     Delivery,
@@ -22,6 +26,10 @@ from augenmass.control.protocol import AccountStore, ServerControl
 __all__ = [
     "Account",
     "AccountStore",
+    "AgentBatch",
+    "AgentChecks",
+    "AgentReceipt",
+    "AgentStatus",
     "ActionError",
     "AuditEntry",
     "CheckNotification",

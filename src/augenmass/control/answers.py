@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import Any, TypedDict
+
+from augenmass.core.values import CheckResult
 
 # (bucket start or sample time, avg, min, max)
 Point = tuple[float, float, float, float]
@@ -130,3 +132,54 @@ class Health(TypedDict):
     scheduler: SchedulerHealth
     probe_workers: WorkerHealth
     store: StoreHealth
+
+
+# --- agents ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AgentChecks:
+    """What one agent runs: its checks as JSON-ready mappings, and `version`, a digest that
+    changes exactly when they (or the agent's settings) change (the agent's ETag)."""
+
+    agent: str
+    version: str
+    checks: list[dict[str, Any]]
+    settings: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentBatch:
+    """Results an agent sends at once: `(seq, result)` pairs, seq counting up within the
+    buffer `epoch`; `sent_at` is the agent's clock when it sent them (for the skew)."""
+
+    epoch: str
+    sent_at: float
+    dropped: int
+    buffered: int
+    results: list[tuple[int, CheckResult]]
+    config_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentReceipt:
+    """`accepted` new results (`late` of them older than the state: history only), `duplicates`
+    already taken before; everything up to `last_seq` is safe on the server."""
+
+    accepted: int
+    late: int
+    duplicates: int
+    last_seq: int
+    skew: float
+
+
+class AgentStatus(TypedDict):
+    name: str
+    hosts: int
+    checks: int
+    connected: bool
+    last_seen: float | None  # server time of the last batch or heartbeat
+    skew: float | None  # agent clock minus server clock, seconds, at the last batch
+    dropped: int  # results its buffer had to drop (reported by the agent)
+    buffered: int  # results waiting in its buffer at the last batch
+    config_version: str | None  # the version it runs (from its last fetch)

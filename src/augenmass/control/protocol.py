@@ -12,6 +12,10 @@ from typing import Protocol
 
 from augenmass.control.answers import (
     Account,
+    AgentBatch,
+    AgentChecks,
+    AgentReceipt,
+    AgentStatus,
     AuditEntry,
     CheckNotification,
     Delivery,
@@ -183,3 +187,16 @@ class ServerControl(Protocol):
     async def reload(self) -> bool:
         """Re-read the config; False (and the old one keeps running) when it has errors."""
         ...
+
+    # --- agents (`augenmass agent`) ---------------------------------------------------------
+    def agent_checks(self, agent: str) -> AgentChecks:
+        """The checks `agent` runs (KeyError for an agent not in the plan)."""
+        ...
+
+    async def agent_results(self, agent: str, batch: AgentBatch) -> AgentReceipt:
+        """Take a batch (keys and time bounds checked by the caller): new results in the order
+        they were measured, each (epoch, seq) once; durable when this returns. Every batch is
+        also the agent's heartbeat."""
+        ...
+
+    def agent_status(self) -> list[AgentStatus]: ...

@@ -95,6 +95,7 @@ class HostPlan:
     source: Source = Source()
     # True: `check` is settings.default_host_check, the host names none itself
     default_check: bool = False
+    agent: str | None = None  # the agent that runs this host's checks (None: the server)
 
     @property
     def key(self) -> CheckKey:
@@ -126,6 +127,19 @@ class ServicePlan:
     @property
     def key(self) -> CheckKey:
         return CheckKey(self.host, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPlan:
+    """An `augenmass agent` behind NAT: it runs the checks of `hosts` and sends the results.
+
+    The agent is also a host of its own name (no check: its results are its heartbeat), the
+    implicit parent of its hosts, so an agent that goes silent is one DOWN, not a DOWN each."""
+
+    name: str
+    hosts: tuple[str, ...] = ()
+    timeout: float = 180.0  # no data for this long: the agent's host goes DOWN
+    max_age: float = 4 * 86400.0  # oldest buffered result taken (the agent keeps >= 72 h)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +276,12 @@ class Plan:
     timeperiods: Mapping[str, TimePeriodLike] = field(default_factory=dict)
     settings: Settings = Settings()
     notifications: NotificationSettings = NotificationSettings()
+    agents: Mapping[str, AgentPlan] = field(default_factory=dict)
+
+    def agent_of(self, key: CheckKey) -> str | None:
+        """The agent that runs this check, or None when the server runs it."""
+        host = self.hosts.get(key.host)
+        return None if host is None else host.agent
 
     def services_of(self, host: str) -> list[ServicePlan]:
         return [s for s in self.services.values() if s.host == host]

@@ -140,6 +140,10 @@ class Scheduler:
         self._push(key, self._clock.monotonic())
         return True
 
+    def running(self, key: CheckKey) -> bool:
+        """Whether a check of `key` is in flight now."""
+        return key in self._running
+
     def note_passive(self, key: CheckKey, at_monotonic: float | None = None) -> None:
         """A passive result for `key` arrived (at `at_monotonic`, default now): push its forced
         freshness check back to that time + freshness_threshold. No effect on active keys."""

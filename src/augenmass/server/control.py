@@ -15,6 +15,10 @@ from augenmass import __version__
 from augenmass.control import (
     Account,
     ActionError,
+    AgentBatch,
+    AgentChecks,
+    AgentReceipt,
+    AgentStatus,
     AuditEntry,
     CheckNotification,
     Delivery,
@@ -331,6 +335,19 @@ class Control:
 
     async def reload(self) -> bool:
         return await self._server.reload()
+
+    # --- agents -----------------------------------------------------------------------------
+    def agent_checks(self, agent: str) -> AgentChecks:
+        return self._server.agents.checks(agent)
+
+    async def agent_results(self, agent: str, batch: AgentBatch) -> AgentReceipt:
+        try:
+            return await self._server.agents.receive(agent, batch)
+        except TimeoutError as exc:
+            raise ActionError(503, "the store is slow; send the batch again later") from exc
+
+    def agent_status(self) -> list[AgentStatus]:
+        return self._server.agents.status()
 
 
 def _reserve_state(server: Server) -> str:

@@ -55,6 +55,8 @@ def _may_be_stale(plan: Plan, state: CheckState | None, started: float) -> bool:
     host = plan.hosts.get(state.key.host)
     if host is None or host.check is None or not host.policy.active_checks:
         return False  # nothing to run: assumed UP, or passive only
+    if host.agent is not None:
+        return False  # its agent checks it, on the agent's schedule
     if state.checked and state.state != 0:
         return False  # known to be down: the engine already judges by it
     return not state.checked or state.last_check < started

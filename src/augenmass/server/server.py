@@ -31,6 +31,7 @@ from augenmass.runner.pool import ProbeWorkers, default_workers
 from augenmass.scheduler import JobTemplate, Scheduler
 from augenmass.server import dependencies as deps
 from augenmass.server import spool as commands
+from augenmass.server.agents import AgentHub
 from augenmass.server.preflight import check_icmp
 from augenmass.server.reserve import Reserve
 from augenmass.server.sdnotify import Notifier
@@ -55,10 +56,12 @@ EventSink = Callable[[list[Event]], None]
 def build_jobs(plan: Plan) -> dict[CheckKey, JobTemplate]:
     jobs: dict[CheckKey, JobTemplate] = {}
     for host in plan.hosts.values():
-        if host.check is not None:
+        if host.check is not None and host.agent is None:
             jobs[host.key] = _job(plan, host.key, host.check, build_macros(host, None, host.check))
     for svc in plan.services.values():
         host = plan.hosts[svc.host]
+        if host.agent is not None:
+            continue  # its agent runs it and sends the result (server/agents.py)
         jobs[svc.key] = _job(plan, svc.key, svc.check, build_macros(host, svc, svc.check))
     return jobs
 
@@ -133,6 +136,7 @@ class Server:
         self.runner: Runner
         self.workers: ProbeWorkers
         self.notifications: NotificationService  # the outbox sink and its delivery loop
+        self.agents: AgentHub  # what `augenmass agent`s run and send
         # --- systemd: READY/RELOADING/STOPPING, watchdog pings, STATUS= (no-op outside it)
         self.systemd = Notifier.from_env()
         self.listening = asyncio.Event()  # set by the listener once its socket is bound
@@ -199,6 +203,9 @@ class Server:
             max_spread=settings.max_check_spread,
             coalesce=0.02,
             coalesce_max=0.05,
+        )
+        self.agents = AgentHub(
+            self.data_dir, self.clock, self.plan, self.ingest_outcome, self.commit
         )
         jobs = build_jobs(self.plan)
         self.workers.plan_rate(probe_rate(jobs.values()))
@@ -316,6 +323,7 @@ class Server:
             self.store.max_series_per_check = plan.settings.max_series_per_check
             jobs = build_jobs(plan)
             self.scheduler.set_jobs(jobs)
+            self.agents.reload(plan)
         check_icmp(jobs.values())
         log.info("reloaded", extra={"summary": summarize(plan)})
         return True
@@ -364,10 +372,14 @@ class Server:
         loop = asyncio.get_running_loop()
         waits: list[asyncio.Future[None]] = []
         for parent in parents:
+            # False: running already (its answer comes), or nothing to run (nothing to wait for)
+            if not self.scheduler.check_now(parent) and not self.scheduler.running(parent):
+                continue
             waiter: asyncio.Future[None] = loop.create_future()
             self._answers.setdefault(parent, []).append(waiter)
             waits.append(waiter)
-            self.scheduler.check_now(parent)  # False: already running, its answer comes
+        if not waits:
+            return
         _, late = await asyncio.wait(waits, timeout=deps.wait_bound(self.plan, parents))
         for waiter in late:
             waiter.cancel()  # the parent's answer did not come in time: judge with what is known
@@ -389,6 +401,7 @@ class Server:
             outcome = self.engine.tick(self.clock.now())
         if outcome.states or outcome.events or outcome.downtimes_set or outcome.downtimes_removed:
             await self.persist(outcome, [])
+        await self.agents.tick()
         await self.process_commands()
 
     def guard_disk(self) -> None:
@@ -450,6 +463,11 @@ class Server:
             outcome = action(self.engine, self.clock.now())
         await self.persist(outcome, [])
         return outcome
+
+    async def commit(self) -> None:
+        """Wait until everything queued so far is durable (TimeoutError: the store is slow)."""
+        self.writer.submit(WriteBatch(), urgent=True)
+        await asyncio.wait_for(self.writer.flush(), COMMAND_COMMIT_TIMEOUT)
 
     async def persist(self, outcome: Outcome, results: list[CheckResult]) -> None:
         """Queue the outcome for the store; never waits for it (a full disk must not stop the

@@ -18,6 +18,7 @@ from augenmass.config.notifications import (
 )
 from augenmass.config.paths import Where
 from augenmass.config.periods import BUILTIN, build_timeperiods
+from augenmass.config.pingkey import build_ping_key
 from augenmass.config.policy import CheckCache, build_check, build_policy
 from augenmass.config.schema import (
     ApplyModel,
@@ -36,6 +37,7 @@ from augenmass.config.validation import validate
 from augenmass.core.errors import ConfigProblem
 from augenmass.core.fields import check_host_name
 from augenmass.core.plan import (
+    CheckSpec,
     Contact,
     HostPlan,
     NotificationSettings,
@@ -46,6 +48,7 @@ from augenmass.core.plan import (
     ServicePlan,
     Settings,
     Source,
+    dead_man_check,
 )
 from augenmass.core.values import CheckKey
 
@@ -66,6 +69,7 @@ class Resolver:
         self.problems = problems
         self.warnings: list[str] = []
         self.checks: CheckCache = {}
+        self.ping_keys: dict[str, str] = {}  # key -> where it was first set
         named = sections.named
         self.known = {
             "contact group": set(named["contact_groups"]),
@@ -212,6 +216,15 @@ class Resolver:
             where = merged.origins.get("check", entry.where).at("check")
             check, problems = build_check(model.check, where, model, defaults, self.checks)
             self.problems.extend(problems)
+        check = self._dead_man(policy, check, model.check, merged.origins, entry.where)
+        if check is None and policy.accepts_passive:
+            # Without a check nothing would ever replace a passive DOWN: it must expire.
+            self.problems.append(
+                entry.where.at("passive_checks").problem(
+                    "a host without a check that takes passive results needs expect_every"
+                    " (its state goes to missing_state when results stop)"
+                )
+            )
         return HostPlan(
             name=entry.name,
             address=model.address,
@@ -291,16 +304,25 @@ class Resolver:
         policy, problems = build_policy(model, defaults, False, entry.where)
         self.problems.extend(problems)
         targets = self._targets(model, entry, hosts)
-        if model.check is None:
+        check = None
+        if model.check is not None:
+            where = merged.origins.get("check", entry.where).at("check")
+            check, problems = build_check(model.check, where, model, defaults, self.checks)
+            self.problems.extend(problems)
+            if check is None:
+                return []
+        check = self._dead_man(policy, check, model.check, merged.origins, entry.where)
+        if check is None:
             self.problems.append(
-                entry.where.problem("no check: set `check: {type: ...}` here or in a template")
+                entry.where.problem(
+                    "no check: set `check: {type: ...}` here or in a template"
+                    " (or `expect_every` for a dead-man check)"
+                )
             )
             return []
-        where = merged.origins.get("check", entry.where).at("check")
-        check, problems = build_check(model.check, where, model, defaults, self.checks)
-        self.problems.extend(problems)
-        if check is None:
-            return []
+        ping_key = ""
+        if model.ping_key is not None:
+            ping_key = self._ping_key(model.ping_key, policy, targets, entry.where.at("ping_key"))
         return [
             ServicePlan(
                 host=host,
@@ -313,9 +335,49 @@ class Resolver:
                 policy=policy,
                 source=_source(entry.where),
                 public=_public(model),
+                ping_key=ping_key,
             )
             for host in targets
         ]
+
+    def _dead_man(
+        self,
+        policy: Policy,
+        check: CheckSpec | None,
+        raw_check: Any,
+        origins: dict[str, Where],
+        where: Where,
+    ) -> CheckSpec | None:
+        """A dead-man object's check: none of its own (the server answers its forced check
+        with the missing result); the placeholder gives it a scheduler job like any other."""
+        if policy.expect_every is None:
+            return check
+        if raw_check is not None:
+            self.problems.append(
+                origins.get("check", where)
+                .at("check")
+                .problem("a dead-man check (expect_every) runs no check of its own; drop `check`")
+            )
+        return dead_man_check(policy.missing_state)
+
+    def _ping_key(self, raw: str, policy: Policy, targets: list[str], where: Where) -> str:
+        if policy.accepts_passive is False:
+            self.problems.append(
+                where.problem("a ping key needs passive results (passive_checks or expect_every)")
+            )
+            return ""
+        if len(targets) > 1:
+            self.problems.append(
+                where.problem("a ping key belongs to one check; not with an apply rule")
+            )
+            return ""
+        key = build_ping_key(raw, where, self.problems)
+        if key and key in self.ping_keys:
+            self.problems.append(where.problem(f"the same ping key as at {self.ping_keys[key]}"))
+            return ""
+        if key:
+            self.ping_keys[key] = str(where)
+        return key
 
     def _targets(self, model: ServiceModel, entry: Entry, hosts: dict[str, HostPlan]) -> list[str]:
         if model.host is not None and model.hosts is not None:

@@ -29,7 +29,7 @@ from augenmass.runner.fdlimit import raise_fd_limit
 from augenmass.runner.macros import build_macros
 from augenmass.runner.pool import ProbeWorkers, default_workers
 from augenmass.scheduler import JobTemplate, Scheduler
-from augenmass.server import deadman
+from augenmass.server import deadman, nagioscmd
 from augenmass.server import dependencies as deps
 from augenmass.server import spool as commands
 from augenmass.server.reserve import Reserve
@@ -442,6 +442,9 @@ class Server:
     async def process_commands(self) -> None:
         """Apply spooled operator commands; a file is deleted only once its effect is durable."""
         for path in commands.pending(self.data_dir):
+            if path.suffix == ".cmd":
+                await self._command_file(path)
+                continue
             try:
                 cmd = commands.read(path)
                 kind, key, action = commands.parse(cmd, self.clock.now())
@@ -462,6 +465,50 @@ class Server:
                 self.scheduler.check_now(key)
             log.info("command applied", extra={"action": kind, "check": str(key or "")})
             path.unlink(missing_ok=True)
+
+    async def _command_file(self, path: Path) -> None:
+        """A Nagios command file: its passive results go the API's way (same bounds, same
+        refusal of actively checked objects); anything else is refused with a log line."""
+        from augenmass.api.actions import ActionError, submit_result
+        from augenmass.server.control import Control
+
+        try:
+            lines = commands.read_lines(path)
+        except (commands.CommandError, OSError) as exc:
+            log.error("command refused", extra={"file": path.name, "error": str(exc)})
+            commands.remove(path)
+            return
+        control = Control(self)
+        for number, line in enumerate(lines, 1):
+            where = {"file": path.name, "line": number, "command": nagioscmd.command_name(line)}
+            try:
+                cmd = nagioscmd.parse_line(line)
+                if not self._known(cmd.key):
+                    raise ActionError(404, f"{cmd.key} is not in the configuration")
+                answer = await submit_result(
+                    control,
+                    cmd.key,
+                    cmd.status,
+                    cmd.output,
+                    execution_start=cmd.at,
+                    source="command-file",
+                )
+            except (nagioscmd.CommandLineError, ActionError) as exc:
+                log.error("command refused", extra={**where, "error": str(exc)})
+                continue
+            log.info(
+                "command applied" if answer.applied else "command stored, not applied",
+                extra={
+                    **where,
+                    "check": str(cmd.key),
+                    **({"reason": answer.reason} if answer.reason else {}),
+                },
+            )
+        try:
+            await asyncio.wait_for(self.writer.flush(), COMMAND_COMMIT_TIMEOUT)
+        except TimeoutError:
+            log.warning("store slow; results applied, not yet saved", extra={"file": path.name})
+        commands.remove(path)
 
     def _known(self, key: CheckKey) -> bool:
         return key in self.plan.services if key.service else key.host in self.plan.hosts

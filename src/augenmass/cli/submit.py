@@ -104,8 +104,8 @@ def submit(
             else f"server error ({exc.code}): {reason}",
         ) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        raise _fail(UNREACHABLE, f"cannot reach {url}: {reason}") from None
+        why = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        raise _fail(UNREACHABLE, f"cannot reach {url}: {why}") from None
     if not answer.get("applied", False):
         raise _fail(REFUSED, f"not applied: {answer.get('reason', 'no reason given')}")
     name = f"{host}/{service}" if service else host

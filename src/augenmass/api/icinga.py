@@ -50,6 +50,35 @@ class IcingaResultBody(BaseModel):
     pretty: bool = False
 
 
+class IcingaError(BaseModel):
+    error: int
+    status: str
+
+
+class IcingaResult(BaseModel):
+    code: float
+    status: str
+
+
+class IcingaAnswer(BaseModel):
+    results: list[IcingaResult]
+
+
+_WHY = {
+    400: "malformed body, unknown field or unsupported filter",
+    401: "missing or wrong credentials",
+    403: "the token lacks the submit scope",
+    404: "no such object",
+    409: "the object does not accept passive results",
+    422: "execution_start outside settings.passive_max_age / passive_max_future",
+    503: "the store is slow; applied, not yet saved",
+}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": IcingaAnswer, "description": "processed"},
+    **{code: {"model": IcingaError, "description": why} for code, why in _WHY.items()},
+}
+
+
 def _error(status: int, text: str, pretty: bool = False, **headers: str) -> Response:
     return _json({"error": status, "status": text}, status, pretty, headers)
 
@@ -61,7 +90,7 @@ def _json(
     return Response(text, status, headers, media_type="application/json")
 
 
-@router.post("/actions/process-check-result")
+@router.post("/actions/process-check-result", responses=RESPONSES)
 async def process_check_result(request: Request) -> Response:
     """Icinga 2's process-check-result (see docs/passive.md). Token scope: `submit`."""
     pretty = request.query_params.get("pretty", "").lower() in ("1", "true")

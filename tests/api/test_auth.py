@@ -198,11 +198,11 @@ async def test_abandoned_sessions_are_purged_at_the_next_login(api: Api) -> None
 
 
 async def test_a_submit_token_cannot_set_a_host_without_passive_results(api: Api) -> None:
-    """web2 has no check (assumed UP) and does not take passive results: a submit token must
+    """web2 has no check (assumed UP), so nothing would end a passive DOWN: a submit token must
     not be able to mark it DOWN (which would also silence every service behind it)."""
     url = "/api/actions/process-check-result"
     body = {"host": "web2", "exit_status": 2, "plugin_output": "down"}
     resp = await api.client.post(url, json=body, headers=api.bearer("submit"))
     assert resp.status_code == 409, resp.text
-    assert "does not accept passive results" in resp.json()["detail"]
+    assert "a passive state would never expire" in resp.json()["detail"]
     assert api.state("web2") == 0  # nothing applied: still assumed UP

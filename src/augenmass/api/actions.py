@@ -231,6 +231,12 @@ def passive_refusal(control: ServerControl, key: CheckKey) -> str | None:
     """Why `key` takes no passive result, or None. An actively checked object refuses them
     unless it allows them: else a submit-only token could overwrite a real problem with OK."""
     policy = control.plan.policy(key)
+    if key.service is None and control.plan.hosts[key.host].check is None:
+        # Nothing would ever replace a passive DOWN here (no check, no freshness timer).
+        return (
+            f"{key} has no check; a passive state would never expire:"
+            " set expect_every on it to take passive results"
+        )
     if policy.accepts_passive:
         return None
     if policy.passive_checks is False:

@@ -217,7 +217,7 @@ class Resolver:
             check, problems = build_check(model.check, where, model, defaults, self.checks)
             self.problems.extend(problems)
         check = self._dead_man(policy, check, model.check, merged.origins, entry.where)
-        if check is None and policy.accepts_passive:
+        if check is None and policy.passive_checks is True:
             # Without a check nothing would ever replace a passive DOWN: it must expire.
             self.problems.append(
                 entry.where.at("passive_checks").problem(

@@ -16,7 +16,7 @@ def test_check_config_accepts_the_example_and_prints_a_summary() -> None:
     assert out.returncode == 0, out.stderr
     assert "hosts" in out.stdout and "services" in out.stdout
     # the printer, the phones and the monitor name no check: the default pings them
-    assert out.stdout.startswith("OK: 10 hosts (4 by the default host check), ")
+    assert out.stdout.startswith("OK: 10 hosts (6 by the default host check), ")
 
 
 def test_check_config_lists_every_error_with_file_line_and_path_and_exits_2(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "acknowledge",
     "check_now",
     "known",
+    "passive_refusal",
     "reload_config",
     "remove_acknowledgement",
     "remove_downtime",
@@ -183,6 +184,7 @@ async def submit_result(
     check_source: str | None = None,
     execution_start: float | None = None,
     execution_end: float | None = None,
+    source: str = "api",
 ) -> ResultAnswer:
     """A passive result, as Icinga 2's process-check-result takes it.
 
@@ -191,8 +193,9 @@ async def submit_result(
     _require(control, key)
     if exit_status not in (0, 1, 2, 3):  # for a host the engine maps it as for its plugin
         raise ActionError(422, "exit_status must be 0, 1, 2 or 3")
-    if not control.plan.policy(key).passive_checks:
-        raise ActionError(409, f"{key} does not accept passive results")
+    refused = passive_refusal(control, key)
+    if refused:
+        raise ActionError(409, refused)
     parsed = split_output(sanitize(plugin_output[:MAX_OUTPUT]))
     perf_text = parsed.perfdata
     if performance_data:
@@ -217,11 +220,31 @@ async def submit_result(
         perfdata=perf,
         started_at=started,
         duration=duration,
-        source="api",
+        source=source,
         passive=True,
         notes=notes,
     )
     return await control.submit_result(result)
+
+
+def passive_refusal(control: ServerControl, key: CheckKey) -> str | None:
+    """Why `key` takes no passive result, or None. An actively checked object refuses them
+    unless it allows them: else a submit-only token could overwrite a real problem with OK."""
+    policy = control.plan.policy(key)
+    if key.service is None and control.plan.hosts[key.host].check is None:
+        # Nothing would ever replace a passive DOWN here (no check, no freshness timer).
+        return (
+            f"{key} has no check; a passive state would never expire:"
+            " set expect_every on it to take passive results"
+        )
+    if policy.accepts_passive:
+        return None
+    if policy.passive_checks is False:
+        return f"{key} does not accept passive results (passive_checks: false)"
+    return (
+        f"{key} is checked actively and does not accept passive results;"
+        " set passive_checks: true on it to allow them"
+    )
 
 
 def _passive_start(settings: Settings, started: float, now: float) -> float:

@@ -18,6 +18,8 @@ from augenmass import __version__
 from augenmass.api import metrics
 from augenmass.api.agents import router as agents_router
 from augenmass.api.deps import get_control, principal
+from augenmass.api.icinga import router as icinga_router
+from augenmass.api.ping import router as ping_router
 from augenmass.api.routes import router as api_router
 
 if TYPE_CHECKING:
@@ -99,7 +101,7 @@ class SecurityHeaders:
             if not too_large:
                 log.error(
                     "request failed",
-                    extra={"method": scope.get("method", ""), "path": scope.get("path", "")},
+                    extra={"method": scope.get("method", ""), "path": _loggable(scope)},
                     exc_info=exc,
                 )
                 failed = JSONResponse({"detail": "internal error; see the server log"}, 500)
@@ -109,6 +111,12 @@ class SecurityHeaders:
             too_large = False  # lets the 413 itself through
             refused = JSONResponse({"detail": f"request body over {MAX_BODY} bytes"}, 413)
             await refused(scope, receive, send_with_headers)
+
+
+def _loggable(scope: Scope) -> str:
+    """The path for the log; a ping URL's key is a secret and stays out."""
+    path = str(scope.get("path", ""))
+    return "/ping/…" if path.startswith("/ping/") else path
 
 
 def _problem(err: Any) -> dict[str, Any]:
@@ -139,6 +147,8 @@ def create_app(control: ServerControl) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(api_router)
     app.include_router(agents_router)
+    app.include_router(icinga_router)
+    app.include_router(ping_router)
 
     # Host names and figures are not public: Prometheus scrapes with a `read` token.
     @app.get("/metrics", include_in_schema=False, dependencies=[Depends(principal("read"))])

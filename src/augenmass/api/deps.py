@@ -6,6 +6,7 @@ page instead of answering 401.
 
 from __future__ import annotations
 
+import base64
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -78,19 +79,51 @@ async def require_csrf(request: Request) -> None:
 
 
 def _bearer(request: Request) -> str | None:
+    """The token secret of the request; None without an Authorization header, "" for one that
+    carries none. Bearer, or Basic with the token's name as user and the token as password
+    (Icinga 2 clients and `curl -u` send that)."""
+    found = credentials(request)
+    return None if found is None else found[1]
+
+
+def credentials(request: Request) -> tuple[str | None, str] | None:
+    """(token name or None, secret) from the Authorization header; None: there is none."""
     header = request.headers.get("authorization")
     if header is None:
         return None
     scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" else ""
+    scheme = scheme.lower()
+    if scheme == "bearer":
+        return None, value.strip()
+    if scheme == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return None, ""
+        name, sep, secret = decoded.partition(":")
+        return (name, secret) if sep else (None, "")
+    return None, ""
+
+
+async def find_token(request: Request) -> Token | None:
+    """The token the request authenticates with; a Basic user name must be the token's."""
+    found = credentials(request)
+    if found is None:
+        return None
+    name, secret = found
+    token = await accounts.find_token(get_control(request).accounts, secret)
+    if token is None or (
+        name is not None and not hmac.compare_digest(name.encode(), token.name.encode())
+    ):
+        return None
+    return token
 
 
 def token_scope(scope: str) -> Callable[[Request], Awaitable[Token]]:
     """A dependency for API tokens: 401 for a missing or wrong token, 403 for a wrong scope."""
 
     async def dependency(request: Request) -> Token:
-        secret = _bearer(request)
-        token = await accounts.find_token(get_control(request).accounts, secret or "")
+        token = await find_token(request)
         if token is None:
             raise HTTPException(
                 401, "missing or wrong API token", headers={"WWW-Authenticate": "Bearer"}

@@ -18,6 +18,7 @@ from augenmass.cli.data import data_app
 from augenmass.cli.defaults import DEFAULT_CONFIG, DEFAULT_DATA, DEFAULT_LISTEN, ConfigOpt, DataOpt
 from augenmass.cli.notify import notify_app
 from augenmass.cli.reference import config_reference
+from augenmass.cli.submit import submit
 from augenmass.cli.users import tokens_app, users_app
 
 if TYPE_CHECKING:
@@ -351,6 +352,40 @@ def recheck(
     _spool(data, {"action": "check_now", "host": host, "service": service})
 
 
+@app.command()
+def command(
+    lines: Annotated[list[str], typer.Argument(help="[EPOCH] COMMAND;ARGS ...")],
+    data: DataOpt = DEFAULT_DATA,
+) -> None:
+    """Queue Nagios external command lines (PROCESS_SERVICE_CHECK_RESULT,
+    PROCESS_HOST_CHECK_RESULT) in the command spool, as a Nagios command file would."""
+    from augenmass.server.nagioscmd import CommandLineError, parse_line
+    from augenmass.server.spool import submit_lines
+
+    for line in lines:
+        try:
+            parse_line(line)
+        except CommandLineError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+    path = submit_lines(data, lines)
+    where = {
+        True: "the running server applies it within a second",
+        False: "no server is running; it is applied when the server starts",
+        None: "the server applies it within a second if it runs, else when it starts",
+    }[_running(data)]
+    typer.echo(f"queued {len(lines)} command line(s) ({path.name}): {where}")
+
+
+@app.command("ping-key")
+def ping_key() -> None:
+    """Print a new random ping key (256 bits) for a dead-man check's `ping_key`."""
+    from augenmass.config.pingkey import new_key
+
+    typer.echo(new_key())
+
+
+app.command()(submit)
 app.command("config-reference")(config_reference)
 app.command("agent")(agent)
 app.add_typer(notify_app, name="notify")

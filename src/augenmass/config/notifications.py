@@ -82,7 +82,7 @@ class NotificationsModel(Strict):
     )
 
 
-def _secret(value: str, where: Where, problems: list[ConfigProblem]) -> str:
+def expand_secret(value: str, where: Where, problems: list[ConfigProblem]) -> str:
     """Expand `${ENV}`; a missing variable is a problem (naming the variable, not a value)."""
 
     def sub(match: re.Match[str]) -> str:
@@ -107,7 +107,7 @@ class _Report:
         return self.places.get(key, Where("", {}, ("notifications",))).at(*path)
 
     def secret(self, value: str, *path: str | int) -> str:
-        return _secret(value, self.where(path), self.problems)
+        return expand_secret(value, self.where(path), self.problems)
 
     def problem(self, message: str, *path: str | int) -> None:
         self.problems.append(self.where(path).problem(message))

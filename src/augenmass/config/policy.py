@@ -21,6 +21,9 @@ _PLAIN = (
     "active_checks",
     "passive_checks",
     "freshness_threshold",
+    "expect_every",
+    "grace",
+    "missing_state",
     "check_period",
     "volatile",
     "flap_detection",
@@ -81,10 +84,37 @@ def build_policy(
         )
         for e in pick(model, defaults, "escalations") or ()
     )
+    if kwargs.get("expect_every") is not None:
+        problems += _dead_man(kwargs, own, where)
     flap_low, flap_high = kwargs.get("flap_low", 20.0), kwargs.get("flap_high", 30.0)
     if flap_low > flap_high:
         problems.append(where.at("flap_low").problem("flap_low must not exceed flap_high"))
     return Policy(**kwargs), problems
+
+
+def _dead_man(kwargs: dict[str, Any], own: dict[str, Any], where: Where) -> list[ConfigProblem]:
+    """`expect_every` makes a passive-only object whose forced freshness check reports the
+    missing result: the existing freshness machinery is the timer, no second one."""
+    problems = []
+    if kwargs.get("active_checks") is True and own["active_checks"] is True:
+        problems.append(
+            where.at("active_checks").problem(
+                "a dead-man check (expect_every) is passive only; drop active_checks: true"
+            )
+        )
+    if own["freshness_threshold"] is not None:
+        problems.append(
+            where.at("freshness_threshold").problem(
+                "use either expect_every (+ grace) or freshness_threshold, not both"
+            )
+        )
+    kwargs["active_checks"] = False
+    kwargs["freshness_threshold"] = kwargs["expect_every"] + kwargs.get("grace", 0.0)
+    # A missing run is a confirmed fact, not a flaky probe: one forced check makes it HARD
+    # (three would take three times expect_every), unless the object itself says otherwise.
+    if own["max_check_attempts"] is None:
+        kwargs["max_check_attempts"] = 1
+    return problems
 
 
 # A large config repeats a few checks thousands of times (from templates, apply rules, or

@@ -21,6 +21,7 @@ from augenmass.config.notifications import (
 )
 from augenmass.config.paths import Where
 from augenmass.config.periods import BUILTIN, build_timeperiods
+from augenmass.config.pingkey import build_ping_key
 from augenmass.config.policy import CheckCache, build_check, build_policy
 from augenmass.config.schema import (
     GroupModel,
@@ -39,6 +40,7 @@ from augenmass.core.errors import ConfigProblem
 from augenmass.core.fields import check_host_name
 from augenmass.core.plan import (
     DEFAULT_HOST_CHECK,
+    CheckSpec,
     Contact,
     HostPlan,
     NotificationSettings,
@@ -49,6 +51,7 @@ from augenmass.core.plan import (
     ServicePlan,
     Settings,
     Source,
+    dead_man_check,
 )
 from augenmass.core.values import CheckKey
 
@@ -69,6 +72,7 @@ class Resolver:
         self.problems = problems
         self.warnings: list[str] = []
         self.checks: CheckCache = {}
+        self.ping_keys: dict[str, str] = {}  # key -> where it was first set
         named = sections.named
         self.known = {
             "contact group": set(named["contact_groups"]),
@@ -237,15 +241,27 @@ class Resolver:
         policy, problems = build_policy(model, defaults, True, entry.where)
         self.problems.extend(problems)
         check = None
+        defaulted = False
         own = model.check
         if isinstance(own, dict):
             where = merged.origins.get("check", entry.where).at("check")
             check, problems = build_check(own, where, model, defaults, self.checks)
             self.problems.extend(problems)
-        elif own is None and default_check is not None:
+        elif own is None and default_check is not None and _pinged(policy):
             # Reported once in settings(); the timeout etc. may come from the host's policy.
             where = entry.where.at("check")
             check, _ = build_check(dict(default_check), where, model, defaults, self.checks)
+            defaulted = check is not None
+        own_check = own if isinstance(own, dict) else None
+        check = self._dead_man(policy, check, own_check, merged.origins, entry.where)
+        if check is None and policy.passive_checks is True:
+            # Without a check nothing would ever replace a passive DOWN: it must expire.
+            self.problems.append(
+                entry.where.at("passive_checks").problem(
+                    "a host without a check that takes passive results needs expect_every"
+                    " (its state goes to missing_state when results stop)"
+                )
+            )
         return HostPlan(
             name=entry.name,
             address=model.address,
@@ -257,7 +273,7 @@ class Resolver:
             check=check,
             policy=policy,
             source=_source(entry.where),
-            default_check=own is None and check is not None,
+            default_check=defaulted and not policy.expect_every,
             agent=model.agent,
         )
 
@@ -327,17 +343,26 @@ class Resolver:
         policy, problems = build_policy(model, defaults, False, entry.where)
         self.problems.extend(problems)
         targets = self._targets(model, entry, hosts)
-        if model.check is None:
+        check = None
+        if model.check is not None:
+            where = merged.origins.get("check", entry.where).at("check")
+            check, problems = build_check(model.check, where, model, defaults, self.checks)
+            self.problems.extend(problems)
+            if check is None:
+                return []
+        check = self._dead_man(policy, check, model.check, merged.origins, entry.where)
+        if check is None:
             if merged.data.get("check") is None:  # else its problem is reported already
                 self.problems.append(
-                    entry.where.problem("no check: set `check: {type: ...}` here or in a template")
+                    entry.where.problem(
+                        "no check: set `check: {type: ...}` here or in a template"
+                        " (or `expect_every` for a dead-man check)"
+                    )
                 )
             return []
-        where = merged.origins.get("check", entry.where).at("check")
-        check, problems = build_check(model.check, where, model, defaults, self.checks)
-        self.problems.extend(problems)
-        if check is None:
-            return []
+        ping_key = ""
+        if model.ping_key is not None:
+            ping_key = self._ping_key(model.ping_key, policy, targets, entry.where.at("ping_key"))
         return [
             ServicePlan(
                 host=host,
@@ -350,9 +375,49 @@ class Resolver:
                 policy=policy,
                 source=_source(entry.where),
                 public=_public(model),
+                ping_key=ping_key,
             )
             for host in targets
         ]
+
+    def _dead_man(
+        self,
+        policy: Policy,
+        check: CheckSpec | None,
+        raw_check: Any,
+        origins: dict[str, Where],
+        where: Where,
+    ) -> CheckSpec | None:
+        """A dead-man object's check: none of its own (the server answers its forced check
+        with the missing result); the placeholder gives it a scheduler job like any other."""
+        if policy.expect_every is None:
+            return check
+        if raw_check is not None:
+            self.problems.append(
+                origins.get("check", where)
+                .at("check")
+                .problem("a dead-man check (expect_every) runs no check of its own; drop `check`")
+            )
+        return dead_man_check(policy.missing_state)
+
+    def _ping_key(self, raw: str, policy: Policy, targets: list[str], where: Where) -> str:
+        if policy.accepts_passive is False:
+            self.problems.append(
+                where.problem("a ping key needs passive results (passive_checks or expect_every)")
+            )
+            return ""
+        if len(targets) > 1:
+            self.problems.append(
+                where.problem("a ping key belongs to one check; not with an apply rule")
+            )
+            return ""
+        key = build_ping_key(raw, where, self.problems)
+        if key and key in self.ping_keys:
+            self.problems.append(where.problem(f"the same ping key as at {self.ping_keys[key]}"))
+            return ""
+        if key:
+            self.ping_keys[key] = str(where)
+        return key
 
     def _targets(self, model: ServiceModel, entry: Entry, hosts: dict[str, HostPlan]) -> list[str]:
         if model.host is not None and model.hosts is not None:
@@ -456,3 +521,9 @@ def _public(model: ServiceModel) -> PublicInfo | None:
     if pub is True:
         return PublicInfo(name=name)
     return PublicInfo(name=pub.name or name, group=pub.group, show_output=pub.show_output)
+
+
+def _pinged(policy: Policy) -> bool:
+    """Whether a host without a check of its own gets the default ping: not a dead-man host
+    (its results are expected from outside) nor one that only takes passive results."""
+    return policy.expect_every is None and policy.active_checks

@@ -309,10 +309,30 @@ class PolicyModel(Strict):
         description="Run the check on its schedule; false: only passive results count.",
     )
     passive_checks: bool | None = Field(
-        default=None, description="Accept results submitted from outside (API)."
+        default=None,
+        description=(
+            "Accept results submitted from outside (API, `augenmass submit`, the command spool)."
+            " Not set: only when `active_checks` is false, so a submit token cannot overwrite"
+            " what the server checks itself."
+        ),
     )
     freshness_threshold: Freshness | None = Field(
         default=None, description="Passive checks: run the check when no result came for this long."
+    )
+    expect_every: Freshness | None = Field(
+        default=None,
+        description=(
+            "Dead-man check (cron jobs): a passive result or ping is expected this often; when"
+            " none came for `expect_every` + `grace`, the state becomes `missing_state`."
+            " Implies `active_checks: false`; needs no `check`."
+        ),
+    )
+    grace: Repeat | None = Field(
+        default=None, description="Dead-man check: extra time allowed after `expect_every`."
+    )
+    missing_state: State | None = Field(
+        default=None,
+        description="Dead-man check: the state when no result came in time (default CRITICAL).",
     )
     check_period: Name | None = Field(
         default=None, description="Time period in which the check runs; outside it the check waits."
@@ -500,6 +520,14 @@ class ServiceModel(ObjectModel):
         default=None, description="Apply rule: run it on every host that matches, now and later."
     )
     ignore: ApplyModel | None = Field(default=None, description="Hosts the apply rule leaves out.")
+    ping_key: Text | None = Field(
+        default=None,
+        description=(
+            "Secret of the ping URLs /ping/KEY, /ping/KEY/fail, /ping/KEY/start (for `curl` at"
+            " the end of a cron job); at least 22 characters of A-Z a-z 0-9 _ -; write"
+            ' "${ENV_VAR}" to keep it out of the file; `augenmass ping-key` makes one.'
+        ),
+    )
 
 
 class ContactModel(Strict):

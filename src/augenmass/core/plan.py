@@ -41,6 +41,17 @@ class CheckSpec:
     exit_code_state: int = 3  # state for a plugin exit code outside 0..3 (UNKNOWN)
 
 
+DEAD_MAN_TYPE = "dummy"  # the placeholder check of a dead-man object (never really run)
+
+
+def dead_man_check(missing_state: int) -> CheckSpec:
+    """The check a dead-man object (`expect_every`) gets: the server answers its forced
+    freshness check itself (with the time of the last result); this is only its shape."""
+    return CheckSpec(
+        type=DEAD_MAN_TYPE, options={"state": missing_state, "output": "no result in time"}
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Escalation:
     """From notification number `first` to `last` (0 = no end), or once `after` seconds have
@@ -64,8 +75,15 @@ class Policy:
     max_check_attempts: int = 3
     recovery_attempts: int = 1
     active_checks: bool = True
-    passive_checks: bool = True
+    # None: accepted exactly when active_checks is false. A submit token must not be able to
+    # overwrite (silence) what the server checks itself unless the admin allowed it.
+    passive_checks: bool | None = None
     freshness_threshold: float | None = None  # passive: run the check when no result this long
+    # Dead-man check (cron jobs): a result is expected this often, plus `grace`; when none came
+    # the forced freshness check reports `missing_state` (freshness_threshold = the sum).
+    expect_every: float | None = None
+    grace: float = 0.0
+    missing_state: int = 2
     check_period: str | None = None
     volatile: bool = False
     flap_detection: bool = False
@@ -79,6 +97,10 @@ class Policy:
     contact_groups: tuple[str, ...] = ()
     contacts: tuple[str, ...] = ()
     escalations: tuple[Escalation, ...] = ()
+
+    @property
+    def accepts_passive(self) -> bool:
+        return (not self.active_checks) if self.passive_checks is None else self.passive_checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +145,7 @@ class ServicePlan:
     policy: Policy = Policy()
     source: Source = Source()
     public: PublicInfo | None = None
+    ping_key: str = field(default="", repr=False)  # a secret: never logged or shown
 
     @property
     def key(self) -> CheckKey:

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 _MAX_PHASE_SLIP = 1.0
 
 COALESCE_BATCH = 8  # checks per wake-up the adaptive coalescing window aims for
-RunFn = Callable[[CheckJob], Awaitable[CheckResult]]
+# None: nothing to report this time (a dead-man check asked early); rescheduled as usual.
+RunFn = Callable[[CheckJob], Awaitable[CheckResult | None]]
 OnResultFn = Callable[[CheckResult], Awaitable[float | None]]
 
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 from augenmass.core.plan import Plan
 from augenmass.core.values import CheckKey, CheckResult, CheckState, StateType
+from augenmass.server.deadman import SOURCE as DEAD_MAN
 
 WAIT_MARGIN = 1.0  # beyond the parent's check timeout: its start and the handling of its answer
 HOST_WARNING = 1  # an active host check's WARNING is UP (the engine's rule)
@@ -28,6 +29,8 @@ def parents_to_ask(
     key = result.key
     if result.status == 0 or result.passive or key.host not in plan.hosts:
         return []
+    if result.source == DEAD_MAN:
+        return []  # a job that did not report says nothing about its host
     own = states.get(key)
     if own is None:
         return []

@@ -21,7 +21,7 @@ from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.datadir import ensure_dir
 from augenmass.core.errors import ConfigError
 from augenmass.core.plan import Plan
-from augenmass.core.values import CheckKey, CheckResult, Event, PerfDatum, state_name
+from augenmass.core.values import CheckJob, CheckKey, CheckResult, Event, PerfDatum, state_name
 from augenmass.notify import NotificationService
 from augenmass.runner import Runner
 from augenmass.runner.dispatch import IN_PROCESS
@@ -29,6 +29,7 @@ from augenmass.runner.fdlimit import raise_fd_limit
 from augenmass.runner.macros import build_macros
 from augenmass.runner.pool import ProbeWorkers, default_workers
 from augenmass.scheduler import JobTemplate, Scheduler
+from augenmass.server import deadman, nagioscmd
 from augenmass.server import dependencies as deps
 from augenmass.server import spool as commands
 from augenmass.server.agents import AgentHub
@@ -145,6 +146,8 @@ class Server:
         self._store_was_failing = False
         # children's verdicts waiting for the answer of a parent checked on demand
         self._answers: dict[CheckKey, list[asyncio.Future[None]]] = {}
+        # dead-man checks: since when each one is watched (start, or the reload adding it)
+        self._watched_since: dict[CheckKey, float] = {}
 
     @staticmethod
     def hold_reload_signal() -> None:
@@ -195,9 +198,10 @@ class Server:
         self.runner = Runner(
             settings.plugin_dirs, settings.output_limit, clock=self.clock, workers=self.workers
         )
+        self._watch_dead_men(self.plan)
         self.scheduler = Scheduler(
             self.clock,
-            self.runner.run,
+            self.run_check,
             self.ingest,
             max_concurrency=settings.max_concurrent_checks,
             max_spread=settings.max_check_spread,
@@ -317,6 +321,7 @@ class Server:
                 extra={"settings": ", ".join(later)},
             )
         async with self._lock:
+            self._watch_dead_men(plan)
             self.plan = plan
             self.engine.reload(plan)
             self.notifications.reload(plan)  # new contacts, channels and delivery settings
@@ -329,6 +334,27 @@ class Server:
         return True
 
     # --- the result path -----------------------------------------------------------------
+    async def run_check(self, job: CheckJob) -> CheckResult | None:
+        """The scheduler's runner: a dead-man check's forced run is answered here."""
+        key = job.key
+        found = self.plan.services.get(key) if key.service else self.plan.hosts.get(key.host)
+        if found is None or found.policy.expect_every is None:
+            return await self.runner.run(job)
+        return deadman.missing_result(
+            key,
+            found.policy,
+            self.engine.states.get(key),
+            self._watched_since.get(key, self.clock.now()),
+            self.clock.now(),
+            self.plan.settings.timezone,
+        )
+
+    def _watch_dead_men(self, plan: Plan) -> None:
+        now = self.clock.now()
+        keys = [h.key for h in plan.hosts.values() if h.policy.expect_every is not None]
+        keys += [s.key for s in plan.services.values() if s.policy.expect_every is not None]
+        self._watched_since = {k: self._watched_since.get(k, now) for k in keys}
+
     async def ingest(self, result: CheckResult) -> float | None:
         """One path for scheduled, passive and (later) agent results; the next interval."""
         return (await self.ingest_outcome(result))[1]
@@ -433,6 +459,9 @@ class Server:
     async def process_commands(self) -> None:
         """Apply spooled operator commands; a file is deleted only once its effect is durable."""
         for path in commands.pending(self.data_dir):
+            if path.suffix == ".cmd":
+                await self._command_file(path)
+                continue
             try:
                 cmd = commands.read(path)
                 kind, key, action = commands.parse(cmd, self.clock.now())
@@ -453,6 +482,50 @@ class Server:
                 self.scheduler.check_now(key)
             log.info("command applied", extra={"action": kind, "check": str(key or "")})
             path.unlink(missing_ok=True)
+
+    async def _command_file(self, path: Path) -> None:
+        """A Nagios command file: its passive results go the API's way (same bounds, same
+        refusal of actively checked objects); anything else is refused with a log line."""
+        from augenmass.api.actions import ActionError, submit_result
+        from augenmass.server.control import Control
+
+        try:
+            lines = commands.read_lines(path)
+        except (commands.CommandError, OSError) as exc:
+            log.error("command refused", extra={"file": path.name, "error": str(exc)})
+            commands.remove(path)
+            return
+        control = Control(self)
+        for number, line in enumerate(lines, 1):
+            where = {"file": path.name, "line": number, "command": nagioscmd.command_name(line)}
+            try:
+                cmd = nagioscmd.parse_line(line)
+                if not self._known(cmd.key):
+                    raise ActionError(404, f"{cmd.key} is not in the configuration")
+                answer = await submit_result(
+                    control,
+                    cmd.key,
+                    cmd.status,
+                    cmd.output,
+                    execution_start=cmd.at,
+                    source="command-file",
+                )
+            except (nagioscmd.CommandLineError, ActionError) as exc:
+                log.error("command refused", extra={**where, "error": str(exc)})
+                continue
+            log.info(
+                "command applied" if answer.applied else "command stored, not applied",
+                extra={
+                    **where,
+                    "check": str(cmd.key),
+                    **({"reason": answer.reason} if answer.reason else {}),
+                },
+            )
+        try:
+            await asyncio.wait_for(self.writer.flush(), COMMAND_COMMIT_TIMEOUT)
+        except TimeoutError:
+            log.warning("store slow; results applied, not yet saved", extra={"file": path.name})
+        commands.remove(path)
 
     def _known(self, key: CheckKey) -> bool:
         return key in self.plan.services if key.service else key.host in self.plan.hosts

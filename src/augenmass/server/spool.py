@@ -39,9 +39,13 @@ def spool_dir(data_dir: Path) -> Path:
 
 def submit(data_dir: Path, command: Mapping[str, Any]) -> Path:
     """Write a command atomically into the spool; returns the file's path."""
+    return _write(data_dir, "json", json.dumps(dict(command)))
+
+
+def _write(data_dir: Path, suffix: str, text: str) -> Path:
     spool = spool_dir(data_dir)
     ensure_dir(spool, "the command spool")
-    name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.json"
+    name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.{suffix}"
     tmp = spool / f".{name}.tmp"
     # 0600 whatever the umask: only the server's user may read or plant commands
     try:
@@ -49,7 +53,7 @@ def submit(data_dir: Path, command: Mapping[str, Any]) -> Path:
     except OSError as exc:
         raise path_error(exc, spool, "the command spool") from None
     with open(fd, "w", encoding="utf-8") as fh:
-        json.dump(dict(command), fh)
+        fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
     final = spool / name
@@ -57,11 +61,31 @@ def submit(data_dir: Path, command: Mapping[str, Any]) -> Path:
     return final
 
 
+def submit_lines(data_dir: Path, lines: list[str]) -> Path:
+    """Write Nagios external command lines as one `*.cmd` file (tmp + rename)."""
+    return _write(data_dir, "cmd", "".join(f"{line}\n" for line in lines))
+
+
 def pending(data_dir: Path) -> list[Path]:
+    """JSON commands and Nagios command files, oldest first. A name starting with a dot is
+    one still being written (write `.x.cmd`, then `mv` it to `x.cmd`)."""
     spool = spool_dir(data_dir)
     if not spool.is_dir():
         return []
-    return sorted(p for p in spool.glob("*.json") if p.is_file())
+    found = [*spool.glob("*.json"), *spool.glob("*.cmd")]
+    return sorted(p for p in found if p.is_file() and not p.name.startswith("."))
+
+
+def remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+def read_lines(path: Path) -> list[str]:
+    """The non-empty lines of a Nagios command file."""
+    if path.stat().st_size > MAX_COMMAND_BYTES:
+        raise CommandError(f"command file larger than {MAX_COMMAND_BYTES} bytes")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return [line for line in text.splitlines() if line.strip()]
 
 
 def _key(cmd: Mapping[str, Any]) -> CheckKey:

@@ -43,7 +43,7 @@ async def _nothing_stored(api: Api) -> None:
     assert await api.server.store.series_points(BACKUP, "age", 0, 4e9, "raw") == []
 
 
-@pytest.mark.parametrize("started", [0.0, time.time() - 3 * 3600])
+@pytest.mark.parametrize("started", [0.0, time.time() - 3 * 3600], ids=["epoch", "3h-ago"])
 async def test_a_result_older_than_passive_max_age_is_refused(api: Api, started: float) -> None:
     resp = await api.client.post(URL, json=_body(started), headers=api.bearer("submit"))
     assert resp.status_code == 422, resp.text

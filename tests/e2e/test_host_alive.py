@@ -8,8 +8,6 @@ namespace."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -17,23 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from officenet import office_net
 
 from .helpers import ServerProcess, cli, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def need(condition: bool, reason: str) -> None:
-    """Skip when a privilege is missing; under CI=true (run as root) that is a failure."""
-    if condition:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"required under CI: {reason}")
-    pytest.skip(reason)
-
-
-def _sh(*argv: str) -> None:
-    subprocess.run(argv, check=True, capture_output=True, timeout=20)
 
 
 def _answered(address: str, count: int, timeout: float) -> int:
@@ -46,34 +32,19 @@ def _answered(address: str, count: int, timeout: float) -> int:
 def silent_netns() -> Iterator[tuple[str, str]]:
     """Two addresses in a network namespace behind a veth pair: reachable (it answers ARP and,
     before it is told not to, pings), then ignoring every echo request."""
-    need(os.geteuid() == 0, "network namespaces and raw ICMP need root")
-    need(shutil.which("ip") is not None, "iproute2 (ip) not installed")
-    tag = os.getpid() % 200 + 20
-    name, host_if, ns_if = f"amsl{tag}", f"amsl{tag}a", f"amsl{tag}b"
-    subnet = f"10.214.{tag}"
-    try:
-        _sh("ip", "netns", "add", name)
-    except subprocess.CalledProcessError as exc:
-        need(False, f"cannot create a network namespace: {exc.stderr.decode().strip()}")
-    try:
-        _sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", ns_if)
-        _sh("ip", "link", "set", ns_if, "netns", name)
-        _sh("ip", "addr", "add", f"{subnet}.1/29", "dev", host_if)
-        _sh("ip", "link", "set", host_if, "up")
-        inside = ("ip", "netns", "exec", name)
-        for last in (2, 3):
-            _sh(*inside, "ip", "addr", "add", f"{subnet}.{last}/29", "dev", ns_if)
-        _sh(*inside, "ip", "link", "set", ns_if, "up")
-        router, printer = f"{subnet}.2", f"{subnet}.3"
+    with office_net([2, 3]) as office:
+        router, printer = office.address(2), office.address(3)
         for address in (router, printer):  # the path works: they answer (bounded wait)
             wait_for(lambda a=address: _answered(a, 1, 0.2), 10, f"{address} to answer a ping")
-        _sh(*inside, "sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=1")
+        subprocess.run(
+            [*office.inside, "sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=1"],
+            check=True,
+            capture_output=True,
+            timeout=20,
+        )
         for address in (router, printer):  # ... and now they do not
             assert _answered(address, 3, 0.3) == 0
         yield router, printer
-    finally:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=20)
-        subprocess.run(["ip", "link", "del", host_if], capture_output=True, timeout=20)
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.e2e.helpers import CLI, ServerProcess, cli, wait_for
+
+from e2e.helpers import CLI, ServerProcess, cli, wait_for
 
 PING_KEY = "cron-backup-0123456789abcdefXYZ"
 CONFIG = """

@@ -48,18 +48,28 @@ class Office:
 
 
 @contextmanager
-def office_net(devices: list[int]) -> Iterator[Office]:
-    """The namespace with `subnet.N` for every N in `devices` (the monitor side is `.1`)."""
+def office_net(devices: list[int], kind: str = "of", octet: int = 215) -> Iterator[Office]:
+    """The namespace with `10.OCTET.TAG.N/24` for every N in `devices` (the monitor side is
+    `.1`). `kind` and `octet` keep different users' namespaces and subnets apart; TAG is the
+    first free one from the process id on, so parallel workers and a namespace left behind by
+    a killed run do not collide."""
     _need(os.geteuid() == 0, "network namespaces need root")
     _need(shutil.which("ip") is not None, "iproute2 (ip) not installed")
-    tag = os.getpid() % 200 + 20
-    name, host_if, ns_if = f"amof{tag}", f"amof{tag}a", f"amof{tag}b"
-    office = Office(name, f"10.215.{tag}", ns_if)
+    name = ""
+    for attempt in range(200):
+        tag = (os.getpid() + attempt) % 200 + 20
+        name = f"am{kind}{tag}"
+        done = subprocess.run(["ip", "netns", "add", name], capture_output=True, timeout=20)
+        if done.returncode == 0:
+            break
+        if b"File exists" not in done.stderr:
+            _need(False, f"cannot create a network namespace: {done.stderr.decode().strip()}")
+    else:
+        _need(False, "no free network namespace name")
+    host_if, ns_if = f"{name}a", f"{name}b"
+    office = Office(name, f"10.{octet}.{tag}", ns_if)
     try:
-        _sh("ip", "netns", "add", name)
-    except subprocess.CalledProcessError as exc:
-        _need(False, f"cannot create a network namespace: {exc.stderr.decode().strip()}")
-    try:
+        subprocess.run(["ip", "link", "del", host_if], capture_output=True, timeout=20)
         _sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", ns_if)
         _sh("ip", "link", "set", ns_if, "netns", name)
         _sh("ip", "addr", "add", f"{office.subnet}.1/24", "dev", host_if)

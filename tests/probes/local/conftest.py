@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from local_probe_helpers import need
+from officenet import office_net
 
 from augenmass.runner import Runner
 
@@ -66,28 +67,10 @@ def _warm_up(address: str) -> None:
 def lossy_netns() -> Iterator[str]:
     """A network namespace behind a veth pair; returns the namespace side's address, which
     answers pings but rate-limits its echo replies (a burst of 6, then one per 10 s)."""
-    need(os.geteuid() == 0, "network namespaces need root")
-    need(shutil.which("ip") is not None, "iproute2 (ip) not installed")
-    tag = os.getpid() % 200 + 20
-    name, host_if, ns_if = f"amlp{tag}", f"amlp{tag}a", f"amlp{tag}b"
-    subnet = f"10.213.{tag}"
-    try:
-        _sh("ip", "netns", "add", name)
-    except subprocess.CalledProcessError as exc:
-        need(False, f"cannot create a network namespace: {exc.stderr.decode().strip()}")
-    try:
-        _sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", ns_if)
-        _sh("ip", "link", "set", ns_if, "netns", name)
-        _sh("ip", "addr", "add", f"{subnet}.1/30", "dev", host_if)
-        _sh("ip", "link", "set", host_if, "up")
-        inside = ("ip", "netns", "exec", name)
-        _sh(*inside, "ip", "addr", "add", f"{subnet}.2/30", "dev", ns_if)
-        _sh(*inside, "ip", "link", "set", ns_if, "up")
-        _warm_up(f"{subnet}.2")
+    with office_net([2], kind="lp", octet=213) as net:
+        address = net.address(2)
+        _warm_up(address)
         # echo replies (ICMP type 0, bit 0 of the mask) go through the kernel's rate limit
-        _sh(*inside, "sysctl", "-q", "-w", "net.ipv4.icmp_ratemask=1")
-        _sh(*inside, "sysctl", "-q", "-w", "net.ipv4.icmp_ratelimit=10000")
-        yield f"{subnet}.2"
-    finally:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=20)
-        subprocess.run(["ip", "link", "del", host_if], capture_output=True, timeout=20)
+        _sh(*net.inside, "sysctl", "-q", "-w", "net.ipv4.icmp_ratemask=1")
+        _sh(*net.inside, "sysctl", "-q", "-w", "net.ipv4.icmp_ratelimit=10000")
+        yield address

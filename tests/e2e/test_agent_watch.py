@@ -6,6 +6,7 @@ Real server and agent processes (tests/e2e/test_agent.py's Setup) and a real SMT
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 
 from notify.helpers import MailServer, Received, free_port
 
-from .test_agent import Setup, wait_for
+from .test_agent import CLI, Setup, wait_for
 
 SILENCE = 2.0
 PASSWORD = "s3cret-smtp-pass"
@@ -89,3 +90,33 @@ def test_server_silence_alerts_once_and_once_back(watched: tuple[Setup, MailServ
     log = agent_log(setup)
     assert "without logging in" in log
     assert PASSWORD not in log
+
+
+def test_a_bad_alert_file_stops_the_agent_before_it_starts(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("am_x\n")
+    alerts = tmp_path / "alerts.yaml"
+    alerts.write_text(
+        """
+server_silence: soon
+smtp: {host: 127.0.0.1, port: 25, password: "${AUGENMASS_TEST_UNSET}"}
+apprise: ["nosuchscheme://user:hunter2@example.org"]
+"""
+    )
+    done = subprocess.run(
+        [*CLI, "agent", "--server", "http://127.0.0.1:9", "--token-file", str(token)]
+        + ["--data", str(tmp_path / "agent"), "--alert-config", str(alerts)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "not starting" in done.stderr
+    assert "server_silence: " in done.stderr and "invalid duration 'soon'" in done.stderr
+    # every problem is named at once, and the Apprise URL's secret is not among them
+    alerts.write_text(alerts.read_text().replace("soon", "5m"))
+    done = subprocess.run(done.args, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "AUGENMASS_TEST_UNSET is not set" in done.stderr
+    assert "apprise.0: " in done.stderr and "hunter2" not in done.stderr
+    assert not (tmp_path / "agent" / "watch.json").exists()

@@ -16,9 +16,8 @@ import random
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from augenmass.agent.alerts import Alerts
 from augenmass.agent.buffer import Buffer, Pending
 from augenmass.agent.link import Link
 from augenmass.agent.watch import ServerWatch
@@ -28,6 +27,9 @@ from augenmass.core.private import write_private
 from augenmass.core.values import CheckKey, CheckResult
 from augenmass.runner import Runner
 from augenmass.scheduler import Scheduler
+
+if TYPE_CHECKING:
+    from augenmass.agent.alerts import Alerts
 
 log = logging.getLogger("augenmass.agent")
 

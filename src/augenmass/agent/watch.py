@@ -17,13 +17,15 @@ import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from augenmass.agent.alerts import Alerts, Target
 from augenmass.agent.link import Link
 from augenmass.core.clock import Clock
 from augenmass.core.messages import SendError
 from augenmass.core.private import write_private
+
+if TYPE_CHECKING:  # the channels (pydantic, the SMTP client) load only with --alert-config
+    from augenmass.agent.alerts import Alerts, Target
 
 log = logging.getLogger("augenmass.agent.watch")
 

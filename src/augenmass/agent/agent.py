@@ -13,18 +13,23 @@ import asyncio
 import json
 import logging
 import random
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from augenmass.agent.buffer import Buffer, Pending
 from augenmass.agent.link import Link
+from augenmass.agent.watch import ServerWatch
 from augenmass.agent.wire import jobs_of, result_body
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.private import write_private
 from augenmass.core.values import CheckKey, CheckResult
 from augenmass.runner import Runner
 from augenmass.scheduler import Scheduler
+
+if TYPE_CHECKING:
+    from augenmass.agent.alerts import Alerts
 
 log = logging.getLogger("augenmass.agent")
 
@@ -51,6 +56,7 @@ class AgentOptions:
     max_age: float | None = None
     backoff_max: float = BACKOFF_MAX
     plugin_dirs: tuple[str, ...] = field(default_factory=tuple)
+    alerts: Alerts | None = None  # watch the server and alert on this channel (agent/watch.py)
 
 
 class Agent:
@@ -77,6 +83,10 @@ class Agent:
         self._stopping = asyncio.Event()
         self.server_down_since: float | None = None  # monotonic; None while the server answers
         self.failed: str | None = None
+        self.watch: ServerWatch | None = None
+        if options.alerts is not None:
+            agent = options.name or socket.gethostname()
+            self.watch = ServerWatch(self.link, options.alerts, options.data_dir, self.clock, agent)
 
     # --- lifecycle -------------------------------------------------------------------------
     async def run(self) -> None:
@@ -88,6 +98,8 @@ class Agent:
             asyncio.create_task(self._send(), name="send"),
             asyncio.create_task(self._schedule(), name="scheduler"),
         ]
+        if self.watch is not None:
+            tasks.append(asyncio.create_task(self.watch.run(), name="watch"))
         try:
             await self._stopping.wait()
         finally:
@@ -130,6 +142,8 @@ class Agent:
             log.error("wrong agent", extra={"error": self.failed})
             self.stop()
             return
+        if self.watch is not None and isinstance(name, str):
+            self.watch.agent = name
         jobs, self._retry = jobs_of(list(body.get("checks") or []))
         self._intervals = {k: j.interval for k, j in jobs.items()}
         self.settings = dict(body.get("settings") or {})

@@ -36,7 +36,12 @@ class Link:
             await self._session.close()
 
     async def request(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
     ) -> tuple[int, Any, dict[str, str]]:
         """(status, decoded JSON or None, headers); status 0: no answer (the reason as JSON)."""
         data = None if body is None else json.dumps(body, separators=(",", ":"))
@@ -44,8 +49,12 @@ class Link:
         if data is not None:
             send["Content-Type"] = "application/json"
         try:
+            # None would mean "no limit" to aiohttp: pass a timeout only to shorten the session's
+            extra: dict[str, Any] = {}
+            if timeout is not None:
+                extra["timeout"] = aiohttp.ClientTimeout(total=timeout)
             async with self._open().request(
-                method, self.server + path, data=data, headers=send
+                method, self.server + path, data=data, headers=send, **extra
             ) as resp:
                 raw = await resp.read()
                 try:

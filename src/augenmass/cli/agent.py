@@ -27,6 +27,21 @@ def agent(
     data: Annotated[
         Path, typer.Option(help="directory of the result buffer and the cached checks")
     ] = DEFAULT_AGENT_DATA,
+    alert_config: Annotated[
+        Path | None,
+        typer.Option(
+            help="YAML file of the agent's own alert channel (smtp/email, apprise): alert when "
+            "the server does not answer (docs/agent.md, Watching the watcher)",
+            envvar="AUGENMASS_AGENT_ALERTS",
+        ),
+    ] = None,
+    server_silence: Annotated[
+        str | None,
+        typer.Option(
+            help="how long the server may not answer before the alert, e.g. 5m "
+            "(default: the alert file's server_silence, else 5m)",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
 ) -> None:
     """Run checks where the server cannot reach (an office behind NAT) and send the results."""
@@ -54,7 +69,27 @@ def agent(
         typer.echo(f"augenmass agent: {exc}; not starting", err=True)
         raise typer.Exit(1) from None
     setup_logging(log_level)
-    runner = Agent(AgentOptions(server=server, token=token, data_dir=data, name=name))
+    alerts = None
+    if alert_config is not None:
+        from augenmass.agent.alerts import AlertFileError, load_alerts
+        from augenmass.core.duration import DurationError, parse_duration
+
+        try:
+            silence = None if server_silence is None else parse_duration(server_silence)
+            if silence is not None and silence <= 0:
+                raise DurationError("--server-silence must be longer than 0s")
+            alerts = load_alerts(alert_config, silence)
+        except (AlertFileError, DurationError) as exc:
+            typer.echo(f"augenmass agent: {exc}; not starting", err=True)
+            os.close(lock)
+            raise typer.Exit(1) from None
+    elif server_silence is not None:
+        typer.echo("augenmass agent: --server-silence needs --alert-config (who to tell)", err=True)
+        os.close(lock)
+        raise typer.Exit(1)
+    runner = Agent(
+        AgentOptions(server=server, token=token, data_dir=data, name=name, alerts=alerts)
+    )
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import httpx
 
-from augenmass.core.values import CheckKey, PerfDatum
+from augenmass.control import AgentBatch
+from augenmass.core.values import CheckKey, CheckResult, PerfDatum
+from augenmass.server.control import Control
 from augenmass.server.server import Server
 from augenmass.web.render import timestamp
+from augenmass.web.site import create_site
 
-from .helpers import HOSTILE, add_user, login, result
+from .helpers import HOSTILE, add_user, login, result, write_config
 
 Op = tuple[httpx.AsyncClient, str]  # a logged-in operator's client and CSRF token
 
@@ -285,3 +289,55 @@ async def test_since_is_when_the_problem_began_not_its_last_change(
     assert f"<dt>Since</dt><dd>{timestamp(back)} (1m" in page
     view = (await anon.get("/api/services/mail/smtp")).json()
     assert (view["problem_since"], view["last_state_change"]) == (None, back)
+
+
+AGENT_CONFIG = """
+settings: {default_host_check: none}
+defaults: {check_interval: 1h, active_checks: false}
+agents:
+  office: {}
+hosts:
+  office: {address: 192.0.2.30}
+  office-pc: {address: 192.0.2.31, agent: office}
+services:
+  - {name: disk, host: office-pc, check: {type: dummy}}
+"""
+
+
+async def test_agent_host_page_shows_its_link_skew_and_buffer(tmp_path: Path) -> None:
+    srv = Server(write_config(tmp_path / "config", AGENT_CONFIG), tmp_path / "data")
+    await srv.start()
+    try:
+        await add_user(srv, "vera", "viewer")
+        transport = httpx.ASGITransport(app=create_site(Control(srv)))
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
+            await login(c, "vera")
+            before = (await c.get("/host/office")).text
+            assert "Clock skew" in before and "none since the server started" in before
+            # a batch as the agent sends it: its clock 42.5 s ahead, 12 results still buffered,
+            # 7 dropped; the version string comes from the agent, so it must come out escaped
+            disk = CheckResult(CheckKey("office-pc", "disk"), 0, "ok", started_at=time.time())
+            await Control(srv).agent_results(
+                "office",
+                AgentBatch(
+                    epoch="e1",
+                    sent_at=time.time() + 42.5,
+                    dropped=7,
+                    buffered=12,
+                    results=[(1, disk)],
+                    config_version=HOSTILE[:64],
+                ),
+            )
+            html = (await c.get("/host/office")).text
+            facts = re.sub(r"\s+", " ", html)
+            assert re.search(r"Clock skew</dt><dd>\+42\.[45] s</dd>", facts)
+            assert "Buffered results</dt><dd>12</dd>" in facts
+            assert "Dropped results</dt><dd>7</dd>" in facts
+            assert "Connected</dt><dd>yes</dd>" in facts
+            assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+            german = (await c.get("/host/office?lang=de")).text
+            assert "Uhrzeitabweichung" in german and "Gepufferte Ergebnisse" in german
+            # a host the agent runs is not the agent: no agent card there
+            assert "Clock skew" not in (await c.get("/host/office-pc")).text
+    finally:
+        await srv.stop()

@@ -229,6 +229,8 @@ async def host_page(request: Request, host: str) -> Response:
         if s.key in states
     ]
     ctx["host_plan"] = control.plan.hosts[host]
+    # the agent's own host: what GET /api/agents says of it (link, clock skew, buffer)
+    ctx["agent_status"] = next((a for a in control.agent_status() if a["name"] == host), None)
     return page(request, "object.html", _ctx(who, **ctx))
 
 

@@ -241,6 +241,7 @@ async def service_page(request: Request, host: str, service: str) -> Response:
     ctx = await _object_ctx(request, key)
     ctx["services"] = []
     ctx["host_plan"] = deps.get_control(request).plan.hosts[host]
+    ctx["agent_status"] = None
     return page(request, "object.html", _ctx(who, **ctx))
 
 

@@ -25,19 +25,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def spawn(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(args: list[str], profile: Path | None = None) -> subprocess.Popen[bytes]:
+    # cProfile writes its file when the process ends (the server ends on SIGTERM)
+    prefix = [] if profile is None else ["-m", "cProfile", "-o", str(profile)]
     return subprocess.Popen(
-        [*CLI, *args],
+        [CLI[0], *prefix, *CLI[1:], *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
-        env=env,
     )
 
 
-def start_server(config: Path, data: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    config: Path, data: Path, port: int, profile: Path | None = None
+) -> subprocess.Popen[bytes]:
     proc = spawn(
-        ["run", "--config", str(config), "--data", str(data), "--listen", f"127.0.0.1:{port}"]
+        ["run", "--config", str(config), "--data", str(data), "--listen", f"127.0.0.1:{port}"],
+        profile,
     )
     deadline = time.monotonic() + LIMIT
     while time.monotonic() < deadline:

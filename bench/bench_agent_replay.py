@@ -119,11 +119,7 @@ def main() -> None:
     filled = fill(tmp / "agent" / "buffer.db", args.hours, time.time())
     print(f"buffer: {filled} results written in {time.monotonic() - t:.1f} s")
     print(f"start: {machine()}")
-    if args.profile is not None:
-        import agentbench
-
-        agentbench.CLI[1:1] = ["-m", "cProfile", "-o", str(args.profile)]
-    server = start_server(tmp / "augenmass.yaml", data, port)
+    server = start_server(tmp / "augenmass.yaml", data, port, args.profile)
     agent = None
     try:
         reader = token(data, "reader", "--scope", "read")

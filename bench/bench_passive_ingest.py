@@ -25,7 +25,9 @@ import secrets
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -116,9 +118,9 @@ async def agent_run(base: str, secret: str, batches: int) -> int:
     return sent
 
 
-def measure(label: str, pid: int, work: asyncio.Future[int] | object) -> None:
+def measure(label: str, pid: int, work: Coroutine[Any, Any, int]) -> None:
     cpu0, t0 = cpu_seconds(pid), time.monotonic()
-    sent = asyncio.run(work)  # type: ignore[arg-type]
+    sent = asyncio.run(work)
     took = time.monotonic() - t0
     cpu = cpu_seconds(pid) - cpu0
     print(
@@ -133,17 +135,13 @@ def main() -> None:
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--profile", type=Path)
     args = parser.parse_args()
-    if args.profile is not None:
-        import agentbench
-
-        agentbench.CLI[1:1] = ["-m", "cProfile", "-o", str(args.profile)]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     (tmp / "augenmass.yaml").write_text(config())
     data = tmp / "server"
     print(f"start: {machine()}")
-    server = start_server(tmp / "augenmass.yaml", data, port)
+    server = start_server(tmp / "augenmass.yaml", data, port, args.profile)
     try:
         submit = token(data, "sender", "--scope", "submit")
         office = token(data, "office", "--agent", "office")

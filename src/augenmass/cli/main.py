@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
@@ -243,15 +244,44 @@ def _running(data: Path) -> bool | None:
         return None
 
 
+def _duration(value: str, option: str) -> float:
+    """A duration option's seconds; a typo is a usage error (exit 2), never a traceback."""
+    from augenmass.core.duration import DurationError, parse_duration
+
+    try:
+        return parse_duration(value)
+    except DurationError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+# How long the CLI waits for a running server to apply (or refuse) its command. The server
+# looks at the spool every second; a loaded one may take a few.
+COMMAND_WAIT = 10.0
+
+
 def _spool(data: Path, command: dict[str, Any]) -> None:
-    from augenmass.server.spool import submit
+    from augenmass.server.spool import outcome, submit
 
     path = submit(data, command)
+    running = _running(data)
+    if running is not False:
+        # Wait for the verdict so that a refusal (an unknown host, a typo) is an error here,
+        # at once, and not only a line in the server's log.
+        deadline = time.monotonic() + (COMMAND_WAIT if running else 1.5)
+        while time.monotonic() < deadline:
+            done, refusal = outcome(path)
+            if refusal is not None:
+                typer.echo(f"refused {command['action']}: {refusal}", err=True)
+                raise typer.Exit(2)
+            if done:
+                typer.echo(f"applied {command['action']}")
+                return
+            time.sleep(0.05)
     where = {
-        True: "the running server applies it within a second",
+        True: "the running server has not applied it yet; it will",
         False: "no server is running; it is applied when the server starts",
         None: "the server applies it within a second if it runs, else when it starts",
-    }[_running(data)]
+    }[running]
     typer.echo(f"queued {command['action']} ({path.name}): {where}")
 
 
@@ -268,8 +298,6 @@ def acknowledge(
     data: DataOpt = DEFAULT_DATA,
 ) -> None:
     """Acknowledge a problem (stops reminders until it changes or recovers)."""
-    from augenmass.core.duration import parse_duration
-
     cmd: dict[str, Any] = {
         "action": "acknowledge",
         "host": host,
@@ -280,7 +308,7 @@ def acknowledge(
         "notify": notify,
     }
     if expires:
-        cmd["expires"] = _clock(ctx).now() + parse_duration(expires)
+        cmd["expires"] = _clock(ctx).now() + _duration(expires, "--expires")
     _spool(data, cmd)
 
 
@@ -313,11 +341,9 @@ def downtime(
     """Schedule a downtime (fixed by default)."""
     import uuid
 
-    from augenmass.core.duration import parse_duration
-
-    start = _clock(ctx).now() + parse_duration(start_in)
-    length = parse_duration(duration)
-    end = start + (parse_duration(window) if (flexible and window) else length)
+    start = _clock(ctx).now() + _duration(start_in, "--start-in")
+    length = _duration(duration, "--duration")
+    end = start + (_duration(window, "--window") if (flexible and window) else length)
     dt_id = uuid.uuid4().hex
     _spool(
         data,

@@ -16,7 +16,7 @@ import statistics
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
-from augenmass.config import load_config, require_hosts, summarize
+from augenmass.config import load_config, require_hosts, suggest, summarize
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.datadir import ensure_dir
 from augenmass.core.errors import ConfigError
@@ -466,10 +466,10 @@ class Server:
                 cmd = commands.read(path)
                 kind, key, action = commands.parse(cmd, self.clock.now())
                 if key is not None and not self._known(key):
-                    raise commands.CommandError(f"unknown host or service {key}")
+                    raise commands.CommandError(self._unknown(key))
             except (commands.CommandError, ValueError, OSError) as exc:
                 log.error("command refused", extra={"file": path.name, "error": str(exc)})
-                path.unlink(missing_ok=True)
+                commands.refuse(path, str(exc))
                 continue
             await self.apply(action)
             self.writer.submit(WriteBatch(), urgent=True)
@@ -529,6 +529,13 @@ class Server:
 
     def _known(self, key: CheckKey) -> bool:
         return key in self.plan.services if key.service else key.host in self.plan.hosts
+
+    def _unknown(self, key: CheckKey) -> str:
+        """Why `key` is refused, with the nearest name that exists."""
+        if key.host not in self.plan.hosts:
+            return suggest.unknown("host", key.host, self.plan.hosts)
+        names = (k.service for k in self.plan.services if k.host == key.host and k.service)
+        return suggest.unknown(f"service of {key.host}:", key.service or "", names)
 
     async def apply(self, action: Callable[[Engine, float], Outcome]) -> Outcome:
         """Run an operator action (ack, downtime ...) through the engine and persist it."""

@@ -80,6 +80,41 @@ def remove(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
+REFUSED = ".refused"
+REFUSAL_KEEP = 3600.0  # a verdict nobody collected (the CLI gave up waiting) goes after an hour
+
+
+def refuse(path: Path, reason: str) -> None:
+    """Drop a command with its reason beside it (`NAME.refused`), for the CLI that waits on it;
+    the reason is also in the server's log. Verdicts nobody collected are swept here."""
+    spool = path.parent
+    now = time.time()
+    for old in spool.glob(f"*{REFUSED}"):
+        try:
+            if now - old.stat().st_mtime > REFUSAL_KEEP:
+                old.unlink()
+        except OSError:
+            pass
+    verdict = path.with_name(path.name + REFUSED)
+    try:
+        verdict.write_text(reason[:1000], encoding="utf-8")
+        os.chmod(verdict, 0o600)
+    except OSError:
+        pass  # the log line still tells
+    remove(path)
+
+
+def outcome(path: Path) -> tuple[bool, str | None]:
+    """(applied or refused, the refusal's reason) of a command written by `submit`."""
+    verdict = path.with_name(path.name + REFUSED)
+    try:
+        reason = verdict.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return (not path.exists(), None)
+    verdict.unlink(missing_ok=True)
+    return (True, reason)
+
+
 def read_lines(path: Path) -> list[str]:
     """The non-empty lines of a Nagios command file."""
     if path.stat().st_size > MAX_COMMAND_BYTES:

@@ -76,3 +76,22 @@ def test_without_a_server_the_command_waits_in_the_spool(tmp_path: Path) -> None
     assert out.returncode == 0, out.stderr
     assert "no server is running" in out.stdout
     assert len(list((tmp_path / "commands").glob("*.json"))) == 1
+
+
+def test_probe_help_lists_every_type_in_80_columns() -> None:
+    from augenmass.probes import PROBES
+
+    out = cli("probe", "--help")
+    assert out.returncode == 0, out.stderr
+    listed = {line.split()[0] for line in out.stdout.splitlines() if line.startswith("  ")}
+    assert listed == set(PROBES)
+    assert all(len(line) <= 80 for line in out.stdout.splitlines()), out.stdout
+    assert all(
+        len(line.split(None, 1)) == 2 for line in out.stdout.splitlines() if line[:2] == "  "
+    )
+
+
+def test_a_misspelt_probe_type_gets_the_nearest_one() -> None:
+    out = cli("probe", "htp", "--url", "http://127.0.0.1:9/")
+    assert out.returncode == 3  # UNKNOWN, as a plugin must answer when Nagios runs it
+    assert "unknown probe type 'htp' (did you mean 'http'?)" in out.stderr

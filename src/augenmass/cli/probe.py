@@ -23,17 +23,51 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from augenmass.config.checks import SPEC_FIELDS, check_model
+from augenmass.config.suggest import did_you_mean
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.options import CheckModel
 from augenmass.core.perfdata import format_perfdata
 from augenmass.core.plan import CheckSpec, Settings
 from augenmass.core.values import CheckJob, CheckKey, CheckResult, state_name
+from augenmass.probes import PROBES
 
 UNKNOWN = 3
 DEFAULT_TIMEOUT = 10.0
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 _LABELED = re.compile(r"^[A-Za-z0-9_ -]{0,40}\b(OK|WARNING|CRITICAL|UNKNOWN|UP|DOWN)\b")
+
+
+# One line per type for `augenmass probe --help` (a test keeps it in step with PROBES).
+SUMMARIES: dict[str, str] = {
+    "dummy": "the state and output it is given (examples, placeholders)",
+    "tcp": "connect to host:port, time it; optionally send and expect text",
+    "http": "one HTTP(S) request, judged like check_http (status, body)",
+    "tls": "days until the certificate expires; chain and name",
+    "icmp": "ping: round-trip time and packet loss (check_ping thresholds)",
+    "dns": "ask one DNS server one question, like check_dig",
+    "smtp": "SMTP greeting (plain, STARTTLS or TLS), time it",
+    "imap": "IMAP greeting (plain, STARTTLS or TLS), time it",
+    "pop3": "POP3 greeting (plain, STARTTLS or TLS), time it",
+    "sip": "SIP OPTIONS ping to a desk phone or PBX",
+    "snmp": "GET OIDs; thresholds on numbers, match on strings, rates",
+    "printer": "toner/ink/drum levels and alerts over the Printer-MIB",
+    "snmp-disk": "percent used of each storage over HOST-RESOURCES-MIB",
+    "snmp-interface": "interface status, traffic and errors over IF-MIB",
+    "disk": "free space and inodes of local file systems",
+    "load": "load average of this machine, per CPU if asked",
+    "memory": "memory (and swap) used on this machine",
+    "mailqueue": "mails waiting in the local MTA's queue, age of the oldest",
+}
+
+
+def types_text() -> str:
+    """`augenmass probe --help`: every built-in probe type in one line."""
+    width = max(map(len, PROBES))
+    lines = ["usage: augenmass probe TYPE [--option value ...]", "", "types:"]
+    lines += [f"  {kind:<{width}}  {SUMMARIES.get(kind, '')}" for kind in PROBES]
+    lines += ["", "`augenmass probe TYPE --help` lists a type's options."]
+    return "\n".join(lines)
 
 
 class UsageError(ValueError):
@@ -50,8 +84,14 @@ def run_probe_cli(
     """Run probe `kind` once with `args`; print plugin-style output; return the exit code."""
     out = out or sys.stdout
     err = err or sys.stderr
+    if kind in ("-h", "--help", "help"):
+        print(types_text(), file=out)
+        return 0
     model = check_model(kind) if kind != "plugin" else "run plugins directly, not via `probe`"
     if isinstance(model, str):
+        if kind not in PROBES and kind != "plugin":
+            hint = did_you_mean(kind, PROBES)
+            model = f"unknown probe type {kind!r}{hint}; `augenmass probe --help` lists them"
         print(f"UNKNOWN - {model}", file=err)
         return UNKNOWN
     if any(a in ("-h", "--help") for a in args):

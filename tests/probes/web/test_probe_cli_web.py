@@ -54,7 +54,7 @@ async def test_usage_errors_exit_3() -> None:
     missing = await probe("http", "--url")
     assert missing.returncode == 3 and "needs a value" in missing.stderr
     nokind = await probe("nosuchprobe")
-    assert nokind.returncode == 3 and "unknown check type" in nokind.stderr
+    assert nokind.returncode == 3 and "unknown probe type" in nokind.stderr
 
 
 async def test_help_lists_options_from_the_model() -> None:

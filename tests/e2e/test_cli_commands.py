@@ -95,3 +95,75 @@ def test_a_misspelt_probe_type_gets_the_nearest_one() -> None:
     out = cli("probe", "htp", "--url", "http://127.0.0.1:9/")
     assert out.returncode == 3  # UNKNOWN, as a plugin must answer when Nagios runs it
     assert "unknown probe type 'htp' (did you mean 'http'?)" in out.stderr
+
+
+RELAY = "mail-relay-frankfurt-office.example.org"
+STATUS_CONFIG = """
+settings: {max_check_spread: 1s}
+hosts:
+  mail-relay-frankfurt-office.example.org: {address: 127.0.0.1, check: none}
+  www1: {address: 127.0.0.1, check: none}
+services:
+  - name: mail queue of the relay in the office
+    host: mail-relay-frankfurt-office.example.org
+    check_interval: 1h
+    max_check_attempts: 3
+    check: {type: dummy, state: warning, output: "%s"}
+  - name: website
+    host: www1
+    check_interval: 1h
+    max_check_attempts: 1
+    check: {type: dummy, state: critical, output: "connection refused"}
+  - name: tls
+    host: www1
+    check_interval: 1h
+    check: {type: dummy, state: ok, output: "certificate valid for 80 days"}
+""" % ("123 messages queued, oldest 4h; " * 8)
+
+
+def test_status_fits_80_columns_one_line_a_check(tmp_path: Path) -> None:
+    import os
+
+    cfg = tmp_path / "augenmass.yaml"
+    cfg.write_text(STATUS_CONFIG)
+    proc = ServerProcess(cfg, tmp_path / "data").start()
+    try:
+        services = ("www1/website", "www1/tls", f"{RELAY}/mail queue of the relay in the office")
+        wait_for(
+            lambda: all(proc.status().get(k, {}).get("last_check") for k in services),
+            20,
+            "every service checked",
+        )
+        env = {**os.environ, "COLUMNS": "80", "TERM": "dumb"}
+        import subprocess
+        import sys
+
+        def run(*args: str) -> str:
+            out = subprocess.run(
+                [sys.executable, "-m", "augenmass", "status", "--data", str(proc.data), *args],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=60,
+                check=True,
+            )
+            return out.stdout
+
+        every = run("--all")
+        lines = every.splitlines()
+        assert all(len(line) <= 80 for line in lines), every
+        assert f"{len(proc.status())} checks, 2 problems" in every
+        # one line a check: the host name starts a row (cut with an ellipsis, not wrapped)
+        assert sum("www1/website" in line for line in lines) == 1, every
+        assert sum("mail-relay-frankfu" in line for line in lines) == 1, every
+        website = next(line for line in lines if "www1/website" in line)
+        assert "CRIT" in website and "connection refused" in website
+        relay = next(
+            line for line in lines if "mail queue" in line or "…" in line and "WARN" in line
+        )
+        assert "WARN soft 1" in relay, every
+
+        problems = run()
+        assert "2 problems" in problems and "tls" not in problems
+    finally:
+        proc.stop()

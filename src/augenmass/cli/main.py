@@ -177,7 +177,7 @@ def status(
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
-        render_table(rows, now=_clock(ctx).now())
+        render_table(rows, now=_clock(ctx).now(), problems_only=not all_)
         line = asyncio.run(notify_summary(url))
         if line:
             typer.echo(line)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -80,34 +81,68 @@ async def load_rows(url: str, problems_only: bool = True) -> list[dict[str, Any]
     return rows
 
 
-def render_table(rows: list[dict[str, Any]], now: float, console: Console | None = None) -> None:
+_SHORT = {"CRITICAL": "CRIT", "WARNING": "WARN", "UNKNOWN": "UNKN", "UNREACHABLE": "UNREACH"}
+
+
+def _title(rows: list[dict[str, Any]], problems_only: bool) -> str:
+    problems = sum(1 for r in rows if r["state"] not in ("OK", "UP", "PENDING"))
+    plural = "s" if problems != 1 else ""
+    if problems_only:
+        return f"{problems} problem{plural}"
+    return f"{len(rows)} check{'s' if len(rows) != 1 else ''}, {problems} problem{plural}"
+
+
+def _state_text(r: dict[str, Any]) -> str:
+    return _state_cell(r).plain
+
+
+def _state_cell(r: dict[str, Any]) -> Text:
+    """`CRIT soft 2/3 ack`: the state with what an admin reads next to it, in one short cell."""
+    cell = Text(_SHORT.get(r["state"], r["state"]), style=_COLOURS.get(r["state"], ""))
+    if str(r["state_type"]).upper() == "SOFT" and r["state"] not in ("OK", "UP", "PENDING"):
+        cell.append(f" soft {r['attempt']}")
+    marks = [
+        w
+        for w, on in (("ack", r["acknowledged"]), ("dt", r["in_downtime"]), ("flap", r["flapping"]))
+        if on
+    ]
+    if marks:
+        cell.append(" " + ",".join(marks), style="cyan")
+    return cell
+
+
+def render_table(
+    rows: list[dict[str, Any]],
+    now: float,
+    console: Console | None = None,
+    problems_only: bool = True,
+) -> None:
+    """One line per check, fitted to the terminal (80 columns and up): names and output are
+    cut with an ellipsis rather than wrapped a word a line."""
     console = console or Console()
     if not rows:
-        console.print(Text("No problems.", style="green"))
+        console.print(Text("No problems." if problems_only else "No checks yet.", style="green"))
         return
-    table = Table(title=f"{len(rows)} problem{'s' if len(rows) != 1 else ''}")
-    for col in ("Host", "Service", "State", "Type", "Attempt", "Since", "Handled", "Output"):
-        table.add_column(col)
-    for r in rows:
-        handled = ", ".join(
-            w
-            for w, on in (
-                ("ack", r["acknowledged"]),
-                ("downtime", r["in_downtime"]),
-                ("flapping", r["flapping"]),
-            )
-            if on
-        )
+    table = Table(title=_title(rows, problems_only), box=box.SIMPLE_HEAD, pad_edge=False)
+    # Widths computed here, not by rich: squeezed, rich drops whole columns (State, Since) to
+    # keep a long output. Check gets a third (at most 32 characters); Output takes the rest.
+    names = [f"{r['host']}/{r['service']}" if r["service"] else r["host"] for r in rows]
+    check_w = min(max(16, console.width // 3), 32, max(5, *map(len, names)))
+    state_w = max(5, *(len(_state_text(r)) for r in rows))
+    since_w = max(5, *(len(format_age(now - r["since"])) for r in rows))
+    output_w = max(10, console.width - check_w - state_w - since_w - 4 * 3)
+    table.add_column("Check", no_wrap=True, overflow="ellipsis", width=check_w)
+    table.add_column("State", no_wrap=True, width=state_w)
+    table.add_column("Since", no_wrap=True, justify="right", width=since_w)
+    table.add_column("Output", no_wrap=True, overflow="ellipsis", max_width=output_w)
+    for r, name in zip(rows, names, strict=True):
+        first = r["output"].splitlines()[0] if r["output"] else ""
         # Text() never interprets markup, so hostile output cannot style or fake rows.
         table.add_row(
-            Text(r["host"]),
-            Text(r["service"] or "—"),
-            Text(r["state"], style=_COLOURS.get(r["state"], "")),
-            Text(str(r["state_type"])),
-            Text(str(r["attempt"])),
+            Text(_CONTROL.sub("?", name)),
+            _state_cell(r),
             Text(format_age(now - r["since"])),
-            Text(handled),
-            Text(_CONTROL.sub("?", r["output"].splitlines()[0] if r["output"] else "")),
+            Text(_CONTROL.sub("?", first)),
         )
     console.print(table)
 

@@ -167,3 +167,39 @@ def test_status_fits_80_columns_one_line_a_check(tmp_path: Path) -> None:
         assert "2 problems" in problems and "tls" not in problems
     finally:
         proc.stop()
+
+
+def test_bash_completes_commands_and_options(tmp_path: Path) -> None:
+    """The script `--show-completion` prints, sourced into a real bash, completes."""
+    import os
+    import subprocess
+    import sys
+
+    bindir = str(Path(sys.executable).parent)  # the venv's `augenmass` entry point
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}", "SHELL": "/bin/bash"}
+    script = subprocess.run(
+        ["augenmass", "--show-completion", "bash"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert "complete" in script and "_AUGENMASS_COMPLETE" in script
+    (tmp_path / "completion.bash").write_text(script)
+
+    def complete(*words: str) -> list[str]:
+        line = " ".join(words)
+        probe = (
+            f"source {tmp_path / 'completion.bash'}; COMP_WORDS=({line}); "
+            f"COMP_CWORD={len(words) - 1}; _augenmass_completion augenmass; "
+            'printf "%s\\n" "${COMPREPLY[@]}"'
+        )
+        out = subprocess.run(
+            ["bash", "-c", probe], capture_output=True, text=True, env=env, timeout=60
+        )
+        return out.stdout.split()
+
+    assert "status" in complete("augenmass", "sta")
+    assert "downtime" in complete("augenmass", "down")
+    assert "--duration" in complete("augenmass", "downtime", "www1", "--dur")

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from augenmass.core.clock import Clock
     from augenmass.core.plan import Plan
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app = typer.Typer(no_args_is_help=True, help=__doc__)
 
 
 EXIT_CONFIG = 2

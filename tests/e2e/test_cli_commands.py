@@ -203,3 +203,33 @@ def test_bash_completes_commands_and_options(tmp_path: Path) -> None:
     assert "status" in complete("augenmass", "sta")
     assert "downtime" in complete("augenmass", "down")
     assert "--duration" in complete("augenmass", "downtime", "www1", "--dur")
+
+
+def test_monitoring_plugins_short_options_carry_over() -> None:
+    """`check_tcp -H … -p … -w … -c … -t …` works as `augenmass probe tcp` with the same flags."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        port = listener.getsockname()[1]
+        out = cli("probe", "tcp", "-H", "127.0.0.1", "-p", str(port), "-w", "1", "-c5", "-t", "10")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("TCP OK")
+    assert ";1;5;0;10" in out.stdout  # warning, critical and timeout reached the probe
+    bad = cli("probe", "tcp", "-H", "127.0.0.1", "-X", "1")
+    assert bad.returncode == 3 and "unknown option -X" in bad.stderr
+
+
+def test_every_probe_help_fits_80_columns_and_describes_each_option() -> None:
+    from augenmass.probes import PROBES
+
+    for kind in PROBES:
+        out = cli("probe", kind, "--help")
+        assert out.returncode == 0, (kind, out.stderr)
+        lines = out.stdout.splitlines()
+        assert all(len(line) <= 80 for line in lines), (kind, out.stdout)
+        options = [i for i, line in enumerate(lines) if line.startswith("  -")]
+        assert options, kind
+        # each option line is followed by its description, indented
+        assert all(lines[i + 1].startswith("      ") for i in options), (kind, out.stdout)

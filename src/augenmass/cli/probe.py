@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+import textwrap
 import types
 from typing import Annotated, Any, Literal, TextIO, Union, get_args, get_origin
 
@@ -191,6 +192,7 @@ def parse_args(model: type[CheckModel], args: list[str]) -> dict[str, Any]:
     while i < len(args):
         token = args[i]
         i += 1
+        token = _long_form(model, token)
         if not token.startswith("--") or token == "--":
             raise UsageError(f"unexpected argument {token!r}")
         option, has_value, inline = token[2:].partition("=")
@@ -220,6 +222,22 @@ def parse_args(model: type[CheckModel], args: list[str]) -> dict[str, Any]:
             i += 1
         _store(values, name, shape, field, inline, option)
     return values
+
+
+# The monitoring-plugins' short options, so a Nagios command line carries over:
+# `check_tcp -H db -p 5432 -w 1 -c 5 -t 10` → `augenmass probe tcp -H db -p 5432 -w 1 -c 5 -t 10`.
+SHORT_OPTIONS = {"H": "host", "p": "port", "w": "warning", "c": "critical", "t": "timeout"}
+
+
+def _long_form(model: type[CheckModel], token: str) -> str:
+    """`-w 5` / `-w5` as `--warning 5` / `--warning=5` when the probe has that option."""
+    if len(token) < 2 or token[0] != "-" or token[1] == "-":
+        return token
+    name = SHORT_OPTIONS.get(token[1])
+    if name is None or name not in model.model_fields:
+        raise UsageError(f"unknown option {token[:2]}")
+    rest = token[2:]
+    return f"--{name}" + (f"={rest.removeprefix('=')}" if rest else "")
 
 
 def _store(
@@ -321,6 +339,9 @@ def help_text(kind: str, model: type[CheckModel]) -> str:
     lines = [f"usage: augenmass probe {kind} [--option value ...]", "", "options:"]
     for name, field in model.model_fields.items():
         flag = "--" + name.replace("_", "-")
+        short = next((f"-{k}" for k, v in SHORT_OPTIONS.items() if v == name), None)
+        if short:
+            flag = f"{short}, {flag}"
         type_name = _type_name(field)
         if field.is_required():
             default = "required"
@@ -330,7 +351,9 @@ def help_text(kind: str, model: type[CheckModel]) -> str:
         if name == "timeout":
             default = f"default: {DEFAULT_TIMEOUT:g}"
         text = _describe(name, field)
-        lines.append(f"  {flag} {type_name}  ({default}){'  ' + text if text else ''}")
+        # an 80-column terminal: the option on its line, its description wrapped below it
+        lines.append(f"  {flag} {type_name}  ({default})")
+        lines += textwrap.wrap(text, 78, initial_indent="      ", subsequent_indent="      ")
     lines.append("")
     lines.append("Exit code and output as a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.")
     return "\n".join(lines)

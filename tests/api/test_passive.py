@@ -20,7 +20,10 @@ URL = "/api/actions/process-check-result"
 def config_file(tmp_path: Path) -> Path:
     path = tmp_path / "augenmass.yaml"
     bounds = "settings: {max_check_spread: 100ms, passive_max_age: 2h, passive_max_future: 30s}"
-    path.write_text(CONFIG.replace("settings: {max_check_spread: 100ms}", bounds, 1))
+    text = CONFIG.replace("settings: {max_check_spread: 100ms}", bounds, 1)
+    # a host only passive results speak for (a dead-man host: no check, expect_every)
+    text = text.replace("hosts:\n", "hosts:\n  kiosk: {address: 127.0.0.1, expect_every: 1h}\n", 1)
+    path.write_text(text)
     return path
 
 
@@ -104,3 +107,15 @@ async def test_without_a_start_time_the_result_is_now(api: Api) -> None:
     resp = await api.client.post(URL, json=_body(None, 1), headers=api.bearer("submit"))
     assert resp.json() == {"ok": True, "applied": True}
     assert api.state("web2", "backup") == 1
+
+
+async def test_a_passive_down_for_a_host_without_a_check_is_down_in_every_view(api: Api) -> None:
+    body = {"host": "kiosk", "exit_status": 1, "plugin_output": "kiosk PC gone"}
+    resp = await api.client.post(URL, json=body, headers=api.bearer("submit"))
+    assert resp.status_code == 200, resp.text
+    assert api.state("kiosk") == 1
+    read = api.bearer("read")
+    listed = {h["host"]: h for h in (await api.client.get("/api/hosts", headers=read)).json()}
+    one = (await api.client.get("/api/hosts/kiosk", headers=read)).json()
+    assert listed["kiosk"]["state"] == one["state"] == "DOWN", (listed["kiosk"], one)
+    assert listed["web1"]["state"] == "UP"  # the check-less hosts without results stay UP

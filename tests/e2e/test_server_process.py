@@ -196,3 +196,46 @@ def test_an_unreadable_store_is_kept_aside_and_acks_and_downtimes_survive(
     )
     assert rows["app/broken"]["acknowledged"] is True
     assert rows["app/broken"]["in_downtime"] is True  # the host's downtime covers it
+
+
+def test_a_host_whose_check_is_removed_is_up_again_after_reload_and_restart(
+    tmp_path: Path,
+) -> None:
+    """A DOWN from a check that no longer exists would never change again: the CLI (the store)
+    and the API both show the host assumed UP after a reload, and after a restart."""
+    cfg = tmp_path / "augenmass.yaml"
+    pinged = (
+        "settings: {max_check_spread: 1s}\nhosts:\n"
+        "  nas: {address: 127.0.0.1, max_check_attempts: 1, check_interval: 1s,"
+        " check: {type: dummy, state: critical, output: gone}}\n"
+    )
+    cfg.write_text(pinged)
+    server = ServerProcess(cfg, tmp_path / "data").start()
+    try:
+        wait_for(lambda: server.status().get("nas", {}).get("state") == "DOWN", 20, "nas DOWN")
+        cfg.write_text(
+            pinged.replace("check: {type: dummy, state: critical, output: gone}", "check: none")
+        )
+        assert cli("reload", "--data", str(server.data)).returncode == 0
+        wait_for(
+            lambda: server.status().get("nas", {}).get("state") == "UP", 20, "nas UP in the store"
+        )
+        server.stop()
+        # stopped DOWN, restarted with the check removed: the same
+        cfg.write_text(pinged)
+        server.start()
+        wait_for(
+            lambda: server.status().get("nas", {}).get("state") == "DOWN", 20, "nas DOWN again"
+        )
+        server.stop()
+        cfg.write_text(
+            pinged.replace("check: {type: dummy, state: critical, output: gone}", "check: none")
+        )
+        server.start()
+        wait_for(
+            lambda: server.status().get("nas", {}).get("state") == "UP",
+            20,
+            "nas UP after a restart",
+        )
+    finally:
+        server.stop()

@@ -154,6 +154,24 @@ def test_reload_keeps_present_keys_adds_pending_and_drops_gone() -> None:
     assert HTTPS not in eng.states
 
 
+def test_a_host_whose_check_is_removed_is_assumed_up_again() -> None:
+    """Its DOWN came from a check that is gone; nothing could ever change it again."""
+    eng = Engine(build_plan(host=host_policy(max_check_attempts=1)))
+    eng.ingest(CheckResult(WWW, 2, "no answer", started_at=minutes(0)), minutes(0))
+    assert eng.state(WWW).state == 1
+    out = eng.reload(build_plan(host_check=False))
+    assert (eng.state(WWW).state, eng.state(WWW).output) == (0, "(Host assumed to be UP)")
+    assert out.states[WWW] == eng.state(WWW)  # stored, so the CLI and a restart agree
+    assert HTTPS not in out.states  # unchanged states are not rewritten
+    # the same from a store after a restart with the new config
+    down = Engine(build_plan(host=host_policy(max_check_attempts=1)))
+    down.ingest(CheckResult(WWW, 2, "no answer", started_at=minutes(0)), minutes(0))
+    restarted = Engine(build_plan(host_check=False), down.states)
+    assert restarted.state(WWW).state == 0
+    assert restarted.changed_at_start().states == {WWW: restarted.state(WWW)}  # to be stored
+    assert restarted.changed_at_start().empty  # once
+
+
 def test_engine_restored_from_states_continues_counting() -> None:
     first = Engine(build_plan())
     first.ingest(CheckResult(HTTPS, CRIT, "x", started_at=minutes(0)), minutes(0))

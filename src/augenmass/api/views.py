@@ -122,8 +122,10 @@ def host_view(control: ServerControl, name: str) -> dict[str, Any]:
     host = control.plan.hosts[name]
     st = control.states.get(host.key) or CheckState(key=host.key, checked=False)
     view = state_view(control, st)
-    if host.check is None and host.agent is None:
-        view["state"] = "UP"  # a host without a check is assumed up
+    if host.check is None and host.agent is None and host.key not in control.states:
+        # assumed up until a result says otherwise: a passive DOWN for a check-less host is
+        # DOWN here as in the UI, the CLI and the engine
+        view["state"] = "UP"
     view.update(
         display_name=host.display_name or host.name,
         address=host.address,

@@ -190,6 +190,9 @@ class Server:
         # --- notifications: outbox rows are written with the state (persist), sent by its loop
         self.notifications = NotificationService(self.plan, self.store, self.clock)
         await self.notifications.start()
+        # what the config alone changed since the last run (a host whose check was removed
+        # is UP again), stored so that `augenmass status` and a restart agree with the engine
+        await self.persist(self.engine.changed_at_start(), [])
         settings = self.plan.settings
         workers = settings.probe_workers
         count = default_workers() if workers is None else workers
@@ -323,7 +326,7 @@ class Server:
         async with self._lock:
             self._watch_dead_men(plan)
             self.plan = plan
-            self.engine.reload(plan)
+            await self.persist(self.engine.reload(plan), [])
             self.notifications.reload(plan)  # new contacts, channels and delivery settings
             self.store.max_series_per_check = plan.settings.max_series_per_check
             jobs = build_jobs(plan)

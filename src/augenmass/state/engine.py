@@ -46,7 +46,11 @@ class Engine:
     ) -> None:
         self._plan = plan
         given = states or {}
-        self._states = {k: given.get(k) or self._initial(k) for k in plan_keys(plan)}
+        self._states = {k: self._carried(k, given.get(k)) for k in plan_keys(plan)}
+        # states the plan alone changed (a host whose check was removed while stopped)
+        self._changed_at_start = {
+            k: st for k, st in self._states.items() if k in given and given[k] is not st
+        }
         self._host_keys = _host_keys(plan)
         self._downtimes = {dt.id: dt for dt in downtimes if dt.key in self._states}
 
@@ -110,17 +114,43 @@ class Engine:
     # --- config reload -----------------------------------------------------------------
 
     def reload(self, plan: Plan) -> Outcome:
-        """Keep states of keys still present, add new ones PENDING, drop the rest."""
+        """Keep states of keys still present, add new ones PENDING, drop the rest.
+
+        The Outcome holds the states that changed by the new config alone (a host whose check
+        was removed is assumed UP again) and the downtimes of objects that are gone."""
         self._plan = plan
         old = self._states
-        self._states = {k: old.get(k) or self._initial(k) for k in plan_keys(plan)}
+        self._states = {k: self._carried(k, old.get(k)) for k in plan_keys(plan)}
         self._host_keys = _host_keys(plan)
         out = OutcomeBuilder()
+        for key, st in self._states.items():
+            if key in old and old[key] is not st:
+                out.states[key] = st
         for dt_id, dt in list(self._downtimes.items()):
             if dt.key not in self._states:
                 del self._downtimes[dt_id]
                 out.remove_downtime(dt_id)
         return out.build()
+
+    def changed_at_start(self) -> Outcome:
+        """The states given to the constructor that the plan changed, to be stored (once)."""
+        out = OutcomeBuilder()
+        out.states.update(self._changed_at_start)
+        self._changed_at_start = {}
+        return out.build()
+
+    def _carried(self, key: CheckKey, kept: CheckState | None) -> CheckState:
+        """The state a key starts a plan with: its kept one, unless it is a host without a
+        check now (its last DOWN came from a check that no longer exists, and nothing could
+        ever change it again: passive results for a check-less host are refused)."""
+        if kept is None:
+            return self._initial(key)
+        if key.service is None and kept.output != ASSUMED_UP:
+            host = self._plan.hosts[key.host]
+            # an agent's own host and the hosts behind it get their states from the agent's link
+            if host.check is None and host.agent is None and key.host not in self._plan.agents:
+                return self._initial(key)
+        return kept
 
     def _initial(self, key: CheckKey) -> CheckState:
         if key.service is None and self._plan.hosts[key.host].check is None:

@@ -12,7 +12,7 @@ from augenmass.control import AgentBatch
 from augenmass.core.values import CheckKey, CheckResult, PerfDatum
 from augenmass.server.control import Control
 from augenmass.server.server import Server
-from augenmass.web.render import timestamp
+from augenmass.web.render import format_time
 from augenmass.web.site import create_site
 
 from .helpers import HOSTILE, add_user, login, result, write_config
@@ -276,9 +276,9 @@ async def test_since_is_when_the_problem_began_not_its_last_change(
     await result(server, "mail/smtp", 2, "refused", at=worse)  # worse, but the same problem
     await login(anon, "vera")
     dashboard = (await anon.get("/")).text
-    assert f'title="{timestamp(began)}">3h' in dashboard
+    assert f'title="{format_time(began)}">3h' in dashboard
     page = (await anon.get("/service/mail/smtp")).text
-    assert f"<dt>Since</dt><dd>{timestamp(began)} (3h" in page
+    assert f"<dt>Since</dt><dd>{format_time(began)} (3h" in page
     view = (await anon.get("/api/services/mail/smtp")).json()
     assert (view["problem_since"], view["last_state_change"]) == (began, worse)
     [problem] = (await anon.get("/api/problems")).json()["problems"]
@@ -286,7 +286,7 @@ async def test_since_is_when_the_problem_began_not_its_last_change(
 
     await result(server, "mail/smtp", 0, "fine", at=back)  # over: since its recovery
     page = (await anon.get("/service/mail/smtp")).text
-    assert f"<dt>Since</dt><dd>{timestamp(back)} (1m" in page
+    assert f"<dt>Since</dt><dd>{format_time(back)} (1m" in page
     view = (await anon.get("/api/services/mail/smtp")).json()
     assert (view["problem_since"], view["last_state_change"]) == (None, back)
 

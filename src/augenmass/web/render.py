@@ -7,11 +7,13 @@ text. Data for scripts goes into `<script type="application/json">` via `tojson`
 
 from __future__ import annotations
 
+import functools
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 from fastapi import Request
@@ -44,10 +46,29 @@ def duration(seconds: float) -> str:
     return format_age(seconds)
 
 
-def timestamp(ts: float) -> str:
+# A time is shown in the configured zone (settings.timezone), named, in the page's language:
+# 24-hour everywhere, the day first in German.
+_FORMATS = {"de": "%d.%m.%Y %H:%M:%S %Z", "en": "%Y-%m-%d %H:%M:%S %Z"}
+
+
+@functools.lru_cache(maxsize=16)
+def zone(name: str) -> tzinfo:
+    """The zone of `name` (validated with the config); UTC when it cannot be loaded."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def format_time(ts: float, tz: tzinfo = UTC, lang: str = "en") -> str:
     if not ts or not math.isfinite(ts):
         return "—"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(ts, tz).strftime(_FORMATS.get(lang, _FORMATS["en"]))
+
+
+@jinja2.pass_context
+def timestamp(ctx: jinja2.runtime.Context, ts: float) -> str:
+    return format_time(ts, ctx.get("tz") or UTC, ctx.get("lang") or "en")
 
 
 def key_url(key: CheckKey) -> str:
@@ -127,6 +148,7 @@ def page(
         "store_problem": store_problem(control.health()["store"]),
         "request_path": request.url.path,
         "lang": lang,
+        "tz": zone(control.plan.settings.timezone),
         "_": i18n.translator(lang),
         "now": control.clock.now(),
         "user": None,

@@ -106,6 +106,8 @@ GERMAN: dict[str, str] = {
     ),
     "warning": "Warnung",
     "critical": "kritisch",
+    "off the graph": "außerhalb der Grafik",
+    "Time": "Zeit",
     "Language": "Sprache",
     "counts": "Anzahl",
     "Agent": "Agent",

@@ -27,7 +27,7 @@ from augenmass.web import i18n
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-ASSET_VERSION = "1"  # bump when static files change: they are cached for a day
+ASSET_VERSION = "2"  # bump when static files change: they are cached for a day
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -149,6 +149,7 @@ def page(
         "request_path": request.url.path,
         "lang": lang,
         "tz": zone(control.plan.settings.timezone),
+        "tz_name": control.plan.settings.timezone,
         "_": i18n.translator(lang),
         "now": control.clock.now(),
         "user": None,

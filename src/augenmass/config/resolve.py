@@ -124,6 +124,7 @@ class Resolver:
             retention=retention,
             status_page_title=page.title,
             status_page_groups=tuple(page.groups),
+            status_page_note=page.note,
             **values,
         )
 
@@ -309,8 +310,20 @@ class Resolver:
         self, hosts: dict[str, HostPlan], templates: Templates, defaults: PolicyModel
     ) -> dict[CheckKey, ServicePlan]:
         result: dict[CheckKey, ServicePlan] = {}
+        shown: dict[tuple[str, str], CheckKey] = {}
         for entry in self.s.listed["services"]:
             for plan in self._service(entry, hosts, templates, defaults):
+                pub = plan.public
+                if pub is not None and plan.key not in result:
+                    other = shown.setdefault((pub.group, pub.name.casefold()), plan.key)
+                    if other != plan.key:
+                        self.problems.append(
+                            entry.where.at("public").problem(
+                                f"public name {pub.name!r} is also shown for {other}: visitors"
+                                " of the status page cannot tell them apart; name each one, or"
+                                " put $HOSTDISPLAYNAME$ in the name"
+                            )
+                        )
                 first = result.get(plan.key)
                 if first is not None:
                     where = Where(first.source.file, {}, ())
@@ -374,7 +387,7 @@ class Resolver:
                 vars=dict(model.vars),
                 policy=policy,
                 source=_source(entry.where),
-                public=_public(model),
+                public=_public(model, hosts.get(host)),
                 ping_key=ping_key,
             )
             for host in targets
@@ -513,14 +526,19 @@ def _rule_matches(rule: RuleModel, svc: ServicePlan, host: HostPlan) -> bool:
     )
 
 
-def _public(model: ServiceModel) -> PublicInfo | None:
+def _public(model: ServiceModel, host: HostPlan | None) -> PublicInfo | None:
     pub = model.public
     if pub is False:
         return None
     name = model.display_name or model.name
     if pub is True:
         return PublicInfo(name=name)
-    return PublicInfo(name=pub.name or name, group=pub.group, show_output=pub.show_output)
+    shown = pub.name or name
+    if host is not None:
+        # one `public.name` applied to many hosts names each site its own way
+        shown = shown.replace("$HOSTDISPLAYNAME$", host.display_name or host.name)
+        shown = shown.replace("$HOSTNAME$", host.name)
+    return PublicInfo(name=shown, group=pub.group, show_output=pub.show_output)
 
 
 def _pinged(policy: Policy) -> bool:

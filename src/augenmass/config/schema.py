@@ -71,6 +71,14 @@ class RetentionModel(Strict):
 
 class StatusPageModel(Strict):
     title: Text = Field(default="Status", description="Title of the public status page at /status.")
+    note: Text = Field(
+        default="",
+        max_length=1000,
+        description=(
+            "A short note from the team shown at the top of the page, e.g. what is being done"
+            " about an outage (plain text; a reload shows a new one)."
+        ),
+    )
     groups: list[Text] = Field(
         default=[],
         description=(
@@ -83,7 +91,12 @@ class PublicModel(Strict):
     """How a service appears on the public status page (nothing else of it is shown)."""
 
     name: Text = Field(
-        default="", description="Name shown (default: the service's display name or name)."
+        default="",
+        description=(
+            "Name shown (default: the service's display name or name). $HOSTDISPLAYNAME$ and"
+            " $HOSTNAME$ name the host, so one rule over many hosts gives each its own name;"
+            " names must differ within a group."
+        ),
     )
     group: Text = Field(
         default="",

@@ -233,6 +233,7 @@ class Settings:
     plugin_dirs: tuple[str, ...] = ("/usr/lib/nagios/plugins", "/usr/lib/monitoring-plugins")
     status_page_title: str = "Status"
     status_page_groups: tuple[str, ...] = ()
+    status_page_note: str = ""
     # how often the scheduler's own figures (lateness, checks) are stored as performance data
     self_metrics_interval: float = 60.0
     # processes that run built-in probes beside the server's loop; None: one per CPU beyond the

@@ -94,6 +94,17 @@ def percent(value: float | None) -> str:
     return f"{math.floor(value * 1000) / 1000:.3f} %"
 
 
+@jinja2.pass_context
+def public_percent(ctx: jinja2.runtime.Context, value: float | None) -> str:
+    """Uptime for members: two decimals at most ("99.95 %", German "99,95 %", "100 %"), never
+    rounded up to 100 (a page that says 100 % must mean no downtime at all)."""
+    if value is None:
+        return "—"
+    floored = math.floor(value * 100) / 100
+    text = "100" if floored >= 100 else f"{floored:.2f}"
+    return (text.replace(".", ",") if ctx.get("lang") == "de" else text) + " %"
+
+
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -109,6 +120,7 @@ def _env() -> jinja2.Environment:
         host_url=host_url,
         event_state=event_state,
         percent=percent,
+        public_percent=public_percent,
         urlq=quote,
     )
     env.globals["asset_version"] = ASSET_VERSION

@@ -57,6 +57,7 @@ class StatusPage:
     title: str
     groups: tuple[Group, ...]
     generated: float
+    note: str = ""
 
     @property
     def overall(self) -> str:
@@ -125,7 +126,8 @@ async def _build(control: ServerControl, now: float) -> StatusPage:
         for name in names
         if name in grouped
     )
-    return StatusPage(plan.settings.status_page_title, groups, now)
+    settings = plan.settings
+    return StatusPage(settings.status_page_title, groups, now, settings.status_page_note)
 
 
 def clear_cache(control: ServerControl) -> None:

@@ -86,3 +86,33 @@ def test_uptime_is_shown_with_two_decimals_at_most(
     value: float | None, lang: str, shown: str
 ) -> None:
     assert ENV.from_string("{{ v | public_percent }}").render(v=value, lang=lang) == shown
+
+
+async def test_the_incident_feed_is_atom_with_confirmed_changes_only(
+    anon: tuple[Server, httpx.AsyncClient],
+) -> None:
+    import time
+    import xml.etree.ElementTree as ET
+
+    srv, client = anon
+    now = time.time()
+    await result(srv, "www2/website", 2, "down", at=now - 600)
+    await result(srv, "www2/website", 0, "fine", at=now - 300)
+    resp = await client.get("/status/feed.atom?lang=en")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("application/atom+xml")
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    feed = ET.fromstring(resp.content)  # well-formed XML
+    assert feed.findtext("a:title", namespaces=ns) == "Party IT"
+    titles = [e.findtext("a:title", namespaces=ns) for e in feed.findall("a:entry", ns)]
+    assert titles == [
+        "Website mitmachen.example.org: Operational again",
+        "Website mitmachen.example.org: Outage",
+    ]
+    ids = [e.findtext("a:id", namespaces=ns) or "" for e in feed.findall("a:entry", ns)]
+    assert len(set(ids)) == 2 and not any("www2" in i for i in ids)  # no host name
+    assert "www2" not in resp.text and "192.0.2" not in resp.text
+    german = (await client.get("/status/feed.atom?lang=de")).text
+    assert "Wieder in Betrieb" in german and "Ausfall" in german
+    page = (await client.get("/status")).text
+    assert 'type="application/atom+xml"' in page and "/status/feed.atom" in page

@@ -94,6 +94,8 @@ GERMAN: dict[str, str] = {
     "Operational": "In Betrieb",
     "Degraded": "Beeinträchtigt",
     "Outage": "Ausfall",
+    "Operational again": "Wieder in Betrieb",
+    "Incident feed (Atom)": "Störungsmeldungen (Atom-Feed)",
     "Maintenance": "Wartung",
     "Unknown": "Unbekannt",
     "Last updated": "Zuletzt aktualisiert",

@@ -105,6 +105,11 @@ def public_percent(ctx: jinja2.runtime.Context, value: float | None) -> str:
     return (text.replace(".", ",") if ctx.get("lang") == "de" else text) + " %"
 
 
+def isotime(ts: float) -> str:
+    """RFC 3339 in UTC, as Atom wants it."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -121,6 +126,7 @@ def _env() -> jinja2.Environment:
         event_state=event_state,
         percent=percent,
         public_percent=public_percent,
+        isotime=isotime,
         urlq=quote,
     )
     env.globals["asset_version"] = ASSET_VERSION

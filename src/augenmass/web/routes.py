@@ -490,3 +490,16 @@ async def status_page(request: Request) -> Response:
     response = page(request, "status.html", {"page": model})
     response.headers["Cache-Control"] = "public, max-age=30"
     return response
+
+
+@router.get("/status/feed.atom")
+async def status_feed(request: Request) -> Response:
+    """The status page's incidents as an Atom feed (public, like the page)."""
+    control = deps.get_control(request)
+    model = await statuspage.build(control)
+    items = await statuspage.incidents(control)
+    response = page(request, "feed.atom", {"page": model, "items": items})
+    response.media_type = "application/atom+xml"
+    response.headers["Content-Type"] = "application/atom+xml; charset=utf-8"
+    response.headers["Cache-Control"] = "public, max-age=30"
+    return response

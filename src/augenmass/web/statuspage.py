@@ -8,11 +8,12 @@ for a short while: the page is public, so a crowd refreshing it must not load th
 
 from __future__ import annotations
 
+import hashlib
 import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from augenmass.core.values import CheckKey, CheckState, StateType
+from augenmass.core.values import CheckKey, CheckState, Event, StateType
 from augenmass.web import queries
 
 if TYPE_CHECKING:
@@ -132,3 +133,48 @@ async def _build(control: ServerControl, now: float) -> StatusPage:
 
 def clear_cache(control: ServerControl) -> None:
     _cache.pop(control, None)
+    _feed_cache.pop(control, None)
+
+
+# --- the incident feed (Atom): members subscribe without giving anyone an address -----------
+
+FEED_ENTRIES = 50
+_PUBLIC_STATE = {0: "operational", 1: "degraded", 2: "outage"}
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: str  # stable, and naming no host: a hash of the public name and the time
+    at: float
+    name: str
+    status: str  # operational (a recovery) | degraded | outage | unknown
+
+
+_feed_cache: weakref.WeakKeyDictionary[ServerControl, tuple[float, list[Incident]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def incidents(control: ServerControl) -> list[Incident]:
+    """Confirmed (HARD) changes of public services over the status page's 90 days, newest
+    first; a SOFT blip that healed by itself is no incident."""
+    now = control.clock.now()
+    cached = _feed_cache.get(control)
+    if cached is not None and now - cached[0] < CACHE_SECONDS:
+        return cached[1]
+    public = {s.key: s.public.name for s in control.plan.services.values() if s.public is not None}
+    found: list[Event] = []
+    if public:
+        found = await control.events(list(public), ["state"], now - DAYS * DAY, now + 1)
+    items = [
+        _incident(ev, public[ev.key])
+        for ev in reversed(found)
+        if ev.state_type is StateType.HARD and ev.key in public
+    ][:FEED_ENTRIES]
+    _feed_cache[control] = (now, items)
+    return items
+
+
+def _incident(ev: Event, name: str) -> Incident:
+    digest = hashlib.sha256(f"{name}\0{ev.at!r}".encode()).hexdigest()[:32]
+    return Incident(digest, ev.at, name, _PUBLIC_STATE.get(ev.state, "unknown"))

@@ -18,8 +18,8 @@ from .conftest import PASSWORDS, Api
 ACK = {"host": "web1", "service": "disk", "comment": "mine"}
 
 
-def _client(api: Api) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=api.app, client=("127.0.0.77", 5556))
+def _client(api: Api, address: str = "127.0.0.77") -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=api.app, client=(address, 5556))
     return httpx.AsyncClient(transport=transport, base_url="https://testserver")
 
 
@@ -52,23 +52,25 @@ async def test_brute_force_locks_the_account_not_others(api: Api) -> None:
     auth.configure(
         api.control, auth.AuthSettings(throttle=LoginThrottle(free_failures=2, base_delay=60))
     )
-    for _ in range(3):
+    for _ in range(2):
         bad = await api.client.post("/api/login", json={"name": "ada", "password": "guess"})
         assert bad.status_code == 401
     right = await api.client.post("/api/login", json={"name": "ada", "password": PASSWORDS["ada"]})
-    assert right.status_code == 401  # locked for a while, even with the right password
+    assert right.status_code == 429  # locked for a while, even with the right password
+    assert 55 <= int(right.headers["retry-after"]) <= 60
     await api.login("olga")  # another account is not affected
 
 
-async def test_global_cap_stops_a_spray_over_many_names(api: Api) -> None:
-    auth.configure(
-        api.control, auth.AuthSettings(throttle=LoginThrottle(global_failures_per_minute=5))
-    )
+async def test_source_limit_stops_a_spray_but_not_other_sources(api: Api) -> None:
+    auth.configure(api.control, auth.AuthSettings(throttle=LoginThrottle(source_failures=5)))
     for i in range(5):
         resp = await api.client.post("/api/login", json={"name": f"u{i}", "password": "x"})
         assert resp.status_code == 401
     resp = await api.client.post("/api/login", json={"name": "ada", "password": PASSWORDS["ada"]})
-    assert resp.status_code == 401
+    assert resp.status_code == 429  # this source is over its limit, whatever it sends
+    async with _client(api, "127.0.0.78") as elsewhere:  # another address: not affected
+        ok = await elsewhere.post("/api/login", json={"name": "ada", "password": PASSWORDS["ada"]})
+        assert ok.status_code == 200
 
 
 async def test_logout_revokes_the_session_server_side(api: Api) -> None:

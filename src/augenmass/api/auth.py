@@ -8,6 +8,8 @@ DELETE, so revocation is immediate; a password or role change deletes the user's
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import secrets
 import weakref
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from starlette.responses import Response
 
 from augenmass.api import accounts
 from augenmass.api.accounts import User
-from augenmass.api.throttle import LoginThrottle
+from augenmass.api.throttle import LoginThrottle, Refusal
 from augenmass.control import Account, SessionInfo
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ __all__ = [
     "COOKIE",
     "AuthSettings",
     "Session",
+    "Throttled",
     "User",
     "configure",
     "login",
@@ -38,6 +41,9 @@ __all__ = [
 ]
 
 COOKIE = "augenmass_session"
+LOGGED_NAME = 64  # characters of a failed login's name in the log
+MAX_SESSIONS = 10  # live sessions per user; an 11th login ends the oldest
+log = logging.getLogger(__name__)
 TOUCH_EVERY = 60.0  # write last_seen at most once a minute per session, not on every request
 
 
@@ -76,22 +82,43 @@ def configure(control: ServerControl, new: AuthSettings) -> None:
     _settings[control] = new
 
 
-async def login(control: ServerControl, name: str, password: str) -> Session | None:
-    """A new session for a right name and password; None otherwise (also while throttled)."""
+class Throttled(Exception):
+    """The login was refused before the password was looked at; try again after `retry_after`."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.reason)
+        self.reason = refusal.reason
+        self.retry_after = max(1, math.ceil(refusal.retry_after))
+
+
+async def login(
+    control: ServerControl, name: str, password: str, source: str = ""
+) -> Session | None:
+    """A new session for a right name and password; None for a wrong one. Raises `Throttled`
+    when the account or the client's address (`source`, hashed at once) has failed too often."""
     conf = settings(control)
     throttle = conf.throttle
-    if throttle.retry_after(name, control.clock.now()) > 0:
-        return None
+    admitted = throttle.admit(name, throttle.source_key(source), control.clock.now())
+    if isinstance(admitted, Refusal):
+        _log_failure(name, admitted.reason)
+        raise Throttled(admitted)
     found = await accounts.get_user(control.accounts, name)
     async with throttle.verifications:
         ok = await asyncio.to_thread(
             accounts.verify_password, found[1] if found else None, password
         )
     if not ok or found is None:
-        throttle.failed(name, control.clock.now())
+        throttle.failed(admitted)
+        _log_failure(name, "password")
         return None
-    throttle.succeeded(name)
+    throttle.succeeded(admitted)
     return await _new_session(control, found[0])
+
+
+def _log_failure(name: str, reason: str) -> None:
+    # the name is the attacker's text: cut it (logfmt escapes it); never the address
+    shown = name if len(name) <= LOGGED_NAME else name[:LOGGED_NAME] + "…"
+    log.warning("login failed", extra={"user": shown, "reason": reason})
 
 
 async def _new_session(control: ServerControl, user: User) -> Session:

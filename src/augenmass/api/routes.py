@@ -327,12 +327,26 @@ async def reload(request: Request, who: Admin) -> JSON:
 # --- sessions ------------------------------------------------------------------------------
 
 
-@router.post("/login", tags=["auth"], responses={401: {"description": "wrong name or password"}})
+LOGIN_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "wrong name or password"},
+    429: {"model": ErrorBody, "description": "too many failed logins: see Retry-After"},
+}
+
+
+@router.post("/login", tags=["auth"], responses=LOGIN_ERRORS)
 async def login(request: Request, body: LoginBody) -> JSONResponse:
     """Log in; sets the session cookie and returns the CSRF token for later POSTs."""
-    sess = await auth.login(get_control(request), body.name, body.password)
+    source = request.client.host if request.client else ""
+    try:
+        sess = await auth.login(get_control(request), body.name, body.password, source)
+    except auth.Throttled as exc:
+        raise HTTPException(
+            429,
+            f"too many failed logins: try again in {exc.retry_after} s",
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
     if sess is None:
-        raise HTTPException(401, "wrong name or password, or too many attempts: wait and retry")
+        raise HTTPException(401, "wrong name or password")
     response = JSONResponse(
         {"user": sess.user.name, "role": sess.user.role, "csrf_token": sess.csrf_token}
     )

@@ -103,7 +103,7 @@ async def test_password_change_ends_other_sessions_role_change_ends_all(api: Api
         resp = await second.post("/api/login", json={"name": "olga", "password": PASSWORDS["olga"]})
         assert resp.status_code == 200
         keep = accounts.digest(api.client.cookies[auth.COOKIE])
-        await accounts.set_password(api.control.accounts, "olga", "new pass 2", keep)
+        await accounts.set_password(api.control.accounts, "olga", "copper-kettle-drift-17", keep)
         assert (await second.get("/api/session")).status_code == 401
         assert (await api.client.get("/api/session")).status_code == 200
         await accounts.set_role(api.control.accounts, "olga", "viewer")

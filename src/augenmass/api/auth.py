@@ -65,6 +65,8 @@ class AuthSettings:
     # Browsers accept Secure cookies from http://localhost and 127.0.0.1 (secure contexts);
     # turn it off only for a plain-http deployment on another name, behind nothing.
     secure_cookies: bool = True
+    # A new login leaves the user's other devices logged in; beyond this many the oldest end.
+    max_sessions: int = MAX_SESSIONS
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
 
@@ -133,6 +135,7 @@ async def _new_session(control: ServerControl, user: User) -> Session:
         stored,
         idle_before=now - conf.idle_timeout,
         created_before=now - conf.absolute_timeout,
+        max_per_user=conf.max_sessions,
     )
     return sess
 

@@ -64,7 +64,7 @@ class LoginThrottle:
         free_failures: int = 3,
         base_delay: float = 1.0,
         max_lock: float = 900.0,
-        source_failures: int = 30,
+        source_failures: int = 20,
         source_window: float = 600.0,
         max_tracked: int = 10_000,
         max_sources: int = 10_000,

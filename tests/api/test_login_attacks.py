@@ -6,6 +6,7 @@ weak passwords are refused."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -98,8 +99,12 @@ def test_parallel_guesses_cost_at_most_the_free_failures(
     server, token = running
     before = _metrics(server, token)
 
+    ready = threading.Barrier(20, timeout=20)
+
     def guess(i: int) -> int:
         with client(server, GUESSER) as c:
+            assert c.get("/api/health").status_code == 200  # connected and warm
+            ready.wait()  # then all 20 at once: within the first, 1-second lock
             return _login(c, "ada", f"wrong-guess-{i:04d}").status_code
 
     with ThreadPoolExecutor(20) as pool:

@@ -102,7 +102,8 @@ async def login(
     throttle = conf.throttle
     admitted = throttle.admit(name, throttle.source_key(source), control.clock.now())
     if isinstance(admitted, Refusal):
-        _log_failure(name, admitted.reason)
+        if admitted.first:  # a sprayer's thousands of refusals: one line, all in /metrics
+            _log_failure(name, admitted.reason)
         raise Throttled(admitted)
     found = await accounts.get_user(control.accounts, name)
     async with throttle.verifications:

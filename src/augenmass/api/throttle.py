@@ -35,18 +35,21 @@ REASONS = ("password", "throttled", "source_limit")
 class _Account:
     failures: int = 0
     locked_until: float = 0.0
+    refused: bool = False  # a refusal during this lock was reported already
 
 
 @dataclass
 class _Bucket:
     level: float = 0.0  # failures not yet drained
     last: float = 0.0
+    refused: bool = False  # a refusal since the limit was reached was reported already
 
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
     reason: str  # "throttled" (the account) or "source_limit"
     retry_after: float
+    first: bool  # the first of a run: worth a log line (the rest only count in /metrics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +109,16 @@ class LoginThrottle:
         if bucket.level + 1 > self.source_failures:
             self.failures["source_limit"] += 1
             wait = (bucket.level + 1 - self.source_failures) * self._rate_inverse
-            return Refusal("source_limit", max(wait, 1.0))
+            first, bucket.refused = not bucket.refused, True
+            return Refusal("source_limit", max(wait, 1.0), first)
         acct = self._accounts.get(name)
         if acct is not None and acct.locked_until > now:
             self.failures["throttled"] += 1
-            return Refusal("throttled", acct.locked_until - now)
+            first, acct.refused = not acct.refused, True
+            return Refusal("throttled", acct.locked_until - now, first)
         # charge up front: parallel attempts see this failure before the hash is checked
         bucket.level += 1
+        bucket.refused = False
         self._charge(name, now)
         return Ticket(name, source)
 
@@ -135,6 +141,7 @@ class LoginThrottle:
     def _charge(self, name: str, now: float) -> None:
         acct = self._accounts.pop(name, None) or _Account()
         acct.failures += 1
+        acct.refused = False
         over = acct.failures - self.free_failures
         if over >= 0:
             acct.locked_until = now + min(self.max_lock, self.base_delay * 2.0 ** min(over, 30))

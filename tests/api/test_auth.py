@@ -208,3 +208,16 @@ async def test_a_submit_token_cannot_set_a_host_without_passive_results(api: Api
     assert resp.status_code == 409, resp.text
     assert "a passive state would never expire" in resp.json()["detail"]
     assert api.state("web2") == 0  # nothing applied: still assumed UP
+
+
+async def test_failed_logins_are_logged_by_cut_name_and_reason(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    hostile = "eve\u202egnp.exe" + "x" * 200
+    resp = await api.client.post("/api/login", json={"name": hostile[:100], "password": "nope"})
+    assert resp.status_code == 401
+    [record] = [r for r in caplog.records if r.getMessage() == "login failed"]
+    user = record.__dict__["user"]
+    assert "\u202e" not in user and user.startswith("eve\\u202egnp.exe")
+    assert len(user) <= 64 + len("\\u202e") and record.__dict__["reason"] == "password"
+    assert "127.0.0.77" not in caplog.text  # never the address

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import math
 import secrets
+import unicodedata
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -119,8 +120,10 @@ async def login(
 
 
 def _log_failure(name: str, reason: str) -> None:
-    # the name is the attacker's text: cut it (logfmt escapes it); never the address
-    shown = name if len(name) <= LOGGED_NAME else name[:LOGGED_NAME] + "…"
+    # the name is the attacker's text: cut it, and show format characters (bidi overrides, which
+    # could reorder the line on a terminal) as escapes; logfmt escapes the rest. Never the address.
+    cut = name if len(name) <= LOGGED_NAME else name[:LOGGED_NAME] + "…"
+    shown = "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) == "Cf" else c for c in cut)
     log.warning("login failed", extra={"user": shown, "reason": reason})
 
 

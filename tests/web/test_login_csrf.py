@@ -166,6 +166,10 @@ def test_login_form_needs_its_token_and_a_same_site_origin(visitor: Browserish) 
         "POST", "/login", data=v.form(), headers={"Origin": "http://127.0.0.2:8080"}
     )
     assert foreign.status_code == 403 and "augenmass_session" not in v.cookies
+    fetched = v.request(
+        "POST", "/login", data=v.form(), headers={"Origin": "null", "Sec-Fetch-Site": "cross-site"}
+    )
+    assert fetched.status_code == 403 and "augenmass_session" not in v.cookies
     api = v.request(
         "POST",
         "/api/login",

@@ -80,9 +80,12 @@ async def require_csrf(request: Request) -> None:
 
 
 def foreign_origin(request: Request) -> bool:
-    """True when the browser says the request was sent by a page of another site: its Origin
-    (else Referer) names neither this request's Host nor the configured base_url. An absent or
-    "null" origin decides nothing (privacy settings send those); a CSRF token must then."""
+    """True when the browser says the request was sent by a page of another site: Sec-Fetch-Site
+    says cross-site, or its Origin (else Referer) names neither this request's Host nor the
+    configured base_url. An absent or "null" origin decides nothing (privacy settings send
+    those); a CSRF token must then."""
+    if request.headers.get("sec-fetch-site") == "cross-site":  # browsers say so themselves
+        return True
     origin = request.headers.get("origin") or request.headers.get("referer")
     if not origin or origin == "null":
         return False

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from augenmass.api.gate import PriorityGate
 from augenmass.api.throttle import LoginThrottle, Refusal, Ticket
 
 
@@ -47,3 +50,34 @@ def test_a_source_over_its_limit_drains_back() -> None:
     assert isinstance(refused, Refusal) and refused.reason == "source_limit"
     assert 9 <= refused.retry_after <= 10  # one failure drains every 10 s
     assert isinstance(t.admit("c", src, 10.0), Ticket)
+
+
+def test_a_source_with_failures_waits_behind_a_clean_one() -> None:
+    t = LoginThrottle()
+    sprayer, user = t.source_key("192.0.2.1"), t.source_key("192.0.2.2")
+    tickets = [t.admit(f"n{i}", sprayer, 0.0) for i in range(5)]
+    clean = t.admit("ada", user, 0.0)
+    assert isinstance(clean, Ticket) and clean.priority == 0
+    assert [x.priority for x in tickets if isinstance(x, Ticket)] == [0, 1, 2, 3, 4]
+
+
+async def test_password_checks_queue_clean_sources_first() -> None:
+    gate = PriorityGate(1)
+    order: list[str] = []
+
+    async def check(who: str, priority: float) -> None:
+        async with gate.slot(priority):
+            order.append(who)
+            await asyncio.sleep(0)
+
+    async with gate.slot(0):  # one check runs; a spray queues behind it, then a clean login
+        spray = [asyncio.create_task(check(f"spray{i}", 5 + i)) for i in range(5)]
+        gone = asyncio.create_task(check("gone", 0))  # a client that disconnects while waiting
+        clean = asyncio.create_task(check("user", 0))
+        await asyncio.sleep(0)
+        gone.cancel()
+    await asyncio.wait_for(asyncio.gather(*spray, clean), 5)
+    assert order == ["user", "spray0", "spray1", "spray2", "spray3", "spray4"]
+    async with asyncio.timeout(1):  # the cancelled waiter took no slot with it
+        async with gate.slot(0):
+            pass

@@ -107,7 +107,7 @@ async def login(
             _log_failure(name, admitted.reason)
         raise Throttled(admitted)
     found = await accounts.get_user(control.accounts, name)
-    async with throttle.verifications:
+    async with throttle.verifications.slot(admitted.priority):
         ok = await asyncio.to_thread(
             accounts.verify_password, found[1] if found else None, password
         )

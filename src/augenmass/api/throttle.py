@@ -8,7 +8,9 @@ therefore cost at most `free_failures` password verifications.
 
 Per source: a leaky bucket of failures per client address, refused before any database lookup or
 argon2 slot, so one sprayer cannot slow or block logins from anywhere else. There is no global cap:
-a spray over made-up names used to lock every account.
+a spray over made-up names used to lock every account. Admitted attempts wait for an argon2 slot
+in the order of their source's failures (`gate.PriorityGate`): a spray from many addresses queues
+behind a user from a clean one.
 
 Client addresses are never stored. The table is keyed by HMAC-SHA256(address) with a random key
 made at process start and kept only in RAM (never logged, persisted or shown): without the key the
@@ -20,13 +22,14 @@ first). IPv6 sources count by /64, the block one subscriber usually gets.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import ipaddress
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
+
+from augenmass.api.gate import PriorityGate
 
 REASONS = ("password", "throttled", "source_limit")
 
@@ -58,6 +61,7 @@ class Ticket:
 
     name: str
     source: bytes
+    priority: float  # the source's failures before this one: fewer wait less for argon2
 
 
 class LoginThrottle:
@@ -81,8 +85,8 @@ class LoginThrottle:
         self.source_window = source_window
         self.max_tracked = max_tracked
         self.max_sources = max_sources
-        # argon2 costs ~50 ms of CPU and 64 MiB: bound how many run at once.
-        self.verifications = asyncio.Semaphore(concurrent_verifications)
+        # argon2 costs ~50 ms of CPU and 64 MiB: bound how many run at once, clean sources first
+        self.verifications = PriorityGate(concurrent_verifications)
         self._key = secrets.token_bytes(32)  # RAM only: see the module docstring
         self._accounts: OrderedDict[str, _Account] = OrderedDict()
         self._sources: OrderedDict[bytes, _Bucket] = OrderedDict()
@@ -117,10 +121,11 @@ class LoginThrottle:
             first, acct.refused = not acct.refused, True
             return Refusal("throttled", acct.locked_until - now, first)
         # charge up front: parallel attempts see this failure before the hash is checked
+        priority = bucket.level
         bucket.level += 1
         bucket.refused = False
         self._charge(name, now)
-        return Ticket(name, source)
+        return Ticket(name, source, priority)
 
     def failed(self, ticket: Ticket) -> None:
         """A wrong password: already charged at admission, only counted here."""

@@ -81,3 +81,15 @@ async def test_password_checks_queue_clean_sources_first() -> None:
     async with asyncio.timeout(1):  # the cancelled waiter took no slot with it
         async with gate.slot(0):
             pass
+
+
+def test_an_account_quiet_for_longer_than_the_longest_lock_starts_afresh() -> None:
+    t = LoginThrottle(free_failures=1, base_delay=10, max_lock=100)
+    src = t.source_key("192.0.2.1")
+    for at in (0.0, 10.0, 30.0):  # each attempt right when the last lock ends: 10, 20, 40 s
+        assert isinstance(t.admit("ada", src, at), Ticket)
+    refused = t.admit("ada", src, 69.0)
+    assert isinstance(refused, Refusal) and refused.retry_after == 1.0
+    assert isinstance(t.admit("ada", src, 70.0 + 101), Ticket)  # quiet: 10 s lock, not 80
+    again = t.admit("ada", src, 172.0)
+    assert isinstance(again, Refusal) and again.retry_after == 9.0

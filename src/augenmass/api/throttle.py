@@ -145,6 +145,8 @@ class LoginThrottle:
 
     def _charge(self, name: str, now: float) -> None:
         acct = self._accounts.pop(name, None) or _Account()
+        if acct.locked_until and now - acct.locked_until > self.max_lock:
+            acct.failures = 0  # quiet for longer than the longest lock: forgive the old run
         acct.failures += 1
         acct.refused = False
         over = acct.failures - self.free_failures

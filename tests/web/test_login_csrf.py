@@ -118,7 +118,10 @@ def test_another_site_cannot_log_a_browser_in(running: ServerProcess, attacker: 
             # the real form still logs in
             page.fill("input[name=name]", "olga")
             page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
+            with page.expect_request(lambda r: r.method == "POST") as sent:
+                page.click("button[type=submit]")
+            # a real Origin (not "null"): the Origin check has something to compare
+            assert sent.value.headers.get("origin") == base
             page.wait_for_url(base + "/", timeout=10_000)
             assert [c for c in ctx.cookies() if c["name"] == "augenmass_session"]
             assert "Log out" in page.inner_text("body")

@@ -120,7 +120,14 @@ async def main(services: int, problems: int, requests: int, days: int) -> None:
             await accounts.add_user(control.accounts, "bench", PASSWORD, "viewer")
             transport = httpx.ASGITransport(app=create_site(control))
             async with httpx.AsyncClient(transport=transport, base_url="https://bench") as c:
-                login = await c.post("/login", data={"name": "bench", "password": PASSWORD})
+                form = (await c.get("/login")).text  # the login form's CSRF token
+                marker = 'name="login_token" value="'
+                start = form.index(marker) + len(marker)
+                token = form[start : form.index('"', start)]
+                login = await c.post(
+                    "/login",
+                    data={"name": "bench", "password": PASSWORD, "login_token": token},
+                )
                 assert login.status_code == 303
                 page = await c.get("/")
                 assert page.text.count("data-key=") == problems, "not every problem shown"

@@ -18,8 +18,8 @@ from .conftest import PASSWORDS, Api
 ACK = {"host": "web1", "service": "disk", "comment": "mine"}
 
 
-def _client(api: Api) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=api.app, client=("127.0.0.77", 5556))
+def _client(api: Api, address: str = "127.0.0.77") -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=api.app, client=(address, 5556))
     return httpx.AsyncClient(transport=transport, base_url="https://testserver")
 
 
@@ -52,23 +52,25 @@ async def test_brute_force_locks_the_account_not_others(api: Api) -> None:
     auth.configure(
         api.control, auth.AuthSettings(throttle=LoginThrottle(free_failures=2, base_delay=60))
     )
-    for _ in range(3):
+    for _ in range(2):
         bad = await api.client.post("/api/login", json={"name": "ada", "password": "guess"})
         assert bad.status_code == 401
     right = await api.client.post("/api/login", json={"name": "ada", "password": PASSWORDS["ada"]})
-    assert right.status_code == 401  # locked for a while, even with the right password
+    assert right.status_code == 429  # locked for a while, even with the right password
+    assert 55 <= int(right.headers["retry-after"]) <= 60
     await api.login("olga")  # another account is not affected
 
 
-async def test_global_cap_stops_a_spray_over_many_names(api: Api) -> None:
-    auth.configure(
-        api.control, auth.AuthSettings(throttle=LoginThrottle(global_failures_per_minute=5))
-    )
+async def test_source_limit_stops_a_spray_but_not_other_sources(api: Api) -> None:
+    auth.configure(api.control, auth.AuthSettings(throttle=LoginThrottle(source_failures=5)))
     for i in range(5):
         resp = await api.client.post("/api/login", json={"name": f"u{i}", "password": "x"})
         assert resp.status_code == 401
     resp = await api.client.post("/api/login", json={"name": "ada", "password": PASSWORDS["ada"]})
-    assert resp.status_code == 401
+    assert resp.status_code == 429  # this source is over its limit, whatever it sends
+    async with _client(api, "127.0.0.78") as elsewhere:  # another address: not affected
+        ok = await elsewhere.post("/api/login", json={"name": "ada", "password": PASSWORDS["ada"]})
+        assert ok.status_code == 200
 
 
 async def test_logout_revokes_the_session_server_side(api: Api) -> None:
@@ -101,7 +103,7 @@ async def test_password_change_ends_other_sessions_role_change_ends_all(api: Api
         resp = await second.post("/api/login", json={"name": "olga", "password": PASSWORDS["olga"]})
         assert resp.status_code == 200
         keep = accounts.digest(api.client.cookies[auth.COOKIE])
-        await accounts.set_password(api.control.accounts, "olga", "new pass 2", keep)
+        await accounts.set_password(api.control.accounts, "olga", "copper-kettle-drift-17", keep)
         assert (await second.get("/api/session")).status_code == 401
         assert (await api.client.get("/api/session")).status_code == 200
         await accounts.set_role(api.control.accounts, "olga", "viewer")
@@ -206,3 +208,16 @@ async def test_a_submit_token_cannot_set_a_host_without_passive_results(api: Api
     assert resp.status_code == 409, resp.text
     assert "a passive state would never expire" in resp.json()["detail"]
     assert api.state("web2") == 0  # nothing applied: still assumed UP
+
+
+async def test_failed_logins_are_logged_by_cut_name_and_reason(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    hostile = "eve\u202egnp.exe" + "x" * 200
+    resp = await api.client.post("/api/login", json={"name": hostile[:100], "password": "nope"})
+    assert resp.status_code == 401
+    [record] = [r for r in caplog.records if r.getMessage() == "login failed"]
+    user = record.__dict__["user"]
+    assert "\u202e" not in user and user.startswith("eve\\u202egnp.exe")
+    assert len(user) <= 64 + len("\\u202e") and record.__dict__["reason"] == "password"
+    assert "127.0.0.77" not in caplog.text  # never the address

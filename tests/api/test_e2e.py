@@ -50,7 +50,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerPr
         "--password-stdin",
         "--data",
         str(data),
-        stdin="pw of olga\n",
+        stdin="brass-lantern-orbit-42\n",
     )
     assert add.returncode == 0, add.stderr
     code, out = run_cli("token", "create", "agent", "--scope", "read,write,submit", "-d", str(data))
@@ -67,19 +67,26 @@ def test_cli_users_and_tokens_against_the_running_server(
 ) -> None:
     server, _ = running
     d = ["--data", str(server.data)]
-    code, out = run_cli("user", "add", "olga", "--password-stdin", *d, stdin="x\n")
+    code, out = run_cli(
+        "user", "add", "olga", "--password-stdin", *d, stdin="brass-lantern-orbit-43\n"
+    )
     assert code == 1 and "exists" in out
     code, out = run_cli("token", "list", *d)
     assert "agent\tread,submit,write" in out and "am_" not in out
     code, out = run_cli("token", "create", "probe", "--scope", "read", *d)
     probe = {"Authorization": f"Bearer {out.strip()}"}
     with client(server) as c:
-        ok = c.post("/api/login", json={"name": "olga", "password": "pw of olga"})
+        ok = c.post("/api/login", json={"name": "olga", "password": "brass-lantern-orbit-42"})
         cookie = {"Cookie": f"augenmass_session={ok.cookies['augenmass_session']}"}
         assert c.get("/api/session", headers=cookie).status_code == 200
-        assert run_cli("user", "passwd", "olga", "--password-stdin", *d, stdin="new pw\n")[0] == 0
+        assert (
+            run_cli(
+                "user", "passwd", "olga", "--password-stdin", *d, stdin="copper-kettle-drift-17\n"
+            )[0]
+            == 0
+        )
         assert c.get("/api/session", headers=cookie).status_code == 401
-        ok = c.post("/api/login", json={"name": "olga", "password": "new pw"})
+        ok = c.post("/api/login", json={"name": "olga", "password": "copper-kettle-drift-17"})
         assert ok.status_code == 200
         cookie = {"Cookie": f"augenmass_session={ok.cookies['augenmass_session']}"}
         assert run_cli("user", "role", "olga", "admin", *d)[0] == 0
@@ -99,7 +106,7 @@ def test_api_over_tcp_and_nothing_keeps_the_client_address(
     server, token = running
     bearer = {"Authorization": f"Bearer {token}", **SPOOF}
     with client(server, SENTINEL_IP, headers=SPOOF) as c:
-        ok = c.post("/api/login", json={"name": "olga", "password": "new pw"})
+        ok = c.post("/api/login", json={"name": "olga", "password": "copper-kettle-drift-17"})
         assert ok.status_code == 200
         cookie = ok.cookies["augenmass_session"]
         csrf = ok.json()["csrf_token"]

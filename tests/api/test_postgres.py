@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from augenmass.api import audit
+from augenmass.api import audit, auth
 
 from .conftest import Api
 
@@ -32,3 +32,18 @@ async def test_login_token_action_and_audit_on_postgresql(api: Api) -> None:
     assert (await api.client.get("/api/problems", headers=api.bearer("submit"))).status_code == 403
     await api.client.post("/api/logout")
     assert (await api.client.get("/api/session")).status_code == 401
+
+
+async def test_the_session_cap_ends_the_oldest_on_postgresql(api: Api) -> None:
+    auth.configure(api.control, auth.AuthSettings(max_sessions=2))
+    cookies = []
+    for _ in range(3):
+        await api.login("olga")
+        cookies.append(api.client.cookies[auth.COOKIE])
+        api.client.cookies.clear()
+    alive = []
+    for cookie in cookies:
+        api.client.cookies.set(auth.COOKIE, cookie)
+        alive.append((await api.client.get("/api/session")).status_code == 200)
+        api.client.cookies.clear()
+    assert alive == [False, True, True]

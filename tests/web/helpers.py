@@ -93,12 +93,27 @@ async def result(
     await asyncio.wait_for(server.writer.flush(), 10)
 
 
+def hidden(html: str, field: str) -> str:
+    """The value of a hidden form field in a page."""
+    marker = f'name="{field}" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
+
+
+async def post_login(
+    client: httpx.AsyncClient, name: str, password: str, nxt: str = "/"
+) -> httpx.Response:
+    """The login form as a browser sends it: first GET /login for its token and cookie."""
+    form = await client.get("/login")
+    token = hidden(form.text, "login_token")
+    data = {"name": name, "password": password, "next": nxt, "login_token": token}
+    return await client.post("/login", data=data)
+
+
 async def login(client: httpx.AsyncClient, name: str) -> str:
     """Log in through the form; returns the CSRF token shown on the dashboard."""
-    resp = await client.post("/login", data={"name": name, "password": PASSWORD, "next": "/"})
+    resp = await post_login(client, name, PASSWORD)
     assert resp.status_code == 303, resp.text
     page = await client.get("/")
     assert page.status_code == 200
-    marker = 'name="csrf_token" value="'
-    start = page.text.index(marker) + len(marker)
-    return page.text[start : page.text.index('"', start)]
+    return hidden(page.text, "csrf_token")

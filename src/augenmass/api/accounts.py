@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from augenmass.api import passwords
 from augenmass.control import Account, AccountStore, TokenInfo
 
 ROLES = ("viewer", "operator", "admin")  # each includes the rights of the ones before it
@@ -85,6 +86,16 @@ def parse_scopes(text: str) -> frozenset[str]:
     return scopes
 
 
+def check_password(password: str, name: str) -> str:
+    """A new password must be long and not common (existing ones are not re-checked)."""
+    if len(password) > MAX_PASSWORD:
+        raise AccountError(f"a password must be at most {MAX_PASSWORD} characters")
+    why = passwords.problem(password, name)
+    if why is not None:
+        raise AccountError(why)
+    return password
+
+
 def hash_password(password: str) -> str:
     if not password or len(password) > MAX_PASSWORD:
         raise AccountError(f"a password must be 1-{MAX_PASSWORD} characters")
@@ -113,6 +124,7 @@ def _token(info: TokenInfo) -> Token:
 async def add_user(store: AccountStore, name: str, password: str, role: str) -> User:
     check_name(name)
     check_role(role)
+    check_password(password, name)
     account = await store.add_user(name, hash_password(password), role)
     if account is None:
         raise AccountError(f"user {name!r} exists already")
@@ -133,7 +145,7 @@ async def set_password(
     store: AccountStore, name: str, password: str, keep_session: str | None = None
 ) -> None:
     """Change a password; every session of the user ends except `keep_session` (an id hash)."""
-    pw_hash = hash_password(password)
+    pw_hash = hash_password(check_password(password, name))
     if not await store.update_user(name, password_hash=pw_hash, keep_session=keep_session):
         raise AccountError(f"no user {name!r}")
 

@@ -8,7 +8,10 @@ DELETE, so revocation is immediate; a password or role change deletes the user's
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import secrets
+import unicodedata
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -18,7 +21,7 @@ from starlette.responses import Response
 
 from augenmass.api import accounts
 from augenmass.api.accounts import User
-from augenmass.api.throttle import LoginThrottle
+from augenmass.api.throttle import LoginThrottle, Refusal
 from augenmass.control import Account, SessionInfo
 
 if TYPE_CHECKING:
@@ -28,6 +31,7 @@ __all__ = [
     "COOKIE",
     "AuthSettings",
     "Session",
+    "Throttled",
     "User",
     "configure",
     "login",
@@ -38,6 +42,9 @@ __all__ = [
 ]
 
 COOKIE = "augenmass_session"
+LOGGED_NAME = 64  # characters of a failed login's name in the log
+MAX_SESSIONS = 10  # live sessions per user; an 11th login ends the oldest
+log = logging.getLogger(__name__)
 TOUCH_EVERY = 60.0  # write last_seen at most once a minute per session, not on every request
 
 
@@ -59,6 +66,8 @@ class AuthSettings:
     # Browsers accept Secure cookies from http://localhost and 127.0.0.1 (secure contexts);
     # turn it off only for a plain-http deployment on another name, behind nothing.
     secure_cookies: bool = True
+    # A new login leaves the user's other devices logged in; beyond this many the oldest end.
+    max_sessions: int = MAX_SESSIONS
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
 
@@ -76,22 +85,46 @@ def configure(control: ServerControl, new: AuthSettings) -> None:
     _settings[control] = new
 
 
-async def login(control: ServerControl, name: str, password: str) -> Session | None:
-    """A new session for a right name and password; None otherwise (also while throttled)."""
+class Throttled(Exception):
+    """The login was refused before the password was looked at; try again after `retry_after`."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.reason)
+        self.reason = refusal.reason
+        self.retry_after = max(1, math.ceil(refusal.retry_after))
+
+
+async def login(
+    control: ServerControl, name: str, password: str, source: str = ""
+) -> Session | None:
+    """A new session for a right name and password; None for a wrong one. Raises `Throttled`
+    when the account or the client's address (`source`, hashed at once) has failed too often."""
     conf = settings(control)
     throttle = conf.throttle
-    if throttle.retry_after(name, control.clock.now()) > 0:
-        return None
+    admitted = throttle.admit(name, throttle.source_key(source), control.clock.now())
+    if isinstance(admitted, Refusal):
+        if admitted.first:  # a sprayer's thousands of refusals: one line, all in /metrics
+            _log_failure(name, admitted.reason)
+        raise Throttled(admitted)
     found = await accounts.get_user(control.accounts, name)
-    async with throttle.verifications:
+    async with throttle.verifications.slot(admitted.priority):
         ok = await asyncio.to_thread(
             accounts.verify_password, found[1] if found else None, password
         )
     if not ok or found is None:
-        throttle.failed(name, control.clock.now())
+        throttle.failed(admitted)
+        _log_failure(name, "password")
         return None
-    throttle.succeeded(name)
+    throttle.succeeded(admitted)
     return await _new_session(control, found[0])
+
+
+def _log_failure(name: str, reason: str) -> None:
+    # the name is the attacker's text: cut it, and show format characters (bidi overrides, which
+    # could reorder the line on a terminal) as escapes; logfmt escapes the rest. Never the address.
+    cut = name if len(name) <= LOGGED_NAME else name[:LOGGED_NAME] + "…"
+    shown = "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) == "Cf" else c for c in cut)
+    log.warning("login failed", extra={"user": shown, "reason": reason})
 
 
 async def _new_session(control: ServerControl, user: User) -> Session:
@@ -106,6 +139,7 @@ async def _new_session(control: ServerControl, user: User) -> Session:
         stored,
         idle_before=now - conf.idle_timeout,
         created_before=now - conf.absolute_timeout,
+        max_per_user=conf.max_sessions,
     )
     return sess
 

@@ -11,6 +11,7 @@ import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
 
@@ -76,6 +77,27 @@ async def require_csrf(request: Request) -> None:
             sent = value if isinstance(value, str) else None
     if sess is None or not sent or not hmac.compare_digest(sent, sess.csrf_token):
         raise HTTPException(403, "missing or wrong CSRF token")
+
+
+def foreign_origin(request: Request) -> bool:
+    """True when the browser says the request was sent by a page of another site: Sec-Fetch-Site
+    says cross-site, or its Origin (else Referer) names neither this request's Host nor the
+    configured base_url. An absent or "null" origin decides nothing (privacy settings send
+    those); a CSRF token must then."""
+    if request.headers.get("sec-fetch-site") == "cross-site":  # browsers say so themselves
+        return True
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin or origin == "null":
+        return False
+    try:
+        netloc = urlsplit(origin).netloc.lower()
+    except ValueError:
+        return True
+    allowed = {request.headers.get("host", "").lower()}
+    base_url = get_control(request).plan.settings.base_url
+    if base_url:
+        allowed.add(urlsplit(base_url).netloc.lower())
+    return netloc not in allowed
 
 
 def _bearer(request: Request) -> str | None:

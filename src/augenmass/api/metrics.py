@@ -11,6 +11,8 @@ import math
 from typing import TYPE_CHECKING
 
 from augenmass import __version__
+from augenmass.api import auth
+from augenmass.api.throttle import REASONS
 from augenmass.api.views import in_downtime
 
 if TYPE_CHECKING:
@@ -108,5 +110,13 @@ def _server_figures(control: ServerControl) -> list[str]:
         " by settings.max_series_per_check.",
         "# TYPE augenmass_perfdata_dropped_total counter",
         f"augenmass_perfdata_dropped_total {w['perfdata_dropped']}",
+        # no name label: names are the attacker's choice (unbounded series); see the log
+        "# HELP augenmass_login_failures_total Failed logins since the server started: wrong"
+        " name or password, refused while the account is locked, refused for the client's"
+        " address being over its limit.",
+        "# TYPE augenmass_login_failures_total counter",
     ]
+    failures = auth.settings(control).throttle.failures
+    for reason in REASONS:
+        out.append(f"augenmass_login_failures_total{_labels(reason=reason)} {failures[reason]}")
     return out

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from augenmass.api import actions, audit, auth, views
 from augenmass.api.actions import ActionError
-from augenmass.api.deps import Principal, current_session, get_control, principal
+from augenmass.api.deps import Principal, current_session, foreign_origin, get_control, principal
 from augenmass.api.schemas import (
     AcknowledgeBody,
     CheckResultBody,
@@ -327,12 +327,29 @@ async def reload(request: Request, who: Admin) -> JSON:
 # --- sessions ------------------------------------------------------------------------------
 
 
-@router.post("/login", tags=["auth"], responses={401: {"description": "wrong name or password"}})
+LOGIN_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "wrong name or password"},
+    403: {"model": ErrorBody, "description": "sent by a page of another site (Origin)"},
+    429: {"model": ErrorBody, "description": "too many failed logins: see Retry-After"},
+}
+
+
+@router.post("/login", tags=["auth"], responses=LOGIN_ERRORS)
 async def login(request: Request, body: LoginBody) -> JSONResponse:
     """Log in; sets the session cookie and returns the CSRF token for later POSTs."""
-    sess = await auth.login(get_control(request), body.name, body.password)
+    if foreign_origin(request):  # login CSRF: a page of another site posting here
+        raise HTTPException(403, "cross-site login refused")
+    source = request.client.host if request.client else ""
+    try:
+        sess = await auth.login(get_control(request), body.name, body.password, source)
+    except auth.Throttled as exc:
+        raise HTTPException(
+            429,
+            f"too many failed logins: try again in {exc.retry_after} s",
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
     if sess is None:
-        raise HTTPException(401, "wrong name or password, or too many attempts: wait and retry")
+        raise HTTPException(401, "wrong name or password")
     response = JSONResponse(
         {"user": sess.user.name, "role": sess.user.role, "csrf_token": sess.csrf_token}
     )

@@ -68,7 +68,8 @@ def user_add(
     data: DataOpt = DEFAULT_DATA,
     store: StoreOpt = None,
 ) -> None:
-    """Add a user (the password is prompted for, or read from stdin)."""
+    """Add a user (the password is prompted for, or read from stdin: 10+ characters, not a
+    common one)."""
     from augenmass.api import accounts
 
     if role not in accounts.ROLES:
@@ -86,7 +87,7 @@ def user_passwd(
     data: DataOpt = DEFAULT_DATA,
     store: StoreOpt = None,
 ) -> None:
-    """Set a new password; the user's sessions end."""
+    """Set a new password (10+ characters, not a common one); the user's sessions end."""
     from augenmass.api import accounts
 
     password = _password(password_stdin)

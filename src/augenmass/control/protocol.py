@@ -75,9 +75,15 @@ class AccountStore(Protocol):
     async def token_by_hash(self, token_hash: str) -> TokenInfo | None: ...
 
     async def start_session(
-        self, session: SessionInfo, *, idle_before: float, created_before: float
+        self,
+        session: SessionInfo,
+        *,
+        idle_before: float,
+        created_before: float,
+        max_per_user: int = 0,
     ) -> None:
-        """Store a new session and drop those idle or created before the given times."""
+        """Store a new session and drop those idle or created before the given times, and the
+        user's oldest beyond `max_per_user` (0: no cap)."""
         ...
 
     async def session(self, id_hash: str) -> SessionInfo | None: ...

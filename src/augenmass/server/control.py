@@ -109,7 +109,12 @@ class StoreAccounts:
         return None if row is None else _token(row)
 
     async def start_session(
-        self, session: SessionInfo, *, idle_before: float, created_before: float
+        self,
+        session: SessionInfo,
+        *,
+        idle_before: float,
+        created_before: float,
+        max_per_user: int = 0,
     ) -> None:
         await stored.insert_session(
             self._store,
@@ -119,6 +124,7 @@ class StoreAccounts:
             session.created,
             idle_before=idle_before,
             created_before=created_before,
+            max_per_user=max_per_user,
         )
 
     async def session(self, id_hash: str) -> SessionInfo | None:

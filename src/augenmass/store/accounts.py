@@ -162,9 +162,11 @@ async def insert_session(
     *,
     idle_before: float,
     created_before: float,
+    max_per_user: int = 0,
 ) -> None:
     """Add a session; in the same transaction drop the ones idle since before `idle_before` or
-    created before `created_before` (abandoned cookies may never come back to be checked)."""
+    created before `created_before` (abandoned cookies may never come back to be checked), and
+    the user's oldest beyond `max_per_user` (0: no cap)."""
     s = sessions.c
     async with store.engine.begin() as conn:
         await conn.execute(
@@ -179,6 +181,16 @@ async def insert_session(
                 last_seen=now,
             )
         )
+        if max_per_user > 0:
+            surplus = (
+                sa.select(s.id_hash)
+                .where(s.user_id == user_id)
+                .order_by(s.created.desc(), s.id_hash)
+                .offset(max_per_user)
+            )
+            old = [r.id_hash for r in await conn.execute(surplus)]
+            if old:
+                await conn.execute(sa.delete(sessions).where(s.id_hash.in_(old)))
 
 
 async def session_by_hash(store: Store, id_hash: str) -> SessionRow | None:

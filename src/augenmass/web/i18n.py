@@ -34,9 +34,13 @@ GERMAN: dict[str, str] = {
     "Log out": "Abmelden",
     "Name": "Name",
     "Password": "Passwort",
-    "Wrong name or password, or too many attempts: wait a minute and try again.": (
-        "Falscher Name oder falsches Passwort, oder zu viele Versuche: "
-        "bitte eine Minute warten und erneut versuchen."
+    "Wrong name or password.": "Falscher Name oder falsches Passwort.",
+    "Too many attempts: try again in %(n)s s.": (
+        "Zu viele Versuche: bitte in %(n)s s erneut versuchen."
+    ),
+    "The login form was sent from another page or has expired: please log in again.": (
+        "Das Anmeldeformular kam von einer anderen Seite oder ist abgelaufen: "
+        "bitte erneut anmelden."
     ),
     "No problems.": "Keine Probleme.",
     "Unhandled": "Unbehandelt",

@@ -23,7 +23,7 @@ from augenmass.api.accounts import User
 from augenmass.control import ServerControl
 from augenmass.core.values import CheckKey
 from augenmass.web import availability as av
-from augenmass.web import graphs, queries, statuspage
+from augenmass.web import flash, graphs, loginform, queries, statuspage
 from augenmass.web.render import SECURITY_HEADERS, STATIC, key_url, page
 
 router = APIRouter(include_in_schema=False)
@@ -87,10 +87,20 @@ async def static(path: str) -> Response:
 # --- login -----------------------------------------------------------------------------------
 
 
+def _login_page(request: Request, nxt: str, status: int = 200, **extra: Any) -> Response:
+    """The login form with a fresh (or the browser's current) login CSRF token."""
+    token = loginform.token_for(request)
+    ctx = {"next": nxt, "error": "", "retry_after": 0, "login_token": token, **extra}
+    response = page(request, "login.html", ctx, status_code=status)
+    loginform.set_cookie(response, token, auth.settings(deps.get_control(request)).secure_cookies)
+    # the form's POST then carries a real Origin header (with no-referrer it says "null")
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
 @router.get("/login")
 async def login_page(request: Request) -> Response:
-    nxt = _safe_next(request.query_params.get("next"))
-    return page(request, "login.html", {"next": nxt, "error": False})
+    return _login_page(request, _safe_next(request.query_params.get("next")))
 
 
 @router.post("/login")
@@ -98,12 +108,25 @@ async def login_submit(request: Request) -> Response:
     form = await request.form()
     name, password = str(form.get("name", ""))[:200], str(form.get("password", ""))[:1000]
     nxt = _safe_next(str(form.get("next", "/")))
-    sess = await auth.login(deps.get_control(request), name, password) if name else None
+    if deps.foreign_origin(request) or not loginform.valid(
+        request, str(form.get(loginform.FIELD, ""))
+    ):
+        # login CSRF: another site's form, or a form older than this browser's cookie
+        return _login_page(request, nxt, 403, error="expired")
+    source = request.client.host if request.client else ""
+    try:
+        sess = await auth.login(deps.get_control(request), name, password, source) if name else None
+    except auth.Throttled as exc:
+        response = _login_page(
+            request, nxt, 429, error="throttled", retry_after=exc.retry_after, name=name
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if sess is None:
-        ctx = {"next": nxt, "error": True, "name": name}
-        return page(request, "login.html", ctx, status_code=401)
+        return _login_page(request, nxt, 401, error="wrong", name=name)
     response = RedirectResponse(nxt, status_code=303)
     auth.set_session_cookie(response, sess)
+    response.delete_cookie(loginform.COOKIE, path=loginform.PATH)
     return response
 
 
@@ -187,6 +210,11 @@ def _key_or_404(request: Request, host: str, service: str | None) -> CheckKey:
     return key
 
 
+async def _flash(request: Request) -> flash.Flash | None:
+    sess = await deps.current_session(request)
+    return None if sess is None else flash.take(sess.id_hash)
+
+
 async def _object_ctx(request: Request, key: CheckKey) -> dict[str, Any]:
     control = deps.get_control(request)
     states = control.states
@@ -211,8 +239,7 @@ async def _object_ctx(request: Request, key: CheckKey) -> dict[str, Any]:
         "downtimes": sorted(downtimes, key=lambda d: d.start),
         "perf": graphs.labels(control, key),
         "ranges": list(graphs.RANGES),
-        "message": request.query_params.get("msg", "")[:300],
-        "error": request.query_params.get("error", "")[:300],
+        "flash": await _flash(request),
     }
 
 
@@ -286,9 +313,12 @@ def _hours(form: Any, name: str) -> float | None:
     return value * 3600.0
 
 
-def _back(key: CheckKey, **params: str) -> Response:
-    url = key_url(key) + ("?" + urlencode(params) if params else "")
-    return RedirectResponse(url, status_code=303)
+async def _back(request: Request, key: CheckKey, kind: str, text: str) -> Response:
+    """Back to the object's page, which shows `text` once (kept on the server: see flash)."""
+    sess = await deps.current_session(request)
+    if sess is not None:
+        flash.put(sess.id_hash, kind, text)
+    return RedirectResponse(key_url(key), status_code=303)
 
 
 @router.post("/ui/action/{kind}")
@@ -302,8 +332,8 @@ async def action(request: Request, kind: str) -> Response:
     try:
         await _run(control, kind, key, user.name, form)
     except actions.ActionError as exc:
-        return _back(key, error=exc.message)
-    return _back(key, msg="done")
+        return await _back(request, key, "error", exc.message)
+    return await _back(request, key, "notice", "done")
 
 
 async def _run(control: ServerControl, kind: str, key: CheckKey, author: str, form: Any) -> None:

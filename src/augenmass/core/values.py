@@ -15,6 +15,8 @@ from enum import Enum, IntEnum, StrEnum
 from typing import Any
 from urllib.parse import quote
 
+from augenmass.core.secrets import REDACT, strip_bidi
+
 
 class Status(IntEnum):
     """Service states, and plugin exit codes 0..3."""
@@ -97,6 +99,16 @@ class CheckResult:
     passive: bool = False
     truncated: bool = False
     notes: tuple[str, ...] = ()  # e.g. perfdata items that did not parse
+
+    def __post_init__(self) -> None:
+        # Every result is made here (runner, passive, agent, dead-man): configured secrets are
+        # masked and bidi controls dropped before anything stores, shows or sends the text.
+        for name in ("output", "long_output"):
+            text = getattr(self, name)
+            if text:
+                clean = strip_bidi(REDACT(text))
+                if clean is not text:
+                    object.__setattr__(self, name, clean)
 
 
 @dataclass(frozen=True, slots=True)

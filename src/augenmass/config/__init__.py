@@ -21,6 +21,7 @@ from augenmass.config.yamlload import MAX_CONFIG_BYTES, MIB, Budget, YamlFile, l
 from augenmass.core.errors import ConfigError, ConfigProblem
 from augenmass.core.plan import Plan
 from augenmass.core.secrets import REDACT
+from augenmass.notify.channels.email import clear_text_auth
 
 __all__ = ["Built", "load", "load_config", "require_hosts", "summarize"]
 
@@ -74,6 +75,9 @@ def load(path: str | Path) -> Built:
         unique.sort(key=lambda p: (p.file, p.line))
         raise ConfigError(unique)
     secretset.install(secretset.plan_secrets(built.plan))
+    clear_auth = clear_text_auth(built.plan.notifications.smtp)
+    if clear_auth:
+        built.warnings.append(clear_auth)
     built.warnings[:] = [REDACT(w) for w in built.warnings]
     return built
 

@@ -111,6 +111,17 @@ class CheckResult:
                     object.__setattr__(self, name, clean)
 
 
+def _strip_bidi_fields(obj: object, names: tuple[str, ...]) -> None:
+    """Free text (comments, authors) is kept without bidi controls, whoever entered it: the API,
+    the UI, the command file or an old database row."""
+    for name in names:
+        text = getattr(obj, name)
+        if text:
+            clean = strip_bidi(text)
+            if clean is not text:
+                object.__setattr__(obj, name, clean)
+
+
 @dataclass(frozen=True, slots=True)
 class Acknowledgement:
     author: str
@@ -120,6 +131,9 @@ class Acknowledgement:
     notify: bool = False
     persistent: bool = False
     expires_at: float | None = None
+
+    def __post_init__(self) -> None:
+        _strip_bidi_fields(self, ("author", "comment"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +154,9 @@ class Downtime:
     comment: str = ""
     started_at: float | None = None  # when it actually took effect
     all_services: bool = False
+
+    def __post_init__(self) -> None:
+        _strip_bidi_fields(self, ("author", "comment"))
 
 
 @dataclass(frozen=True, slots=True)

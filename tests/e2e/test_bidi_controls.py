@@ -12,6 +12,8 @@ import pytest
 
 from api.proc import ServerProcess, cli, client
 
+pytestmark = pytest.mark.slow
+
 RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE
 LRI, PDI = "\u2066", "\u2069"
 ADMIN_PASSWORD = "brass-lantern-orbit-42"

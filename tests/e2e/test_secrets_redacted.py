@@ -13,6 +13,8 @@ import pytest
 
 from api.proc import ServerProcess, cli, client
 
+pytestmark = pytest.mark.slow
+
 SMTP_PW = "s3cret-smtp-pw"
 HOOK_SECRET = "hook-secret-4242"
 NUMBER_PW = "12345678"

@@ -16,6 +16,8 @@ import pytest
 
 from api.proc import ServerProcess, cli, client, free_port
 
+pytestmark = pytest.mark.slow
+
 GOOD_PW = "tr0ub4dor-url-secret"
 BAD_PW = "hunter2-url-secret"
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from api.proc import ServerProcess, cli
+
+pytestmark = pytest.mark.slow
 
 PASSWORD = "clear-text-pw-1"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import select
 import socket
 import subprocess
@@ -19,6 +20,9 @@ from typing import Any
 from augenmass.probes import load_probe
 
 ADDRESSES = ("169.254.169.254", "168.63.129.16", "192.0.0.192")
+# names the test's /etc/hosts (bind-mounted in the jail) points at metadata addresses, as
+# GCP's metadata.google.internal resolves to 169.254.169.254
+NAMES = ("metadata.google.internal",)
 TCP_PORTS = (25, 53, 80, 143, 443, 5060, 7000)
 UDP_PORTS = (53, 161, 5060)
 SNMP_OID = "1.3.6.1.2.1.1.3.0"
@@ -100,7 +104,8 @@ async def main() -> dict[str, Any]:
     watcher.start()
     outcomes: dict[str, dict[str, Any]] = {}
     started = time.perf_counter()
-    for address in ADDRESSES:
+    targets = ADDRESSES + (NAMES if os.environ.get("JAIL_NAMES") == "1" else ())
+    for address in targets:
         for label, kind, options in cases(address):
             try:
                 got = await load_probe(kind).run(options, 2.0)

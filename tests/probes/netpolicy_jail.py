@@ -124,6 +124,14 @@ async def main() -> dict[str, Any]:
             await accepted.wait()
     except TimeoutError:
         pass  # the test then says the listener saw nothing
+    # the UDP and ICMP listeners are proved the same way (no SIP answer comes: a short timeout)
+    await load_probe("sip").run(
+        {"host": ADDRESSES[0], "transport": "udp", "allow_link_local": True}, 0.3
+    )
+    await load_probe("icmp").run(
+        {"host": ADDRESSES[0], "packets": 1, "privileged": True, "allow_link_local": True}, 1.0
+    )
+    await asyncio.sleep(0.2)  # the ICMP watcher thread polls every 50 ms
     stop.set()
     watcher.join(2.0)
     for server in servers:

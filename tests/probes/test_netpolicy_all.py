@@ -71,3 +71,5 @@ def test_allow_link_local_connects(jail: dict[str, Any]) -> None:
     # the control: the listener does see a connection when the check allows it
     assert jail["allowed"]["status"] == 0, jail["allowed"]["output"]
     assert "tcp 169.254.169.254:7000" in jail["allowed_hits"]
+    assert "udp 169.254.169.254:5060" in jail["allowed_hits"]  # sip over UDP
+    assert "icmp 169.254.169.254" in jail["allowed_hits"]

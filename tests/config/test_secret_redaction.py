@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
 from augenmass.config import load
 from augenmass.config.secretset import plan_secrets
+from augenmass.core.logfmt import LogfmtFormatter
 from augenmass.core.secrets import Redactor, hide_userinfo
 
 
@@ -71,3 +73,17 @@ def test_url_userinfo_hidden() -> None:
         == "bad url 'http://****@host:99999/x'"
     )
     assert hide_userinfo("http://host/path") == "http://host/path"
+
+
+def test_a_loaded_secret_is_masked_in_log_lines(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "hosts:\n  web: {address: 127.0.0.1, check: none}\n"
+        'notifications:\n  smtp: {host: 127.0.0.1, username: mon, password: "log-secret-77"}\n'
+    )
+    load(cfg)  # what the server does at start and on every reload
+    record = logging.LogRecord("t", logging.ERROR, "", 0, "relay said %s", ("log-secret-77",), None)
+    record.detail = "auth log-secret-77 refused"
+    line = LogfmtFormatter().format(record)
+    assert "log-secret-77" not in line
+    assert 'msg="relay said ****"' in line and 'detail="auth **** refused"' in line

@@ -17,6 +17,7 @@ from augenmass.core.duration import format_age, format_duration
 from augenmass.core.perfdata import parse_perfdata
 from augenmass.core.plan import Settings
 from augenmass.core.pluginoutput import sanitize, split_output
+from augenmass.core.secrets import strip_bidi
 from augenmass.core.values import Acknowledgement, CheckKey, CheckResult, Downtime
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ async def acknowledge(
     expires: float | None = None,
 ) -> None:
     _require(control, key)
+    comment = strip_bidi(comment)  # the audit log gets the text the acknowledgement keeps
     now = control.clock.now()
     if expires is not None and expires <= now:
         raise ActionError(422, "the acknowledgement would expire before it starts")
@@ -99,6 +101,7 @@ async def schedule_downtime(
     """Schedule a downtime; returns the ids of the downtimes created (one per host given,
     children included; the engine adds one per service under each with all_services)."""
     _require(control, key)
+    comment = strip_bidi(comment)
     now = control.clock.now()
     start = now if start is None else start
     if end is None:

@@ -13,12 +13,15 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from augenmass.config import secretset
 from augenmass.config.periods import BUILTIN as BUILTIN_NAMES
 from augenmass.config.resolve import Built, Resolver
 from augenmass.config.sections import collect
 from augenmass.config.yamlload import MAX_CONFIG_BYTES, MIB, Budget, YamlFile, load_yaml
 from augenmass.core.errors import ConfigError, ConfigProblem
 from augenmass.core.plan import Plan
+from augenmass.core.secrets import REDACT
+from augenmass.notify.channels.email import clear_text_auth
 
 __all__ = ["Built", "load", "load_config", "require_hosts", "summarize"]
 
@@ -63,9 +66,19 @@ def load(path: str | Path) -> Built:
     with _no_cycle_collection():
         problems, built = _load(Path(path))
     if problems or built is None:
-        unique = list(dict.fromkeys(problems))
+        # no message quotes a secret field (validation.py); configured secrets quoted in any
+        # other way are masked as well (the secrets of this config and of the running one)
+        unique = [
+            ConfigProblem(p.file, p.line, p.path, REDACT(p.message))
+            for p in dict.fromkeys(problems)
+        ]
         unique.sort(key=lambda p: (p.file, p.line))
         raise ConfigError(unique)
+    secretset.install(secretset.plan_secrets(built.plan))
+    clear_auth = clear_text_auth(built.plan.notifications.smtp)
+    if clear_auth:
+        built.warnings.append(clear_auth)
+    built.warnings[:] = [REDACT(w) for w in built.warnings]
     return built
 
 
@@ -87,6 +100,8 @@ def _load(path: Path) -> tuple[list[ConfigProblem], Built | None]:
             parsed.append(yf)
         if budget.exceeded:  # the limits are for the whole config: the next file has none left
             return problems, None
+    # before resolving: a config that fails still has its secrets masked in its errors
+    secretset.install(secretset.raw_secrets(yf.data for yf in parsed))
     sections = collect(parsed, problems)
     return problems, Resolver(sections, problems).plan()
 

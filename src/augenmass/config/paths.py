@@ -6,6 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from augenmass.core.errors import ConfigProblem
+from augenmass.core.secrets import BIDI_CONTROLS
+
+# a key holding a bidi control is named with it escaped (\u202e): shown raw, it would reorder
+# the very message that points at it
+_SHOW_BIDI = str.maketrans({ch: f"\\u{ord(ch):04x}" for ch in BIDI_CONTROLS})
 
 KeyPath = tuple[str | int, ...]
 
@@ -18,7 +23,7 @@ def format_path(path: KeyPath) -> str:
             text += f"[{part}]"
         else:
             text += f".{part}" if text else part
-    return text
+    return text.translate(_SHOW_BIDI)
 
 
 @dataclass(frozen=True, slots=True)

@@ -717,6 +717,15 @@ class _Markdown:
         for kind in kinds:
             self.out(f"| [`{kind}`](#{_anchor('check-' + kind)}) | {SUMMARIES.get(kind, '')} |")
         self.out("")
+        self.out(
+            "Network checks (tcp, http, tls, dns, icmp, smtp, imap, pop3, sip and the SNMP "
+            "types) refuse link-local addresses (169.254.0.0/16, fe80::/10), cloud metadata "
+            "endpoints (169.254.169.254, fd00:ec2::254, 100.100.100.200, 168.63.129.16, "
+            "192.0.0.192) and 0.0.0.0 / ::, judged on the resolved address before any packet is "
+            "sent: the result is CRITICAL with the reason. A device that really has such an "
+            "address needs `allow_link_local: true` in its check (SECURITY.md).",
+            "",
+        )
         for kind in kinds:
             definition = self.defs[f"check-{kind}"]
             self.out(f'<a id="{_anchor("check-" + kind)}"></a>', "", f"### `{kind}`", "")

@@ -18,6 +18,7 @@ from augenmass.core.fields import (
     Name,
     NameList,
     Repeat,
+    ShownText,
     State,
     Text,
     Timeout,
@@ -90,7 +91,7 @@ class StatusPageModel(Strict):
 class PublicModel(Strict):
     """How a service appears on the public status page (nothing else of it is shown)."""
 
-    name: Text = Field(
+    name: ShownText = Field(
         default="",
         description=(
             "Name shown (default: the service's display name or name). $HOSTDISPLAYNAME$ and"
@@ -417,7 +418,7 @@ class ObjectModel(PolicyModel):
     use: NameList = Field(
         default=[], description="Templates to take keys from; the left-most wins."
     )
-    display_name: Text = Field(
+    display_name: ShownText = Field(
         default="", description="Name shown in the UI and in notifications (default: the name)."
     )
     groups: NameList = Field(

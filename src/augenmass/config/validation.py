@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from augenmass.config.paths import Where
+from augenmass.config.secretset import is_secret_key
 from augenmass.config.suggest import did_you_mean
 from augenmass.core.errors import ConfigProblem
 
@@ -66,7 +67,11 @@ def _message(error: Any, model: type[BaseModel], loc: tuple[Any, ...]) -> str:
     if kind != "value_error" and msg:
         msg = msg[0].lower() + msg[1:]
     if kind.endswith("_type") or kind in {"literal_error", "enum"}:
-        msg = f"{msg}, got {_describe(error.get('input'))}"
+        value = error.get("input")
+        if any(is_secret_key(part) for part in loc if isinstance(part, str)):
+            # a secret's value is never quoted, not even a wrong one: only its type
+            return f"{msg}, got {_TYPE_NAMES.get(type(value), type(value).__name__)}"
+        msg = f"{msg}, got {_describe(value)}"
     return msg
 
 

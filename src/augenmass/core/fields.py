@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator
 
 from augenmass.core.duration import format_duration, parse_duration
+from augenmass.core.secrets import BIDI_CONTROLS
 from augenmass.core.thresholds import parse_range
 
 STATE_NAMES = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
@@ -36,6 +37,19 @@ def _name(value: str) -> str:
         raise ValueError(f"name longer than {MAX_NAME} characters")
     if _CONTROL.search(value):
         raise ValueError("name must not contain control characters or line breaks")
+    _no_bidi(value)
+    return value
+
+
+def _no_bidi(value: str) -> str:
+    # names are identifiers and shown text: a bidi control makes "abc" display as "cba" and
+    # one name pass for another, so it is refused (free text such as comments is stripped)
+    found = sorted({f"U+{ord(ch):04X}" for ch in value if ch in BIDI_CONTROLS})
+    if found:
+        raise ValueError(
+            f"must not contain bidi control characters ({', '.join(found)}): they change how "
+            "the text is displayed"
+        )
     return value
 
 
@@ -131,5 +145,7 @@ State = Annotated[int, BeforeValidator(_state)]
 Name = Annotated[str, AfterValidator(_name)]
 HostName = Annotated[str, AfterValidator(check_host_name)]
 Text = Annotated[str, BeforeValidator(_scalar_text)]
+# shown text of the config (display names, public names): no bidi controls either
+ShownText = Annotated[str, BeforeValidator(_scalar_text), AfterValidator(_no_bidi)]
 Threshold = Annotated[str, BeforeValidator(threshold_text)]
 NameList = Annotated[list[Name], BeforeValidator(_one_or_many)]

@@ -1,7 +1,9 @@
 """Structured logging: one logfmt line per record, control characters escaped.
 
 Check output and config values can be hostile; escaping here means no log line can fake another
-line or rewrite an operator's terminal.
+line or rewrite an operator's terminal. Every value also passes the one redaction of configured
+secrets (core/secrets.py), installed when a config is loaded: a secret quoted by any message,
+extra or traceback is written as ****.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import sys
 import time
 from typing import TextIO
 
+from augenmass.core.secrets import REDACT
+
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
 def _escape(value: object) -> str:
-    text = str(value)
+    text = REDACT(str(value))
     out = []
     for ch in text:
         code = ord(ch)

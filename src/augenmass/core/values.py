@@ -15,6 +15,8 @@ from enum import Enum, IntEnum, StrEnum
 from typing import Any
 from urllib.parse import quote
 
+from augenmass.core.secrets import REDACT, strip_bidi
+
 
 class Status(IntEnum):
     """Service states, and plugin exit codes 0..3."""
@@ -98,6 +100,27 @@ class CheckResult:
     truncated: bool = False
     notes: tuple[str, ...] = ()  # e.g. perfdata items that did not parse
 
+    def __post_init__(self) -> None:
+        # Every result is made here (runner, passive, agent, dead-man): configured secrets are
+        # masked and bidi controls dropped before anything stores, shows or sends the text.
+        for name in ("output", "long_output"):
+            text = getattr(self, name)
+            if text:
+                clean = strip_bidi(REDACT(text))
+                if clean is not text:
+                    object.__setattr__(self, name, clean)
+
+
+def _strip_bidi_fields(obj: object, names: tuple[str, ...]) -> None:
+    """Free text (comments, authors) is kept without bidi controls, whoever entered it: the API,
+    the UI, the command file or an old database row."""
+    for name in names:
+        text = getattr(obj, name)
+        if text:
+            clean = strip_bidi(text)
+            if clean is not text:
+                object.__setattr__(obj, name, clean)
+
 
 @dataclass(frozen=True, slots=True)
 class Acknowledgement:
@@ -108,6 +131,9 @@ class Acknowledgement:
     notify: bool = False
     persistent: bool = False
     expires_at: float | None = None
+
+    def __post_init__(self) -> None:
+        _strip_bidi_fields(self, ("author", "comment"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +154,9 @@ class Downtime:
     comment: str = ""
     started_at: float | None = None  # when it actually took effect
     all_services: bool = False
+
+    def __post_init__(self) -> None:
+        _strip_bidi_fields(self, ("author", "comment"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from augenmass.core.clock import Clock, SystemClock
 
@@ -75,8 +75,21 @@ def parse_options(model: type[M], kind: str, options: Mapping[str, Any]) -> M:
     clean = {k: v for k, v in options.items() if k in model.model_fields and k != "timeout"}
     try:
         return model.model_validate(clean, strict=False)
+    except ValidationError as exc:
+        raise OptionError(f"{kind}: {_problems(exc)}") from None
     except ValueError as exc:
         raise OptionError(f"{kind}: {exc}") from None
+
+
+def _problems(exc: ValidationError) -> str:
+    """The errors as "key: what is wrong", never the value given: an option may be a password
+    (pydantic's own text quotes every input)."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(p) for p in error["loc"])
+        msg = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts)
 
 
 def parse_ranges(kind: str, warn: str | None, crit: str | None) -> tuple[Any, Any]:

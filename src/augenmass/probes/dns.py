@@ -24,6 +24,7 @@ from pydantic import Field
 
 from augenmass.core.fields import State, Text, Threshold
 from augenmass.core.options import CheckModel
+from augenmass.probes import netpolicy
 from augenmass.probes.base import CRITICAL, OK, WARNING, NamedProbe, OptionError, ProbeOutcome
 from augenmass.probes.netutil import (
     LABELS,
@@ -73,6 +74,9 @@ class DnsOptions(CheckModel):
         default=None, description="Range on the response time in seconds."
     )
     critical: Threshold | None = Field(default=None, description="Like warning, for CRITICAL.")
+    allow_link_local: bool = Field(
+        default=False, description="Allow link-local and cloud metadata addresses."
+    )
 
 
 class DnsProbe(NamedProbe):
@@ -107,13 +111,16 @@ class DnsProbe(NamedProbe):
         if not flag_option(options, "recursion", True):
             query.flags &= ~dns.flags.RD
         asked = f"{name} {rdtype} at {server}" + (f" port {port}" if port != 53 else "")
+        allow = flag_option(options, "allow_link_local", False)
         started = self.clock.monotonic()
         try:
             async with asyncio.timeout(limit):
-                address = await _address(server)
+                address = await _address(server, port, allow)
                 response = await _ask(query, address, port, transport, limit)
         except (TimeoutError, dns.exception.Timeout):
             return _critical(f"no answer within {limit:g} s for {asked}")
+        except netpolicy.AddressRefused as exc:
+            return _critical(f"DNS server {exc}")
         except socket.gaierror as exc:
             return _critical(f"cannot resolve the server name {server}: {exc.strerror}")
         except ConnectionRefusedError:
@@ -180,13 +187,9 @@ def _expects(options: Mapping[str, Any]) -> list[str]:
     return list(items)
 
 
-async def _address(server: str) -> str:
-    try:
-        return str(ipaddress.ip_address(server))
-    except ValueError:
-        pass
-    infos = await asyncio.get_running_loop().getaddrinfo(server, 53, type=socket.SOCK_DGRAM)
-    return str(infos[0][4][0])
+async def _address(server: str, port: int, allow: bool) -> str:
+    _family, sockaddr = await netpolicy.first_address(server, port, allow, socket.SOCK_DGRAM)
+    return str(sockaddr[0])
 
 
 async def _ask(query: Any, address: str, port: int, transport: str, limit: float) -> Any:

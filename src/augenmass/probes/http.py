@@ -8,6 +8,10 @@ on the total time in seconds. Connection, TLS and policy failures are CRITICAL w
 Redirects are followed up to `max_redirects` (default 10; 0 = judge the 3xx itself); every hop is
 checked against the SSRF policy on its resolved address. The body is read up to
 `max_body_bytes` (1 MiB); conditions see only that much. No body text is ever put in the output.
+
+Credentials in the URL (http://user:pw@host/) are sent as basic auth, as curl and check_http do,
+and never echoed: a URL in a message is shown as http://****@host/. A redirect's Location may
+not bring credentials of its own; configured ones go only to the same origin.
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ import socket
 import ssl
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from pydantic import Field, field_validator
 
 from augenmass.core.fields import Text, Threshold
 from augenmass.core.options import CheckModel
+from augenmass.core.secrets import hide_userinfo
 from augenmass.core.values import PerfDatum
 from augenmass.probes import httpclient, netpolicy
 from augenmass.probes.base import (
@@ -49,7 +54,11 @@ _FAMILIES = {4: socket.AF_INET, 6: socket.AF_INET6}
 
 
 class HttpOptions(CheckModel):
-    url: Text | None = Field(default=None, description="full URL; else built from host/port/path")
+    url: Text | None = Field(
+        default=None,
+        description="full URL; else built from host/port/path. user:password@ in it is sent as "
+        "basic auth (unless username is set) and never shown",
+    )
     host: Text = Field(default="$HOSTADDRESS$", description="host name or IP when no url")
     port: int | None = Field(default=None, ge=1, le=65535, description="port when no url")
     path: Text = Field(default="/", description="path and query when no url")
@@ -258,7 +267,7 @@ def _request(opts: HttpOptions) -> httpclient.Request:
         url,
         opts.method,
         _body(opts),
-        headers=_headers(opts),
+        headers=_headers(opts, url),
         connect_to=(opts.address or "").strip() or None,
     )
 
@@ -270,17 +279,21 @@ def _from_url(
     headers: tuple[tuple[str, str], ...] = (),
     connect_to: str | None = None,
 ) -> httpclient.Request:
+    # a URL is shown without its user:password@ (used as basic auth, never echoed)
     if _CTL.search(url.replace(" ", "")):
-        raise OptionError(f"http: control characters in url {url!r}")
-    parts = urlsplit(url)
+        raise OptionError(f"http: control characters in url {hide_userinfo(url)!r}")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unbalanced [ in the host
+        raise OptionError(f"http: invalid url {hide_userinfo(url)!r}: {exc}") from None
     netpolicy.check_scheme(parts.scheme)
     try:
         port = parts.port
     except ValueError:
-        raise OptionError(f"http: invalid port in url {url!r}") from None
+        raise OptionError(f"http: invalid port in url {hide_userinfo(url)!r}") from None
     host = parts.hostname
     if not host:
-        raise OptionError(f"http: no host in url {url!r}")
+        raise OptionError(f"http: no host in url {hide_userinfo(url)!r}")
     scheme = parts.scheme.lower()
     target = quote(parts.path or "/", safe=_SAFE_PATH)
     if parts.query:
@@ -301,12 +314,27 @@ def _body(opts: HttpOptions) -> bytes:
     return b"" if opts.body is None else opts.body.encode("utf-8")
 
 
-def _headers(opts: HttpOptions) -> tuple[tuple[str, str], ...]:
+def _headers(opts: HttpOptions, url: str) -> tuple[tuple[str, str], ...]:
     headers = list(opts.headers.items())
-    if opts.username is not None:
-        token = base64.b64encode(f"{opts.username}:{opts.password or ''}".encode()).decode()
+    user, password = opts.username, opts.password
+    if user is None:
+        # http://user:pw@host/ means basic auth, as in curl and check_http; the options win
+        user, password = _url_credentials(url)
+    if user is not None:
+        token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
         headers.append(("Authorization", f"Basic {token}"))
     return tuple(headers)
+
+
+def _url_credentials(url: str) -> tuple[str | None, str | None]:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None, None  # reported by _from_url
+    if parts.username is None:
+        return None, None
+    password = None if parts.password is None else unquote(parts.password)
+    return unquote(parts.username), password
 
 
 def _follow(req: httpclient.Request, status: int, location: str) -> httpclient.Request:

@@ -260,22 +260,8 @@ async def _connect(
     endpoints: list[netpolicy.Endpoint], allow_link_local: bool
 ) -> tuple[socket.socket, str]:
     """A connected socket to the first endpoint that answers, its peer checked (TLS goes on it)."""
-    loop = asyncio.get_running_loop()
-    error: OSError = OSError("no address to connect to")
-    for family, sockaddr in endpoints:
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setblocking(False)
-            await loop.sock_connect(sock, sockaddr)
-            netpolicy.peer_allowed(sock, allow_link_local)
-            return sock, str(sockaddr[0])
-        except OSError as exc:
-            sock.close()
-            error = exc
-        except BaseException:
-            sock.close()
-            raise
-    raise error
+    sock, sockaddr = await netpolicy.connect_socket(endpoints, allow_link_local)
+    return sock, str(sockaddr[0])
 
 
 async def _handshake(

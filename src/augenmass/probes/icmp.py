@@ -26,6 +26,7 @@ from pydantic import Field
 from augenmass.core.fields import Text, Threshold
 from augenmass.core.options import CheckModel
 from augenmass.core.thresholds import parse_range
+from augenmass.probes import netpolicy
 from augenmass.probes.base import CRITICAL, UNKNOWN, OptionError, ProbeBase, ProbeOutcome
 from augenmass.probes.levels import LABELS, Levels, flag, number, worst
 
@@ -64,6 +65,9 @@ class IcmpOptions(CheckModel):
         "net.ipv4.ping_group_range allows the server's group (as ping does), else raw ones when "
         "running as root or with CAP_NET_RAW.",
     )
+    allow_link_local: bool = Field(
+        default=False, description="Allow link-local and cloud metadata addresses."
+    )
 
 
 class IcmpProbe(ProbeBase):
@@ -84,6 +88,14 @@ class IcmpProbe(ProbeBase):
         rtt = _pair(options, "rtt", RTT_WARNING, RTT_CRITICAL)
         loss = _pair(options, "loss", LOSS_WARNING, LOSS_CRITICAL)
         privileged = _privileged(options.get("privileged"))
+        try:
+            # resolved here, through the policy: icmplib is given the checked address only
+            _family, sockaddr = await netpolicy.first_address(host, 0, netpolicy.flag(options))
+        except netpolicy.AddressRefused as exc:
+            return ProbeOutcome(CRITICAL, f"PING CRITICAL - {exc}")
+        except (OSError, UnicodeError):
+            return ProbeOutcome(CRITICAL, f"PING CRITICAL - cannot resolve {host}")
+        address = str(sockaddr[0])
 
         from icmplib import (  # lazy: only icmp checks load it
             NameLookupError,
@@ -93,7 +105,7 @@ class IcmpProbe(ProbeBase):
 
         try:
             got = await async_ping(
-                host, count=count, interval=interval, timeout=wait, privileged=privileged
+                address, count=count, interval=interval, timeout=wait, privileged=privileged
             )
         except SocketPermissionError:
             return ProbeOutcome(UNKNOWN, f"PING UNKNOWN - {_permission_text(privileged)}")

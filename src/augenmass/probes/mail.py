@@ -25,11 +25,13 @@ from pydantic import Field
 
 from augenmass.core.fields import State, Text, Threshold
 from augenmass.core.options import CheckModel
+from augenmass.probes import netpolicy
 from augenmass.probes.base import CRITICAL, OK, WARNING, NamedProbe, OptionError, ProbeOutcome
 from augenmass.probes.netutil import (
     LABELS,
     TimeThresholds,
     budget,
+    flag_option,
     host_option,
     os_error_text,
     port_option,
@@ -72,6 +74,9 @@ class MailOptions(CheckModel):
         default=None, description="Range on the total response time in seconds."
     )
     critical: Threshold | None = Field(default=None, description="Like warning, for CRITICAL.")
+    allow_link_local: bool = Field(
+        default=False, description="Allow link-local and cloud metadata addresses."
+    )
 
 
 class SmtpOptions(MailOptions):
@@ -153,15 +158,17 @@ class _MailProbe(NamedProbe):
         thresholds = TimeThresholds(options)
         mismatch = state_option(options, "mismatch_state", WARNING)
         limit = budget(options.get("timeout"), timeout)
+        allow = flag_option(options, "allow_link_local", False)
         where = f"{host} port {port}"
         secrets = (password,) if password else ()
         started = self.clock.monotonic()
         session: _Session | None = None
         try:
             async with asyncio.timeout(limit):
-                reader, writer = await asyncio.open_connection(
+                reader, writer = await netpolicy.open_connection(
                     host,
                     port,
+                    allow,
                     ssl=context if mode == "implicit" else None,
                     server_hostname=host if mode == "implicit" else None,
                     limit=LINE_LIMIT,
@@ -171,6 +178,8 @@ class _MailProbe(NamedProbe):
         except TimeoutError:
             step = f" ({session.steps[-1]} done)" if session and session.steps else ""
             return self._critical(f"timed out after {limit:g} s on {where}{step}")
+        except netpolicy.AddressRefused as exc:
+            return self._critical(str(exc))
         except Failure as exc:
             text = f"{self.label} {LABELS[exc.state]} - {exc} on {where}"
             return ProbeOutcome(exc.state, text)

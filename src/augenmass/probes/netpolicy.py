@@ -2,12 +2,17 @@
 
 Monitored targets are internal hosts by definition (only admins write checks), so private ranges
 are allowed. What is refused unless a check sets `allow_link_local: true`: link-local addresses
-(169.254.0.0/16, fe80::/10), cloud metadata endpoints (fd00:ec2::254, 100.100.100.200; the AWS/GCP
-/Azure one is 169.254.169.254, inside link-local) and the unspecified address (0.0.0.0, ::), also
+(169.254.0.0/16, fe80::/10), cloud metadata endpoints (169.254.169.254 of AWS, GCP and Azure,
+inside link-local; fd00:ec2::254 of AWS over IPv6; 100.100.100.200 of Alibaba; 168.63.129.16, the
+Azure wireserver; 192.0.0.192, Oracle Cloud's) and the unspecified address (0.0.0.0, ::), also
 when written as IPv4-mapped or IPv4-compatible IPv6 or as 6to4/NAT64 wrappers around them.
 
 The decision is always made on the RESOLVED address, right before connecting, so a name that
 resolves to a metadata address (or a redirect to one) is caught as well as a literal.
+
+Every probe that opens a connection or sends a datagram gets its address from `resolve` (or
+`open_connection` here); tests/probes/test_netpolicy_boundary.py fails when a probe module calls
+the resolver or connects on its own.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ _METADATA = frozenset(
         ipaddress.ip_address("169.254.169.254"),
         ipaddress.ip_address("fd00:ec2::254"),
         ipaddress.ip_address("100.100.100.200"),
+        ipaddress.ip_address("168.63.129.16"),
+        ipaddress.ip_address("192.0.0.192"),
     }
 )
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -115,7 +122,11 @@ def check_scheme(scheme: str) -> None:
 
 
 async def resolve(
-    host: str, port: int, allow_link_local: bool = False, family: int = socket.AF_UNSPEC
+    host: str,
+    port: int,
+    allow_link_local: bool = False,
+    family: int = socket.AF_UNSPEC,
+    kind: int = socket.SOCK_STREAM,
 ) -> list[Endpoint]:
     """Endpoints for host:port that the policy allows, in resolver order.
 
@@ -130,11 +141,9 @@ async def resolve(
         text = host.strip("[]")
         sockaddr: tuple[Any, ...] = (text, port) if fam == socket.AF_INET else (text, port, 0, 0)
         if fam == socket.AF_INET6 and "%" in text:
-            sockaddr = socket.getaddrinfo(text, port, fam, socket.SOCK_STREAM)[0][4]
+            sockaddr = socket.getaddrinfo(text, port, fam, kind)[0][4]
         return [(fam, sockaddr)]
-    infos = await asyncio.get_running_loop().getaddrinfo(
-        host, port, family=family, type=socket.SOCK_STREAM
-    )
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, family=family, type=kind)
     allowed: list[Endpoint] = []
     first_refusal = ""
     for fam, _type, _proto, _name, addr in infos:
@@ -168,3 +177,57 @@ def check_peer(peer: Any, allow_link_local: bool) -> None:
     (None when the socket could not tell)."""
     if peer:
         _check_text(str(peer[0]), allow_link_local)
+
+
+async def connect_socket(
+    endpoints: list[Endpoint], allow_link_local: bool
+) -> tuple[socket.socket, tuple[Any, ...]]:
+    """A connected non-blocking TCP socket to the first endpoint that answers (checked again
+    once connected) and that endpoint's address; the last error when none does."""
+    loop = asyncio.get_running_loop()
+    error: OSError = OSError("no address to connect to")
+    for family, sockaddr in endpoints:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            await loop.sock_connect(sock, sockaddr)
+            peer_allowed(sock, allow_link_local)
+            return sock, sockaddr
+        except OSError as exc:
+            sock.close()
+            error = exc
+        except BaseException:
+            sock.close()
+            raise
+    raise error
+
+
+async def open_connection(
+    host: str,
+    port: int,
+    allow_link_local: bool,
+    **kwargs: Any,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """asyncio.open_connection through the policy: resolve, refuse, connect, then streams
+    (kwargs: ssl, server_hostname, limit)."""
+    sock, _ = await connect_socket(await resolve(host, port, allow_link_local), allow_link_local)
+    try:
+        return await asyncio.open_connection(sock=sock, **kwargs)
+    except BaseException:
+        sock.close()
+        raise
+
+
+async def first_address(
+    host: str, port: int, allow_link_local: bool, kind: int = socket.SOCK_DGRAM
+) -> Endpoint:
+    """The first allowed endpoint for a datagram (or single-connect) probe."""
+    return (await resolve(host, port, allow_link_local, kind=kind))[0]
+
+
+def flag(options: Any, name: str = "allow_link_local") -> bool:
+    """The `allow_link_local` option of a probe that reads raw option mappings."""
+    raw = options.get(name)
+    if isinstance(raw, str):
+        return raw.strip().lower() in ("true", "yes", "on", "1")
+    return bool(raw)

@@ -27,7 +27,8 @@ PEER_TEXT_LIMIT = 300  # characters of one peer line kept in an output
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """Peer text made safe to store: addresses and given secrets replaced, control bytes gone,
-    and cut to PEER_TEXT_LIMIT characters."""
+    and cut to PEER_TEXT_LIMIT characters. (Every configured secret is masked once more where
+    each result is made: core/secrets.py via CheckResult.)"""
     for secret in secrets:
         if secret:
             text = text.replace(secret, "****")

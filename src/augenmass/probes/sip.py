@@ -16,7 +16,6 @@ default sip:<host>), expect_codes (list), mismatch_state, warning / critical (ro
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import secrets
 import socket
 import time
@@ -29,11 +28,13 @@ from pydantic import Field
 from augenmass.core.fields import State, Text, Threshold
 from augenmass.core.options import CheckModel
 from augenmass.core.values import PerfDatum
+from augenmass.probes import netpolicy
 from augenmass.probes.base import CRITICAL, OK, WARNING, NamedProbe, OptionError, ProbeOutcome
 from augenmass.probes.netutil import (
     LABELS,
     TimeThresholds,
     budget,
+    flag_option,
     host_option,
     port_option,
     state_option,
@@ -72,6 +73,9 @@ class SipOptions(CheckModel):
         default=None, description="Range on the round-trip time in seconds."
     )
     critical: Threshold | None = Field(default=None, description="Like warning, for CRITICAL.")
+    allow_link_local: bool = Field(
+        default=False, description="Allow link-local and cloud metadata addresses."
+    )
 
 
 class Malformed(Exception):
@@ -111,18 +115,21 @@ class SipProbe(NamedProbe):
         mismatch = state_option(options, "mismatch_state", WARNING)
         thresholds = TimeThresholds(options)
         limit = budget(options.get("timeout"), timeout)
+        allow = flag_option(options, "allow_link_local", False)
         where = f"{host} port {port}/{transport}"
         exchange = _Exchange()
         started = self.clock.monotonic()
         try:
             async with asyncio.timeout(limit):
-                address = await _address(host, port, transport)
+                address = await _address(host, port, transport, allow)
                 if transport == "udp":
                     await _udp(address, uri, exchange)
                 else:
-                    await _tcp(address, uri, exchange)
+                    await _tcp(address, allow, uri, exchange)
         except TimeoutError:
             return _no_answer(exchange, limit, where)
+        except netpolicy.AddressRefused as exc:
+            return _critical(str(exc))
         except socket.gaierror as exc:
             return _critical(f"cannot resolve {host}: {exc.strerror}")
         except ConnectionRefusedError:
@@ -181,14 +188,11 @@ def _uri_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-async def _address(host: str, port: int, transport: str) -> tuple[int, tuple[Any, ...]]:
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=kind)
-        return infos[0][0], infos[0][4]
-    return (socket.AF_INET6 if ip.version == 6 else socket.AF_INET), (host, port)
+async def _address(
+    host: str, port: int, transport: str, allow: bool
+) -> tuple[int, tuple[Any, ...]]:
+    kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
+    return await netpolicy.first_address(host, port, allow, kind)
 
 
 def build_request(uri: str, transport: str, local: tuple[Any, ...], branch: str) -> bytes:
@@ -315,9 +319,15 @@ async def _await_final(
     return False
 
 
-async def _tcp(address: tuple[int, tuple[Any, ...]], uri: str, exchange: _Exchange) -> None:
-    family, sockaddr = address
-    reader, writer = await asyncio.open_connection(sockaddr[0], sockaddr[1], family=family)
+async def _tcp(
+    address: tuple[int, tuple[Any, ...]], allow: bool, uri: str, exchange: _Exchange
+) -> None:
+    sock, _ = await netpolicy.connect_socket([address], allow)
+    try:
+        reader, writer = await asyncio.open_connection(sock=sock)
+    except BaseException:
+        sock.close()
+        raise
     try:
         branch = "z9hG4bK" + secrets.token_hex(8)
         writer.write(build_request(uri, "tcp", writer.get_extra_info("sockname"), branch))

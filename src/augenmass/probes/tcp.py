@@ -8,13 +8,13 @@ the peer's first line (e-mail addresses redacted), say goodbye, close.
 Options: host (default $HOSTADDRESS$), port (required), warning / critical (ranges on the
 response time in seconds), send, expect (text or list), expect_regex, expect_match (any | all),
 banner, quit, max_bytes, tls (+ verify, ca_file), refuse_state (default critical),
-mismatch_state (default warning, as check_tcp), timeout (seconds, at most the check's timeout).
+mismatch_state (default warning, as check_tcp), allow_link_local (see probes/netpolicy.py),
+timeout (seconds, at most the check's timeout).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import re
 import socket
 import time
@@ -27,6 +27,7 @@ from pydantic import Field
 from augenmass.core.clock import Clock
 from augenmass.core.fields import State, Text, Threshold
 from augenmass.core.options import CheckModel
+from augenmass.probes import netpolicy
 from augenmass.probes.base import CRITICAL, OK, NamedProbe, OptionError, ProbeOutcome
 from augenmass.probes.netutil import (
     LABELS,
@@ -81,6 +82,9 @@ class TcpOptions(CheckModel):
     mismatch_state: State | None = Field(
         default=None, description="State when the expected answer does not come (default warning)."
     )
+    allow_link_local: bool = Field(
+        default=False, description="Allow link-local and cloud metadata addresses."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +114,7 @@ class TcpProbe(NamedProbe):
         thresholds = TimeThresholds(options)  # bad thresholds fail before any traffic
         refuse_state = state_option(options, "refuse_state", CRITICAL)
         dialogue = _dialogue(options)
+        allow = flag_option(options, "allow_link_local", False)
         where = f"{host} port {port}"
         clock = self.clock
         started = clock.monotonic()
@@ -118,14 +123,17 @@ class TcpProbe(NamedProbe):
         try:
             async with asyncio.timeout(limit):
                 if dialogue is None:
-                    elapsed = await _connect(await _resolve(host, port), clock)
+                    addresses = await netpolicy.resolve(host, port, allow)
+                    elapsed = await _connect(addresses, allow, clock)
                     peer: bytes | None = None
                 else:
                     # reading stops early enough to judge what came, say goodbye and close
-                    peer = await _converse(host, port, dialogue, read_until)
+                    peer = await _converse(host, port, allow, dialogue, read_until)
                     elapsed = clock.monotonic() - started
         except TimeoutError:
             return ProbeOutcome(CRITICAL, f"TCP CRITICAL - timed out after {limit:g} s on {where}")
+        except netpolicy.AddressRefused as exc:
+            return ProbeOutcome(CRITICAL, f"TCP CRITICAL - {exc}")
         except socket.gaierror as exc:
             return ProbeOutcome(CRITICAL, f"TCP CRITICAL - cannot resolve {host}: {exc.strerror}")
         except ConnectionRefusedError:
@@ -200,10 +208,12 @@ def _done(dialogue: _Dialogue, data: bytes) -> bool:
     return b"\n" in data  # banner only: the first line is enough
 
 
-async def _converse(host: str, port: int, dialogue: _Dialogue, deadline: float) -> bytes:
+async def _converse(
+    host: str, port: int, allow: bool, dialogue: _Dialogue, deadline: float
+) -> bytes:
     """What the peer sent before the dialogue was complete (empty when nothing was read)."""
-    reader, writer = await asyncio.open_connection(
-        host, port, ssl=dialogue.tls, server_hostname=host if dialogue.tls else None
+    reader, writer = await netpolicy.open_connection(
+        host, port, allow, ssl=dialogue.tls, server_hostname=host if dialogue.tls else None
     )
     data = b""
     try:
@@ -272,34 +282,13 @@ def _is_tls_error(exc: OSError) -> bool:
     return isinstance(exc, ssl.SSLError | ssl.CertificateError)
 
 
-async def _resolve(host: str, port: int) -> list[_Address]:
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        ip = None
-    if ip is not None and "%" not in host:
-        family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
-        return [(family, (host, port))]
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [(info[0], info[4]) for info in infos]
-
-
-async def _connect(addresses: list[_Address], clock: Clock) -> float:
+async def _connect(addresses: list[_Address], allow: bool, clock: Clock) -> float:
     """Seconds the first successful connect took; the last error if every address fails."""
-    loop = asyncio.get_running_loop()
-    error: OSError = OSError("no address to connect to")
-    for family, sockaddr in addresses:
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setblocking(False)
-            started = clock.monotonic()
-            await loop.sock_connect(sock, sockaddr)
-            return clock.monotonic() - started
-        except OSError as exc:
-            error = exc
-        finally:
-            sock.close()
-    raise error
+    started = clock.monotonic()
+    sock, _ = await netpolicy.connect_socket(addresses, allow)
+    elapsed = clock.monotonic() - started
+    sock.close()
+    return elapsed
 
 
 __all__ = ["OK", "TcpOptions", "TcpProbe"]

@@ -199,7 +199,7 @@ async def _handshake(
 ) -> list[bytes]:
     loop = asyncio.get_running_loop()
     endpoints = await netpolicy.resolve(host, port, opts.allow_link_local)
-    sock = await _connect(loop, endpoints, opts.allow_link_local)
+    sock, _ = await netpolicy.connect_socket(endpoints, opts.allow_link_local)
     sni = None if netpolicy.parse_ip(name) is not None else name
     if not opts.starttls:
         # Direct TLS: the socket goes straight to the TLS layer, so whatever the server sends
@@ -232,26 +232,6 @@ async def _handshake(
         if writer is not None:
             writer.transport.abort()
         sock.close()
-
-
-async def _connect(
-    loop: asyncio.AbstractEventLoop, endpoints: list[netpolicy.Endpoint], allow: bool
-) -> socket.socket:
-    error: OSError = OSError("no address to connect to")
-    for family, sockaddr in endpoints:
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setblocking(False)
-            await loop.sock_connect(sock, sockaddr)
-            netpolicy.peer_allowed(sock, allow)
-            return sock
-        except OSError as exc:
-            sock.close()
-            error = exc
-        except BaseException:
-            sock.close()
-            raise
-    raise error
 
 
 def _der_chain(ssl_object: Any) -> list[bytes]:

@@ -11,6 +11,7 @@ never start a new header.
 from __future__ import annotations
 
 import email.policy
+import ipaddress
 import re
 import ssl
 from collections.abc import Iterable
@@ -61,7 +62,10 @@ class SmtpModel(ChannelModel):
     )
     security: Literal["none", "starttls", "tls"] = Field(
         default="none",
-        description="none, starttls (upgrade after connecting) or tls (TLS from the start).",
+        description="none, starttls (upgrade after connecting) or tls (TLS from the start). "
+        "With none and a password the login crosses the network in clear text: check-config "
+        "and the server warn (not for a relay on loopback), and mail is still sent, as a LAN "
+        "smarthost may need it.",
     )
     username: Text = Field(
         default="", description="Login user; empty: no login. ${ENV_VAR} is replaced."
@@ -109,6 +113,28 @@ def smtp_settings(model: SmtpModel, report: SettingsReport) -> SmtpSettings:
         password=password,
         from_address=model.from_address,
         timeout=model.timeout,
+    )
+
+
+def clear_text_auth(settings: SmtpSettings | None) -> str | None:
+    """A warning when the relay is to get the login over a connection without TLS.
+
+    Warned, not refused: a smarthost on a trusted LAN may offer AUTH on port 25 without TLS,
+    and mail must still go out. A relay on the loopback interface is no exposure."""
+    if settings is None or settings.security != "none" or not settings.password:
+        return None
+    host = settings.host.strip().strip("[]").lower()
+    if host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return (
+        f"notifications.smtp: the login to {settings.host}:{settings.port} is sent without "
+        "TLS (security: none): the password crosses the network in clear text; set security: "
+        "starttls or tls"
     )
 
 

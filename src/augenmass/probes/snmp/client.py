@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import ipaddress
 import random
 import socket
 from collections import OrderedDict
@@ -42,6 +41,7 @@ from pysnmp.proto import rfc1902, rfc1905  # type: ignore[import-untyped]
 from pysnmp.proto.errind import ErrorIndication  # type: ignore[import-untyped]
 
 from augenmass.core.clock import Clock, SystemClock
+from augenmass.probes import netpolicy
 
 AUTH_PROTOCOLS = {
     "none": _auth.usmNoAuthProtocol,
@@ -106,6 +106,7 @@ class Target:
     port: int = 161
     timeout: float = 2.0  # per request, before a retry
     retries: int = 1
+    allow_link_local: bool = False  # see probes/netpolicy.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,20 +322,13 @@ class SnmpClient:
 
     async def _address(self, target: Target) -> tuple[tuple[Any, ...], int]:
         try:
-            version = ipaddress.ip_address(target.host).version
-            family = socket.AF_INET6 if version == 6 else socket.AF_INET
-            return (target.host, target.port), family
-        except ValueError:
-            pass
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                target.host, target.port, type=socket.SOCK_DGRAM
+            family, sockaddr = await netpolicy.first_address(
+                target.host, target.port, target.allow_link_local, socket.SOCK_DGRAM
             )
+        except netpolicy.AddressRefused as exc:
+            raise SnmpError(str(exc)) from None
         except (OSError, UnicodeError):
             raise SnmpError(f"cannot resolve {target.host}") from None
-        if not infos:
-            raise SnmpError(f"cannot resolve {target.host}")
-        family, _, _, _, sockaddr = infos[0]
         return tuple(sockaddr), int(family)
 
     async def _socket(self, loop: asyncio.AbstractEventLoop, family: int) -> _Udp:
@@ -368,23 +362,21 @@ class SnmpClient:
         return entry[0]
 
     async def _transport(self, target: Target) -> Any:
-        key = (target.host, target.port, target.timeout, target.retries)
+        key = (target.host, target.port, target.timeout, target.retries, target.allow_link_local)
         now = self.clock.monotonic()
         cached = self._targets.get(key)
         if cached is not None and now - cached[0] < _TARGET_TTL:
             return cached[1]
-        try:
-            family: int = ipaddress.ip_address(target.host).version
-        except ValueError:
-            family = 0
-        kind = Udp6TransportTarget if family == 6 else UdpTransportTarget
+        # pysnmp gets the address the policy allowed, never the name: it would resolve on its own
+        sockaddr, family = await self._address(target)
+        kind = Udp6TransportTarget if family == socket.AF_INET6 else UdpTransportTarget
         try:
             transport = await kind.create(
-                (target.host, target.port), timeout=target.timeout, retries=target.retries
+                (str(sockaddr[0]), target.port), timeout=target.timeout, retries=target.retries
             )
         except Exception:
             raise SnmpError(f"cannot resolve {target.host}") from None
-        if family:  # names are resolved again next time (DNS may change)
+        if netpolicy.parse_ip(target.host) is not None:  # names are resolved again next time
             if len(self._targets) > 4096:
                 self._targets.clear()
             self._targets[key] = (now, transport)

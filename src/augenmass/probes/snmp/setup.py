@@ -17,6 +17,7 @@ from pydantic import Field, field_validator
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.fields import Text
 from augenmass.core.options import CheckModel
+from augenmass.probes import netpolicy
 from augenmass.probes.base import CRITICAL, UNKNOWN, OptionError, ProbeOutcome
 from augenmass.probes.snmp.client import (
     AUTH_PROTOCOLS,
@@ -52,6 +53,9 @@ class SnmpOptions(CheckModel):
     context: Text = Field(default="", description="v3 context name.")
     retries: int = Field(
         default=1, ge=0, le=10, description="Retries after a request got no answer."
+    )
+    allow_link_local: bool = Field(
+        default=False, description="Allow link-local and cloud metadata addresses."
     )
 
     @field_validator("version", mode="before")
@@ -138,7 +142,8 @@ def connection(options: Mapping[str, Any], budget: float) -> tuple[Target, Crede
     _check_v3(creds)
     # 0.9: pysnmp checks its timers every 0.1 s; the last try must end inside the budget
     per_try = max(0.05, 0.9 * budget / (retries + 1))
-    return Target(host, port, per_try, retries), creds
+    allow = netpolicy.flag(options)
+    return Target(host, port, per_try, retries, allow), creds
 
 
 def _check_v3(creds: Credentials) -> None:

@@ -1,0 +1,95 @@
+"""Which configured values are secrets: collected from a loaded Plan (expanded `${ENV}` values
+and `password_file` contents included) or, for a config that does not load, from its raw YAML,
+so that its error messages can be redacted too (core/secrets.py does the replacing).
+
+A value is a secret when its key names one (password, secret, community, auth_key, priv_key,
+ping_key, token, an Authorization header, ...) or when it is the password of a URL
+(http://user:pw@host, Apprise URLs). The rule goes by key name, so a new channel or probe whose
+secret is called `password` or `*_secret` is covered without a change here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from augenmass.core.plan import Plan
+from augenmass.core.secrets import REDACT, url_password
+
+_EXACT = frozenset(
+    {"password", "secret", "community", "token", "passphrase", "authorization", "api_key"}
+)
+_SUFFIXES = ("password", "_secret", "_community", "_token", "auth_key", "priv_key", "ping_key")
+
+
+def is_secret_key(key: object) -> bool:
+    name = str(key).lower()
+    return name in _EXACT or name.endswith(_SUFFIXES)
+
+
+def _scalar(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    return str(value)
+
+
+def _walk(value: Any, secret: bool, out: set[str], depth: int = 0) -> None:
+    if depth > 12:
+        return  # config data is shallow; a deeper structure holds no keyed secret we know
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _walk(item, secret or is_secret_key(key), out, depth + 1)
+    elif isinstance(value, list | tuple | frozenset | set):
+        for item in value:
+            _walk(item, secret, out, depth + 1)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            _walk(getattr(value, f.name), secret or is_secret_key(f.name), out, depth + 1)
+    else:
+        text = _scalar(value)
+        if text is None:
+            return
+        if secret:
+            out.add(text.strip())
+            scheme, _, credential = text.strip().partition(" ")
+            if credential and scheme.lower() in ("basic", "bearer", "token"):
+                out.add(credential.strip())  # an Authorization header's credential alone
+        if "@" in text and "://" in text:
+            password = url_password(text)
+            if password:
+                out.add(password)
+
+
+def plan_secrets(plan: Plan) -> set[str]:
+    """Every secret a loaded plan holds."""
+    out: set[str] = set()
+    for host in plan.hosts.values():
+        if host.check is not None:
+            _walk(host.check.options, False, out)
+        _walk(host.vars, False, out)
+    for service in plan.services.values():
+        _walk(service.check.options, False, out)
+        _walk(service.vars, False, out)
+        if service.ping_key:
+            out.add(service.ping_key)
+    _walk(plan.notifications, False, out)
+    _walk(plan.contacts, False, out)
+    _walk(plan.settings.default_host_check, False, out)
+    out.discard("")
+    return out
+
+
+def raw_secrets(documents: Iterable[Any]) -> set[str]:
+    """Every secret in parsed YAML documents (for a config that does not load)."""
+    out: set[str] = set()
+    for data in documents:
+        _walk(data, False, out)
+    out.discard("")
+    return out
+
+
+def install(secrets: Iterable[str]) -> None:
+    """Add `secrets` to what the process redacts. Only added, never dropped until a restart: a
+    reload that is refused, or one that removes a password, must not unmask the running one."""
+    REDACT.install(REDACT.secrets | set(secrets))

@@ -109,7 +109,7 @@ class Resolver:
         values = {
             k: v
             for k, v in model.model_dump(
-                exclude={"retention", "status_page", "default_host_check"}
+                exclude={"retention", "status_page", "default_host_check", "http"}
             ).items()
             if v is not None
         }
@@ -124,6 +124,7 @@ class Resolver:
             retention=retention,
             status_page_title=page.title,
             status_page_groups=tuple(page.groups),
+            http=model.http.to_settings(),
             **values,
         )
 

@@ -141,6 +141,8 @@ class Server:
         # --- systemd: READY/RELOADING/STOPPING, watchdog pings, STATUS= (no-op outside it)
         self.systemd = Notifier.from_env()
         self.listening = asyncio.Event()  # set by the listener once its socket is bound
+        # told of each accepted reload: the listener's certificate, cookie and proxy settings
+        self.reload_hooks: list[Callable[[Plan], None]] = []
         self.reserve: Reserve | None = None  # disk space to give up when the disk is full
         self._reserve_tried = -RESERVE_RETRY
         self._store_was_failing = False
@@ -329,6 +331,8 @@ class Server:
             jobs = build_jobs(plan)
             self.scheduler.set_jobs(jobs)
             self.agents.reload(plan)
+        for hook in list(self.reload_hooks):
+            hook(plan)
         check_icmp(jobs.values())
         log.info("reloaded", extra={"summary": summarize(plan)})
         return True

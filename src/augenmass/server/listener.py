@@ -226,7 +226,10 @@ async def serve(server: Server, listen: str) -> None:
     try:
         listener = Listener(server, host)
     except (OSError, ssl.SSLError) as exc:
-        log.error("cannot load the TLS certificate", extra={"error": describe_error(exc)})
+        log.error(
+            "cannot load the TLS certificate",
+            extra={"cert": server.plan.settings.http.tls_cert, "error": describe_error(exc)},
+        )
         raise
     try:
         sock = bind(host, port)

@@ -43,6 +43,12 @@ class Certificate:
 
 
 def describe_error(exc: Exception) -> str:
+    if isinstance(exc, ssl.SSLError):
+        if "PEM" in str(exc):
+            return "not a PEM certificate (chain) and private key"
+        if "KEY_VALUES_MISMATCH" in str(exc):
+            return "the private key does not belong to the certificate"
+        return exc.reason or str(exc)
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
     return str(exc) or type(exc).__name__

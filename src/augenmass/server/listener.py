@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import resource
 import socket
 import ssl
 from collections.abc import Generator
@@ -221,6 +222,21 @@ def warn_plain_http(host: str, http: HttpSettings) -> None:
         log.warning(problem, extra={"listen_host": host})
 
 
+FD_RESERVE = 512  # files the rest of the server holds: database, plugins' pipes, probes
+
+
+def warn_fd_limit(max_connections: int) -> None:
+    """The server raised its soft limit to the hard one at start (runner/fdlimit.py); past
+    it, accept() fails and new clients wait however the connections are managed."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < max_connections + FD_RESERVE:
+        log.warning(
+            "the open-file limit is below settings.http.max_connections plus what the server"
+            " needs besides; raise LimitNOFILE (systemd) or lower max_connections",
+            extra={"limit": soft, "max_connections": max_connections},
+        )
+
+
 async def serve(server: Server, listen: str) -> None:
     host, port = parse_listen(listen)
     try:
@@ -237,6 +253,7 @@ async def serve(server: Server, listen: str) -> None:
         log.error("cannot listen", extra={"listen": listen, "error": exc.strerror or str(exc)})
         raise
     warn_plain_http(host, listener.http)
+    warn_fd_limit(listener.http.max_connections)
     server.listening.set()
     uv_log = logging.getLogger("uvicorn.error")
     if _DROP_COLOUR not in uv_log.filters:

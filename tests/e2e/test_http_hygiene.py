@@ -220,3 +220,29 @@ def test_nul_and_invalid_paths_are_404_without_a_traceback(server: ServerProcess
     assert ok.status_code == 200  # the real files are still served
     log = server.log.read_text()
     assert "Traceback" not in log and "request failed" not in log, log[-3000:]
+
+
+def _read_answers(sock: socket.socket, count: int, timeout: float = 5.0) -> bytes:
+    sock.settimeout(timeout)
+    data = b""
+    while data.count(b"HTTP/1.1 ") < count or not data.endswith(b"}"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_pipelined_requests_are_answered_and_an_idle_keep_alive_is_closed(
+    server: ServerProcess,
+) -> None:
+    with _connect(server.port) as sock:
+        one = b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n"
+        sock.sendall(one * 3)  # three requests in one packet
+        answers = _read_answers(sock, 3)
+        assert answers.count(b"HTTP/1.1 200") == 3, answers[:300]
+        answered = time.monotonic()
+        sock.settimeout(None)
+        # Idle after its answers: the server closes it after the keep-alive timeout (5 s).
+        _wait_closed([sock], 10)
+        assert 4 < time.monotonic() - answered < 8

@@ -12,6 +12,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,7 +113,12 @@ def test_https_listener_serves_a_renewed_certificate_after_sighup(
     first = _write_cert(ca.issue_cert("127.0.0.1"), tls_dir)
     http = f"{{tls_cert: {tls_dir / 'cert.pem'}, tls_key: {tls_dir / 'key.pem'}}}"
     server = TlsServer(write_config(tmp_path, http), tmp_path / "data", ca).start()
+    silent: list[socket.socket] = []
     try:
+        # Connected, no ClientHello: closed after the head timeout like plain idle ones (asyncio
+        # alone waits 60 s for a handshake).
+        silent = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(20)]
+        opened = time.monotonic()
         assert server.served_cert() == first
         # plain http on the TLS port is not answered as http
         with pytest.raises(httpx.HTTPError):
@@ -133,7 +139,14 @@ def test_https_listener_serves_a_renewed_certificate_after_sighup(
         )
         assert server.served_cert() == renewed
         assert server.health()  # and it still answers
+
+        for sock in silent:
+            sock.settimeout(max(0.1, opened + 20 - time.monotonic()))
+            assert sock.recv(1) == b""  # closed by the server (a timeout raises instead)
+        assert time.monotonic() - opened > 8
     finally:
+        for sock in silent:
+            sock.close()
         server.stop()
     assert "Traceback" not in server.log.read_text()
 

@@ -136,7 +136,6 @@ class Listener:
     `reload` applies a new plan's values (a TLS switch on or off needs a restart)."""
 
     def __init__(self, server: Server, host: str) -> None:
-        from augenmass.api import auth
         from augenmass.server.control import Control
         from augenmass.web.site import create_site
 
@@ -144,8 +143,7 @@ class Listener:
         self.host = host
         self.http = http
         self.control = Control(server)
-        self.cookies = auth.settings(self.control)
-        self.cookies.secure_cookies = http.cookie_secure
+        self._secure_cookies(http.cookie_secure)
         self.connections = Connections(http.max_connections)
         self.certificate = None
         if http.tls_cert and http.tls_key:
@@ -156,6 +154,13 @@ class Listener:
             list(http.trusted_proxies),
         )
         server.reload_hooks.append(self.reload)
+
+    def _secure_cookies(self, secure: bool) -> None:
+        from augenmass.api import auth
+
+        # Set on the control's settings as they are now: whoever configured the rest of them
+        # (the login throttle) keeps what they set.
+        auth.settings(self.control).secure_cookies = secure
 
     def config(self) -> uvicorn.Config:
         return uvicorn.Config(
@@ -176,7 +181,7 @@ class Listener:
 
     def reload(self, plan: Plan) -> None:
         new = plan.settings.http
-        self.cookies.secure_cookies = new.cookie_secure
+        self._secure_cookies(new.cookie_secure)
         self.connections.limit = new.max_connections
         if new.trusted_proxies != self.http.trusted_proxies:
             self.proxy.trusted_hosts = ProxyHeadersMiddleware(
@@ -190,8 +195,9 @@ class Listener:
                 extra={"settings": "http.tls_cert, http.tls_key"},
             )
             new = replace(new, tls_cert=self.http.tls_cert, tls_key=self.http.tls_key)
+        if plain_http_problem(self.host, self.http) is None:
+            warn_plain_http(self.host, new)  # said once when it starts to apply, not per reload
         self.http = new
-        warn_plain_http(self.host, new)
 
 
 def is_loopback(host: str) -> bool:

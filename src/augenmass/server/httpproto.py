@@ -157,9 +157,16 @@ class GuardedProtocol(HttpToolsProtocol):
         super().on_message_complete()
         self._cancel_timer()  # the body's deadline
         self._head_left = MAX_HEAD  # whatever follows is the next head
+        if self.cycle.response_complete:  # answered before its body was all in (a 413)
+            self._idle()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        # While the request's body is still arriving its bytes are no head: wait for its end.
+        if self._head_left is not None:
+            self._idle()
+
+    def _idle(self) -> None:
         if not self.transport.is_closing() and not self.pipeline:
             self.registry.waiting(self)
             self._expect_head()

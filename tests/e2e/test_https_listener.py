@@ -204,6 +204,15 @@ def test_cookie_secure_setting_decides_the_session_cookies_secure_flag(
         assert ("; secure" in cookie) is secure
         if not secure:  # a browser on the LAN keeps and sends it back over http
             assert c.get("/", follow_redirects=False).status_code == 200
+            return
+    # A reload applies a change: the next login's cookie follows the new setting.
+    write_config(plain_server.config.parent, "{cookie_secure: false}")
+    assert plain_server.proc is not None
+    os.kill(plain_server.proc.pid, signal.SIGHUP)
+    wait_for(lambda: "msg=reloaded" in plain_server.log.read_text(), 10, "the reload")
+    with httpx.Client(base_url=f"http://127.0.0.1:{plain_server.port}", timeout=10) as c:
+        resp = form_login(c)
+        assert resp.status_code == 303 and "; secure" not in resp.headers["set-cookie"].lower()
 
 
 def test_plain_http_problem_only_for_a_secure_cookie_on_plain_http_off_loopback() -> None:

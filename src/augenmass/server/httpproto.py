@@ -8,7 +8,8 @@ against `limit_concurrency` (past it: 503 for everyone). Here, per connection:
   answer), else the connection is closed; an idle keep-alive connection goes after KEEP_ALIVE;
 - a head over MAX_HEAD bytes or MAX_FIELDS header fields is answered 431 and the connection
   closed, before more of it is held in memory;
-- a request body must be complete within BODY_TIMEOUT of its head;
+- a request body must be complete within BODY_TIMEOUT of its head, and a client that stops
+  reading its answer is dropped after WRITE_STALL;
 - at most `max_connections` are open: a new one closes the connection idle the longest (no
   request in progress), so idle and slow sockets cannot lock anyone out;
 - at most MAX_REQUESTS requests run at once (503 beyond), which no idle socket counts toward.
@@ -27,6 +28,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 HEAD_TIMEOUT = 10.0
 KEEP_ALIVE = 5
 BODY_TIMEOUT = 60.0  # the largest body (1 MiB) at 17 KiB/s
+WRITE_STALL = 30.0  # an answer the client does not read on (its buffers full) for this long
 MAX_HEAD = 16 * 1024
 MAX_FIELDS = 100
 MAX_REQUESTS = 1000
@@ -84,6 +86,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._app = self.app
         self.app = self._limited  # uvicorn starts each request with self.app
         self._timer: asyncio.TimerHandle | None = None
+        self._stalled: asyncio.TimerHandle | None = None
         self._head_left: int | None = MAX_HEAD  # None: the head is in, reading its body
         self._heads = 0
         self._fields = 0
@@ -98,7 +101,22 @@ class GuardedProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.registry.closed(self)
         self._cancel_timer()
+        self._cancel_stall()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._stalled is None:
+            self._stalled = self.loop.call_later(WRITE_STALL, self.transport.abort)
+
+    def resume_writing(self) -> None:
+        self._cancel_stall()
+        super().resume_writing()
+
+    def _cancel_stall(self) -> None:
+        if self._stalled is not None:
+            self._stalled.cancel()
+            self._stalled = None
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:

@@ -130,6 +130,16 @@ def test_https_listener_serves_a_renewed_certificate_after_sighup(
         os.kill(server.proc.pid, signal.SIGHUP)
         wait_for(lambda: server.served_cert() == renewed, 10, "the renewed certificate")
 
+        # A config refused on reload does not keep a renewed certificate out.
+        cfg = server.config.read_text()
+        server.config.write_text(cfg + "\nnonsense: [\n")
+        third = _write_cert(ca.issue_cert("127.0.0.1"), tls_dir)
+        os.kill(server.proc.pid, signal.SIGHUP)
+        wait_for(lambda: server.served_cert() == third, 10, "the certificate despite the config")
+        assert "reload refused" in server.log.read_text()
+        server.config.write_text(cfg)
+        renewed = third
+
         # A broken renewal: an ERROR, and the good certificate stays.
         (tls_dir / "cert.pem").write_text("-----BEGIN CERTIFICATE-----\nnope\n")
         os.kill(server.proc.pid, signal.SIGHUP)

@@ -141,7 +141,8 @@ class Server:
         # --- systemd: READY/RELOADING/STOPPING, watchdog pings, STATUS= (no-op outside it)
         self.systemd = Notifier.from_env()
         self.listening = asyncio.Event()  # set by the listener once its socket is bound
-        # told of each accepted reload: the listener's certificate, cookie and proxy settings
+        # told of each reload (a refused one: with the plan that stays): the listener's
+        # certificate, cookie and proxy settings
         self.reload_hooks: list[Callable[[Plan], None]] = []
         self.reserve: Reserve | None = None  # disk space to give up when the disk is full
         self._reserve_tried = -RESERVE_RETRY
@@ -298,7 +299,11 @@ class Server:
         """Re-read the config; a broken one is refused and the old one keeps running."""
         self.systemd.reloading()
         try:
-            return await self._reload()
+            accepted = await self._reload()
+            if not accepted:  # a renewed TLS certificate is still read: it may be expiring
+                for hook in list(self.reload_hooks):
+                    hook(self.plan)
+            return accepted
         finally:
             self.systemd.ready(self.status_line())
 

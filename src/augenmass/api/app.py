@@ -1,7 +1,8 @@
 """The FastAPI application: the JSON API under /api and /metrics (web/site.py adds the UI).
 
 Nothing here logs or keeps a client address: there is no access log, errors are logged with the
-path only, and the proxy headers (X-Forwarded-For ...) are never read.
+path only, and the proxy headers (X-Forwarded-For ...) are read only by the listener, only from
+`settings.http.trusted_proxies`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The FastAPI application: the JSON API under /api and /metrics (web/site.py adds the UI).
 
 Nothing here logs or keeps a client address: there is no access log, errors are logged with the
-path only, and the proxy headers (X-Forwarded-For ...) are never read.
+path only, and the proxy headers (X-Forwarded-For ...) are read only by the listener, only from
+`settings.http.trusted_proxies`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from augenmass.api import metrics
 from augenmass.api.agents import router as agents_router
 from augenmass.api.deps import get_control, principal
 from augenmass.api.icinga import router as icinga_router
+from augenmass.api.pathguard import PathGuard
 from augenmass.api.ping import router as ping_router
 from augenmass.api.routes import router as api_router
 
@@ -156,5 +158,6 @@ def create_app(control: ServerControl) -> FastAPI:
         body = metrics.render(get_control(request))
         return PlainTextResponse(body, 200, None, metrics.CONTENT_TYPE)
 
+    app.add_middleware(PathGuard)  # inside SecurityHeaders: its 404 has the headers too
     app.add_middleware(SecurityHeaders)
     return app

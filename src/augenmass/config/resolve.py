@@ -109,7 +109,7 @@ class Resolver:
         values = {
             k: v
             for k, v in model.model_dump(
-                exclude={"retention", "status_page", "default_host_check"}
+                exclude={"retention", "status_page", "default_host_check", "http"}
             ).items()
             if v is not None
         }
@@ -125,6 +125,7 @@ class Resolver:
             status_page_title=page.title,
             status_page_groups=tuple(page.groups),
             status_page_note=page.note,
+            http=model.http.to_settings(),
             **values,
         )
 

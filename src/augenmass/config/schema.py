@@ -3,11 +3,12 @@ cross-checked and the Plan is built in resolve.py."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from augenmass.core.fields import (
     Delay,
@@ -23,7 +24,7 @@ from augenmass.core.fields import (
     Text,
     Timeout,
 )
-from augenmass.core.plan import HOST_NOTIFY_ON, SERVICE_NOTIFY_ON
+from augenmass.core.plan import HOST_NOTIFY_ON, SERVICE_NOTIFY_ON, HttpSettings
 
 NotifyOn = Literal[
     "warning", "critical", "unknown", "recovery", "flapping", "downtime", "down", "unreachable"
@@ -106,6 +107,87 @@ class PublicModel(Strict):
     show_output: bool = Field(
         default=False, description="Also show the check's output (else only the state)."
     )
+
+
+class HttpModel(Strict):
+    """The --listen listener: HTTPS, the session cookie and a reverse proxy in front."""
+
+    tls_cert: str | None = Field(
+        default=None,
+        description=(
+            "Absolute path of the PEM certificate (chain) for HTTPS on --listen; needs"
+            " `tls_key`. Re-read on reload (SIGHUP, `augenmass reload`): a renewed certificate"
+            " is served to new connections without a restart; a bad one is logged and the old"
+            " one kept. Not set: plain http."
+        ),
+    )
+    tls_key: str | None = Field(
+        default=None, description="Absolute path of the PEM private key of `tls_cert`."
+    )
+    cookie_secure: bool = Field(
+        default=True,
+        description=(
+            "Mark the session cookie Secure (sent over https only). Browsers also send it to"
+            " http://localhost and 127.0.0.1, but not to plain http on another name or address:"
+            " there use `tls_cert`/`tls_key` or a reverse proxy with HTTPS, or set false for a"
+            " trusted LAN only (the cookie then travels unencrypted)."
+        ),
+    )
+    trusted_proxies: list[str] = Field(
+        default=[],
+        max_length=64,
+        description=(
+            "Addresses or networks (CIDR) of reverse proxies in front of the server, e.g."
+            " [127.0.0.1]. Only from these are X-Forwarded-For (the client, used in memory by"
+            " the login throttle, never stored or logged) and X-Forwarded-Proto (https: Secure"
+            " cookies and redirects) believed. Default: none, the headers are ignored."
+        ),
+    )
+    max_connections: int = Field(
+        default=2000,
+        ge=16,
+        le=100_000,
+        description=(
+            "HTTP connections open at once. Past it, the connection idle the longest (no"
+            " request in progress) is closed for the new one; idle and slow clients never"
+            " block the others. A request head must arrive within 10 s, an idle keep-alive"
+            " connection is closed after 5 s."
+        ),
+    )
+
+    @field_validator("tls_cert", "tls_key")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise ValueError("an absolute path (starting with /)")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (CIDR), e.g. 127.0.0.1 or 10.0.0.0/8"
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _pair(self) -> HttpModel:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("set both tls_cert and tls_key, or neither")
+        return self
+
+    def to_settings(self) -> HttpSettings:
+        return HttpSettings(
+            tls_cert=self.tls_cert,
+            tls_key=self.tls_key,
+            cookie_secure=self.cookie_secure,
+            trusted_proxies=tuple(self.trusted_proxies),
+            max_connections=self.max_connections,
+        )
 
 
 class SettingsModel(Strict):
@@ -202,6 +284,10 @@ class SettingsModel(Strict):
     status_page: StatusPageModel = Field(
         default=StatusPageModel(),
         description="The public status page at /status (only services marked `public`).",
+    )
+    http: HttpModel = Field(
+        default=HttpModel(),
+        description="The web listener (--listen): HTTPS, session cookie, reverse proxy.",
     )
     default_host_check: dict[str, Any] | Literal["none", False] | None = Field(
         default=None,

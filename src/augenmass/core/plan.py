@@ -222,6 +222,21 @@ DEFAULT_HOST_CHECK: Mapping[str, Any] = MappingProxyType(
 
 
 @dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """The --listen listener: TLS, the session cookie's Secure flag, a reverse proxy."""
+
+    tls_cert: str | None = None  # PEM paths; both set: --listen serves HTTPS
+    tls_key: str | None = None
+    cookie_secure: bool = True  # false only for plain http on a trusted LAN
+    trusted_proxies: tuple[str, ...] = ()  # addresses/CIDRs whose X-Forwarded-* are believed
+    max_connections: int = 2000  # open at once; past it the longest-idle one is closed
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None and self.tls_key is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     max_concurrent_checks: int = 256
     max_check_spread: float = 60.0  # first checks are spread over min(interval, this)
@@ -252,6 +267,7 @@ class Settings:
     default_host_check: Mapping[str, Any] | None = field(
         default_factory=lambda: dict(DEFAULT_HOST_CHECK), hash=False
     )
+    http: HttpSettings = HttpSettings()
 
 
 @dataclass(frozen=True, slots=True)

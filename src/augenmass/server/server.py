@@ -141,6 +141,9 @@ class Server:
         # --- systemd: READY/RELOADING/STOPPING, watchdog pings, STATUS= (no-op outside it)
         self.systemd = Notifier.from_env()
         self.listening = asyncio.Event()  # set by the listener once its socket is bound
+        # told of each reload (a refused one: with the plan that stays): the listener's
+        # certificate, cookie and proxy settings
+        self.reload_hooks: list[Callable[[Plan], None]] = []
         self.reserve: Reserve | None = None  # disk space to give up when the disk is full
         self._reserve_tried = -RESERVE_RETRY
         self._store_was_failing = False
@@ -299,7 +302,11 @@ class Server:
         """Re-read the config; a broken one is refused and the old one keeps running."""
         self.systemd.reloading()
         try:
-            return await self._reload()
+            accepted = await self._reload()
+            if not accepted:  # a renewed TLS certificate is still read: it may be expiring
+                for hook in list(self.reload_hooks):
+                    hook(self.plan)
+            return accepted
         finally:
             self.systemd.ready(self.status_line())
 
@@ -332,6 +339,8 @@ class Server:
             jobs = build_jobs(plan)
             self.scheduler.set_jobs(jobs)
             self.agents.reload(plan)
+        for hook in list(self.reload_hooks):
+            hook(plan)
         check_icmp(jobs.values())
         log.info("reloaded", extra={"summary": summarize(plan)})
         return True

@@ -76,8 +76,12 @@ def _safe_next(target: str | None) -> str:
 @router.get("/static/{path:path}")
 async def static(path: str) -> Response:
     root = STATIC.resolve()
-    target = (root / path).resolve()
-    if not target.is_relative_to(root) or not target.is_file():
+    try:
+        target = (root / path).resolve()
+        found = target.is_relative_to(root) and target.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL: no such file, not a 500
+        found = False
+    if not found:
         raise HTTPException(404, "not found")
     media = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
     headers = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}

@@ -63,7 +63,10 @@ def form_login(c: httpx.Client, name: str = "ada") -> httpx.Response:
     )
     form = {**hidden, "name": name, "password": PASSWORD, "next": "/"}
     origin = f"{c.base_url.scheme}://{c.base_url.netloc.decode()}"
-    return c.post("/login", data=form, headers={"Origin": origin})
+    # The form's token cookie is Secure: a browser sends it back to http://127.0.0.1 (loopback
+    # is a secure context), httpx only over https; so it is sent here as the browser would.
+    cookie = "; ".join(f"{k}={v}" for k, v in page.cookies.items())
+    return c.post("/login", data=form, headers={"Origin": origin, "Cookie": cookie})
 
 
 class TlsServer(ServerProcess):

@@ -17,7 +17,7 @@ import pytest
 import trustme
 
 from .helpers import ServerProcess, free_port, wait_for
-from .test_https_listener import add_user, form_login, write_config
+from .test_https_listener import PASSWORD, add_user, form_login, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -153,3 +153,33 @@ def test_behind_nginx_status_login_and_redirects_work_and_no_address_is_kept(
     assert server.log in kept and any(p.suffix == ".db" for p in kept)
     for path in kept:
         assert CLIENT.encode() not in path.read_bytes(), path
+
+
+def test_behind_nginx_the_login_limit_counts_each_client_not_the_proxy(
+    proxied: tuple[ServerProcess, str, trustme.CA],
+) -> None:
+    """trusted_proxies: the server believes nginx's X-Forwarded-For, so a sprayer behind the
+    proxy is limited on its own address while another client still logs in (were the proxy's
+    address counted, both would be refused)."""
+    server, url, ca = proxied
+    verify = ssl.create_default_context()
+    ca.configure_trust(verify)
+
+    def client(addr: str) -> httpx.Client:
+        transport = httpx.HTTPTransport(local_address=addr, verify=verify)
+        return httpx.Client(base_url=url, transport=transport, timeout=30)
+
+    with client("127.0.0.78") as sprayer:
+        codes = []
+        for i in range(40):  # bounded: the source limit is 20 failures
+            resp = sprayer.post("/api/login", json={"name": f"nobody{i}", "password": "x" * 12})
+            codes.append(resp.status_code)
+            if resp.status_code == 429:
+                break
+        assert codes[-1] == 429 and codes.count(401) >= 10, codes
+    with client("127.0.0.79") as member:
+        resp = member.post("/api/login", json={"name": "ada", "password": PASSWORD})
+        assert resp.status_code == 200, resp.text
+    server.stop()
+    for path in (p for p in server.data.rglob("*") if p.is_file()):
+        assert b"127.0.0.78" not in path.read_bytes() and b"127.0.0.79" not in path.read_bytes()

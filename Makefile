@@ -7,7 +7,10 @@ DATA   ?= var
 LISTEN ?= 127.0.0.1:8080
 # nginx: the reverse-proxy test runs its own instance (own config and port, daemon off)
 DEBIAN_TEST_PACKAGES := monitoring-plugins-basic monitoring-plugins-standard postfix iproute2 openssl chromium \
-	bind9-dnsutils systemd nginx
+	bind9-dnsutils systemd nginx prometheus
+# Installed for their programs only (the reverse-proxy test runs its own nginx, the metrics test
+# runs promtool): on a machine with systemd their services are stopped and disabled again.
+DEBIAN_TEST_DAEMONS := nginx prometheus
 # snmpsim drops root to `nobody`, which must be able to read its venv: as root keep it in /opt
 # (a clone under a 0700 home would be unreadable), otherwise beside the repository.
 SNMPSIM_VENV ?= $(shell [ "$$(id -u)" = 0 ] && echo /opt/augenmass-snmpsim || echo $(CURDIR)/.venv-snmpsim)
@@ -54,6 +57,8 @@ debian-deps:
 	if [ -n "$$missing" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	  for d in $(DEBIAN_TEST_DAEMONS); do case " $$missing " in *" $$d "*) \
+	    $$SUDO systemctl disable --now $$d >/dev/null 2>&1 || true;; esac; done; \
 	fi
 
 # Install as a systemd service (docs/install.md): user, /etc/augenmass, /var/lib/augenmass,

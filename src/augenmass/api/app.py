@@ -7,12 +7,14 @@ path only, and the proxy headers (X-Forwarded-For ...) are read only by the list
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import logging
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from augenmass import __version__
@@ -154,9 +156,15 @@ def create_app(control: ServerControl) -> FastAPI:
 
     # Host names and figures are not public: Prometheus scrapes with a `read` token.
     @app.get("/metrics", include_in_schema=False, dependencies=[Depends(principal("read"))])
-    async def prometheus(request: Request) -> PlainTextResponse:
-        body = metrics.render(get_control(request))
-        return PlainTextResponse(body, 200, None, metrics.CONTENT_TYPE)
+    async def prometheus(request: Request) -> Response:
+        body = metrics.render(get_control(request)).encode()
+        if "gzip" not in request.headers.get("accept-encoding", ""):
+            return Response(body, 200, {"Vary": "Accept-Encoding"}, metrics.CONTENT_TYPE)
+        # Prometheus asks for gzip: 10,000 services are 5.5 MB of text, 0.2 MB compressed;
+        # compressed in a thread so the checks sharing this loop do not wait for it
+        packed = await asyncio.to_thread(gzip.compress, body, 1)
+        headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        return Response(packed, 200, headers, metrics.CONTENT_TYPE)
 
     app.add_middleware(PathGuard)  # inside SecurityHeaders: its 404 has the headers too
     app.add_middleware(SecurityHeaders)

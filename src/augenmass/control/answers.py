@@ -124,6 +124,13 @@ class StoreHealth(TypedDict):
     perfdata_dropped: int
 
 
+class NotifyHealth(TypedDict):
+    pending: int  # outbox rows not yet sent
+    sent: int  # since the start
+    failed: int  # failed for good (counted from the store at start, then as they fail)
+    retries: int  # deliveries tried again since the start
+
+
 class Health(TypedDict):
     status: str  # ok | degraded
     version: str
@@ -132,6 +139,7 @@ class Health(TypedDict):
     scheduler: SchedulerHealth
     probe_workers: WorkerHealth
     store: StoreHealth
+    notifications: NotifyHealth
 
 
 # --- agents ---------------------------------------------------------------------------------

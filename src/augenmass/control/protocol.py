@@ -118,6 +118,10 @@ class ServerControl(Protocol):
 
     def health(self) -> Health: ...
 
+    def check_durations(self) -> Mapping[CheckKey, float]:
+        """How long each check's last run took (seconds), since the start (not stored)."""
+        ...
+
     async def history(
         self, key: CheckKey | None, since: float, until: float, limit: int
     ) -> list[Event]:

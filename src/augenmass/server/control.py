@@ -24,6 +24,7 @@ from augenmass.control import (
     Delivery,
     Health,
     Login,
+    NotifyHealth,
     ResultAnswer,
     Series,
     SessionInfo,
@@ -185,6 +186,9 @@ class Control:
     def accounts(self) -> StoreAccounts:
         return self._accounts
 
+    def check_durations(self) -> Mapping[CheckKey, float]:
+        return self._server.durations
+
     def health(self) -> Health:
         server = self._server
         stats = server.scheduler.stats
@@ -208,6 +212,7 @@ class Control:
                 "alive": server.workers.alive,
                 "started": server.workers.started,
             },
+            "notifications": _notify_health(server),
             "store": {
                 "pending": wstats.pending,
                 "failures": wstats.failures,
@@ -361,3 +366,13 @@ def _reserve_state(server: Server) -> str:
     if reserve is None or not reserve.size:
         return "none"
     return "held" if reserve.held else "given up"
+
+
+def _notify_health(server: Server) -> NotifyHealth:
+    stats = server.notifications.stats
+    return {
+        "pending": stats.pending,
+        "sent": stats.sent,
+        "failed": stats.failed,
+        "retries": stats.retries,
+    }

@@ -129,6 +129,8 @@ class Server:
         self.failed = False  # set when the server stops for an error (exit code 1)
         self._tasks: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()  # engine mutations happen one at a time
+        # the last run's duration of each check, for /metrics (memory only: a figure, no state)
+        self.durations: dict[CheckKey, float] = {}
         self.plan: Plan
         self.engine: Engine
         self.store: Store
@@ -387,6 +389,8 @@ class Server:
                 else []
             )
         self._answered(key)
+        if not result.passive:
+            self.durations[key] = result.duration
         for again in recheck:
             self.scheduler.check_now(again)
         await self.persist(outcome, [result])

@@ -60,6 +60,8 @@ def _labels(**labels: str) -> str:
 
 
 def _num(value: float) -> str:
+    if isinstance(value, int):  # counts stay counts ("2", not "2.0")
+        return str(int(value))
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):

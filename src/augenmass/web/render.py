@@ -42,8 +42,33 @@ SECURITY_HEADERS = {
 }
 
 
-def duration(seconds: float) -> str:
-    return format_age(seconds)
+@jinja2.pass_context
+def duration(ctx: jinja2.runtime.Context, seconds: float) -> str:
+    """ "4m 10s" in English, "4 min 10 s" in German (two units are enough to judge)."""
+    text = format_age(seconds)
+    if ctx.get("lang") != "de":
+        return text
+    units = {"d": " T", "h": " h", "m": " min", "s": " s"}
+    return " ".join(part[:-1] + units.get(part[-1], part[-1]) for part in text.split())
+
+
+# History entries by kind, as the reader is told (each translated in the template).
+EVENT_KINDS = {
+    "state": "State",
+    "notification": "Notification",
+    "acknowledgement": "Acknowledged",
+    "acknowledgement_removed": "Acknowledgement removed",
+    "downtime_start": "Downtime began",
+    "downtime_end": "Downtime ended",
+    "downtime_cancelled": "Downtime cancelled",
+    "flapping_start": "Flapping began",
+    "flapping_stop": "Flapping stopped",
+    "comment": "Comment",
+}
+
+
+def event_kind(kind: str) -> str:
+    return EVENT_KINDS.get(kind, kind)
 
 
 # A time is shown in the configured zone (settings.timezone), named, in the page's language:
@@ -124,6 +149,7 @@ def _env() -> jinja2.Environment:
         key_url=key_url,
         host_url=host_url,
         event_state=event_state,
+        event_kind=event_kind,
         percent=percent,
         public_percent=public_percent,
         isotime=isotime,

@@ -118,6 +118,10 @@ class ServerControl(Protocol):
 
     def health(self) -> Health: ...
 
+    def next_check(self, key: CheckKey) -> float | None:
+        """When the scheduler runs `key` next (wall clock), None when it is not scheduled."""
+        ...
+
     def check_durations(self) -> Mapping[CheckKey, float]:
         """How long each check's last run took (seconds), since the start (not stored)."""
         ...

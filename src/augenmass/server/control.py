@@ -186,6 +186,9 @@ class Control:
     def accounts(self) -> StoreAccounts:
         return self._accounts
 
+    def next_check(self, key: CheckKey) -> float | None:
+        return self._server.scheduler.next_check(key)
+
     def check_durations(self) -> Mapping[CheckKey, float]:
         return self._server.durations
 

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse
 
 from augenmass.api.deps import get_control
 from augenmass.control import StoreHealth
-from augenmass.core.duration import format_age
+from augenmass.core.duration import format_age, format_duration
 from augenmass.core.values import CheckKey, Event, page_path, state_name
 from augenmass.web import i18n
 
@@ -150,6 +150,7 @@ def _env() -> jinja2.Environment:
         host_url=host_url,
         event_state=event_state,
         event_kind=event_kind,
+        span=format_duration,  # a configured duration, as the config writes it (5m, 1h30m)
         percent=percent,
         public_percent=public_percent,
         isotime=isotime,

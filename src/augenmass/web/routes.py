@@ -23,7 +23,7 @@ from augenmass.api.accounts import User
 from augenmass.control import ServerControl
 from augenmass.core.values import CheckKey
 from augenmass.web import availability as av
-from augenmass.web import flash, graphs, loginform, queries, statuspage
+from augenmass.web import checkinfo, flash, graphs, loginform, queries, statuspage
 from augenmass.web.render import SECURITY_HEADERS, STATIC, key_url, page
 
 router = APIRouter(include_in_schema=False)
@@ -234,9 +234,18 @@ async def _object_ctx(request: Request, key: CheckKey) -> dict[str, Any]:
         for dt in control.downtimes.values()
         if dt.key == key or (not key.is_host and dt.key == CheckKey(key.host))
     ]
+    plan = control.plan
+    obj = plan.hosts[key.host] if key.is_host else plan.services[key]
     return {
         "key": key,
         "row": row,
+        "check": None if obj.check is None else checkinfo.describe(obj.check),
+        "policy": obj.policy,
+        "next_check": control.next_check(key),
+        "parents": list(plan.hosts[key.host].parents),
+        "children": sorted(h.name for h in plan.hosts.values() if key.host in h.parents)
+        if key.is_host
+        else [],
         "state": states[key],
         "timeline": list(reversed(timeline)),
         "notifications": notes,

@@ -99,12 +99,16 @@ class ProblemFilter:
 
 def problems(control: ServerControl, flt: ProblemFilter) -> tuple[list[Row], dict[str, int]]:
     """Problems, unhandled first, then by severity and by how long they last; and the counts
-    per state over everything (not just the filtered rows), for the summary bar."""
+    per state for the summary bar. The counts follow the filters that narrow what is looked at
+    (host, tag, group, handled), not the state filter (each chip counts its own state)."""
     states = control.states
     plan = control.plan
     counts = dict.fromkeys(("OK", "UP", "PENDING", *SEVERITY), 0)
     rows: list[Row] = []
+    scoped = bool(flt.host or flt.tag or flt.group)
     for key, st in states.items():
+        if scoped and not _in_scope(key, flt, plan):
+            continue
         if not st.checked:
             counts["PENDING"] += 1
             continue
@@ -112,25 +116,23 @@ def problems(control: ServerControl, flt: ProblemFilter) -> tuple[list[Row], dic
             counts["UP" if key.is_host else "OK"] += 1
             continue
         row = row_of(st, None if key.is_host else states.get(CheckKey(key.host)))
+        if (flt.handled == "handled" and not row.handled) or (
+            flt.handled == "unhandled" and row.handled
+        ):
+            continue
         counts[row.state] += 1
-        if _wanted(control, row, flt, plan):
+        if flt.state in ("", "all") or row.state == flt.state:
             rows.append(row)
     rows.sort(key=lambda r: (r.handled, r.rank, r.since, r.key))
     return rows, counts
 
 
-def _wanted(control: ServerControl, row: Row, flt: ProblemFilter, plan: Any) -> bool:
-    if flt.state not in ("", "all") and row.state != flt.state:
-        return False
-    if flt.handled == "handled" and not row.handled:
-        return False
-    if flt.handled == "unhandled" and row.handled:
-        return False
-    if flt.host and flt.host.lower() not in row.key.host.lower():
+def _in_scope(key: CheckKey, flt: ProblemFilter, plan: Any) -> bool:
+    if flt.host and flt.host.lower() not in key.host.lower():
         return False
     if flt.tag or flt.group:
-        host = plan.hosts.get(row.key.host)
-        svc = plan.services.get(row.key) if row.key.service else None
+        host = plan.hosts.get(key.host)
+        svc = plan.services.get(key) if key.service else None
         tags = set(host.tags if host else ()) | set(svc.tags if svc else ())
         groups = set(host.groups if host else ()) | set(svc.groups if svc else ())
         if flt.tag and flt.tag not in tags:

@@ -1,0 +1,51 @@
+"""The dashboard's count chips count what the filters look at (host, tag, group, handled), so
+"2 CRITICAL" next to a list of one is never seen."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from augenmass.core.values import Acknowledgement, CheckKey
+from augenmass.server.control import Control
+from augenmass.server.server import Server
+
+from .helpers import add_user, login, result
+
+
+def chips(html: str) -> dict[str, int]:
+    return {s: int(n) for n, s in re.findall(r'<span class="n">(\d+)</span> ([A-Z]+)', html)}
+
+
+def listed(html: str) -> list[str]:
+    return re.findall(r'data-key="([^"]+)"', html)
+
+
+async def test_counts_follow_the_filters(server: Server, anon: httpx.AsyncClient) -> None:
+    await result(server, "www1/website", 2, "down")
+    await result(server, "mail/smtp", 2, "refused")
+    await result(server, "mail/imap", 1, "slow")
+    await result(server, "mail/disk", 0, "fine")
+    await add_user(server, "vera", "viewer")
+    await login(anon, "vera")
+
+    everything = chips((await anon.get("/ui/problems")).text)
+    assert (everything["CRITICAL"], everything["WARNING"]) == (2, 1)
+
+    mail = (await anon.get("/ui/problems?tag=mail")).text
+    assert listed(mail) == ["mail/smtp", "mail/imap"]
+    assert (chips(mail)["CRITICAL"], chips(mail)["WARNING"], chips(mail)["OK"]) == (1, 1, 1)
+
+    host = (await anon.get("/ui/problems?host=www")).text
+    assert listed(host) == ["www1/website"] and chips(host)["CRITICAL"] == 1
+    assert chips(host)["WARNING"] == 0
+
+    # a state filter narrows the list, not the other chips
+    crit = (await anon.get("/ui/problems?state=CRITICAL")).text
+    assert len(listed(crit)) == 2 and chips(crit)["WARNING"] == 1
+
+    ack = Acknowledgement(author="olga", comment="on it", at=0.0)
+    await Control(server).acknowledge(CheckKey("mail", "smtp"), ack)
+    unhandled = (await anon.get("/ui/problems?handled=unhandled")).text
+    assert "mail/smtp" not in listed(unhandled) and chips(unhandled)["CRITICAL"] == 1

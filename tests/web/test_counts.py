@@ -49,3 +49,21 @@ async def test_counts_follow_the_filters(server: Server, anon: httpx.AsyncClient
     await Control(server).acknowledge(CheckKey("mail", "smtp"), ack)
     unhandled = (await anon.get("/ui/problems?handled=unhandled")).text
     assert "mail/smtp" not in listed(unhandled) and chips(unhandled)["CRITICAL"] == 1
+
+
+async def test_availability_says_how_much_of_the_period_has_no_data(
+    server: Server, operator: tuple[httpx.AsyncClient, str]
+) -> None:
+    """30 days with 8 minutes of data is not "0.000 %" without a word: the page says so."""
+    client, _ = operator
+    now = server.clock.now()
+    await result(server, "mail/smtp", 2, "down", at=now - 480)
+    page = (await client.get("/availability?kind=service&target=mail/smtp&period=30d")).text
+    note = re.search(r'<p class="notice" id="no-data">([^<]*)</p>', page)
+    assert note and "No data for 100 % of this period" in note.group(1), page[-3000:]
+    german = (
+        await client.get("/availability?kind=service&target=mail/smtp&period=30d&lang=de")
+    ).text
+    assert "Keine Daten für 100 %" in german and "Ohne Daten" in german
+    full = (await client.get("/availability?kind=service&target=mail/smtp&period=1d")).text
+    assert 'class="num">99 %</td>' in full  # the share without data in the row: 8 min of a day

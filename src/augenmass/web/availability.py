@@ -47,6 +47,12 @@ class Availability:
         return self.ok + self.problem
 
     @property
+    def no_data_share(self) -> float:
+        """Percent of the period without any known state (before the first check)."""
+        span = self.until - self.since
+        return 0.0 if span <= 0 else min(100.0, 100.0 * self.no_data / span)
+
+    @property
     def percent(self) -> float | None:
         """Percent OK of the counted time; None when nothing was counted."""
         return None if self.counted <= 0 else 100.0 * self.ok / self.counted

@@ -41,6 +41,12 @@ GERMAN: dict[str, str] = {
     "The request failed.": "Die Anfrage ist fehlgeschlagen.",
     "Back to the overview": "Zurück zur Übersicht",
     "Address": "Adresse",
+    "Without data": "Ohne Daten",
+    "No data for %(p)s of this period (before the first check):"
+    " the percentage covers only the rest.": (
+        "Keine Daten für %(p)s dieses Zeitraums (vor der ersten Prüfung): der Prozentwert"
+        " gilt nur für den Rest."
+    ),
     "until": "bis",
     "until it recovers": "bis zur Erholung",
     "How it is checked": "Wie geprüft wird",

@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-CONFIG ?= examples/config
+# `make run` starts on a first configuration written for this machine (`augenmass init`, once);
+# `make run CONFIG=examples/config` runs the organisation example instead.
+FIRST_RUN := var/first-run
+CONFIG ?= $(FIRST_RUN)
 DATA   ?= var
 LISTEN ?= 127.0.0.1:8080
 # nginx: the reverse-proxy test runs its own instance (own config and port, daemon off)
@@ -69,6 +72,8 @@ install:
 
 run: deps
 	mkdir -p $(DATA)
+	@if [ "$(CONFIG)" = "$(FIRST_RUN)" ]; then \
+	  $(BIN)/augenmass init --output $(FIRST_RUN) --listen $(LISTEN); fi
 	$(BIN)/augenmass run --config $(CONFIG) --data $(DATA) --listen $(LISTEN)
 
 check: $(VENV)/.test-deps

@@ -67,3 +67,32 @@ async def test_availability_says_how_much_of_the_period_has_no_data(
     assert "Keine Daten für 100 %" in german and "Ohne Daten" in german
     full = (await client.get("/availability?kind=service&target=mail/smtp&period=1d")).text
     assert 'class="num">99 %</td>' in full  # the share without data in the row: 8 min of a day
+
+
+async def test_next_steps_show_only_while_nobody_would_be_told(
+    server: Server, anon: httpx.AsyncClient, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    from augenmass.server.control import Control
+    from augenmass.web.site import create_site
+
+    from .helpers import CONFIG, ShiftedClock, write_config
+
+    await add_user(server, "vera", "viewer")
+    await login(anon, "vera")
+    assert 'id="next-steps"' in (await anon.get("/")).text
+    assert isinstance(tmp_path, Path)
+    with_contacts = CONFIG + "contacts:\n  ada: {email: ada@example.org}\n"
+    srv = Server(
+        write_config(tmp_path / "c2", with_contacts), tmp_path / "d2", clock=ShiftedClock()
+    )
+    await srv.start()
+    try:
+        await add_user(srv, "vera", "viewer")
+        transport = httpx.ASGITransport(app=create_site(Control(srv)))
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
+            await login(c, "vera")
+            assert 'id="next-steps"' not in (await c.get("/")).text
+    finally:
+        await srv.stop()

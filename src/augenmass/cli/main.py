@@ -115,6 +115,37 @@ def run(
         raise typer.Exit(1)
 
 
+@app.command()
+def init(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="directory to write augenmass.yaml into")
+    ] = Path("var/first-run"),
+    listen: Annotated[str, typer.Option(help="HOST:PORT the server will listen on")] = (
+        DEFAULT_LISTEN
+    ),
+    force: Annotated[bool, typer.Option(help="overwrite an existing augenmass.yaml")] = False,
+) -> None:
+    """Write a first configuration that watches this machine: disks, load, memory, the mail
+    queue when an MTA is installed, local services that answer (SSH, SMTP, HTTP ...), the web UI.
+    """
+    from augenmass.cli import firstrun
+
+    target = output / "augenmass.yaml"
+    if target.exists() and not force:
+        typer.echo(f"{target} exists; kept (--force writes a new one)")
+        return
+    found = firstrun.look_around()
+    written = firstrun.write(output, firstrun.render(found, listen))
+    extra = [firstrun.KNOWN_PORTS[p][0] for p in found.ports]
+    if found.mta:
+        extra.insert(0, f"mail queue ({found.mta})")
+    typer.echo(
+        f"wrote {written}: disk, load, memory, the web UI"
+        + (f", {', '.join(extra)}" if extra else "")
+        + "; no contacts yet (nothing is sent until you add them; see examples/config)"
+    )
+
+
 @app.command("check-config")
 def check_config(
     path: Annotated[Path, typer.Argument()] = DEFAULT_CONFIG,

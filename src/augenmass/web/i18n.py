@@ -41,6 +41,26 @@ GERMAN: dict[str, str] = {
     "The request failed.": "Die Anfrage ist fehlgeschlagen.",
     "Back to the overview": "Zurück zur Übersicht",
     "Address": "Adresse",
+    "Next steps": "Nächste Schritte",
+    "Nobody is told about problems yet: this configuration has no contacts.": (
+        "Noch wird niemand über Probleme benachrichtigt: diese Konfiguration hat keine Kontakte."
+    ),
+    "Add a mail relay and contacts (notifications, contacts and contact_groups;"
+    " see examples/config).": (
+        "Einen Mail-Relay und Kontakte eintragen (notifications, contacts und contact_groups;"
+        " siehe examples/config)."
+    ),
+    "Add your own hosts and services: web sites, mail, printers, the office router.": (
+        "Eigene Hosts und Services eintragen: Websites, Mail, Drucker, den Router im Büro."
+    ),
+    "Give the team logins: augenmass user add NAME --role operator.": (
+        "Dem Team Zugänge geben: augenmass user add NAME --role operator."
+    ),
+    "The configuration reference is docs/configuration.md; augenmass check-config checks a"
+    " change, augenmass reload applies it.": (
+        "Alle Schlüssel stehen in docs/configuration.md; augenmass check-config prüft eine"
+        " Änderung, augenmass reload übernimmt sie."
+    ),
     "Without data": "Ohne Daten",
     "No data for %(p)s of this period (before the first check):"
     " the percentage covers only the rest.": (

@@ -190,7 +190,10 @@ def vars_of(flt: queries.ProblemFilter) -> dict[str, str]:
 @router.get("/")
 async def dashboard(request: Request) -> Response:
     who = await viewer(request)
-    return page(request, "dashboard.html", _ctx(who, **_problems_ctx(request)))
+    # a server nobody is told about: the first run, before contacts are set up
+    next_steps = not deps.get_control(request).plan.contacts
+    ctx = _ctx(who, next_steps=next_steps, **_problems_ctx(request))
+    return page(request, "dashboard.html", ctx)
 
 
 @router.get("/ui/problems")

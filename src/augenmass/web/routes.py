@@ -192,7 +192,7 @@ async def dashboard(request: Request) -> Response:
     who = await viewer(request)
     # a server nobody is told about: the first run, before contacts are set up
     next_steps = not deps.get_control(request).plan.contacts
-    ctx = _ctx(who, next_steps=next_steps, **_problems_ctx(request))
+    ctx = _ctx(who, next_steps=next_steps, main_class="dash", **_problems_ctx(request))
     return page(request, "dashboard.html", ctx)
 
 

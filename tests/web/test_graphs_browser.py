@@ -136,3 +136,80 @@ def test_graphs_read_well_in_english_and_german(running: ServerProcess) -> None:
             assert errors == [], errors
         finally:
             browser.close()
+
+
+PHASES_CONFIG = """
+settings: {max_check_spread: 1s, timezone: Europe/Berlin, default_host_check: none}
+defaults: {check_interval: 2s, retry_interval: 2s, max_check_attempts: 1}
+hosts:
+  www1: {address: 127.0.0.1}
+services:
+  - name: site
+    host: www1
+    check: {type: http, url: "http://127.0.0.1:%d/"}
+"""
+
+
+@pytest.fixture
+def http_checked(tmp_path: Path) -> Iterator[ServerProcess]:
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # no client addresses on stderr either
+            pass
+
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    cfg = tmp_path / "config"
+    cfg.mkdir()
+    (cfg / "augenmass.yaml").write_text(PHASES_CONFIG % site.server_address[1])
+    data = tmp_path / "data"
+    data.mkdir()
+    _add_user(data)
+    proc = ServerProcess(cfg, data)
+    try:
+        proc.start()
+        wait_for(lambda: len(proc.series("www1", "site", "time_firstbyte")) >= 2, 30, "2 checks")
+        yield proc
+    finally:
+        proc.stop()
+        site.shutdown()
+        site.server_close()
+
+
+def test_http_response_time_is_stacked_by_phase(http_checked: ServerProcess) -> None:
+    sync_playwright = _playwright()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    base = f"http://127.0.0.1:{http_checked.port}"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(base + "/login")
+            page.fill("input[name=name]", "olga")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(re.compile(r".*/$"))
+            for lang, names in (
+                ("en", ("DNS", "Connect", "First byte")),
+                ("de", ("Verbindung", "Erstes Byte")),
+            ):
+                page.goto(f"{base}/service/www1/site?lang={lang}")
+                fig = page.locator("figure.graph.phases[data-points]")
+                fig.wait_for(timeout=15_000)
+                assert int(fig.get_attribute("data-points") or "0") >= 1
+                # plain http: DNS (a literal: 0), connect and first byte; no TLS phase
+                assert fig.get_attribute("data-phases") == "time_dns|time_connect|time_firstbyte"
+                legend = fig.locator(".u-legend").inner_text()
+                for name in names:
+                    assert name.lower() in legend.lower(), legend
+                assert re.search(r"\d+(\.\d+)?\s(ms|µs)", legend), legend  # each phase's own time
+                ticks = fig.get_attribute("data-yticks") or ""
+                assert ticks and all(t.endswith(("s", "ms", "µs")) for t in ticks.split("|"))
+                page.screenshot(path=str(ARTIFACTS / f"graph-phases-{lang}.png"), full_page=True)
+            assert errors == [], errors
+        finally:
+            browser.close()

@@ -80,3 +80,42 @@ async def series_json(
         "warn": threshold_lines(datum.warn if datum else None),
         "crit": threshold_lines(datum.crit if datum else None),
     }
+
+
+# The http probe's phases, in the order a request goes through them (docs: "how to get faster").
+PHASES = (
+    ("time_dns", "DNS"),
+    ("time_connect", "Connect"),
+    ("time_tls", "TLS"),
+    ("time_firstbyte", "First byte"),
+)
+
+
+def has_phases(perf: list[PerfDatum]) -> bool:
+    names = {pd.label for pd in perf}
+    return {"time_connect", "time_firstbyte"} <= names
+
+
+async def phases_json(
+    control: ServerControl, key: CheckKey, since: float, until: float
+) -> dict[str, Any]:
+    """The averaged phases of each point, aligned on one x (a phase a check did not have, such
+    as TLS over http, is 0 there), for a stacked graph."""
+    columns: dict[str, dict[float, float]] = {}
+    resolution = "raw"
+    for label, _name in PHASES:
+        found = await control.series(key, label, since, until, "auto")
+        resolution = found.resolution
+        columns[label] = {p[0]: p[1] for p in found.points if p[1] is not None}
+    xs = sorted(set().union(*(c.keys() for c in columns.values())))
+    present = [(label, name) for label, name in PHASES if columns[label]]
+    return {
+        "since": since,
+        "until": until,
+        "resolution": resolution,
+        "x": xs,
+        "phases": [
+            {"label": label, "name": name, "values": [columns[label].get(x, 0.0) for x in xs]}
+            for label, name in present
+        ],
+    }

@@ -41,6 +41,11 @@ GERMAN: dict[str, str] = {
     "The request failed.": "Die Anfrage ist fehlgeschlagen.",
     "Back to the overview": "Zurück zur Übersicht",
     "Address": "Adresse",
+    "Response time by phase": "Antwortzeit nach Phasen",
+    "DNS": "DNS",
+    "Connect": "Verbindung",
+    "TLS": "TLS",
+    "First byte": "Erstes Byte",
     "Next steps": "Nächste Schritte",
     "Nobody is told about problems yet: this configuration has no contacts.": (
         "Noch wird niemand über Probleme benachrichtigt: diese Konfiguration hat keine Kontakte."

@@ -254,6 +254,7 @@ async def _object_ctx(request: Request, key: CheckKey) -> dict[str, Any]:
         "notifications": notes,
         "downtimes": sorted(downtimes, key=lambda d: d.start),
         "perf": graphs.labels(control, key),
+        "phases": graphs.has_phases(graphs.labels(control, key)),
         "ranges": list(graphs.RANGES),
         "flash": await _flash(request),
     }
@@ -297,6 +298,18 @@ async def graph_data(request: Request, host: str, service: str) -> Response:
     q = request.query_params
     since, until = graphs.window(q.get("range"), q.get("from"), q.get("to"), control.clock.now())
     data = await graphs.series_json(control, key, q.get("label", "")[:512], since, until)
+    return JSONResponse(data, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/ui/phases/{host}/{service:path}")
+async def phases_data(request: Request, host: str, service: str) -> Response:
+    """An http check's response time by phase (DNS, connect, TLS, first byte) for graph.js."""
+    await viewer(request)
+    key = _key_or_404(request, host, None if service == "-" else service)
+    control = deps.get_control(request)
+    q = request.query_params
+    since, until = graphs.window(q.get("range"), q.get("from"), q.get("to"), control.clock.now())
+    data = await graphs.phases_json(control, key, since, until)
     return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
 

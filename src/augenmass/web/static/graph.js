@@ -131,7 +131,7 @@
     fig.classList.add("loading");
     fetch(params(fig, extra), { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
-      .then(function (d) { draw(fig, d, extra); })
+      .then(function (d) { (fig.classList.contains("phases") ? drawPhases : draw)(fig, d, extra); })
       .catch(function (e) { showError(fig, String(e)); })
       .finally(function () { fig.classList.remove("loading"); });
   }
@@ -240,6 +240,73 @@
     if (last > 0) { fig._uplot.setLegend({ idx: last }, false); }
     fig.dataset.points = String(d.x.length);
     fig.dataset.resolution = d.resolution;
+    fig._uplot.over.addEventListener("dblclick", function () { load(fig, { range: current.range }); });
+  }
+
+  // An http check's response time by phase, stacked: the band of each phase is its share of
+  // the whole, so the thickest band is where to look for "how to get faster".
+  var PHASE_COLOURS = { time_dns: "#a78bfa", time_connect: "#60a5fa", time_tls: "#34d399", time_firstbyte: "#f59e0b" };
+
+  function drawPhases(fig, d, extra) {
+    var plot = fig.querySelector(".plot");
+    if (fig._uplot) { fig._uplot.destroy(); fig._uplot = null; }
+    plot.textContent = "";
+    var names = (fig.dataset.phaseNames || "").split("|");
+    var order = ["time_dns", "time_connect", "time_tls", "time_firstbyte"];
+    var since = d.since;
+    if (!extra.from && d.x.length && d.x[0] > d.since + (d.until - d.since) * 0.1) {
+      since = Math.max(d.since, d.x[0] - Math.max(60, (d.until - d.x[0]) * 0.05));
+    }
+    var xs = [since].concat(d.x, [d.until]);
+    var running = d.x.map(function () { return 0; });
+    var stacked = d.phases.map(function (p) {
+      running = running.map(function (sum, i) { return sum + (p.values[i] || 0); });
+      return { phase: p, top: running.slice() };
+    });
+    var all = [];
+    stacked.forEach(function (s) { all = all.concat(s.top); });
+    var valueText = formatter("s", all.length ? all : [0], null);
+    var series = [{ label: fig.dataset.timeText || "Time", value: function (u, ts) { return ts == null ? "–" : timeText(ts, { dateStyle: "medium", timeStyle: "medium" }); } }];
+    var data = [xs];
+    // largest (the whole) first, so each smaller stack is painted over it
+    stacked.slice().reverse().forEach(function (s) {
+      var idx = order.indexOf(s.phase.label);
+      var raw = s.phase.values;
+      series.push({
+        label: names[idx] || s.phase.name,
+        stroke: PHASE_COLOURS[s.phase.label] || "#888",
+        fill: PHASE_COLOURS[s.phase.label] || "#888",
+        width: 1,
+        value: function (u, v, sidx, i) { return i == null || i < 1 || i > raw.length ? "–" : valueText(raw[i - 1]); }
+      });
+      data.push([null].concat(s.top, [null]));
+    });
+    var last = d.x.length;
+    var opts = {
+      width: Math.max(280, plot.clientWidth || fig.clientWidth || 600),
+      height: 220,
+      series: series,
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), TZ); },
+      scales: { x: { time: true, min: since, max: d.until } },
+      axes: [{ values: xTicks(fig), space: 60 }, yAxis(fig, "s")],
+      cursor: { drag: { x: true, y: false, setScale: false } },
+      hooks: {
+        setSelect: [function (u) {
+          if (u.select.width < 5) { return; }
+          var from = u.posToVal(u.select.left, "x");
+          var to = u.posToVal(u.select.left + u.select.width, "x");
+          u.setSelect({ left: 0, width: 0, top: 0, height: 0 }, false);
+          load(fig, { from: from, to: to });
+        }],
+        setCursor: [function (u) {
+          if (u.cursor.idx == null && last > 0) { u.setLegend({ idx: last }, false); }
+        }]
+      }
+    };
+    fig._uplot = new uPlot(opts, data, plot);
+    if (last > 0) { fig._uplot.setLegend({ idx: last }, false); }
+    fig.dataset.points = String(d.x.length);
+    fig.dataset.phases = d.phases.map(function (p) { return p.label; }).join("|");
     fig._uplot.over.addEventListener("dblclick", function () { load(fig, { range: current.range }); });
   }
 

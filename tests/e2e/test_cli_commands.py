@@ -233,3 +233,15 @@ def test_every_probe_help_fits_80_columns_and_describes_each_option() -> None:
         assert options, kind
         # each option line is followed by its description, indented
         assert all(lines[i + 1].startswith("      ") for i in options), (kind, out.stdout)
+
+
+def test_a_file_that_cannot_be_opened_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    for args in (
+        ("simulate", "--config", str(root / "examples" / "config"), str(tmp_path / "nope.jsonl")),
+        ("config-reference", "--output", str(tmp_path / "no" / "such" / "dir.md")),
+    ):
+        out = cli(*args)
+        assert out.returncode == 2, (args, out.stderr)
+        assert "Traceback" not in out.stderr + out.stdout
+        assert out.stderr.strip().count("\n") == 0 and "No such file or directory" in out.stderr

@@ -461,6 +461,13 @@ def main() -> Any:
         # may not read or write, is one line naming it, not a traceback.
         typer.echo(f"augenmass: {exc}", err=True)
         raise SystemExit(1) from None
+    except OSError as exc:
+        if not exc.filename:
+            raise
+        # A file named on the command line that cannot be read or written (a typo, a missing
+        # directory): the file and the reason, exit 2 like any other usage error.
+        typer.echo(f"augenmass: {exc.filename}: {exc.strerror or exc}", err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

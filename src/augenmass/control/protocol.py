@@ -8,7 +8,7 @@ or the scheduler; the server side (`augenmass.server.control`) implements this.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from augenmass.control.answers import (
     Account,
@@ -117,6 +117,10 @@ class ServerControl(Protocol):
     def accounts(self) -> AccountStore: ...
 
     def health(self) -> Health: ...
+
+    def option_defaults(self, check_type: str) -> Mapping[str, Any]:
+        """The defaults of a check type's options (empty for an unknown type or a plugin)."""
+        ...
 
     def next_check(self, key: CheckKey) -> float | None:
         """When the scheduler runs `key` next (wall clock), None when it is not scheduled."""

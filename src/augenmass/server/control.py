@@ -7,9 +7,10 @@ functions; the faces get this object and nothing else of the server.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from augenmass import __version__
 from augenmass.control import (
@@ -185,6 +186,9 @@ class Control:
     @property
     def accounts(self) -> StoreAccounts:
         return self._accounts
+
+    def option_defaults(self, check_type: str) -> Mapping[str, Any]:
+        return option_defaults(check_type)
 
     def next_check(self, key: CheckKey) -> float | None:
         return self._server.scheduler.next_check(key)
@@ -379,3 +383,21 @@ def _notify_health(server: Server) -> NotifyHealth:
         "failed": stats.failed,
         "retries": stats.retries,
     }
+
+
+@functools.lru_cache(maxsize=64)
+def option_defaults(check_type: str) -> Mapping[str, Any]:
+    from augenmass.config.checks import check_model
+
+    model = check_model(check_type)
+    if isinstance(model, str):
+        return {}
+    out: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        if field.is_required():
+            continue
+        try:
+            out[name] = field.get_default(call_default_factory=True)
+        except Exception:  # a default that cannot be made here is simply shown
+            continue
+    return out

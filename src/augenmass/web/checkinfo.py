@@ -9,10 +9,10 @@ Macros stay unexpanded (`$HOSTADDRESS$`), so values that come from host vars are
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from augenmass.config.checks import check_model
 from augenmass.config.secretset import is_secret_key
 from augenmass.core.plan import CheckSpec
 from augenmass.core.secrets import MASK, REDACT
@@ -37,31 +37,17 @@ class CheckInfo:
     timeout: float
 
 
-def describe(spec: CheckSpec) -> CheckInfo:
+def describe(spec: CheckSpec, defaults: Mapping[str, Any]) -> CheckInfo:
+    """`defaults`: the probe's option defaults (ServerControl.option_defaults); the page shows
+    what the config chose, not every knob."""
     if spec.type == "plugin":
         return CheckInfo("plugin", _argv(spec.command), (), spec.timeout)
-    defaults = _defaults(spec.type)
     shown = tuple(
         (key, _option(key, value))
         for key, value in sorted(spec.options.items())
         if value not in (None, "", [], {}, ()) and not (key in defaults and defaults[key] == value)
     )
     return CheckInfo(spec.type, "", shown, spec.timeout)
-
-
-def _defaults(kind: str) -> dict[str, Any]:
-    """The probe's option defaults: the page shows what the config chose, not every knob."""
-    model = check_model(kind)
-    if isinstance(model, str):
-        return {}
-    out: dict[str, Any] = {}
-    for name, field in model.model_fields.items():
-        if not field.is_required():
-            try:
-                out[name] = field.get_default(call_default_factory=True)
-            except Exception:  # a default that cannot be made here is simply shown
-                continue
-    return out
 
 
 def _option(key: str, value: Any) -> str:

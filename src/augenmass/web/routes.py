@@ -242,7 +242,9 @@ async def _object_ctx(request: Request, key: CheckKey) -> dict[str, Any]:
     return {
         "key": key,
         "row": row,
-        "check": None if obj.check is None else checkinfo.describe(obj.check),
+        "check": None
+        if obj.check is None
+        else checkinfo.describe(obj.check, control.option_defaults(obj.check.type)),
         "policy": obj.policy,
         "next_check": control.next_check(key),
         "parents": list(plan.hosts[key.host].parents),

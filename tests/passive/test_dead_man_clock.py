@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from fakeclock import FakeClock
@@ -79,7 +81,9 @@ async def test_a_missing_run_goes_critical_after_expect_every_plus_grace(
     await clock.advance(10)
     state, state_type, output = _state(srv)
     assert (state, state_type) == (2, "HARD")  # one missing run is a fact: HARD at once
-    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ran_at + HOUR))  # CET = UTC+1
+    # as a reader sees it in Berlin (datetime rounds to the microsecond: the fake clock's
+    # sums of sleeps may leave ran_at a hair below the full second)
+    when = datetime.fromtimestamp(ran_at, ZoneInfo("Europe/Berlin")).strftime("%Y-%m-%d %H:%M:%S")
     assert output == f"no result since {when} CET (expected every 1d + grace 2h)"
 
     # Still nothing a day later: the same "since", not the time of the last missing report.

@@ -27,7 +27,7 @@ from augenmass.web import i18n
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-ASSET_VERSION = "4"  # bump when static files change: they are cached for a day
+ASSET_VERSION = "5"  # bump when static files change: they are cached for a day
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -167,6 +167,36 @@
     el.hidden = !text;
   }
 
+  // One uPlot for a figure: the time axis in the server's zone, the y axis in `uom`, drag to
+  // zoom (reloads the range), double-click to reset, and the newest values in the legend away
+  // from the plot (`last`: the newest point's index; 0 = none).
+  function plotInto(fig, plot, series, data, since, until, uom, last) {
+    var opts = {
+      width: Math.max(280, plot.clientWidth || fig.clientWidth || 600),
+      height: 220,
+      series: series,
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), TZ); },
+      scales: { x: { time: true, min: since, max: until } },
+      axes: [{ values: xTicks(fig), space: 60 }, yAxis(fig, uom)],
+      cursor: { drag: { x: true, y: false, setScale: false } },
+      hooks: {
+        setSelect: [function (u) {
+          if (u.select.width < 5) { return; }
+          var from = u.posToVal(u.select.left, "x");
+          var to = u.posToVal(u.select.left + u.select.width, "x");
+          u.setSelect({ left: 0, width: 0, top: 0, height: 0 }, false);
+          load(fig, { from: from, to: to });
+        }],
+        setCursor: [function (u) {
+          if (u.cursor.idx == null && last > 0) { u.setLegend({ idx: last }, false); }
+        }]
+      }
+    };
+    fig._uplot = new uPlot(opts, data, plot);
+    if (last > 0) { fig._uplot.setLegend({ idx: last }, false); }
+    fig._uplot.over.addEventListener("dblclick", function () { load(fig, { range: current.range }); });
+  }
+
   function draw(fig, d, extra) {
     var plot = fig.querySelector(".plot");
     if (fig._uplot) { fig._uplot.destroy(); fig._uplot = null; }
@@ -211,36 +241,9 @@
     note(fig, off.length ? off.join(", ") + ": " + (fig.dataset.offText || "off the graph") : "");
 
     var last = d.x.length; // the newest point's index (index 0 is the window's start)
-    var opts = {
-      width: Math.max(280, plot.clientWidth || fig.clientWidth || 600),
-      height: 220,
-      series: series,
-      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), TZ); },
-      scales: { x: { time: true, min: since, max: d.until } },
-      axes: [
-        { values: xTicks(fig), space: 60 },
-        yAxis(fig, uom)
-      ],
-      cursor: { drag: { x: true, y: false, setScale: false } },
-      hooks: {
-        setSelect: [function (u) {
-          if (u.select.width < 5) { return; }
-          var from = u.posToVal(u.select.left, "x");
-          var to = u.posToVal(u.select.left + u.select.width, "x");
-          u.setSelect({ left: 0, width: 0, top: 0, height: 0 }, false);
-          load(fig, { from: from, to: to });
-        }],
-        // Away from the plot the legend shows the newest values, not "--".
-        setCursor: [function (u) {
-          if (u.cursor.idx == null && last > 0) { u.setLegend({ idx: last }, false); }
-        }]
-      }
-    };
-    fig._uplot = new uPlot(opts, data, plot);
-    if (last > 0) { fig._uplot.setLegend({ idx: last }, false); }
+    plotInto(fig, plot, series, data, since, d.until, uom, last);
     fig.dataset.points = String(d.x.length);
     fig.dataset.resolution = d.resolution;
-    fig._uplot.over.addEventListener("dblclick", function () { load(fig, { range: current.range }); });
   }
 
   // An http check's response time by phase, stacked: the band of each phase is its share of
@@ -282,32 +285,9 @@
       data.push([null].concat(s.top, [null]));
     });
     var last = d.x.length;
-    var opts = {
-      width: Math.max(280, plot.clientWidth || fig.clientWidth || 600),
-      height: 220,
-      series: series,
-      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), TZ); },
-      scales: { x: { time: true, min: since, max: d.until } },
-      axes: [{ values: xTicks(fig), space: 60 }, yAxis(fig, "s")],
-      cursor: { drag: { x: true, y: false, setScale: false } },
-      hooks: {
-        setSelect: [function (u) {
-          if (u.select.width < 5) { return; }
-          var from = u.posToVal(u.select.left, "x");
-          var to = u.posToVal(u.select.left + u.select.width, "x");
-          u.setSelect({ left: 0, width: 0, top: 0, height: 0 }, false);
-          load(fig, { from: from, to: to });
-        }],
-        setCursor: [function (u) {
-          if (u.cursor.idx == null && last > 0) { u.setLegend({ idx: last }, false); }
-        }]
-      }
-    };
-    fig._uplot = new uPlot(opts, data, plot);
-    if (last > 0) { fig._uplot.setLegend({ idx: last }, false); }
+    plotInto(fig, plot, series, data, since, d.until, "s", last);
     fig.dataset.points = String(d.x.length);
     fig.dataset.phases = d.phases.map(function (p) { return p.label; }).join("|");
-    fig._uplot.over.addEventListener("dblclick", function () { load(fig, { range: current.range }); });
   }
 
   function loadAll() {

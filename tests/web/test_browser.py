@@ -8,9 +8,11 @@ test-artifacts/web/ for a human to look at.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,21 +91,41 @@ def _add_user(data: Path) -> None:
     asyncio.run(run())
 
 
-@pytest.fixture
-def running(tmp_path: Path) -> Iterator[ServerProcess]:
+@contextlib.contextmanager
+def ui_server(
+    tmp_path: Path, config: str, ready: Callable[[ServerProcess], Any], what: str
+) -> Iterator[ServerProcess]:
+    """A real `augenmass run` on `config` with the operator olga, once `ready(server)` holds."""
     cfg = tmp_path / "config"
     cfg.mkdir()
-    (cfg / "augenmass.yaml").write_text(CONFIG)
+    (cfg / "augenmass.yaml").write_text(config)
     data = tmp_path / "data"
     data.mkdir()
     _add_user(data)
     proc = ServerProcess(cfg, data)
     try:
         proc.start()
-        wait_for(lambda: proc.status(False).get("mail/smtp"), 30, "the CRITICAL smtp check")
+        wait_for(lambda: ready(proc), 30, what)
         yield proc
     finally:
         proc.stop()
+
+
+def log_in(page: Any, base: str, lang: str | None = None) -> None:
+    """The login form as olga fills it in; returns on the dashboard."""
+    page.goto(f"{base}/login" + (f"?lang={lang}" if lang else ""))
+    page.fill("input[name=name]", "olga")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/$"))
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[ServerProcess]:
+    with ui_server(
+        tmp_path, CONFIG, lambda p: p.status(False).get("mail/smtp"), "the CRITICAL smtp check"
+    ) as proc:
+        yield proc
 
 
 def test_operator_flow_in_chromium(running: ServerProcess) -> None:

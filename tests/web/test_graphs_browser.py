@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
-from e2e.helpers import ServerProcess, wait_for
+from e2e.helpers import ServerProcess
 
-from .helpers import PASSWORD
-from .test_browser import ARGS, ARTIFACTS, CHROMIUM, _add_user, _playwright
+from .test_browser import ARGS, ARTIFACTS, CHROMIUM, _playwright, log_in, ui_server
 
 pytestmark = pytest.mark.slow
 
@@ -36,24 +35,13 @@ services:
 
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[ServerProcess]:
-    cfg = tmp_path / "config"
-    cfg.mkdir()
-    (cfg / "augenmass.yaml").write_text(CONFIG)
-    data = tmp_path / "data"
-    data.mkdir()
-    _add_user(data)
-    proc = ServerProcess(cfg, data)
-    try:
-        proc.start()
-        for key in ("www1/website", "www1/backup"):
-            wait_for(
-                lambda k=key: proc.series(*k.split("/"), "time" if "web" in k else "size"),
-                30,
-                f"a stored point of {key}",
-            )
+    def stored(proc: ServerProcess) -> bool:
+        return bool(
+            proc.series("www1", "website", "time") and proc.series("www1", "backup", "size")
+        )
+
+    with ui_server(tmp_path, CONFIG, stored, "a stored point of each service") as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 def _graph(page: Any, base: str, path: str) -> Any:
@@ -92,11 +80,7 @@ def test_graphs_read_well_in_english_and_german(running: ServerProcess) -> None:
                     else None
                 ),
             )
-            page.goto(base + "/login")
-            page.fill("input[name=name]", "olga")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(re.compile(r".*/$"))
+            log_in(page, base)
 
             fig = _graph(page, base, "/service/www1/website?lang=en")
             yticks = (fig.get_attribute("data-yticks") or "").split("|")
@@ -161,19 +145,14 @@ def http_checked(tmp_path: Path) -> Iterator[ServerProcess]:
 
     site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
     threading.Thread(target=site.serve_forever, daemon=True).start()
-    cfg = tmp_path / "config"
-    cfg.mkdir()
-    (cfg / "augenmass.yaml").write_text(PHASES_CONFIG % site.server_address[1])
-    data = tmp_path / "data"
-    data.mkdir()
-    _add_user(data)
-    proc = ServerProcess(cfg, data)
+
+    def ready(proc: ServerProcess) -> bool:
+        return len(proc.series("www1", "site", "time_firstbyte")) >= 2
+
     try:
-        proc.start()
-        wait_for(lambda: len(proc.series("www1", "site", "time_firstbyte")) >= 2, 30, "2 checks")
-        yield proc
+        with ui_server(tmp_path, PHASES_CONFIG % site.server_address[1], ready, "2 checks") as p:
+            yield p
     finally:
-        proc.stop()
         site.shutdown()
         site.server_close()
 
@@ -188,11 +167,7 @@ def test_http_response_time_is_stacked_by_phase(http_checked: ServerProcess) -> 
             page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(base + "/login")
-            page.fill("input[name=name]", "olga")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(re.compile(r".*/$"))
+            log_in(page, base)
             for lang, names in (
                 ("en", ("DNS", "Connect", "First byte")),
                 ("de", ("Verbindung", "Erstes Byte")),

@@ -4,16 +4,14 @@ test-artifacts/web/."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from e2e.helpers import ServerProcess, wait_for
+from e2e.helpers import ServerProcess
 
-from .helpers import PASSWORD
-from .test_browser import ARGS, ARTIFACTS, CHROMIUM, _add_user, _playwright
+from .test_browser import ARGS, ARTIFACTS, CHROMIUM, _playwright, log_in, ui_server
 
 pytestmark = pytest.mark.slow
 
@@ -36,19 +34,10 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[ServerProcess]:
-    cfg = tmp_path / "config"
-    cfg.mkdir()
-    (cfg / "augenmass.yaml").write_text(CONFIG)
-    data = tmp_path / "data"
-    data.mkdir()
-    _add_user(data)
-    proc = ServerProcess(cfg, data)
-    try:
-        proc.start()
-        wait_for(lambda: len(proc.status(False)) == 3, 30, "the three problems")
+    with ui_server(
+        tmp_path, CONFIG, lambda p: len(p.status(False)) == 3, "the three problems"
+    ) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.mark.parametrize("lang", ["en", "de"])
@@ -61,11 +50,7 @@ def test_problems_fill_a_phones_first_screen(running: ServerProcess, lang: str) 
         try:
             ctx = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
             page = ctx.new_page()
-            page.goto(f"{base}/login?lang={lang}")
-            page.fill("input[name=name]", "olga")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(re.compile(r".*/$"))
+            log_in(page, base, lang)
             rows = page.locator("table.problems tbody tr")
             rows.first.wait_for(timeout=15_000)
             header = page.locator("header.top").bounding_box()

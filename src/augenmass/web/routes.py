@@ -291,26 +291,31 @@ async def service_page(request: Request, host: str, service: str) -> Response:
     return page(request, "object.html", _ctx(who, **ctx))
 
 
-@router.get("/ui/graph/{host}/{service:path}")
-async def graph_data(request: Request, host: str, service: str) -> Response:
-    """One series as JSON for graph.js (service '-' stands for the host's own check)."""
+async def _graph_window(
+    request: Request, host: str, service: str
+) -> tuple[ServerControl, CheckKey, float, float]:
+    """The check and the time window a graph asks for (service '-' is the host's own check)."""
     await viewer(request)
     key = _key_or_404(request, host, None if service == "-" else service)
     control = deps.get_control(request)
     q = request.query_params
     since, until = graphs.window(q.get("range"), q.get("from"), q.get("to"), control.clock.now())
-    data = await graphs.series_json(control, key, q.get("label", "")[:512], since, until)
+    return control, key, since, until
+
+
+@router.get("/ui/graph/{host}/{service:path}")
+async def graph_data(request: Request, host: str, service: str) -> Response:
+    """One series as JSON for graph.js."""
+    control, key, since, until = await _graph_window(request, host, service)
+    label = request.query_params.get("label", "")[:512]
+    data = await graphs.series_json(control, key, label, since, until)
     return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/ui/phases/{host}/{service:path}")
 async def phases_data(request: Request, host: str, service: str) -> Response:
     """An http check's response time by phase (DNS, connect, TLS, first byte) for graph.js."""
-    await viewer(request)
-    key = _key_or_404(request, host, None if service == "-" else service)
-    control = deps.get_control(request)
-    q = request.query_params
-    since, until = graphs.window(q.get("range"), q.get("from"), q.get("to"), control.clock.now())
+    control, key, since, until = await _graph_window(request, host, service)
     data = await graphs.phases_json(control, key, since, until)
     return JSONResponse(data, headers={"Cache-Control": "no-store"})
 

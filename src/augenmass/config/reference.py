@@ -25,6 +25,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from augenmass.config.checks import check_model, check_types
+from augenmass.config.cluster import ClusterModel
 from augenmass.config.notifications import contact_model, notifications_model
 from augenmass.config.policy import DEFAULT_TIMEOUT, UNKNOWN
 from augenmass.config.schema import (
@@ -310,6 +311,7 @@ def build_schema() -> dict[str, Any]:
         "service": ServiceModel,
         "notification-rule": RuleModel,
         "agent": AgentModel,
+        "cluster": ClusterModel,
     }
     for name, model in models.items():
         defs[name] = _model_schema(model, defs)
@@ -358,6 +360,7 @@ def build_schema() -> dict[str, Any]:
         ),
         "notification_rules": _nullable({"type": "array", "items": _ref("notification-rule")}),
         "agents": _named(_nullable(_ref("agent")), host_name),
+        "cluster": _nullable(_ref("cluster")),
     }
     for name, text in SECTION_TEXT.items():
         sections[name]["description"] = text
@@ -404,6 +407,8 @@ SECTION_TEXT = {
     "notification_rules": "Extra contact groups for services that match.",
     "agents": "`augenmass agent`s (name -> agent) that run the checks of hosts the server cannot"
     " reach and send the results (docs/agent.md); each is also a host of its name.",
+    "cluster": "Check workers over NATS JetStream and the active/standby lease of servers that"
+    " share a PostgreSQL store (docs/deployment.md).",
 }
 SECTION_EXAMPLES = {
     "settings": """settings:
@@ -457,6 +462,10 @@ SECTION_EXAMPLES = {
   office:
     hosts: {tag: office}              # or `agent: office` on a host or template
     timeout: 3m                       # silent this long: office DOWN, its hosts UNREACHABLE""",
+    "cluster": """cluster:
+  nats: {url: "nats://127.0.0.1:4222"}   # workers: augenmass worker --nats URL [--zone NAME]
+  zones: [dc-east]                      # hosts join with `zone: dc-east`
+  lease: {ttl: 10s, renew: 3s}          # active/standby on a shared PostgreSQL store""",
 }
 _INTRO = f"""# Configuration reference
 
@@ -648,6 +657,7 @@ class _Markdown:
             "services": "service",
             "notification_rules": "notification-rule",
             "agents": "agent",
+            "cluster": "cluster",
         }
         for section in self.schema["properties"]:
             self.section(section, entries.get(section))

@@ -10,6 +10,7 @@ from typing import Any
 
 from augenmass.config.agents import build_agents
 from augenmass.config.applyrule import matches
+from augenmass.config.cluster import ClusterModel
 from augenmass.config.inherit import Templates
 from augenmass.config.notifications import (
     NotificationsModel,
@@ -41,6 +42,7 @@ from augenmass.core.fields import check_host_name
 from augenmass.core.plan import (
     DEFAULT_HOST_CHECK,
     CheckSpec,
+    ClusterSettings,
     Contact,
     HostPlan,
     NotificationSettings,
@@ -157,6 +159,10 @@ class Resolver:
         for index, esc in enumerate(model.escalations or ()):
             if not known["contact group"].issuperset(esc.notify):
                 self._refs("contact group", esc.notify, at("escalations").at(index, "notify"))
+
+    def cluster(self) -> ClusterSettings:
+        model: ClusterModel = self._keyed(ClusterModel, "cluster")
+        return model.to_settings()
 
     def notifications(self) -> NotificationSettings:
         model: NotificationsModel = self._keyed(notifications_model(), "notifications")
@@ -513,6 +519,7 @@ class Resolver:
             settings=settings,
             notifications=notifications,
             agents=agents,
+            cluster=self.cluster(),
         )
         return Built(plan, self.warnings)
 

@@ -12,7 +12,7 @@ from augenmass.core.errors import ConfigProblem
 
 NAMED = ("timeperiods", "contacts", "contact_groups", "templates", "hosts", "agents")
 LISTED = ("services", "notification_rules")
-KEYED = ("settings", "defaults", "notifications")
+KEYED = ("settings", "defaults", "notifications", "cluster")
 SECTIONS = NAMED + LISTED + KEYED
 _KIND = {
     "timeperiods": "time period",

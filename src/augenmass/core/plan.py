@@ -308,6 +308,24 @@ class NotificationSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class LeaseSettings:
+    """The active server's lease in a PostgreSQL store (active/standby)."""
+
+    ttl: float = 10.0  # not renewed for this long: a standby takes over
+    renew: float = 3.0  # how often the active server renews it
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSettings:
+    """Check workers over NATS JetStream (`nats_url` None: none) and the active/standby lease."""
+
+    nats_url: str | None = field(default=None, repr=False)  # may hold a user and password
+    prefix: str = "augenmass"  # of stream and subject names
+    zones: tuple[str, ...] = ()  # besides the default zone (hosts without `zone:`)
+    lease: LeaseSettings = LeaseSettings()
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     hosts: Mapping[str, HostPlan] = field(default_factory=dict)
     services: Mapping[CheckKey, ServicePlan] = field(default_factory=dict)
@@ -317,6 +335,7 @@ class Plan:
     settings: Settings = Settings()
     notifications: NotificationSettings = NotificationSettings()
     agents: Mapping[str, AgentPlan] = field(default_factory=dict)
+    cluster: ClusterSettings = ClusterSettings()
 
     def agent_of(self, key: CheckKey) -> str | None:
         """The agent that runs this check, or None when the server runs it."""

@@ -1,0 +1,61 @@
+"""The `cluster:` section: NATS workers and the active/standby lease."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from augenmass.config import load_config
+from augenmass.core.errors import ConfigError
+
+HOST = "hosts:\n  a: {address: 127.0.0.1}\n"
+
+
+def _load(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
+    path = tmp_path / "c.yaml"
+    path.write_text(HOST + text)
+    return load_config(path)
+
+
+def test_without_a_cluster_section_there_are_no_workers(tmp_path: Path) -> None:
+    cluster = _load(tmp_path, "").cluster
+    assert cluster.nats_url is None and cluster.zones == ()
+    assert (cluster.lease.ttl, cluster.lease.renew) == (10.0, 3.0)
+
+
+def test_the_section_is_read(tmp_path: Path) -> None:
+    text = (
+        "cluster:\n"
+        "  nats: {url: 'nats://127.0.0.1:4222', prefix: mon}\n"
+        "  zones: [dc1, dc2]\n"
+        "  lease: {ttl: 12s, renew: 2s}\n"
+    )
+    cluster = _load(tmp_path, text).cluster
+    assert cluster.nats_url == "nats://127.0.0.1:4222" and cluster.prefix == "mon"
+    assert cluster.zones == ("dc1", "dc2")
+    assert (cluster.lease.ttl, cluster.lease.renew) == (12.0, 2.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "said"),
+    [
+        ("cluster:\n  nats: {url: 'http://x'}\n", ":4: cluster.nats.url", "nats://HOST:PORT"),
+        ("cluster:\n  lease: {ttl: 5s, renew: 3s}\n", ":4: cluster.lease", "a third of"),
+        ("cluster:\n  zone: [x]\n", ":4: cluster.zone", "zones"),
+    ],
+)
+def test_mistakes_are_named_with_line_and_key(
+    tmp_path: Path, text: str, where: str, said: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, text)
+    shown = str(caught.value)
+    assert where in shown and said in shown, shown
+
+
+def test_a_password_in_the_nats_url_is_never_shown(tmp_path: Path) -> None:
+    text = "cluster:\n  nats: {url: 'nats://u:s3cr3t-pw@127.0.0.1:4222'}\n  lease: {renew: 9s}\n"
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, text)
+    assert "s3cr3t-pw" not in str(caught.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from augenmass.config.checks import SPEC_FIELDS, check_model, check_types
@@ -43,13 +44,53 @@ def pick(model: PolicyModel, defaults: PolicyModel, name: str) -> Any:
     return getattr(defaults, name) if value is None else value
 
 
+# Most objects of a large config have one of a few policies: a load builds each once (keyed by
+# everything build_policy reads of the object) and the objects share it (frozen).
+PolicyCache = dict[tuple[Any, ...], Policy]
+
+
+_LISTS = ("notify_on", "notify", "contacts", "escalations")
+_plain_of = operator.itemgetter(*_PLAIN)
+_lists_of = operator.itemgetter(*_LISTS)
+
+
+def _policy_key(own: dict[str, Any], is_host: bool) -> tuple[Any, ...]:
+    lists = tuple(None if value is None else repr(value) for value in _lists_of(own))
+    return (is_host, _plain_of(own), lists)
+
+
 def build_policy(
-    model: PolicyModel, defaults: PolicyModel, is_host: bool, where: Where
+    model: PolicyModel,
+    defaults: PolicyModel,
+    is_host: bool,
+    where: Where,
+    cache: PolicyCache | None = None,
 ) -> tuple[Policy, list[ConfigProblem]]:
-    kwargs: dict[str, Any] = {}
+    """`cache`: of one load, with one `defaults` (they are not part of its key)."""
     # A validated model keeps its fields in __dict__: read there, 16 keys of each of 30,000
     # objects cost about half of what getattr did (bench/config_load.py, cProfile).
     own, fallback = vars(model), vars(defaults)
+    if cache is None:
+        return _build_policy(model, defaults, is_host, where, own, fallback)
+    key = _policy_key(own, is_host)
+    found = cache.get(key)
+    if found is not None:
+        return found, []
+    policy, problems = _build_policy(model, defaults, is_host, where, own, fallback)
+    if not problems:  # a problem names its place: built again for each object that has it
+        cache[key] = policy
+    return policy, problems
+
+
+def _build_policy(
+    model: PolicyModel,
+    defaults: PolicyModel,
+    is_host: bool,
+    where: Where,
+    own: dict[str, Any],
+    fallback: dict[str, Any],
+) -> tuple[Policy, list[ConfigProblem]]:
+    kwargs: dict[str, Any] = {}
     for name in _PLAIN:
         value = own[name]
         if value is None:
@@ -117,10 +158,37 @@ def _dead_man(kwargs: dict[str, Any], own: dict[str, Any], where: Where) -> list
     return problems
 
 
-# A large config repeats a few checks thousands of times (from templates, apply rules, or
-# written alike): each distinct `check:` mapping is validated once per load. Keyed by its repr,
-# which tells 1, "1" and true apart; the options mapping is then shared, read-only, by the specs.
-CheckCache = dict[str, tuple[CheckModel, dict[str, Any]]]
+class CheckCache:
+    """What one load learnt about its checks.
+
+    A large config repeats a few checks thousands of times (from templates, apply rules, or
+    written alike): each distinct `check:` mapping is validated once per load. Keyed by its
+    repr, which tells 1, "1" and true apart; the options mapping is then shared, read-only, by
+    the specs. (Validating field by field, as hosts are, was slower here: an options model is
+    validated in pydantic's core alone, without a Python validator to save.)"""
+
+    def __init__(self) -> None:
+        self.checks: dict[str, tuple[CheckModel, dict[str, Any]]] = {}
+        self.models: dict[str, type[CheckModel] | str] = {}  # check_model() of each type
+        self.types = check_types()
+        self.specs: dict[tuple[Any, ...], CheckSpec] = {}
+        self.keys: dict[int, tuple[dict[str, Any], str]] = {}
+
+    def key_of(self, check: dict[str, Any]) -> str:
+        """repr(check), once per mapping: a template's check is the same object on every host
+        that uses it (kept here, so its id is not reused while the load runs)."""
+        seen = self.keys.get(id(check))
+        if seen is not None and seen[0] is check:
+            return seen[1]
+        key = repr(check)
+        self.keys[id(check)] = (check, key)
+        return key
+
+    def model_of(self, kind: str) -> type[CheckModel] | str:
+        found = self.models.get(kind)
+        if found is None:
+            found = self.models[kind] = check_model(kind)
+        return found
 
 
 def build_check(
@@ -133,15 +201,15 @@ def build_check(
     """`where` is the place of the `check:` key itself."""
     if not isinstance(check, dict):
         return None, [where.problem("expected a mapping with a `type` (e.g. {type: plugin, ...})")]
-    key = repr(check)
-    cached = cache.get(key) if cache is not None else None
+    key = repr(check) if cache is None else cache.key_of(check)
+    cached = cache.checks.get(key) if cache is not None else None
     if cached is None:
-        checked, problems = _validated(check, where)
+        checked, problems = _validated(check, where, cache)
         if checked is None:
             return None, problems
         cached = checked
         if cache is not None:
-            cache[key] = cached
+            cache.checks[key] = cached
     validated, options = cached
     timeout = validated.timeout
     if timeout is None:
@@ -154,33 +222,47 @@ def build_check(
         else pick(model, defaults, name)
         for name in ("timeout_state", "exit_code_state")
     }
-    return (
-        CheckSpec(
-            type=check["type"],
-            command=tuple(getattr(validated, "command", ())),
-            options=options,
-            timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
-            timeout_state=UNKNOWN if states["timeout_state"] is None else states["timeout_state"],
-            exit_code_state=(
-                UNKNOWN if states["exit_code_state"] is None else states["exit_code_state"]
-            ),
+    if cache is None:
+        return _spec(check, validated, options, timeout, states), []
+    # one spec for every object with the same check and the same fallbacks (frozen, shared)
+    spec_key = (key, timeout, states["timeout_state"], states["exit_code_state"])
+    spec = cache.specs.get(spec_key)
+    if spec is None:
+        spec = cache.specs[spec_key] = _spec(check, validated, options, timeout, states)
+    return spec, []
+
+
+def _spec(
+    check: dict[str, Any],
+    validated: CheckModel,
+    options: dict[str, Any],
+    timeout: float | None,
+    states: dict[str, Any],
+) -> CheckSpec:
+    return CheckSpec(
+        type=check["type"],
+        command=tuple(vars(validated).get("command", ())),
+        options=options,
+        timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+        timeout_state=UNKNOWN if states["timeout_state"] is None else states["timeout_state"],
+        exit_code_state=(
+            UNKNOWN if states["exit_code_state"] is None else states["exit_code_state"]
         ),
-        [],
     )
 
 
 def _validated(
-    check: dict[str, Any], where: Where
+    check: dict[str, Any], where: Where, cache: CheckCache | None = None
 ) -> tuple[tuple[CheckModel, dict[str, Any]] | None, list[ConfigProblem]]:
     """The options model of a `check:` mapping and its options for CheckSpec, or problems."""
     kind = check.get("type")
-    types = check_types()
+    types = check_types() if cache is None else cache.types
     if not isinstance(kind, str):
         choices = ", ".join(types)
         return None, [where.at("type").problem(f"required key is missing (one of: {choices})")]
     if kind not in types:
         return None, [where.at("type").problem(unknown("check type", kind, types))]
-    options_model = check_model(kind)
+    options_model = check_model(kind) if cache is None else cache.model_of(kind)
     if isinstance(options_model, str):
         return None, [where.at("type").problem(options_model)]
     options = {k: v for k, v in check.items() if k != "type"}

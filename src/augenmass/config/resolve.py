@@ -11,6 +11,7 @@ from typing import Any
 from augenmass.config.agents import build_agents
 from augenmass.config.applyrule import matches
 from augenmass.config.cluster import ClusterModel
+from augenmass.config.fastvalid import FieldCache
 from augenmass.config.inherit import Templates
 from augenmass.config.notifications import (
     NotificationsModel,
@@ -23,7 +24,7 @@ from augenmass.config.notifications import (
 from augenmass.config.paths import Where
 from augenmass.config.periods import BUILTIN, build_timeperiods
 from augenmass.config.pingkey import build_ping_key
-from augenmass.config.policy import CheckCache, build_check, build_policy
+from augenmass.config.policy import CheckCache, PolicyCache, build_check, build_policy
 from augenmass.config.schema import (
     GroupModel,
     HostModel,
@@ -73,8 +74,12 @@ class Resolver:
         self.s = sections
         self.problems = problems
         self.warnings: list[str] = []
-        self.checks: CheckCache = {}
+        self.checks = CheckCache()
+        self.policies: PolicyCache = {}
         self.ping_keys: dict[str, str] = {}  # key -> where it was first set
+        # hosts and services repeat their templates' keys: each distinct value validated once
+        self.fast_hosts = FieldCache(HostModel)
+        self.fast_services = FieldCache(ServiceModel)
         named = sections.named
         self.known = {
             "contact group": set(named["contact_groups"]),
@@ -241,12 +246,14 @@ class Resolver:
             self.problems.append(entry.where.problem("expected a mapping of host settings"))
             return None
         merged = templates.merge(Entry(entry.name, body, entry.where))
-        model, problems = validate(HostModel, merged.data, entry.where, merged.origins)
+        model, problems = validate(
+            HostModel, merged.data, entry.where, merged.origins, self.fast_hosts
+        )
         self.problems.extend(problems)
         if model is None:
             return None
         self.policy_refs(model, merged.origins, entry.where)
-        policy, problems = build_policy(model, defaults, True, entry.where)
+        policy, problems = build_policy(model, defaults, True, entry.where, self.policies)
         self.problems.extend(problems)
         check = None
         defaulted = False
@@ -320,10 +327,11 @@ class Resolver:
         shown: dict[tuple[str, str], CheckKey] = {}
         for entry in self.s.listed["services"]:
             for plan in self._service(entry, hosts, templates, defaults):
+                key = plan.key
                 pub = plan.public
-                if pub is not None and plan.key not in result:
-                    other = shown.setdefault((pub.group, pub.name.casefold()), plan.key)
-                    if other != plan.key:
+                if pub is not None and key not in result:
+                    other = shown.setdefault((pub.group, pub.name.casefold()), key)
+                    if other != key:
                         self.problems.append(
                             entry.where.at("public").problem(
                                 f"public name {pub.name!r} is also shown for {other}: visitors"
@@ -331,7 +339,7 @@ class Resolver:
                                 " put $HOSTDISPLAYNAME$ in the name"
                             )
                         )
-                first = result.get(plan.key)
+                first = result.get(key)
                 if first is not None:
                     where = Where(first.source.file, {}, ())
                     self.problems.append(
@@ -341,7 +349,7 @@ class Resolver:
                         )
                     )
                     continue
-                result[plan.key] = plan
+                result[key] = plan
         return result
 
     def _service(
@@ -355,12 +363,14 @@ class Resolver:
             self.problems.append(entry.where.problem("expected a mapping with name, host, check"))
             return []
         merged = templates.merge(entry)
-        model, problems = validate(ServiceModel, merged.data, entry.where, merged.origins)
+        model, problems = validate(
+            ServiceModel, merged.data, entry.where, merged.origins, self.fast_services
+        )
         self.problems.extend(problems)
         if model is None:
             return []
         self.policy_refs(model, merged.origins, entry.where)
-        policy, problems = build_policy(model, defaults, False, entry.where)
+        policy, problems = build_policy(model, defaults, False, entry.where, self.policies)
         self.problems.extend(problems)
         targets = self._targets(model, entry, hosts)
         check = None
@@ -383,17 +393,19 @@ class Resolver:
         ping_key = ""
         if model.ping_key is not None:
             ping_key = self._ping_key(model.ping_key, policy, targets, entry.where.at("ping_key"))
+        # worked out once for all the hosts an apply rule gives it to
+        tags, groups, source = tuple(model.tags), tuple(model.groups), _source(entry.where)
         return [
             ServicePlan(
                 host=host,
                 name=model.name,
                 check=check,
                 display_name=model.display_name,
-                tags=tuple(model.tags),
-                groups=tuple(model.groups),
+                tags=tags,
+                groups=groups,
                 vars=dict(model.vars),
                 policy=policy,
-                source=_source(entry.where),
+                source=source,
                 public=_public(model, hosts.get(host)),
                 ping_key=ping_key,
             )

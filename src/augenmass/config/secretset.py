@@ -11,10 +11,11 @@ secret is called `password` or `*_secret` is covered without a change here.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from augenmass.core.plan import Plan
+from augenmass.core.plan import HostPlan, Plan, ServicePlan
 from augenmass.core.secrets import REDACT, url_password
 
 _EXACT = frozenset(
@@ -23,7 +24,9 @@ _EXACT = frozenset(
 _SUFFIXES = ("password", "_secret", "_community", "_token", "auth_key", "priv_key", "ping_key")
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: object) -> bool:
+    # a config has few distinct key names and meets each of them thousands of times
     name = str(key).lower()
     return name in _EXACT or name.endswith(_SUFFIXES)
 
@@ -34,12 +37,39 @@ def _scalar(value: Any) -> str | None:
     return str(value)
 
 
+def _text(text: str, secret: bool, out: set[str]) -> None:
+    if secret:
+        out.add(text.strip())
+        scheme, _, credential = text.strip().partition(" ")
+        if credential and scheme.lower() in ("basic", "bearer", "token"):
+            out.add(credential.strip())  # an Authorization header's credential alone
+    if "@" in text and "://" in text:
+        password = url_password(text)
+        if password:
+            out.add(password)
+
+
 def _walk(value: Any, secret: bool, out: set[str], depth: int = 0) -> None:
     if depth > 12:
         return  # config data is shallow; a deeper structure holds no keyed secret we know
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind is str:  # the common case first: most of a config is text in mappings
+        if secret or ("@" in value and "://" in value):
+            _text(value, secret, out)
+    elif kind is dict or isinstance(value, Mapping):
         for key, item in value.items():
-            _walk(item, secret or is_secret_key(key), out, depth + 1)
+            hidden = secret or is_secret_key(key)
+            kind = type(item)
+            if kind is str:
+                if hidden or ("@" in item and "://" in item):
+                    _text(item, hidden, out)
+            elif item is None or kind is bool:
+                continue  # no secret, as in _scalar
+            elif kind is int or kind is float:
+                if hidden:
+                    _text(str(item), True, out)
+            else:
+                _walk(item, hidden, out, depth + 1)
     elif isinstance(value, list | tuple | frozenset | set):
         for item in value:
             _walk(item, secret, out, depth + 1)
@@ -48,29 +78,24 @@ def _walk(value: Any, secret: bool, out: set[str], depth: int = 0) -> None:
             _walk(getattr(value, f.name), secret or is_secret_key(f.name), out, depth + 1)
     else:
         text = _scalar(value)
-        if text is None:
-            return
-        if secret:
-            out.add(text.strip())
-            scheme, _, credential = text.strip().partition(" ")
-            if credential and scheme.lower() in ("basic", "bearer", "token"):
-                out.add(credential.strip())  # an Authorization header's credential alone
-        if "@" in text and "://" in text:
-            password = url_password(text)
-            if password:
-                out.add(password)
+        if text is not None:
+            _text(text, secret, out)
 
 
 def plan_secrets(plan: Plan) -> set[str]:
     """Every secret a loaded plan holds."""
     out: set[str] = set()
-    for host in plan.hosts.values():
-        if host.check is not None:
-            _walk(host.check.options, False, out)
-        _walk(host.vars, False, out)
+    # identical checks share one options mapping (config/policy.py): each is walked once
+    seen: set[int] = set()
+    objects: list[HostPlan | ServicePlan] = [*plan.hosts.values(), *plan.services.values()]
+    for obj in objects:
+        check = obj.check
+        if check is not None and id(check.options) not in seen:
+            seen.add(id(check.options))
+            _walk(check.options, False, out)
+        if obj.vars:
+            _walk(obj.vars, False, out)
     for service in plan.services.values():
-        _walk(service.check.options, False, out)
-        _walk(service.vars, False, out)
         if service.ping_key:
             out.add(service.ping_key)
     _walk(plan.notifications, False, out)

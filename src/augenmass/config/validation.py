@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from augenmass.config.fastvalid import FieldCache
 from augenmass.config.paths import Where
 from augenmass.config.secretset import is_secret_key
 from augenmass.config.suggest import did_you_mean
@@ -81,14 +82,25 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
 
 
 def validate(
-    model: type[M], data: Any, where: Where, origins: dict[str, Where] | None = None
+    model: type[M],
+    data: Any,
+    where: Where,
+    origins: dict[str, Where] | None = None,
+    fast: FieldCache[M] | None = None,
 ) -> tuple[M | None, list[ConfigProblem]]:
     """Validate `data`; problems point at `origins[key]` (e.g. a template) when given.
+
+    With `fast` (a FieldCache of `model`), a mapping whose field values were all seen valid
+    before is built without validating it again; anything else takes the usual way below.
 
     With problems, the model is validated once more without the offending top-level keys, so
     that cross-checks (references, cycles) still run on the rest and every problem shows at
     once. The model returned then is partial; the problems make the whole load fail anyway.
     """
+    if fast is not None:
+        built = fast.fast(data)
+        if built is not None:
+            return built, []
     try:
         return model.model_validate(data), []
     except ValidationError as exc:

@@ -1,0 +1,429 @@
+"""Start-up at 10,000 and 50,000 hosts (issue 17): config load by layer, `check-config`,
+`augenmass run` from spawn to the first check, and the scheduler's lateness during a reload.
+
+The config has the issue's shape: one line per host (`{address: ..., use: ..., tags: [a, b]}`),
+two services per host — one from an apply rule (`hosts: {tag: linux}`), one written per host
+with its own URL (and, on every tenth, its own thresholds) — so 10,000 hosts carry 20,000
+services. Host checks and applied checks are TCP connects to the host's loopback address
+(127.x.y.z); the written HTTP checks go to a small HTTP server this script runs on 127.0.0.1,
+which notes when the first request arrives. Nothing leaves the machine.
+
+    python bench/startup.py load --hosts 10000 50000     # YAML, sections, resolve; check-config
+    python bench/startup.py run --hosts 10000            # spawn -> first check; RSS
+    python bench/startup.py reload --hosts 10000         # lateness p99 before / during reloads
+    python bench/startup.py profile --hosts 10000        # cProfile of one load_config
+
+Every measurement runs in a fresh process; each loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SITE = 100  # hosts per site tag
+
+HEAD = """\
+settings:
+  timezone: Europe/Berlin
+  max_concurrent_checks: 256
+  max_check_spread: {spread}
+  self_metrics_interval: {metrics}
+
+defaults:
+  check_interval: 5m
+  retry_interval: 1m
+  max_check_attempts: 3
+  notify: [ops]
+
+contacts:
+  alice: {{email: alice@example.org}}
+  bob: {{email: bob@example.org, language: de}}
+contact_groups:
+  ops: [alice, bob]
+  web-team: [bob]
+
+templates:
+  linux-server:
+    check: {{type: tcp, port: 22, timeout: 5s}}
+    check_interval: 5m
+    groups: [linux-servers]
+  web-server: {{use: linux-server, notify: [web-team], vars: {{vhost: www.example.org}}}}
+  website:
+    check_interval: 5m
+    retry_interval: 1m
+    notification_period: 24x7
+
+services:
+  - name: ssh
+    hosts: {{tag: linux}}
+    check: {{type: tcp, port: 22, expect: [SSH-], warning: "1", critical: "3"}}
+"""
+
+
+def address(number: int) -> str:
+    # loopback only: a run of this config connects to 127.x.y.z and nowhere else
+    return f"127.{(number >> 16) & 255}.{(number >> 8) & 255}.{(number & 255) or 1}"
+
+
+def host_name(number: int) -> str:
+    return f"h{number:06d}.site{number // SITE:04d}"
+
+
+def write_config(path: Path, hosts: int, port: int = 9, spread: str = "60s") -> Path:
+    """A config of `hosts` hosts and 2 x `hosts` services at `path` (one file)."""
+    lines = [HEAD.format(spread=spread, metrics="10s")]
+    for number in range(hosts):
+        name = host_name(number)
+        lines.append(
+            f"  - {{name: web, host: {name}, use: website, check: {{type: http, "
+            f'url: "http://127.0.0.1:{port}/{name}/health", contains: ok'
+            + _thresholds(number)
+            + "}}"
+        )
+    lines.append("hosts:")
+    for number in range(hosts):
+        use = "web-server" if number % 3 == 0 else "linux-server"
+        lines.append(
+            f"  {host_name(number)}: {{address: {address(number)}, use: {use}, "
+            f"tags: [linux, site{number // SITE:04d}]}}"
+        )
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _thresholds(number: int) -> str:
+    # every tenth web check has thresholds of its own, as a real config has a few
+    if number % 10:
+        return ""
+    return f', warning: "{1 + number % 7}", critical: "{5 + number % 5}"'
+
+
+# ---- load: each layer in a fresh process ------------------------------------------------------
+
+_LOAD_CHILD = r"""
+import gc, json, resource, sys, time
+from pathlib import Path
+t0 = time.perf_counter(); c0 = time.process_time()
+from augenmass.config import load_config
+from augenmass.config.yamlload import Budget, load_yaml
+from augenmass.config.sections import collect
+from augenmass.config.resolve import Resolver
+imported = time.perf_counter() - t0
+path = Path(sys.argv[1])
+gc.disable()
+out = {"import": imported}
+t = time.perf_counter(); c = time.process_time()
+yf, problems = load_yaml(path, path.name, Budget())
+out["yaml"] = time.process_time() - c
+c = time.process_time()
+problems = []
+sections = collect([yf], problems)
+out["sections"] = time.process_time() - c
+c = time.process_time()
+built = Resolver(sections, problems).plan()
+out["resolve"] = time.process_time() - c
+assert not problems, problems[:3]
+gc.enable()
+del yf, sections, built
+c = time.process_time(); t = time.perf_counter()
+plan = load_config(path)
+out["load_config_cpu"] = time.process_time() - c
+out["load_config_wall"] = time.perf_counter() - t
+out["hosts"] = len(plan.hosts); out["services"] = len(plan.services)
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
+out["rss_mb"] = int(hwm.split()[1]) / 1024
+print(json.dumps(out))
+"""
+
+
+def measure_load(path: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", _LOAD_CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def check_config(path: Path) -> tuple[float, float]:
+    """`augenmass check-config` as a user runs it: wall and CPU (user + system) of the process."""
+    before = os.times()
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "augenmass", "check-config", str(path)],
+        capture_output=True,
+        check=True,
+        timeout=600,
+    )
+    wall = time.perf_counter() - start
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+    return wall, cpu
+
+
+# ---- run: spawn -> first check at the local target --------------------------------------------
+
+
+class Target:
+    """An HTTP server on 127.0.0.1 answering every request `200 ok`; notes the first one."""
+
+    def __init__(self) -> None:
+        self.first: float | None = None
+        self.requests = 0
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+            writer.close()
+            return
+        if self.first is None:
+            self.first = time.perf_counter()
+        self.requests += 1
+        del head
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        with _quiet():
+            await writer.drain()
+        writer.close()
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+
+class _quiet:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> bool:
+        return exc[0] is not None and issubclass(exc[0], OSError)  # type: ignore[arg-type]
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _spawn(config: Path, data: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "augenmass",
+            "run",
+            "--config",
+            str(config),
+            "--data",
+            str(data),
+            "--listen",
+            "127.0.0.1:0",
+            "--log-level",
+            "info",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(data.parent / f"{data.name}.log", "ab"),  # noqa: SIM115 - the child's
+        start_new_session=True,
+    )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
+def _log_line(log: Path, message: str, deadline: float) -> dict[str, object] | None:
+    """The first JSON/logfmt line of `log` with msg=`message`, waiting until `deadline`."""
+    while time.monotonic() < deadline:
+        for line in log.read_text(errors="replace").splitlines():
+            if f"msg={message} " in line or f"msg={message}" == line.split(" ")[-1]:
+                return dict(part.split("=", 1) for part in line.split(" ") if "=" in part)  # type: ignore[return-value]
+        time.sleep(0.05)
+    return None
+
+
+async def measure_run(tmp: Path, hosts: int, restart: bool) -> dict[str, float]:
+    """Spawn the server on a fresh (or, with `restart`, an already used) data directory and
+    wait for the first request at the target: seconds from spawn, and the RSS then."""
+    target = Target()
+    await target.start()
+    config = write_config(tmp / f"run{hosts}.yaml", hosts, target.port, spread="60s")
+    data = tmp / f"data{hosts}"
+    if restart and not data.exists():  # a first run to leave states and a store behind
+        proc = _spawn(config, data)
+        await _until(lambda: target.first is not None, 120)
+        await asyncio.sleep(5)
+        _stop(proc)
+        target.first = None
+    log = data.parent / f"{data.name}.log"
+    log.write_text("")
+    spawned = time.perf_counter()
+    proc = _spawn(config, data)
+    try:
+        await _until(lambda: target.first is not None, 120)
+        first = (target.first or float("nan")) - spawned
+        rss = _rss_mb(proc.pid)
+        started = _log_line(log, "started", time.monotonic() + 30) or {}
+    finally:
+        _stop(proc)
+        await target.stop()
+    out = {"first_check": first, "rss_mb": rss}
+    for key, value in started.items():
+        if key.endswith("_s"):
+            out[key] = float(str(value))
+    return out
+
+
+async def _until(condition: object, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not within {seconds} s")
+        await asyncio.sleep(0.005)
+
+
+# ---- reload: scheduler lateness around SIGHUP -------------------------------------------------
+
+
+async def measure_reload(tmp: Path, hosts: int, reloads: int) -> dict[str, float]:
+    """Lateness of the checks while nothing happens, and in the seconds around each reload.
+
+    The server's own figures (/api/health would need a login): its log says `reloaded`, and
+    its self-metrics (every 10 s) go to the store; here the lateness is read from the checks
+    arriving at the target instead: a check is late when it arrives after its due time, which
+    this side cannot know, so what is measured is the longest gap between two requests and
+    the request rate in 1 s bins before, during and after each reload."""
+    target = Target()
+    times: list[float] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        times.append(time.perf_counter())
+        await Target._serve(target, reader, writer)
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    target.port = server.sockets[0].getsockname()[1]
+    # a short interval so that requests arrive steadily: 10,000 web checks a minute = 167/s
+    config = write_config(tmp / f"reload{hosts}.yaml", hosts, target.port, spread="60s")
+    old, new = "  website:\n    check_interval: 5m", "  website:\n    check_interval: 1m"
+    text = config.read_text().replace(old, new)
+    config.write_text(text)
+    data = tmp / f"rdata{hosts}"
+    log = data.parent / f"{data.name}.log"
+    proc = _spawn(config, data)
+    out: dict[str, float] = {}
+    try:
+        await _until(lambda: target.first is not None, 120)
+        await asyncio.sleep(70)  # every check has run once: the steady state
+        gaps_quiet = _max_gap(times, time.perf_counter() - 20, time.perf_counter())
+        out["gap_quiet_max"] = gaps_quiet
+        worst = 0.0
+        for _ in range(reloads):
+            sent = time.perf_counter()
+            proc.send_signal(signal.SIGHUP)
+            await asyncio.sleep(15)
+            worst = max(worst, _max_gap(times, sent - 1, sent + 10))
+        out["gap_reload_max"] = worst
+        out["reloaded_lines"] = float(log.read_text().count("msg=reloaded"))
+    finally:
+        _stop(proc)
+        server.close()
+    return out
+
+
+def _max_gap(times: list[float], since: float, until: float) -> float:
+    window = [t for t in times if since <= t <= until]
+    return max((b - a for a, b in zip(window, window[1:], strict=False)), default=float("nan"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", choices=("load", "run", "reload", "profile", "write"))
+    parser.add_argument("--hosts", type=int, nargs="*", default=[10_000])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--restart", action="store_true", help="run: on a used data directory")
+    parser.add_argument("--output", type=Path, help="write: where the config goes")
+    args = parser.parse_args()
+    print(f"# {platform.python_implementation()} {platform.python_version()}; {_uptime()}")
+    with tempfile.TemporaryDirectory(prefix="augenmass-startup-") as name:
+        tmp = Path(name)
+        for hosts in args.hosts:
+            if args.what == "write":
+                write_config(args.output or Path(f"startup-{hosts}.yaml"), hosts)
+                continue
+            if args.what == "profile":
+                _profile(write_config(tmp / f"c{hosts}.yaml", hosts))
+                continue
+            if args.what == "load":
+                path = write_config(tmp / f"c{hosts}.yaml", hosts)
+                runs = [measure_load(path) for _ in range(max(1, args.runs))]
+                checks = [check_config(path) for _ in range(max(1, args.runs))]
+                best = {k: min(float(r[k]) for r in runs) for k in runs[0]}
+                print(
+                    f"{hosts:,} hosts, {int(best['services']):,} services, "
+                    f"{path.stat().st_size / 1e6:.1f} MB: CPU yaml {best['yaml']:.2f} s, "
+                    f"sections {best['sections']:.2f} s, resolve {best['resolve']:.2f} s; "
+                    f"load_config {best['load_config_cpu']:.2f} s CPU "
+                    f"({best['load_config_wall']:.2f} s wall), import {best['import']:.2f} s, "
+                    f"peak RSS {max(r['rss_mb'] for r in runs):.0f} MB; check-config "
+                    f"{min(c[0] for c in checks):.2f} s wall "
+                    f"(worst {max(c[0] for c in checks):.2f}), "
+                    f"{min(c[1] for c in checks):.2f} s CPU"
+                )
+            elif args.what == "run":
+                for _ in range(max(1, args.runs)):
+                    result = asyncio.run(measure_run(tmp, hosts, args.restart))
+                    print(f"{hosts:,} hosts: {_rounded(result)}")
+            elif args.what == "reload":
+                result = asyncio.run(measure_reload(tmp, hosts, args.runs))
+                print(f"{hosts:,} hosts: {_rounded(result)}")
+
+
+def _rounded(result: dict[str, float]) -> str:
+    return json.dumps({k: round(v, 3) for k, v in result.items()})
+
+
+def _profile(path: Path) -> None:
+    import cProfile
+    import pstats
+
+    from augenmass.config import load_config
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    load_config(path)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
+def _uptime() -> str:
+    return "load average " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+if __name__ == "__main__":
+    main()

@@ -75,7 +75,7 @@ class Resolver:
         self.problems = problems
         self.warnings: list[str] = []
         self.checks = CheckCache()
-        self.policies: PolicyCache = {}
+        self.policy_cache: PolicyCache = {}
         self.ping_keys: dict[str, str] = {}  # key -> where it was first set
         # hosts and services repeat their templates' keys: each distinct value validated once
         self.fast_hosts = FieldCache(HostModel)
@@ -253,7 +253,7 @@ class Resolver:
         if model is None:
             return None
         self.policy_refs(model, merged.origins, entry.where)
-        policy, problems = build_policy(model, defaults, True, entry.where, self.policies)
+        policy, problems = build_policy(model, defaults, True, entry.where, self.policy_cache)
         self.problems.extend(problems)
         check = None
         defaulted = False
@@ -370,7 +370,7 @@ class Resolver:
         if model is None:
             return []
         self.policy_refs(model, merged.origins, entry.where)
-        policy, problems = build_policy(model, defaults, False, entry.where, self.policies)
+        policy, problems = build_policy(model, defaults, False, entry.where, self.policy_cache)
         self.problems.extend(problems)
         targets = self._targets(model, entry, hosts)
         check = None

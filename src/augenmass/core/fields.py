@@ -15,6 +15,7 @@ from augenmass.core.thresholds import parse_range
 STATE_NAMES = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HOST_NAME_BAD = re.compile(r"[/\s]")
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 MAX_NAME = 255
 
 
@@ -44,6 +45,8 @@ def _name(value: str) -> str:
 def _no_bidi(value: str) -> str:
     # names are identifiers and shown text: a bidi control makes "abc" display as "cba" and
     # one name pass for another, so it is refused (free text such as comments is stripped)
+    if _BIDI.search(value) is None:  # the usual case, without a Python loop over the text
+        return value
     found = sorted({f"U+{ord(ch):04X}" for ch in value if ch in BIDI_CONTROLS})
     if found:
         raise ValueError(

@@ -243,8 +243,16 @@ def warn_fd_limit(max_connections: int) -> None:
         )
 
 
+def _import_site() -> None:
+    from augenmass.server import control  # noqa: F401
+    from augenmass.web import site  # noqa: F401
+
+
 async def serve(server: Server, listen: str) -> None:
     host, port = parse_listen(listen)
+    # The web UI and API (FastAPI, Jinja2 ...) take a second to import: in a thread, so that
+    # the scheduler starts the first checks meanwhile instead of after it (issue 17).
+    await asyncio.to_thread(_import_site)
     try:
         listener = Listener(server, host)
     except (OSError, ssl.SSLError) as exc:

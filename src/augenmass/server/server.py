@@ -13,6 +13,8 @@ import gc
 import logging
 import signal
 import statistics
+import sys
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
@@ -50,6 +52,7 @@ HOUSEKEEPING_SECONDS = 300.0
 RESERVE_RETRY = 10.0  # seconds between two tries to make the disk reserve anew
 COMMAND_COMMIT_TIMEOUT = 30.0
 WRITE_BACKLOG_LIMIT = 10_000
+RELOAD_SWITCH_INTERVAL = 0.001  # seconds; sys.setswitchinterval while a reload loads
 
 EventSink = Callable[[list[Event]], None]
 
@@ -167,7 +170,21 @@ class Server:
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
+        # The start builds a million objects and frees few: each pass of the cyclic garbage
+        # collector walked them all again (a fifth of the start of 10,000 hosts); the end of
+        # _start() collects once and freezes what stays (gc.freeze).
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            await self._start()
+        finally:
+            if enabled:
+                gc.enable()
+
+    async def _start(self) -> None:
+        phases = _Phases()  # how long each step took, in the "started" line (issue 17)
         self.plan = load_config(self.config_path)  # ConfigError → nothing starts
+        phases.done("config")
         if not self.allow_empty:
             require_hosts(self.plan, self.config_path)
         raise_fd_limit()
@@ -186,8 +203,11 @@ class Server:
                     "no disk reserve: less than twice its size is free in the data directory",
                     extra={"reserve_mb": self.plan.settings.disk_reserve_mb},
                 )
+        phases.done("store")
         snap = await self.store.load()
+        phases.done("states")
         self.engine = Engine(self.plan, snap.states, snap.downtimes.values())
+        phases.done("engine")
         # Plain results share a transaction for up to a second (a commit per result costs 3x
         # the CPU); anything someone waits for is committed at once.
         self.writer = StoreWriter(self.store, self.clock, merge_window=1.0, max_batch_results=5000)
@@ -198,11 +218,13 @@ class Server:
         # what the config alone changed since the last run (a host whose check was removed
         # is UP again), stored so that `augenmass status` and a restart agree with the engine
         await self.persist(self.engine.changed_at_start(), [])
+        phases.done("notify")
         settings = self.plan.settings
         workers = settings.probe_workers
         count = default_workers() if workers is None else workers
         self.workers = ProbeWorkers(count, clock=self.clock)
         await self.workers.start()
+        phases.done("workers")
         self.runner = Runner(
             settings.plugin_dirs, settings.output_limit, clock=self.clock, workers=self.workers
         )
@@ -223,6 +245,7 @@ class Server:
         self.workers.plan_rate(probe_rate(jobs.values()))
         check_icmp(jobs.values())
         self.scheduler.set_jobs(jobs)
+        phases.done("jobs")
         self._tasks = [
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
             asyncio.create_task(self._every(TICK_SECONDS, self.tick), name="tick"),
@@ -245,8 +268,14 @@ class Server:
         # garbage-collector pass (with 10,000 services a full pass takes milliseconds).
         gc.collect()
         gc.freeze()
+        phases.done("gc")
         log.info(
-            "started", extra={"summary": summarize(self.plan), "store": _safe_url(self.store_url)}
+            "started",
+            extra={
+                "summary": summarize(self.plan),
+                "store": _safe_url(self.store_url),
+                **phases.seconds,
+            },
         )
 
     async def stop(self) -> None:
@@ -312,11 +341,22 @@ class Server:
         finally:
             self.systemd.ready(self.status_line())
 
+    def _prepare(self) -> tuple[Plan, dict[CheckKey, JobTemplate]]:
+        """The new plan and its jobs: pure work, done in a thread so that the event loop keeps
+        starting checks meanwhile (a 10,000-host config takes seconds to load)."""
+        plan = load_config(self.config_path)
+        if not self.allow_empty:
+            require_hosts(plan, self.config_path)
+        return plan, build_jobs(plan)
+
     async def _reload(self) -> bool:
+        phases = _Phases()
+        # While the thread loads, the loop waits for the GIL on every wake-up up to the switch
+        # interval (5 ms): at 100 checks a second that made every start late. 1 ms meanwhile.
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch, RELOAD_SWITCH_INTERVAL))
         try:
-            plan = await asyncio.to_thread(load_config, self.config_path)
-            if not self.allow_empty:
-                require_hosts(plan, self.config_path)
+            plan, jobs = await asyncio.to_thread(self._prepare)
         except ConfigError as exc:
             log.error(
                 "reload refused: config has errors; the old config keeps running",
@@ -326,6 +366,9 @@ class Server:
         except Exception as exc:  # an unreadable path must not take the server down
             log.error("reload refused", extra={"error": repr(exc)})
             return False
+        finally:
+            sys.setswitchinterval(switch)
+        phases.done("load")
         later = restart_only_changes(self.plan, plan)
         if later:
             log.warning(
@@ -338,13 +381,20 @@ class Server:
             await self.persist(self.engine.reload(plan), [])
             self.notifications.reload(plan)  # new contacts, channels and delivery settings
             self.store.max_series_per_check = plan.settings.max_series_per_check
-            jobs = build_jobs(plan)
+            # the engine's and the scheduler's share of a large reload are each a stall of the
+            # loop: one after the other, so that due checks start in between (their results
+            # wait for the lock, and a gone key's result is ignored as after any reload)
+            await asyncio.sleep(0)
             self.scheduler.set_jobs(jobs)
             self.agents.reload(plan)
         for hook in list(self.reload_hooks):
             hook(plan)
         check_icmp(jobs.values())
-        log.info("reloaded", extra={"summary": summarize(plan)})
+        # The new plan lives until the next reload: out of the collector's passes, as at the
+        # start. Not collected first: a full pass over a million objects would stall the loop.
+        gc.freeze()
+        phases.done("apply")  # what the event loop spent on it: the longest it was held up
+        log.info("reloaded", extra={"summary": summarize(plan), **phases.seconds})
         return True
 
     # --- the result path -----------------------------------------------------------------
@@ -653,6 +703,19 @@ class Server:
                 raise
             except Exception:
                 log.exception("periodic job failed", extra={"job": job.__name__})
+
+
+class _Phases:
+    """Seconds of each step of the start, as `<step>_s` fields of the "started" line."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def done(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[f"{step}_s"] = round(now - self._last, 3)
+        self._last = now
 
 
 def log_events(events: Iterable[Event]) -> None:

@@ -12,11 +12,13 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 
 from augenmass.config import fastvalid, load, resolve
 from augenmass.config.fastvalid import FieldCache, field_independent
 from augenmass.config.schema import HostModel, ServiceModel
 from augenmass.core.errors import ConfigError
+from augenmass.core.options import CheckModel
 from augenmass.core.plan import Plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,6 +66,32 @@ def test_the_host_and_service_models_validate_field_by_field() -> None:
     # validator added to one of them switches its fast path off (and this test says so)
     assert field_independent(HostModel) and field_independent(ServiceModel)
     assert FieldCache(HostModel).usable
+
+
+def test_a_model_whose_fields_depend_on_each_other_takes_the_usual_way() -> None:
+    class Pair(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        low: int = 0
+        high: int = 0
+
+        @model_validator(mode="after")
+        def _ordered(self) -> Pair:
+            assert self.low <= self.high, "low above high"
+            return self
+
+    class Reads(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        unit: str = "s"
+        value: int = 0
+
+        @field_validator("value")
+        @classmethod
+        def _unit(cls, value: int, info: ValidationInfo) -> int:
+            return value * 60 if info.data.get("unit") == "m" else value
+
+    assert not field_independent(Pair) and FieldCache(Pair).fast({"low": 1}) is None
+    assert not field_independent(Reads) and FieldCache(Reads).fast({"value": 1}) is None
+    assert not field_independent(CheckModel)  # its threshold validator reads the field's name
 
 
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
+import typing
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -32,18 +34,41 @@ MAX_VALUES_PER_FIELD = 100_000
 
 
 def field_independent(model: type[BaseModel]) -> bool:
-    """Whether validating `model` is validating each field on its own."""
+    """Whether validating `model` is validating each field on its own: no model validator, no
+    alias, and no validator of a field that could read the others (one taking `info`, whose
+    `info.data` would be another object's here)."""
     decorators = model.__pydantic_decorators__
+    funcs = [d.func for d in decorators.field_validators.values()]
+    for info in model.model_fields.values():
+        funcs += _validator_funcs(info.metadata)
+        funcs += _validator_funcs(info.annotation)
     return (
         not decorators.model_validators
         and not model.__pydantic_root_model__
         and model.__pydantic_post_init__ is None
         and model.model_config.get("extra") == "forbid"
         and all(f.alias is None and f.validation_alias is None for f in model.model_fields.values())
-        and not any(
-            getattr(d.info, "mode", None) == "wrap" for d in decorators.field_validators.values()
-        )
+        and all(_value_only(func) for func in funcs)
     )
+
+
+def _validator_funcs(found: Any) -> list[Callable[..., Any]]:
+    """The functions of the Before/After/Plain/Wrap validators in an annotation or metadata."""
+    if isinstance(found, list | tuple):
+        return [func for item in found for func in _validator_funcs(item)]
+    func = getattr(found, "func", None)
+    if callable(func) and type(found).__name__.endswith("Validator"):
+        return [func]
+    return [func for arg in typing.get_args(found) for func in _validator_funcs(arg)]
+
+
+def _value_only(func: Callable[..., Any]) -> bool:
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return False  # cannot tell: not field by field
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) == 1
 
 
 def _memo_key(value: Any) -> object:

@@ -210,6 +210,9 @@ class Target:
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
             writer.close()
             return
+        except asyncio.CancelledError:  # the bench ends with connections open: not an error
+            writer.close()
+            return
         if self.first is None:
             self.first = time.perf_counter()
         self.requests += 1

@@ -96,7 +96,7 @@ async def test_checks_go_on_while_a_reload_loads(
         await server.stop()
 
 
-async def test_a_refused_reload_gives_the_switch_interval_back(tmp_path: Path) -> None:
+async def test_the_switch_interval_is_given_back_after_any_reload(tmp_path: Path) -> None:
     config = tmp_path / "augenmass.yaml"
     config.write_text(CONFIG)
     server = Server(config, tmp_path / "data")
@@ -107,5 +107,9 @@ async def test_a_refused_reload_gives_the_switch_interval_back(tmp_path: Path) -
         assert not await server.reload()
         assert sys.getswitchinterval() == switch
         assert len(server.plan.services) == 1  # the old config keeps running
+        config.write_text(CONFIG + ADDED)
+        assert await asyncio.gather(server.reload(), server.reload()) == [True, True]
+        assert sys.getswitchinterval() == switch  # also after two at once
+        assert len(server.plan.services) == 2
     finally:
         await server.stop()

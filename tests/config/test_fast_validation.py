@@ -152,3 +152,40 @@ def _message(problems: list[str], path: str) -> str:
     found = [p for p in problems if f" {path}: " in p]
     assert found, problems
     return found[0].split(f" {path}: ", 1)[1]
+
+
+# (key, value) pairs where a loose reading would differ: strict types, 1 / 1.0 / true / "1",
+# a text where a list belongs, `check: none`
+EDGES = [
+    ("max_check_attempts", 3),
+    ("max_check_attempts", "3"),
+    ("max_check_attempts", 3.0),
+    ("max_check_attempts", True),
+    ("active_checks", True),
+    ("active_checks", 1),
+    ("active_checks", "yes"),
+    ("parents", "x"),
+    ("parents", ["x"]),
+    ("tags", "linux"),
+    ("tags", ["linux", ["x"]]),
+    ("address", 5),
+    ("display_name", 5),
+    ("check", "none"),
+    ("check", "bogus"),
+    ("check_interval", "5m"),
+    ("check_interval", 0),
+    ("vars", {"a": 1}),
+]
+
+
+def test_field_by_field_accepts_and_refuses_what_the_whole_model_does() -> None:
+    cache = FieldCache(HostModel)
+    for key, value in EDGES + EDGES:  # twice: the second time from the memo
+        fast = cache.fast({key: value})
+        try:
+            slow: HostModel | None = HostModel.model_validate({key: value})
+        except ValueError:
+            slow = None
+        assert (fast is None) == (slow is None), (key, value)
+        if fast is not None:
+            assert fast == slow and fast.model_fields_set == slow.model_fields_set, (key, value)

@@ -23,6 +23,7 @@ from augenmass.core.errors import ConfigError
 from augenmass.core.plan import Plan
 from augenmass.core.values import CheckJob, CheckKey, CheckResult, Event, PerfDatum, state_name
 from augenmass.notify import NotificationService
+from augenmass.notify.channels import unreached_note
 from augenmass.runner import Runner
 from augenmass.runner.dispatch import IN_PROCESS
 from augenmass.runner.fdlimit import raise_fd_limit
@@ -248,6 +249,7 @@ class Server:
         log.info(
             "started", extra={"summary": summarize(self.plan), "store": _safe_url(self.store_url)}
         )
+        _say_unreached(self.plan)
 
     async def stop(self) -> None:
         self.systemd.stopping()
@@ -345,6 +347,7 @@ class Server:
             hook(plan)
         check_icmp(jobs.values())
         log.info("reloaded", extra={"summary": summarize(plan)})
+        _say_unreached(plan)
         return True
 
     # --- the result path -----------------------------------------------------------------
@@ -683,3 +686,10 @@ def _safe_url(url: str) -> str:
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"
     return url
+
+
+def _say_unreached(plan: Plan) -> None:
+    """Once at start and reload: who is told nothing (no contacts, mail without a relay)."""
+    note = unreached_note(plan)
+    if note is not None:
+        log.warning("notifications: %s", note)

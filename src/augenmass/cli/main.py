@@ -21,6 +21,7 @@ from augenmass.cli.notify import notify_app
 from augenmass.cli.reference import config_reference
 from augenmass.cli.submit import submit
 from augenmass.cli.users import tokens_app, users_app
+from augenmass.cli.worker import worker
 
 if TYPE_CHECKING:
     from augenmass.core.clock import Clock
@@ -445,6 +446,7 @@ def ping_key() -> None:
 app.command()(submit)
 app.command("config-reference")(config_reference)
 app.command("agent")(agent)
+app.command("worker")(worker)
 app.add_typer(notify_app, name="notify")
 app.add_typer(users_app, name="user")
 app.add_typer(tokens_app, name="token")

@@ -201,7 +201,7 @@ def status(
     ] = False,
 ) -> None:
     """Show current problems (unhandled first) as a table."""
-    from augenmass.cli.status import load_rows, notify_summary, render_table
+    from augenmass.cli.status import load_rows, notify_summary, render_table, worker_lines
     from augenmass.server.server import db_url
 
     url = store or db_url(data)
@@ -212,6 +212,8 @@ def status(
         render_table(rows, now=_clock(ctx).now(), problems_only=not all_)
         line = asyncio.run(notify_summary(url))
         if line:
+            typer.echo(line)
+        for line in worker_lines(data, _clock(ctx).now()):
             typer.echo(line)
         if store is None and _running(data) is False:
             typer.echo(f"no server is running on {data}: these are the states of its last run")

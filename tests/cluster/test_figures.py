@@ -28,6 +28,7 @@ ZONE = {
     "expired": 2,
     "unanswered": 1,
     "ran_here": 5,
+    "unconfirmed": 0,
 }
 
 

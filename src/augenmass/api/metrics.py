@@ -211,6 +211,11 @@ _ZONE_COUNTERS = (
         "Jobs without an answer in their window: that check was not run that time.",
     ),
     (
+        "unconfirmed",
+        "augenmass_worker_jobs_unconfirmed_total",
+        "Jobs NATS did not confirm in time (overload); their answers are waited for.",
+    ),
+    (
         "ran_here",
         "augenmass_worker_checks_ran_on_server_total",
         "Checks of the zone the server ran itself (no live worker, or NATS away).",

@@ -60,6 +60,7 @@ class ZoneFigures:
     expired: int = 0  # taken after their deadline: not run
     unanswered: int = 0  # no answer within the job's answer window: the check was not run
     ran_here: int = 0  # no live worker (or NATS down): the server ran the check itself
+    unconfirmed: int = 0  # published without JetStream's confirmation in time (overload)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class Dispatch:
         self._state = _State()
         self._zones_made: tuple[str, ...] = ()
         self._warned_unanswered = 0.0
+        self._closing = False
         for zone in self.zones:
             self._zone(zone)
 
@@ -133,6 +135,7 @@ class Dispatch:
         self._task = asyncio.create_task(self._connection(), name="cluster")
 
     async def stop(self) -> None:
+        self._closing = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -141,7 +144,8 @@ class Dispatch:
             waiting.future.cancel()
         if self._nc is not None:
             with contextlib.suppress(Exception):
-                await self._nc.close()
+                # bounded: a stop must not hang on a NATS that does not answer
+                await asyncio.wait_for(self._nc.close(), 5.0)
 
     def reload(self, settings: ClusterSettings, plugin_dirs: Sequence[str], limit: int) -> None:
         if (settings.nats_url, settings.prefix) != (self.url, self.prefix):
@@ -202,6 +206,8 @@ class Dispatch:
         self._zones_made = zones
 
     async def _disconnected(self) -> None:
+        if self._closing:
+            return
         log.warning("connection to NATS lost; the server runs every check itself meanwhile")
 
     async def _reconnected(self) -> None:
@@ -247,9 +253,13 @@ class Dispatch:
                     timeout=PUBLISH_TIMEOUT,
                     headers={wire.MSG_ID: job_id},
                 )
+            except TimeoutError:
+                # NATS is slow to confirm (overload), the job is most likely stored: wait for
+                # its answer rather than run it here as well (which would add to the load)
+                figures.unconfirmed += 1
             except Exception as exc:
-                # not stored (or not confirmed): run it here; should a worker run it as well,
-                # its answer finds no waiting job and is ignored
+                # not stored (disconnected, no stream): run it here; should a worker run it as
+                # well, its answer finds no waiting job and is ignored
                 log.debug("job not published", extra={"error": type(exc).__name__})
                 figures.ran_here += 1
                 return await self._local(job)

@@ -14,7 +14,6 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
-from typing import Any
 
 import nats
 import nats.errors
@@ -109,8 +108,8 @@ class Worker:
                     reconnect_time_wait=0.5,
                     connect_timeout=2,
                     error_cb=_quiet_error,
-                    disconnected_cb=_said("connection to NATS lost; reconnecting"),
-                    reconnected_cb=_said("reconnected to NATS"),
+                    disconnected_cb=self._disconnected,
+                    reconnected_cb=self._reconnected,
                 )
             except Exception as exc:  # refused, auth, DNS: say so, keep trying
                 log.warning(
@@ -154,6 +153,13 @@ class Worker:
                 task = asyncio.create_task(self._handle(js, flight), name="job")
                 self._flights[task] = flight
                 task.add_done_callback(self._landed)
+
+    async def _disconnected(self) -> None:
+        if not self._stopping.is_set():  # closing at the end is no news
+            log.warning("connection to NATS lost; reconnecting")
+
+    async def _reconnected(self) -> None:
+        log.info("reconnected to NATS")
 
     def _landed(self, task: asyncio.Task[None]) -> None:
         self._flights.pop(task, None)
@@ -263,13 +269,6 @@ def _load1() -> float:
 def _why(exc: BaseException) -> str:
     # exception names only: a message could quote the URL (and its password)
     return type(exc).__name__
-
-
-def _said(text: str) -> Any:
-    async def say() -> None:
-        log.warning(text)
-
-    return say
 
 
 async def _quiet_error(exc: Exception) -> None:

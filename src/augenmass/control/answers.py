@@ -147,6 +147,7 @@ class ZoneHealth(TypedDict):
     expired: int  # taken after their deadline: not run
     unanswered: int  # no answer in the job's window: not run this time
     ran_here: int  # no live worker (or NATS away): the server ran the check itself
+    unconfirmed: int  # published without NATS's confirmation in time (overload): waited for
 
 
 class ClusterHealth(TypedDict):

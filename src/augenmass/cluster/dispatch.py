@@ -29,7 +29,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from augenmass.cluster import topology, wire
-from augenmass.cluster.worker import BEAT_SECONDS
+from augenmass.cluster.worker import BEAT_SECONDS, client_trouble
 from augenmass.core.clock import Clock
 from augenmass.core.plan import DEFAULT_ZONE, ClusterSettings
 from augenmass.core.values import CheckJob, CheckKey, CheckResult
@@ -169,7 +169,9 @@ class Dispatch:
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
                     connect_timeout=2,
-                    error_cb=_quiet_error,
+                    error_cb=client_trouble(
+                        log, "NATS unreachable or refusing: the server checks every zone itself"
+                    ),
                     disconnected_cb=self._disconnected,
                     reconnected_cb=self._reconnected,
                 )
@@ -418,7 +420,3 @@ class Dispatch:
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.warning("cluster task failed", extra={"error": repr(task.exception())})
-
-
-async def _quiet_error(exc: Exception) -> None:
-    log.debug("nats client error", extra={"error": type(exc).__name__})

@@ -13,6 +13,8 @@ import contextlib
 import logging
 import os
 import socket
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import nats
@@ -95,31 +97,37 @@ class Worker:
             log.info("worker stopped", extra={"worker": opts.name, "jobs": self.done})
 
     async def _connect(self) -> Client | None:
+        """Connected, or None when stopped first. The client retries by itself (forever, also
+        the first time), so a stop must be able to end the wait."""
         opts = self.options
-        delay = 0.5
-        while not self._stopping.is_set():
-            try:
-                return await nats.connect(
-                    opts.url,
-                    name=f"augenmass-worker {opts.name}",
-                    inbox_prefix=wire.inbox_prefix(opts.prefix, opts.zone).encode(),
-                    allow_reconnect=True,
-                    max_reconnect_attempts=-1,
-                    reconnect_time_wait=0.5,
-                    connect_timeout=2,
-                    error_cb=_quiet_error,
-                    disconnected_cb=self._disconnected,
-                    reconnected_cb=self._reconnected,
-                )
-            except Exception as exc:  # refused, auth, DNS: say so, keep trying
-                log.warning(
-                    "cannot connect to NATS; retrying",
-                    extra={"nats": wire.safe_url(opts.url), "error": type(exc).__name__},
-                )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay)
-            delay = min(delay * 2, 5.0)
-        return None
+        connecting = asyncio.create_task(
+            nats.connect(
+                opts.url,
+                name=f"augenmass-worker {opts.name}",
+                inbox_prefix=wire.inbox_prefix(opts.prefix, opts.zone).encode(),
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                connect_timeout=2,
+                error_cb=client_trouble(log, "NATS unreachable or refusing; retrying"),
+                disconnected_cb=self._disconnected,
+                reconnected_cb=self._reconnected,
+            ),
+            name="connect",
+        )
+        stopping = asyncio.create_task(self._stopping.wait(), name="stopping")
+        await asyncio.wait((connecting, stopping), return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not connecting.done():
+            connecting.cancel()
+            with contextlib.suppress(BaseException):
+                await connecting
+            return None
+        try:
+            return connecting.result()
+        except Exception as exc:  # e.g. a URL the client cannot use
+            log.error("cannot connect to NATS", extra={"error": _why(exc)})
+            return None
 
     async def _take_jobs(self, js: JetStreamContext) -> None:
         opts = self.options
@@ -271,6 +279,19 @@ def _why(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-async def _quiet_error(exc: Exception) -> None:
-    # connection errors repeat every reconnect attempt; the disconnect line said it once
-    log.debug("nats client error", extra={"error": _why(exc)})
+def client_trouble(logger: logging.Logger, text: str) -> Callable[[Exception], Awaitable[None]]:
+    """The NATS client's error callback: it reports every failed (re)connect attempt (twice
+    a second while NATS is away) and every refused permission. Said once a minute, with the
+    error's type only (a message could quote the URL and its password)."""
+    said = float("-inf")
+
+    async def trouble(exc: Exception) -> None:
+        nonlocal said
+        now = time.monotonic()
+        if now - said >= 60.0:
+            said = now
+            logger.warning(text, extra={"error": _why(exc)})
+        else:
+            logger.debug(text, extra={"error": _why(exc)})
+
+    return trouble

@@ -85,3 +85,12 @@ async def stop(*tasks: tuple[Worker, asyncio.Task[None]]) -> None:
         for task in asyncio.all_tasks():
             task.print_stack()
         raise AssertionError("a worker did not stop within 20 s")
+
+
+async def close(nc: Any) -> None:
+    """Close a test's own NATS client, bounded: nats-py's close can wait on a full flush queue
+    or a transport that does not drain."""
+    try:
+        await asyncio.wait_for(nc.close(), 5)
+    except TimeoutError:
+        pass

@@ -14,6 +14,7 @@ from augenmass.cluster import wire
 from augenmass.core.values import CheckKey, CheckResult
 
 from .helpers import (
+    close,
     dispatch,
     dummy_job,
     local_of,
@@ -115,7 +116,7 @@ async def test_a_duplicate_result_is_ignored(nats_server: NatsServer) -> None:
         zone = next(z for z in d.figures().zones if z.zone == "default")
         assert zone.results == 1
     finally:
-        await nc.close()
+        await close(nc)
         await stop(w)
         await d.stop()
 
@@ -158,5 +159,5 @@ async def test_a_job_taken_after_its_deadline_is_counted_not_run(
             await stop(w)
         assert marker.read_text() == "run\n", "the expired job did not run, the fresh one did"
     finally:
-        await nc.close()
+        await close(nc)
         await d.stop()

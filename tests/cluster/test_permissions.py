@@ -14,7 +14,7 @@ from natsserver import NatsServer, nats_missing
 from augenmass.cluster import wire
 from augenmass.cluster.permissions import worker_permissions
 
-from .helpers import dispatch, dummy_job, prefix, ready, start_worker, stop, until
+from .helpers import close, dispatch, dummy_job, prefix, ready, start_worker, stop, until
 
 PFX = prefix()
 
@@ -90,6 +90,6 @@ async def test_a_worker_runs_its_own_zone_and_cannot_read_another(guarded: NatsS
         # and b's heartbeats cannot be faked by a: b has no live worker, its checks stay home
         assert d.offer(dummy_job(), "b") is None
     finally:
-        await intruder.close()
+        await close(intruder)
         await stop(w)
         await d.stop()

@@ -11,6 +11,7 @@ import nats
 from natsserver import NatsServer
 
 from augenmass.cluster import wire
+from augenmass.core.plan import ClusterSettings
 from augenmass.core.values import CheckKey, CheckResult
 
 from .helpers import (
@@ -83,6 +84,29 @@ async def test_a_zone_without_a_live_worker_is_checked_by_the_server(
         assert d2.offer(dummy_job(), "dc1") is None
     finally:
         await d2.stop()
+
+
+async def test_a_zone_added_on_reload_gets_its_consumer_and_its_workers(
+    nats_server: NatsServer,
+) -> None:
+    pfx = prefix()
+    d = dispatch(nats_server.url, pfx)
+    await d.start()
+    w = start_worker(nats_server.url, pfx, zone="dc9")
+    try:
+        await until(lambda: d._ready, 10, "connected")
+        assert d.offer(dummy_job(), "dc9") is None, "not configured yet: the server runs it"
+        settings = ClusterSettings(nats_url=nats_server.url, prefix=pfx, zones=("dc9",))
+        d.reload(settings, (), 65536)
+        await ready(d, "dc9")
+        await until(lambda: "dc9" in d._zones_made, 10, "dc9's consumer made")
+        remote = d.offer(dummy_job(output="in dc9"), "dc9")
+        assert remote is not None
+        result = await asyncio.wait_for(remote, 10)
+        assert result is not None and result.output == "in dc9"
+    finally:
+        await stop(w)
+        await d.stop()
 
 
 async def test_a_duplicate_result_is_ignored(nats_server: NatsServer) -> None:

@@ -68,3 +68,6 @@ def worker(
     except ImportError:  # pragma: no cover - uvloop is a dependency
         pass
     asyncio.run(main())
+    if runner.failed:
+        typer.echo(f"augenmass worker: {runner.failed}", err=True)
+        raise typer.Exit(1)

@@ -67,6 +67,7 @@ class Worker:
         self.done = 0  # jobs answered (run or expired)
         self.expired = 0
         self.connected = asyncio.Event()  # set once bound to the zone's jobs (tests wait on it)
+        self.failed: str | None = None  # why it ended without being asked to (exit code 1)
 
     def stop(self) -> None:
         """Take no more jobs; `run()` lets the running ones finish (bounded) and returns."""
@@ -127,6 +128,7 @@ class Worker:
             return connecting.result()
         except Exception as exc:  # e.g. a URL the client cannot use
             log.error("cannot connect to NATS", extra={"error": _why(exc)})
+            self.failed = f"cannot connect to NATS: {_why(exc)}"
             return None
 
     async def _take_jobs(self, js: JetStreamContext) -> None:

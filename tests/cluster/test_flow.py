@@ -109,6 +109,32 @@ async def test_a_zone_added_on_reload_gets_its_consumer_and_its_workers(
         await d.stop()
 
 
+async def test_two_servers_on_one_prefix_each_get_their_own_answers(
+    nats_server: NatsServer,
+) -> None:
+    """An active and a standby server share the streams: neither takes the other's answers."""
+    pfx = prefix()
+    first, second = dispatch(nats_server.url, pfx), dispatch(nats_server.url, pfx)
+    await first.start()
+    await second.start()
+    w = start_worker(nats_server.url, pfx)
+    try:
+        await ready(first)
+        await ready(second)
+        offers = [
+            d.offer(dummy_job(f"s{i}", output=f"for {n}"), "default")
+            for i in range(20)
+            for n, d in (("first", first), ("second", second))
+        ]
+        results = await asyncio.wait_for(asyncio.gather(*offers), 20)  # type: ignore[arg-type]
+        assert [r.output for r in results] == ["for first", "for second"] * 20
+        assert first.figures().duplicates == second.figures().duplicates == 0
+    finally:
+        await stop(w)
+        await first.stop()
+        await second.stop()
+
+
 async def test_a_duplicate_result_is_ignored(nats_server: NatsServer) -> None:
     pfx = prefix()
     d = dispatch(nats_server.url, pfx)
@@ -130,7 +156,7 @@ async def test_a_duplicate_result_is_ignored(nats_server: NatsServer) -> None:
         copy = wire.encode_answer(
             wire.Answer(job_id, wire.RESULT, "w9", 2, CheckResult(first.key, 2, "second copy"))
         )
-        subject = wire.results_subject(pfx, "default")
+        subject = wire.results_subject(pfx, "default", d.server_id)
         # under the same message id, JetStream itself drops it (duplicate window) ...
         ack = await js.publish(subject, copy, headers={wire.MSG_ID: job_id})
         assert ack.duplicate
@@ -162,7 +188,14 @@ async def test_a_job_taken_after_its_deadline_is_counted_not_run(
         # a job that waited too long (its workers were busy or gone): published as the server
         # does, with a deadline that has passed, then a worker comes
         late = wire.Job(
-            "late-1", "default", plugin_job((str(plugin),)), time.time() - 1, 2.0, (), 65536
+            "late-1",
+            "default",
+            d.server_id,
+            plugin_job((str(plugin),)),
+            time.time() - 1,
+            2.0,
+            (),
+            65536,
         )
         await js.publish(
             wire.jobs_subject(pfx, "default"), wire.encode_job(late), headers={wire.MSG_ID: "l1"}

@@ -69,7 +69,7 @@ async def test_a_worker_runs_its_own_zone_and_cannot_read_another(guarded: NatsS
         server_nc = d._nc
         assert server_nc is not None
         js = server_nc.jetstream()
-        job = wire.Job("b-1", "b", dummy_job(), 4e9, 5.0, (), 1000)
+        job = wire.Job("b-1", "b", d.server_id, dummy_job(), 4e9, 5.0, (), 1000)
         await js.publish(wire.jobs_subject(PFX, "b"), wire.encode_job(job))
         # worker a's user may not subscribe to b's subject, nor to b's workers' inboxes ...
         await intruder.subscribe(wire.jobs_subject(PFX, "b"))

@@ -16,7 +16,7 @@ def _job() -> wire.Job:
         timeout=7.5,
     )
     job = CheckJob(CheckKey("web", "home"), spec, {"HOSTADDRESS": "127.0.0.1"}, due_at=100.0)
-    return wire.Job("j1", "dc1", job, 130.0, 5.0, ("/usr/lib/nagios/plugins",), 4096)
+    return wire.Job("j1", "dc1", "srv1", job, 130.0, 5.0, ("/usr/lib/nagios/plugins",), 4096)
 
 
 def test_a_job_carries_everything_its_check_needs() -> None:

@@ -110,6 +110,7 @@ class Dispatch:
         self._settings = settings
         self._plugin_dirs = tuple(plugin_dirs)
         self._output_limit = output_limit
+        self.server_id = uuid.uuid4().hex[:12]  # this process: its answers come to it alone
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._ready = False
@@ -192,7 +193,7 @@ class Dispatch:
                 await asyncio.sleep(2.0)
         await self._nc.subscribe(wire.workers_subject(self.prefix, "*"), cb=self._beat)
         sub = await js.pull_subscribe_bind(
-            durable=wire.RESULTS_CONSUMER, stream=wire.results_stream(self.prefix)
+            durable=wire.results_consumer(self.server_id), stream=wire.results_stream(self.prefix)
         )
         self._ready = True
         log.info("connected to NATS", extra={"nats": wire.safe_url(self.url)})
@@ -204,7 +205,7 @@ class Dispatch:
 
     async def _ensure(self, js: JetStreamContext) -> None:
         zones = self.zones
-        await topology.ensure(js, self.prefix, zones, self._settings.ack_wait)
+        await topology.ensure(js, self.prefix, zones, self._settings.ack_wait, self.server_id)
         self._zones_made = zones
 
     async def _disconnected(self) -> None:
@@ -245,7 +246,16 @@ class Dispatch:
         future: asyncio.Future[CheckResult | None] = asyncio.get_running_loop().create_future()
         self._waiting[job_id] = _Waiting(future, zone, job.key)
         data = wire.encode_job(
-            wire.Job(job_id, zone, job, expires_at, ack_wait, self._plugin_dirs, self._output_limit)
+            wire.Job(
+                job_id,
+                zone,
+                self.server_id,
+                job,
+                expires_at,
+                ack_wait,
+                self._plugin_dirs,
+                self._output_limit,
+            )
         )
         try:
             try:
@@ -304,7 +314,8 @@ class Dispatch:
 
     def receive(self, subject: str, data: bytes) -> None:
         """One answer from the results stream (public for the tests of bad answers)."""
-        zone = subject.rsplit(".", 1)[-1]
+        parts = subject.split(".")
+        zone = parts[-2] if len(parts) >= 2 else ""  # {prefix}.results.{zone}.{server}
         try:
             answer = wire.decode_answer(data)
         except wire.WireError as exc:

@@ -3,8 +3,10 @@ so a worker's NATS user needs no right to create or change anything.
 
 jobs stream    `{prefix}_jobs`: subjects `{prefix}.jobs.*`, work queue (a job is gone once a
                worker acknowledged it), one durable pull consumer per zone `jobs-{zone}`.
-results stream `{prefix}_results`: subjects `{prefix}.results.*`, work queue, duplicate
-               window: a result published twice under its job id is stored once.
+results stream `{prefix}_results`: subjects `{prefix}.results.{zone}.{server}`, work queue,
+               duplicate window: a result published twice under its job id is stored once;
+               one consumer per server process `server-{server}` (removed an hour after it
+               stopped), so each server takes only the answers to its own jobs.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def stream_configs(prefix: str) -> list[StreamConfig]:
         ),
         StreamConfig(
             name=wire.results_stream(prefix),
-            subjects=[wire.results_subject(prefix, "*")],
+            subjects=[f"{prefix}.results.>"],
             retention=RetentionPolicy.WORK_QUEUE,
             storage=StorageType.FILE,
             max_age=JOB_MAX_AGE,
@@ -66,9 +68,14 @@ def jobs_consumer_config(prefix: str, zone: str, ack_wait: float) -> ConsumerCon
     )
 
 
-def results_consumer_config() -> ConsumerConfig:
+SERVER_GONE = 3600.0  # a server's answers consumer is removed this long after it stopped
+
+
+def results_consumer_config(prefix: str, server: str) -> ConsumerConfig:
     return ConsumerConfig(
-        durable_name=wire.RESULTS_CONSUMER,
+        durable_name=wire.results_consumer(server),
+        filter_subject=wire.results_subject(prefix, "*", server),
+        inactive_threshold=SERVER_GONE,
         ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.ALL,
         ack_wait=30.0,
@@ -76,7 +83,9 @@ def results_consumer_config() -> ConsumerConfig:
     )
 
 
-async def ensure(js: JetStreamContext, prefix: str, zones: Iterable[str], ack_wait: float) -> None:
+async def ensure(
+    js: JetStreamContext, prefix: str, zones: Iterable[str], ack_wait: float, server: str
+) -> None:
     """Make the streams and consumers as the config says (again after a NATS restart that
     lost its store; a changed ack_wait is applied)."""
     for config in stream_configs(prefix):
@@ -90,7 +99,7 @@ async def ensure(js: JetStreamContext, prefix: str, zones: Iterable[str], ack_wa
     jobs = wire.jobs_stream(prefix)
     for zone in zones:
         await _consumer(js, jobs, jobs_consumer_config(prefix, zone, ack_wait))
-    await _consumer(js, wire.results_stream(prefix), results_consumer_config())
+    await _consumer(js, wire.results_stream(prefix), results_consumer_config(prefix, server))
 
 
 async def _consumer(js: JetStreamContext, stream: str, config: ConsumerConfig) -> None:

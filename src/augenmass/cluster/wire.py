@@ -8,6 +8,7 @@ untrusted on the receiving side: a malformed one is a `WireError`, never a crash
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,8 +44,19 @@ def jobs_subject(prefix: str, zone: str) -> str:
     return f"{prefix}.jobs.{zone}"
 
 
-def results_subject(prefix: str, zone: str) -> str:
-    return f"{prefix}.results.{zone}"
+def results_subject(prefix: str, zone: str, server: str) -> str:
+    """Where a worker of `zone` stores its answers to the jobs of server (process) `server`:
+    each server takes only its own answers, so a standby server that also runs never takes
+    the answers the active one waits for."""
+    return f"{prefix}.results.{zone}.{server}"
+
+
+def results_consumer(server: str) -> str:
+    return f"server-{server}"
+
+
+def is_token(value: str) -> bool:
+    return bool(_TOKEN.fullmatch(value))
 
 
 def workers_subject(prefix: str, zone: str) -> str:
@@ -55,7 +67,7 @@ def jobs_consumer(zone: str) -> str:
     return f"jobs-{zone}"
 
 
-RESULTS_CONSUMER = "server"
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def inbox_prefix(prefix: str, zone: str) -> str:
@@ -84,6 +96,7 @@ def safe_url(url: str) -> str:
 class Job:
     id: str
     zone: str
+    server: str  # the id of the server process that waits for the answer
     job: CheckJob
     expires_at: float  # wall clock: a worker that takes it later runs nothing
     ack_wait: float  # the consumer's: a running job signals "in progress" more often
@@ -106,6 +119,7 @@ def encode_job(job: Job) -> bytes:
             "v": VERSION,
             "id": job.id,
             "zone": job.zone,
+            "server": job.server,
             "host": job.job.key.host,
             "service": job.job.key.service,
             "check": {
@@ -144,9 +158,13 @@ def decode_job(data: bytes) -> Job:
             _text(raw["host"]), None if raw["service"] is None else _text(raw["service"])
         )
         macros = {_text(k): _text(v) for k, v in (raw.get("macros") or {}).items()}
+        server = _text(raw["server"])
+        if not is_token(server):
+            raise WireError("job names no valid server")
         return Job(
             id=_text(raw["id"]),
             zone=_text(raw["zone"]),
+            server=server,
             job=CheckJob(key, spec, macros, due_at=_number(raw["due_at"])),
             expires_at=_number(raw["expires_at"]),
             ack_wait=_number(raw["ack_wait"]),

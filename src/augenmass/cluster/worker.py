@@ -226,7 +226,7 @@ class Worker:
     async def _answer(self, js: JetStreamContext, job: wire.Job, answer: wire.Answer) -> bool:
         """Store the answer in the results stream (its job id makes a second copy a no-op);
         retried while the server may still wait for it."""
-        subject = wire.results_subject(self.options.prefix, self.options.zone)
+        subject = wire.results_subject(self.options.prefix, self.options.zone, job.server)
         data = wire.encode_answer(answer)
         give_up = job.expires_at + job.job.check.timeout + 2 * job.ack_wait
         while True:

@@ -16,6 +16,7 @@ import statistics
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
+from augenmass.cluster.dispatch import Dispatch
 from augenmass.config import load_config, require_hosts, suggest, summarize
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.datadir import ensure_dir
@@ -51,6 +52,7 @@ HOUSEKEEPING_SECONDS = 300.0
 RESERVE_RETRY = 10.0  # seconds between two tries to make the disk reserve anew
 COMMAND_COMMIT_TIMEOUT = 30.0
 WRITE_BACKLOG_LIMIT = 10_000
+CLUSTER_FIGURES = "augenmass.cluster.json"  # the workers' figures, for `augenmass status`
 
 EventSink = Callable[[list[Event]], None]
 
@@ -141,6 +143,7 @@ class Server:
         self.workers: ProbeWorkers
         self.notifications: NotificationService  # the outbox sink and its delivery loop
         self.agents: AgentHub  # what `augenmass agent`s run and send
+        self.cluster: Dispatch | None = None  # check workers over NATS (cluster.nats)
         # --- systemd: READY/RELOADING/STOPPING, watchdog pings, STATUS= (no-op outside it)
         self.systemd = Notifier.from_env()
         self.listening = asyncio.Event()  # set by the listener once its socket is bound
@@ -232,6 +235,7 @@ class Server:
             ),
             asyncio.create_task(self._every(HOUSEKEEPING_SECONDS, self.housekeeping), name="house"),
         ]
+        await self._start_cluster()
         if self.listen:
             from augenmass.server.listener import serve
 
@@ -259,6 +263,8 @@ class Server:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self.cluster is not None:
+            await self.cluster.stop()  # jobs in flight: their checks run again when due
         await self.workers.stop()
         await self.notifications.stop()  # unsent outbox rows stay pending for the next start
         await self.writer.stop()  # flushes what is queued
@@ -343,6 +349,7 @@ class Server:
             jobs = build_jobs(plan)
             self.scheduler.set_jobs(jobs)
             self.agents.reload(plan)
+            self._reload_cluster(plan)
         for hook in list(self.reload_hooks):
             hook(plan)
         check_icmp(jobs.values())
@@ -356,6 +363,10 @@ class Server:
         key = job.key
         found = self.plan.services.get(key) if key.service else self.plan.hosts.get(key.host)
         if found is None or found.policy.expect_every is None:
+            if self.cluster is not None:
+                remote = self.cluster.offer(job, self.plan.zone_of(key))
+                if remote is not None:  # a worker of its zone runs it
+                    return await remote
             return await self.runner.run(job)
         return deadman.missing_result(
             key,
@@ -365,6 +376,35 @@ class Server:
             self.clock.now(),
             self.plan.settings.timezone,
         )
+
+    async def _start_cluster(self) -> None:
+        """Workers over NATS (docs/workers.md): connected in the background; until a zone has a
+        live worker, the server runs its checks itself."""
+        cluster, settings = self.plan.cluster, self.plan.settings
+        if cluster.nats_url is None:
+            return
+        self.cluster = Dispatch(
+            cluster, self.clock, self.runner.run, settings.plugin_dirs, settings.output_limit
+        )
+        await self.cluster.start()
+        figures = self.data_dir / CLUSTER_FIGURES
+        self._tasks.append(
+            asyncio.create_task(
+                self._every(5.0, lambda: self._write_cluster_figures(figures)), name="figures"
+            )
+        )
+
+    async def _write_cluster_figures(self, path: Path) -> None:
+        if self.cluster is not None:
+            await asyncio.to_thread(self.cluster.write_figures, path)
+
+    def _reload_cluster(self, plan: Plan) -> None:
+        if self.cluster is None:
+            if plan.cluster.nats_url is not None:
+                log.warning("cluster.nats was added: workers are used after the next restart")
+            return
+        settings = plan.settings
+        self.cluster.reload(plan.cluster, settings.plugin_dirs, settings.output_limit)
 
     def _watch_dead_men(self, plan: Plan) -> None:
         now = self.clock.now()

@@ -193,6 +193,7 @@ async def dashboard(request: Request) -> Response:
     # a server nobody is told about: the first run, before contacts are set up
     next_steps = not deps.get_control(request).plan.contacts
     ctx = _ctx(who, next_steps=next_steps, main_class="dash", **_problems_ctx(request))
+    ctx["cluster"] = deps.get_control(request).health().get("cluster")  # workers over NATS
     return page(request, "dashboard.html", ctx)
 
 

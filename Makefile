@@ -10,10 +10,11 @@ DATA   ?= var
 LISTEN ?= 127.0.0.1:8080
 # nginx: the reverse-proxy test runs its own instance (own config and port, daemon off)
 DEBIAN_TEST_PACKAGES := monitoring-plugins-basic monitoring-plugins-standard postfix iproute2 openssl chromium \
-	bind9-dnsutils systemd nginx prometheus
+	bind9-dnsutils systemd nginx prometheus nats-server
 # Installed for their programs only (the reverse-proxy test runs its own nginx, the metrics test
-# runs promtool): on a machine with systemd their services are stopped and disabled again.
-DEBIAN_TEST_DAEMONS := nginx prometheus
+# runs promtool, the worker tests start their own nats-server -js): on a machine with systemd
+# their services are stopped and disabled again.
+DEBIAN_TEST_DAEMONS := nginx prometheus nats-server
 # snmpsim drops root to `nobody`, which must be able to read its venv: as root keep it in /opt
 # (a clone under a 0700 home would be unreadable), otherwise beside the repository.
 SNMPSIM_VENV ?= $(shell [ "$$(id -u)" = 0 ] && echo /opt/augenmass-snmpsim || echo $(CURDIR)/.venv-snmpsim)

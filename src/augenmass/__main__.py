@@ -1,3 +1,3 @@
-from augenmass.cli.main import main
+from augenmass.launch import main
 
 main()

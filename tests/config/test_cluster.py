@@ -8,6 +8,7 @@ import pytest
 
 from augenmass.config import load_config
 from augenmass.core.errors import ConfigError
+from augenmass.core.values import CheckKey
 
 HOST = "hosts:\n  a: {address: 127.0.0.1}\n"
 
@@ -59,3 +60,39 @@ def test_a_password_in_the_nats_url_is_never_shown(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         _load(tmp_path, text)
     assert "s3cr3t-pw" not in str(caught.value)
+
+
+def _hosts(tmp_path: Path, hosts: str, cluster: str = "cluster:\n  zones: [dc1, dc2]\n"):  # type: ignore[no-untyped-def]
+    path = tmp_path / "c.yaml"
+    path.write_text(cluster + hosts)
+    return load_config(path)
+
+
+def test_a_host_joins_a_zone_itself_or_through_a_template(tmp_path: Path) -> None:
+    plan = _hosts(
+        tmp_path,
+        "templates:\n  far: {zone: dc2}\n"
+        "hosts:\n  a: {address: 127.0.0.1, zone: dc1}\n"
+        "  b: {address: 127.0.0.1, use: [far]}\n  c: {address: 127.0.0.1}\n",
+    )
+    assert [plan.hosts[h].zone for h in "abc"] == ["dc1", "dc2", None]
+    assert [plan.zone_of(CheckKey(h)) for h in "abc"] == ["dc1", "dc2", "default"]
+
+
+def test_an_unknown_zone_is_named_with_line_path_and_a_suggestion(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _hosts(tmp_path, "hosts:\n  a: {address: 127.0.0.1}\n  b: {address: x, zone: dc3}\n")
+    shown = str(caught.value)
+    assert "c.yaml:5: hosts.b.zone" in shown and "unknown zone 'dc3'" in shown, shown
+    assert "did you mean" in shown
+
+
+def test_a_zone_name_must_be_a_subject_token(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _hosts(tmp_path, HOST, "cluster:\n  zones: [dc1, 'dc.2']\n")
+    assert "cluster.zones[1]" in str(caught.value) and "NATS subjects" in str(caught.value)
+
+
+def test_the_ack_wait_is_read(tmp_path: Path) -> None:
+    cluster = _load(tmp_path, "cluster:\n  nats: {url: 'nats://127.0.0.1:4222', ack_wait: 3s}\n")
+    assert cluster.cluster.ack_wait == 3.0

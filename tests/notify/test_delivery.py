@@ -344,3 +344,23 @@ async def test_a_regrouped_resend_gets_a_new_message_id_in_the_same_thread(
     assert first.message["Message-ID"] in str(second.message["References"])
     assert {r.status for r in await rows(store)} == {"sent"}
     assert {r.message_id for r in await rows(store)} == {second.message["Message-ID"]}
+
+
+async def test_a_relay_that_is_down_is_said_once_and_its_return_too(
+    tmp_path, smtp, store, clock, caplog
+):
+    svc = await service_for(tmp_path, smtp, store, clock)
+    smtp.refuse()
+    caplog.set_level("DEBUG", logger="augenmass.notify")
+    await svc.handle([note(clock.t, "www1", "website", "PROBLEM", 2, ["alice"])])
+    for _ in range(3):  # three failed attempts (of max_attempts 4), each after its backoff
+        await svc.dispatcher.pass_once()
+        clock.t += 10
+    retry = "notification not delivered; will retry"
+    failed = [r for r in caplog.records if r.getMessage() == retry]
+    assert [r.levelname for r in failed] == ["WARNING", "DEBUG", "DEBUG"]
+    smtp.accept()
+    await svc.dispatcher.pass_once()
+    assert len(smtp.received()) == 1
+    back = [r for r in caplog.records if r.getMessage() == "channel delivers again"]
+    assert [getattr(r, "failed_attempts", None) for r in back] == [3]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -190,6 +191,9 @@ async def test_availability_page_and_csv(
     # down 1000 s of the 3000 s since the first result; times are wall-clock, so allow slack
     assert 66.0 < float(fields[2]) < 67.5
     assert fields[7] == "1" and 990 <= float(fields[9]) <= 1010
+    # the outage start in the configured zone, with its offset (not a bare UTC "Z")
+    start = datetime.fromisoformat(fields[8])
+    assert start.utcoffset() is not None and abs(start.timestamp() - (now - 2000)) < 5
 
 
 async def test_status_page_is_public_and_private(server: Server, anon: httpx.AsyncClient) -> None:

@@ -25,6 +25,7 @@ from augenmass.core.values import CheckKey, CheckState, PerfDatum
 
 if TYPE_CHECKING:
     from augenmass.control import ServerControl
+    from augenmass.control.answers import Health
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -183,6 +184,71 @@ def _check(
         )
 
 
+_ZONE_GAUGES = (
+    ("workers", "augenmass_workers", "Live check workers of the zone."),
+    ("running", "augenmass_worker_jobs_running", "Jobs the zone's workers run now."),
+    ("slots", "augenmass_worker_slots", "Jobs the zone's workers could run at once."),
+    ("load1", "augenmass_worker_load1", "Highest 1-minute load average of the zone's workers."),
+    ("waiting", "augenmass_worker_jobs_waiting", "Jobs in NATS no worker of the zone took yet."),
+    ("at_workers", "augenmass_worker_jobs_unacked", "Jobs handed out, not yet answered."),
+)
+_ZONE_COUNTERS = (
+    ("sent", "augenmass_worker_jobs_sent_total", "Jobs sent to the zone's workers."),
+    ("results", "augenmass_worker_results_total", "Results the zone's workers sent back."),
+    (
+        "redelivered",
+        "augenmass_worker_jobs_redelivered_total",
+        "Jobs answered after being handed out again (a worker died or stopped).",
+    ),
+    (
+        "expired",
+        "augenmass_worker_jobs_expired_total",
+        "Jobs a worker took after their deadline: not run.",
+    ),
+    (
+        "unanswered",
+        "augenmass_worker_jobs_unanswered_total",
+        "Jobs without an answer in their window: that check was not run that time.",
+    ),
+    (
+        "unconfirmed",
+        "augenmass_worker_jobs_unconfirmed_total",
+        "Jobs NATS did not confirm in time (overload); their answers are waited for.",
+    ),
+    (
+        "ran_here",
+        "augenmass_worker_checks_ran_on_server_total",
+        "Checks of the zone the server ran itself (no live worker, or NATS away).",
+    ),
+)
+
+
+def _cluster_figures(out: _Out, health: Health) -> None:
+    cluster = health.get("cluster")
+    if cluster is None:
+        return
+    out.add(
+        "augenmass_nats_connected",
+        "gauge",
+        "1 while connected to NATS.",
+        "",
+        int(cluster["connected"]),
+    )
+    out.add(
+        "augenmass_worker_duplicates_total",
+        "counter",
+        "Second answers to one job, ignored.",
+        "",
+        cluster["duplicates"],
+    )
+    for zone in cluster["zones"]:
+        lbl = _labels(zone=zone["zone"])
+        for key, name, help_text in _ZONE_GAUGES:
+            out.add(name, "gauge", help_text, lbl, zone[key])  # type: ignore[literal-required]
+        for key, name, help_text in _ZONE_COUNTERS:
+            out.add(name, "counter", help_text, lbl, zone[key])  # type: ignore[literal-required]
+
+
 def _server_figures(out: _Out, control: ServerControl) -> None:
     health = control.health()
     s = health["scheduler"]
@@ -250,6 +316,7 @@ def _server_figures(out: _Out, control: ServerControl) -> None:
         n["retries"],
     )
     one("augenmass_notifications_pending", "gauge", "Notifications not sent yet.", n["pending"])
+    _cluster_figures(out, health)
     # no name label: names are the attacker's choice (unbounded series); see the log
     failures = auth.settings(control).throttle.failures
     for reason in REASONS:

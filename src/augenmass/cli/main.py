@@ -21,6 +21,7 @@ from augenmass.cli.notify import notify_app
 from augenmass.cli.reference import config_reference
 from augenmass.cli.submit import submit
 from augenmass.cli.users import tokens_app, users_app
+from augenmass.cli.worker import worker
 
 if TYPE_CHECKING:
     from augenmass.core.clock import Clock
@@ -200,7 +201,7 @@ def status(
     ] = False,
 ) -> None:
     """Show current problems (unhandled first) as a table."""
-    from augenmass.cli.status import load_rows, notify_summary, render_table
+    from augenmass.cli.status import load_rows, notify_summary, render_table, worker_lines
     from augenmass.server.server import db_url
 
     url = store or db_url(data)
@@ -211,6 +212,8 @@ def status(
         render_table(rows, now=_clock(ctx).now(), problems_only=not all_)
         line = asyncio.run(notify_summary(url))
         if line:
+            typer.echo(line)
+        for line in worker_lines(data, _clock(ctx).now()):
             typer.echo(line)
         if store is None and _running(data) is False:
             typer.echo(f"no server is running on {data}: these are the states of its last run")
@@ -445,6 +448,7 @@ def ping_key() -> None:
 app.command()(submit)
 app.command("config-reference")(config_reference)
 app.command("agent")(agent)
+app.command("worker")(worker)
 app.add_typer(notify_app, name="notify")
 app.add_typer(users_app, name="user")
 app.add_typer(tokens_app, name="token")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 from rich import box
@@ -163,3 +165,40 @@ async def notify_summary(url: str) -> str | None:
         f"{failed} notification{'s' if failed != 1 else ''} FAILED for good, {pending} pending:"
         " see `augenmass notify log`"
     )
+
+
+CLUSTER_FIGURES = "augenmass.cluster.json"  # written by the server every 5 s (server/server.py)
+_STALE = 30.0
+
+
+def worker_lines(data_dir: Path, now: float) -> list[str]:
+    """The check workers per zone (docs/workers.md), from the figures the running server
+    writes; empty without a `cluster.nats` section. At most 80 columns."""
+    try:
+        figures = json.loads((data_dir / CLUSTER_FIGURES).read_text())
+        zones = figures["zones"]
+        age = now - float(figures["written_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    state = "connected" if figures.get("connected") else "NOT CONNECTED: the server checks all"
+    head = f"Workers (NATS {state})"
+    if age > _STALE:
+        head += f", figures {format_age(age)} old"
+    lines = [
+        head,
+        f"{'zone':<14}{'workers':>8}{'busy':>10}{'load':>6}{'waiting':>8}"
+        f"{'redeliv':>8}{'expired':>8}{'lost':>7}{'on srv':>8}",
+    ]
+    for z in zones:
+        try:
+            busy = f"{int(z['running'])}/{int(z['slots'])}"
+            lines.append(
+                f"{_CONTROL.sub('?', str(z['zone']))[:13]:<14}{int(z['workers']):>8}{busy:>10}"
+                f"{float(z['load1']):>6.2f}{int(z['waiting']):>8}{int(z['redelivered']):>8}"
+                f"{int(z['expired']):>8}{int(z['unanswered']):>7}{int(z['ran_here']):>8}"
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+    if figures.get("duplicates"):
+        lines.append(f"duplicate answers ignored: {int(figures['duplicates'])}")
+    return lines

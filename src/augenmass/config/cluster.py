@@ -7,13 +7,28 @@ evaluates, notifies), the others stand by and take over when the active one stop
 
 from __future__ import annotations
 
+import re
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from augenmass.config.schema import Strict
 from augenmass.core.fields import Delay, Name
 from augenmass.core.plan import ClusterSettings, LeaseSettings
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _token(value: str) -> str:
+    # one token of a NATS subject, and a part of stream and consumer names: no dots, spaces,
+    # wildcards; the same name on every worker and server
+    if not _TOKEN.fullmatch(value):
+        raise ValueError("expected 1 to 64 letters, digits, '-' or '_' (it names NATS subjects)")
+    return value
+
+
+Token = Annotated[Name, AfterValidator(_token)]
 
 
 class NatsModel(Strict):
@@ -24,10 +39,20 @@ class NatsModel(Strict):
             " from it; zones without a worker are checked by the server itself."
         ),
     )
-    prefix: Name = Field(
+    prefix: Token = Field(
         default="augenmass",
         description="Start of the streams' and subjects' names, so several installations can"
         " share one NATS server.",
+    )
+    ack_wait: Delay = Field(
+        default=10.0,
+        ge=1.0,
+        le=300.0,
+        description=(
+            "A job whose worker died (no answer, no in-progress signal for this long) is handed"
+            " to another worker. Workers signal every third of it while a check runs, so a long"
+            " check is not handed out twice."
+        ),
     )
 
     @field_validator("url")
@@ -63,7 +88,7 @@ class ClusterModel(Strict):
     nats: NatsModel | None = Field(
         default=None, description="Check workers over NATS JetStream; not set: no workers."
     )
-    zones: list[Name] = Field(
+    zones: list[Token] = Field(
         default_factory=list,
         description=(
             "Zones whose checks workers of that zone run (`augenmass worker --zone NAME`); a"
@@ -80,6 +105,7 @@ class ClusterModel(Strict):
         return ClusterSettings(
             nats_url=self.nats.url if self.nats else None,
             prefix=self.nats.prefix if self.nats else "augenmass",
+            ack_wait=self.nats.ack_wait if self.nats else 10.0,
             zones=tuple(dict.fromkeys(self.zones)),
             lease=LeaseSettings(ttl=self.lease.ttl, renew=self.lease.renew),
         )

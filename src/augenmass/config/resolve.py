@@ -42,6 +42,7 @@ from augenmass.core.errors import ConfigProblem
 from augenmass.core.fields import check_host_name
 from augenmass.core.plan import (
     DEFAULT_HOST_CHECK,
+    DEFAULT_ZONE,
     CheckSpec,
     ClusterSettings,
     Contact,
@@ -169,6 +170,22 @@ class Resolver:
         model: ClusterModel = self._keyed(ClusterModel, "cluster")
         return model.to_settings()
 
+    def _zones(self, hosts: Mapping[str, HostPlan], cluster: ClusterSettings) -> None:
+        """A host's `zone:` names one of `cluster.zones` (or the default zone); a host that an
+        agent runs has none (the agent runs its checks, no worker does)."""
+        known = (DEFAULT_ZONE, *cluster.zones)
+        entries = self.s.named["hosts"]
+        for name, host in hosts.items():
+            if host.zone is None or name not in entries:
+                continue
+            where = entries[name].where.at("zone")
+            if host.zone not in known:
+                self.problems.append(where.problem(unknown("zone", host.zone, known)))
+            elif host.agent is not None:
+                self.problems.append(
+                    where.problem(f"host {name!r} is run by agent {host.agent!r}: it has no zone")
+                )
+
     def notifications(self) -> NotificationSettings:
         model: NotificationsModel = self._keyed(notifications_model(), "notifications")
         return build_notifications(model, self.s.keyed_at["notifications"], self.problems)
@@ -290,6 +307,7 @@ class Resolver:
             source=_source(entry.where),
             default_check=defaulted and not policy.expect_every,
             agent=model.agent,
+            zone=model.zone,
         )
 
     def _parents(self, hosts: dict[str, HostPlan]) -> None:
@@ -520,6 +538,8 @@ class Resolver:
             lambda entry: self._host(entry, templates, defaults, None),
             self.problems,
         )
+        cluster = self.cluster()
+        self._zones(hosts, cluster)
         services = self.services(hosts, templates, defaults)
         self.notification_rules(hosts, services)
         plan = Plan(
@@ -531,7 +551,7 @@ class Resolver:
             settings=settings,
             notifications=notifications,
             agents=agents,
-            cluster=self.cluster(),
+            cluster=cluster,
         )
         return Built(plan, self.warnings)
 

@@ -538,6 +538,11 @@ _HOST_CHECK_TEXT = (
     "What to run: `type` and that type's options. Hosts: not set, the host is checked by"
     " `settings.default_host_check` (a ping); `none`: no check, the host is assumed UP."
 )
+ZONE_KEY_TEXT = (
+    "Hosts: the zone (a name under `cluster.zones`) whose workers (`augenmass worker --zone"
+    " NAME`) run this host's checks; not set: the default zone. While no worker of the zone"
+    " is alive the server runs them itself."
+)
 AGENT_KEY_TEXT = (
     "Hosts: the `augenmass agent` (a name under `agents:`) that runs this host's checks and"
     " sends their results; it becomes the host's parent."
@@ -555,6 +560,7 @@ class TemplateModel(ObjectModel):
         return _check_or_none(value, "`none` (no check: the host is assumed UP)")
 
     agent: Name | None = Field(default=None, description=AGENT_KEY_TEXT)
+    zone: Name | None = Field(default=None, description=ZONE_KEY_TEXT)
     address: Text = Field(
         default="",
         description=(
@@ -580,6 +586,7 @@ class HostModel(ObjectModel):
         return _check_or_none(value, "`none` (no check: the host is assumed UP)")
 
     agent: Name | None = Field(default=None, description=AGENT_KEY_TEXT)
+    zone: Name | None = Field(default=None, description=ZONE_KEY_TEXT)
     address: Text = Field(
         default="",
         description="The address checks connect to ($HOSTADDRESS$; default: the host name).",

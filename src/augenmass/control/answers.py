@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from augenmass.core.values import CheckResult
 
@@ -131,6 +131,32 @@ class NotifyHealth(TypedDict):
     retries: int  # deliveries tried again since the start
 
 
+class ZoneHealth(TypedDict):
+    """One cluster zone: its live workers (and how busy) and its jobs since the start."""
+
+    zone: str
+    workers: int  # alive now (a heartbeat within 6 s)
+    running: int  # jobs its workers run now
+    slots: int  # jobs they could run at once
+    load1: float  # the highest 1-minute load average of their machines
+    waiting: int  # jobs in NATS no worker took yet
+    at_workers: int  # jobs handed out, not yet answered
+    sent: int
+    results: int
+    redelivered: int  # answered after being handed out again (a worker died or stopped)
+    expired: int  # taken after their deadline: not run
+    unanswered: int  # no answer in the job's window: not run this time
+    ran_here: int  # no live worker (or NATS away): the server ran the check itself
+    unconfirmed: int  # published without NATS's confirmation in time (overload): waited for
+
+
+class ClusterHealth(TypedDict):
+    connected: bool  # to NATS
+    duplicates: int  # second answers to one job, ignored
+    refused: int  # malformed answers, answers for another zone's job
+    zones: list[ZoneHealth]
+
+
 class Health(TypedDict):
     status: str  # ok | degraded
     version: str
@@ -140,6 +166,7 @@ class Health(TypedDict):
     probe_workers: WorkerHealth
     store: StoreHealth
     notifications: NotifyHealth
+    cluster: NotRequired[ClusterHealth]  # only with cluster.nats (workers)
 
 
 # --- agents ---------------------------------------------------------------------------------

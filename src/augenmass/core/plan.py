@@ -19,6 +19,9 @@ SERVICE_NOTIFY_ON = frozenset(
 HOST_NOTIFY_ON = frozenset({"down", "unreachable", "recovery", "flapping", "downtime"})
 
 
+DEFAULT_ZONE = "default"  # the cluster zone of hosts without `zone:`
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     """Where an object was defined, for error messages."""
@@ -118,6 +121,7 @@ class HostPlan:
     # True: `check` is settings.default_host_check, the host names none itself
     default_check: bool = False
     agent: str | None = None  # the agent that runs this host's checks (None: the server)
+    zone: str | None = None  # the cluster zone whose workers run its checks (None: default)
 
     @property
     def key(self) -> CheckKey:
@@ -321,6 +325,8 @@ class ClusterSettings:
 
     nats_url: str | None = field(default=None, repr=False)  # may hold a user and password
     prefix: str = "augenmass"  # of stream and subject names
+    # a job whose worker went silent (no ack, no in-progress) this long is handed out again
+    ack_wait: float = 10.0
     zones: tuple[str, ...] = ()  # besides the default zone (hosts without `zone:`)
     lease: LeaseSettings = LeaseSettings()
 
@@ -336,6 +342,11 @@ class Plan:
     notifications: NotificationSettings = NotificationSettings()
     agents: Mapping[str, AgentPlan] = field(default_factory=dict)
     cluster: ClusterSettings = ClusterSettings()
+
+    def zone_of(self, key: CheckKey) -> str:
+        """The cluster zone of the host of `key` (DEFAULT_ZONE without `zone:`)."""
+        host = self.hosts.get(key.host)
+        return DEFAULT_ZONE if host is None or host.zone is None else host.zone
 
     def agent_of(self, key: CheckKey) -> str | None:
         """The agent that runs this check, or None when the server runs it."""

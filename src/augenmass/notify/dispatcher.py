@@ -79,6 +79,9 @@ class Dispatcher:
         self._unwritten: list[tuple[list[int], Callable[[], Awaitable[None]]]] = []
         self._held: dict[int, float] = {}  # outbox row id → not before (inf: sent)
         self._store_failing = False
+        # failed attempts per channel since it last delivered: the first is logged as a
+        # warning, the rest at debug, so a relay that is down is said once, not every retry
+        self._failing: dict[str, int] = {}
         self._reads = asyncio.Semaphore(MAX_READS)
         self.set_plan(plan)
 
@@ -216,6 +219,12 @@ class Dispatcher:
         )
         self._last_sent[(message.contact, message.channel)] = now
         self.stats.sent += len(ids)
+        failed = self._failing.pop(message.channel, 0)
+        if failed:
+            log.info(
+                "channel delivers again",
+                extra={"channel": message.channel, "failed_attempts": failed},
+            )
         log.info(
             "notification sent",
             extra={
@@ -296,8 +305,13 @@ class Dispatcher:
             "notifications": len(ids),
             "error": reason,
         }
+        failures = self._failing[first.channel] = self._failing.get(first.channel, 0) + 1
         if give_up:
             log.error("notification FAILED, giving up", extra=fields)
+        elif failures == 1:
+            fields["retry_in"] = round((due or now) - now, 1)
+            fields["note"] = "further failures of this channel are logged at debug level"
+            log.warning("notification not delivered; will retry", extra=fields)
         else:
             fields["retry_in"] = round((due or now) - now, 1)
-            log.warning("notification not delivered; will retry", extra=fields)
+            log.debug("notification not delivered; will retry", extra=fields)

@@ -104,6 +104,11 @@ def tls_context(verify: bool = True, ca_file: str | None = None) -> ssl.SSLConte
     return ctx
 
 
+def forget_tls_contexts() -> None:
+    """Drop the cached contexts: the next ones load the CAs anew (SSL_CERT_FILE may differ)."""
+    _CONTEXTS.clear()
+
+
 def request_bytes(req: Request) -> bytes:
     host = f"[{req.host}]" if ":" in req.host else req.host
     default_port = 443 if req.scheme == "https" else 80

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from augenmass import __version__
+from augenmass.cluster.dispatch import ClusterFigures
 from augenmass.control import (
     Account,
     ActionError,
@@ -31,6 +32,7 @@ from augenmass.control import (
     SessionInfo,
     TokenInfo,
 )
+from augenmass.control.answers import ClusterHealth, ZoneHealth
 from augenmass.core.clock import Clock
 from augenmass.core.plan import Plan
 from augenmass.core.values import (
@@ -197,6 +199,12 @@ class Control:
         return self._server.durations
 
     def health(self) -> Health:
+        health = self._health()
+        if self._server.cluster is not None:
+            health["cluster"] = cluster_health(self._server.cluster.figures())
+        return health
+
+    def _health(self) -> Health:
         server = self._server
         stats = server.scheduler.stats
         wstats = server.writer.stats
@@ -401,3 +409,14 @@ def option_defaults(check_type: str) -> Mapping[str, Any]:
         except Exception:  # a default that cannot be made here is simply shown
             continue
     return out
+
+
+def cluster_health(figures: ClusterFigures) -> ClusterHealth:
+    """The workers' figures as the faces show them (no NATS URL: it may name a user)."""
+    zones = [cast(ZoneHealth, dict(vars(z))) for z in figures.zones]
+    return {
+        "connected": figures.connected,
+        "duplicates": figures.duplicates,
+        "refused": figures.refused,
+        "zones": zones,
+    }

@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
+from augenmass.cluster.dispatch import Dispatch
 from augenmass.config import load_config, require_hosts, suggest, summarize
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.datadir import ensure_dir
@@ -25,6 +26,7 @@ from augenmass.core.errors import ConfigError
 from augenmass.core.plan import Plan
 from augenmass.core.values import CheckJob, CheckKey, CheckResult, Event, PerfDatum, state_name
 from augenmass.notify import NotificationService
+from augenmass.notify.channels import unreached_note
 from augenmass.runner import Runner
 from augenmass.runner.dispatch import IN_PROCESS
 from augenmass.runner.fdlimit import raise_fd_limit
@@ -53,6 +55,7 @@ RESERVE_RETRY = 10.0  # seconds between two tries to make the disk reserve anew
 COMMAND_COMMIT_TIMEOUT = 30.0
 WRITE_BACKLOG_LIMIT = 10_000
 RELOAD_SWITCH_INTERVAL = 0.001  # seconds; sys.setswitchinterval while a reload loads
+CLUSTER_FIGURES = "augenmass.cluster.json"  # the workers' figures, for `augenmass status`
 
 EventSink = Callable[[list[Event]], None]
 
@@ -143,6 +146,7 @@ class Server:
         self.workers: ProbeWorkers
         self.notifications: NotificationService  # the outbox sink and its delivery loop
         self.agents: AgentHub  # what `augenmass agent`s run and send
+        self.cluster: Dispatch | None = None  # check workers over NATS (cluster.nats)
         # --- systemd: READY/RELOADING/STOPPING, watchdog pings, STATUS= (no-op outside it)
         self.systemd = Notifier.from_env()
         self.listening = asyncio.Event()  # set by the listener once its socket is bound
@@ -174,7 +178,7 @@ class Server:
     async def start(self) -> None:
         # The start builds a million objects and frees few: each pass of the cyclic garbage
         # collector walked them all again (a fifth of the start of 10,000 hosts); the end of
-        # _start() collects once and freezes what stays (gc.freeze).
+        # _start() freezes what stays (gc.freeze).
         enabled = gc.isenabled()
         gc.disable()
         try:
@@ -256,6 +260,7 @@ class Server:
             ),
             asyncio.create_task(self._every(HOUSEKEEPING_SECONDS, self.housekeeping), name="house"),
         ]
+        await self._start_cluster()
         if self.listen:
             from augenmass.server.listener import serve
 
@@ -280,6 +285,7 @@ class Server:
                 **phases.seconds,
             },
         )
+        _say_unreached(self.plan)
 
     async def stop(self) -> None:
         self.systemd.stopping()
@@ -289,6 +295,8 @@ class Server:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self.cluster is not None:
+            await self.cluster.stop()  # jobs in flight: their checks run again when due
         await self.workers.stop()
         await self.notifications.stop()  # unsent outbox rows stay pending for the next start
         await self.writer.stop()  # flushes what is queued
@@ -395,6 +403,7 @@ class Server:
             await asyncio.sleep(0)
             self.scheduler.set_jobs(jobs)
             self.agents.reload(plan)
+            self._reload_cluster(plan)
         for hook in list(self.reload_hooks):
             hook(plan)
         check_icmp(jobs.values())
@@ -403,6 +412,7 @@ class Server:
         gc.freeze()
         phases.done("apply")  # what the event loop spent on it: the longest it was held up
         log.info("reloaded", extra={"summary": summarize(plan), **phases.seconds})
+        _say_unreached(plan)
         return True
 
     # --- the result path -----------------------------------------------------------------
@@ -411,6 +421,10 @@ class Server:
         key = job.key
         found = self.plan.services.get(key) if key.service else self.plan.hosts.get(key.host)
         if found is None or found.policy.expect_every is None:
+            if self.cluster is not None:
+                remote = self.cluster.offer(job, self.plan.zone_of(key))
+                if remote is not None:  # a worker of its zone runs it
+                    return await remote
             return await self.runner.run(job)
         return deadman.missing_result(
             key,
@@ -420,6 +434,35 @@ class Server:
             self.clock.now(),
             self.plan.settings.timezone,
         )
+
+    async def _start_cluster(self) -> None:
+        """Workers over NATS (docs/workers.md): connected in the background; until a zone has a
+        live worker, the server runs its checks itself."""
+        cluster, settings = self.plan.cluster, self.plan.settings
+        if cluster.nats_url is None:
+            return
+        self.cluster = Dispatch(
+            cluster, self.clock, self.runner.run, settings.plugin_dirs, settings.output_limit
+        )
+        await self.cluster.start()
+        figures = self.data_dir / CLUSTER_FIGURES
+        self._tasks.append(
+            asyncio.create_task(
+                self._every(5.0, lambda: self._write_cluster_figures(figures)), name="figures"
+            )
+        )
+
+    async def _write_cluster_figures(self, path: Path) -> None:
+        if self.cluster is not None:
+            await asyncio.to_thread(self.cluster.write_figures, path)
+
+    def _reload_cluster(self, plan: Plan) -> None:
+        if self.cluster is None:
+            if plan.cluster.nats_url is not None:
+                log.warning("cluster.nats was added: workers are used after the next restart")
+            return
+        settings = plan.settings
+        self.cluster.reload(plan.cluster, settings.plugin_dirs, settings.output_limit)
 
     def _watch_dead_men(self, plan: Plan) -> None:
         now = self.clock.now()
@@ -754,3 +797,10 @@ def _safe_url(url: str) -> str:
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"
     return url
+
+
+def _say_unreached(plan: Plan) -> None:
+    """Once at start and reload: who is told nothing (no contacts, mail without a relay)."""
+    note = unreached_note(plan)
+    if note is not None:
+        log.warning("notifications: %s", note)

@@ -17,6 +17,19 @@ Translate = Callable[[str], str]
 
 GERMAN: dict[str, str] = {
     "Problems": "Probleme",
+    "Check workers": "Prüf-Worker",
+    "NATS cannot be reached: the server runs every check itself.": (
+        "NATS ist nicht erreichbar: der Server führt alle Prüfungen selbst aus."
+    ),
+    "Zone": "Zone",
+    "Workers": "Worker",
+    "Busy": "Belegt",
+    "Load": "Last",
+    "Waiting": "Wartend",
+    "Redelivered": "Erneut vergeben",
+    "Expired": "Verfallen",
+    "Not answered": "Unbeantwortet",
+    "Run by the server": "Vom Server ausgeführt",
     "Data cannot be saved": "Daten können nicht gespeichert werden",
     "for": "seit",
     "Checks and notifications go on; waiting in memory:": (

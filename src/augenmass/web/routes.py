@@ -24,7 +24,7 @@ from augenmass.control import ServerControl
 from augenmass.core.values import CheckKey
 from augenmass.web import availability as av
 from augenmass.web import checkinfo, flash, graphs, loginform, queries, statuspage
-from augenmass.web.render import SECURITY_HEADERS, STATIC, key_url, page
+from augenmass.web.render import SECURITY_HEADERS, STATIC, key_url, page, zone
 
 router = APIRouter(include_in_schema=False)
 
@@ -193,6 +193,7 @@ async def dashboard(request: Request) -> Response:
     # a server nobody is told about: the first run, before contacts are set up
     next_steps = not deps.get_control(request).plan.contacts
     ctx = _ctx(who, next_steps=next_steps, main_class="dash", **_problems_ctx(request))
+    ctx["cluster"] = deps.get_control(request).health().get("cluster")  # workers over NATS
     return page(request, "dashboard.html", ctx)
 
 
@@ -503,6 +504,8 @@ def _csv_cell(value: str) -> str:
 async def availability_csv(request: Request) -> Response:
     await viewer(request)
     rep = await _report(request)
+    # outage starts in the configured zone, with its offset: local and still unambiguous
+    tz = zone(deps.get_control(request).plan.settings.timezone)
     buf = io.StringIO()
     out = csv.writer(buf)
     out.writerow(
@@ -536,7 +539,7 @@ async def availability_csv(request: Request) -> Response:
         if not a.outages:
             out.writerow([*base, "", "", ""])
         for o in a.outages:
-            start = datetime.fromtimestamp(o.start, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            start = datetime.fromtimestamp(o.start, tz).isoformat(timespec="seconds")
             out.writerow([*base, start, f"{o.duration:.0f}", str(o.state)])
     name = quote(f"availability-{rep['kind']}.csv")
     headers = {

@@ -53,3 +53,25 @@ def make_channel(plan: Plan, name: str) -> Channel | None:
 
 
 __all__ = ["CHANNELS", "Channel", "ChannelType", "channel_class", "channels_of", "make_channel"]
+
+
+def unreached_note(plan: Plan) -> str | None:
+    """One sentence for the log when problems reach nobody or some contacts have no channel
+    that can deliver (an email address while no mail relay is set), else None."""
+    if not plan.contacts:
+        return (
+            "nobody is notified: no contacts are configured (the web UI's dashboard shows the"
+            " next steps: a mail relay under notifications.smtp, contacts, contact groups)"
+        )
+    silent = sorted(
+        name
+        for name, contact in plan.contacts.items()
+        if not channels_of(contact, plan.notifications)
+    )
+    if not silent:
+        return None
+    shown = ", ".join(silent[:5]) + (", ..." if len(silent) > 5 else "")
+    note = f"{len(silent)} of {len(plan.contacts)} contacts are told nothing ({shown})"
+    if plan.notifications.smtp is None and any(plan.contacts[n].email for n in silent):
+        note += ": mail is off until notifications.smtp names a relay"
+    return note

@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from augenmass.core.clock import Clock, SystemClock
@@ -35,6 +36,7 @@ _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 STATEFUL = frozenset({"snmp", "snmp-interface"})
 RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)  # after the n-th crash in a row
 START_TIMEOUT = 30.0
+MAX_REFS = 1 << 18  # options a worker keeps by number: far more than a configuration's checks
 
 
 def _process_cpu(pid: int) -> float:
@@ -66,7 +68,11 @@ class _Worker(asyncio.SubprocessProtocol):
         self.reader = wire.FrameReader()
         self.waiting: dict[int, asyncio.Future[ProbeOutcome | str]] = {}
         self.next_id = 0
-        self.out: list[bytes] = []
+        self.out: list[str] = []
+        # (id(options), kind, timeout, timeout state) -> (options, ref): what this worker was
+        # sent already. The runner hands a check the same read-only options on every run, so
+        # after the first one a job is two numbers; the options are kept so an id stays theirs.
+        self.refs: dict[tuple[int, str, float, int], tuple[Mapping[str, Any], int]] = {}
         self.gone = False
         self.exited: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
 
@@ -81,7 +87,7 @@ class _Worker(asyncio.SubprocessProtocol):
             return
         try:
             frames = self.reader.feed(data if isinstance(data, bytes) else data.encode())
-            answers = [wire.parse_result(item) for item in frames]
+            answers = [wire.parse_result(item) for f in frames for item in wire.messages(f)]
         except wire.WireError as exc:
             log.error(
                 "probe worker broke the protocol; restarting it",
@@ -113,18 +119,38 @@ class _Worker(asyncio.SubprocessProtocol):
     def submit(
         self, kind: str, options: Mapping[str, Any], timeout: float, timeout_state: int
     ) -> tuple[int, asyncio.Future[ProbeOutcome | str]]:
-        self.next_id += 1
-        data = wire.job_frame(self.next_id, kind, options, timeout, timeout_state)
+        job_id = self.next_id + 1
+        messages = self._messages(job_id, kind, options, timeout, timeout_state)  # may raise
+        self.next_id = job_id
         fut: asyncio.Future[ProbeOutcome | str] = asyncio.get_running_loop().create_future()
-        self.waiting[self.next_id] = fut
+        self.waiting[job_id] = fut
         if not self.out:
-            # One write per loop pass for every job started in it.
+            # One frame, one write per loop pass for every job started in it.
             asyncio.get_running_loop().call_soon(self._flush)
-        self.out.append(data)
-        return self.next_id, fut
+        self.out += messages
+        return job_id, fut
+
+    def _messages(
+        self, job_id: int, kind: str, options: Mapping[str, Any], timeout: float, state: int
+    ) -> list[str]:
+        if type(options) is not MappingProxyType:  # not the runner's own: sent whole
+            return [wire.job(job_id, kind, options, timeout, state)]
+        key = (id(options), kind, timeout, state)
+        hit = self.refs.get(key)
+        if hit is not None and hit[0] is options:
+            return [wire.run(job_id, hit[1])]
+        out = []
+        if len(self.refs) >= MAX_REFS:  # after reloads: drop what may belong to gone checks
+            self.refs.clear()
+            out.append(wire.FORGET)
+        ref = len(self.refs) + 1
+        out.append(wire.define(ref, kind, options, timeout, state))
+        self.refs[key] = (options, ref)
+        out.append(wire.run(job_id, ref))
+        return out
 
     def _flush(self) -> None:
-        data, self.out = b"".join(self.out), []
+        data, self.out = wire.batch(self.out), []
         if self.stdin is not None and not self.stdin.is_closing() and not self.gone:
             self.stdin.write(data)
 

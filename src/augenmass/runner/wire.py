@@ -197,21 +197,29 @@ def parse_result(item: Any) -> tuple[int, ProbeOutcome | str]:
 
 
 def _perf(item: Any) -> PerfDatum:
-    if not (isinstance(item, list) and len(item) == 7):
+    # Exact type checks: a decoded frame holds only JSON's types, and this runs for every
+    # perfdata item of every result (six per http check), so no generator or isinstance chain.
+    if type(item) is not list or len(item) != 7:
         raise WireError("perfdata item is not a list of seven")
     label, value, uom, warn, crit, low, high = item
-    if not isinstance(label, str) or not isinstance(uom, str):
+    if type(label) is not str or type(uom) is not str:
         raise WireError("perfdata label or unit is not text")
-    if not all(v is None or isinstance(v, str) for v in (warn, crit)):
+    if (warn is not None and type(warn) is not str) or (crit is not None and type(crit) is not str):
         raise WireError("perfdata range is not text")
-    if not all(v is None or _number(v) for v in (value, low, high)):
-        raise WireError("perfdata value is not a number")
-    return PerfDatum(label, _float(value), uom, warn, crit, _float(low), _float(high))
+    return PerfDatum(label, _value(value), uom, warn, crit, _value(low), _value(high))
+
+
+def _value(value: Any) -> float | None:
+    kind = type(value)
+    if kind is float or value is None:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        try:
+            return float(value)
+        except OverflowError:
+            raise WireError("perfdata value is out of range") from None
+    raise WireError("perfdata value is not a number")
 
 
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)

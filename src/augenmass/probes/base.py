@@ -6,6 +6,7 @@ the hard deadline and turns any exception a probe lets escape into UNKNOWN.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -154,6 +155,7 @@ class OptionsMemo(Generic[T]):
     def __init__(self, size: int = 4096, max_size: int = 1 << 18) -> None:
         self.size = max(1, size)
         self.max_size = max(self.size, max_size)
+        _MEMOS.add(self)
         self.builds = 0  # entries made (misses): how a test sees that the memo keeps hitting
         self._entries: dict[Hashable, T] = {}
         # hashes of the keys evicted lately (up to max_size of them, a few dozen bytes each: as
@@ -203,5 +205,20 @@ class OptionsMemo(Generic[T]):
         entries[key] = value
         return value
 
+    def reserve(self, contents: int) -> None:
+        """Room for `contents` distinct options (up to max_size) before anything is evicted."""
+        self.size = max(self.size, min(self.max_size, contents))
+
     def __len__(self) -> int:
         return len(self._entries)
+
+
+_MEMOS: weakref.WeakSet[OptionsMemo[Any]] = weakref.WeakSet()
+
+
+def reserve_options(checks: int) -> None:
+    """Size every options memo for `checks` distinct checks: the runner (and a probe worker)
+    call this as the checks they run grow, so no memo evicts an entry a configuration still
+    uses. Room is not memory: an entry is made only for options that are run."""
+    for memo in list(_MEMOS):
+        memo.reserve(checks)

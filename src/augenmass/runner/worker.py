@@ -20,6 +20,7 @@ from typing import Any
 
 from augenmass.core.clock import SystemClock
 from augenmass.probes import ProbeSet
+from augenmass.probes.base import reserve_options
 from augenmass.runner import wire
 from augenmass.runner.fdlimit import raise_fd_limit
 from augenmass.runner.probecall import call_probe
@@ -40,6 +41,7 @@ class _Worker(asyncio.Protocol):
         # ref -> (kind, options, timeout, timeout state), as the server defined them; the
         # options are one read-only view per check, so the probes' memos find them by identity
         self._defined: dict[int, tuple[str, Mapping[str, Any], float, int]] = {}
+        self._reserved = 0
         self._loop = asyncio.get_running_loop()
         self._probes = ProbeSet(SystemClock())  # a worker process runs on real time
 
@@ -59,6 +61,9 @@ class _Worker(asyncio.Protocol):
             if what == "define":
                 ref, kind, options, timeout, state = body
                 self._defined[ref] = (kind, MappingProxyType(options), timeout, state)
+                if len(self._defined) > self._reserved:  # memos sized for the checks sent here
+                    self._reserved = 2 * len(self._defined)
+                    reserve_options(self._reserved)
                 continue
             if what == "forget":
                 self._defined.clear()

@@ -33,9 +33,10 @@ _MAX_PHASE_SLIP = 1.0
 COALESCE_BATCH = 8  # checks per wake-up the adaptive coalescing window aims for
 # Built-in probes are coroutines in the server's loop or a worker, no processes: their slots are
 # sized from the rate the plan asks for, so that a check may take this long on average before
-# the slots run out (a local HTTP check takes milliseconds; a slow target, seconds). Plugins keep
-# the fixed `max_concurrency`: each is a process.
-PROBE_SLOT_SECONDS = 2.0
+# the slots run out (a local HTTP check takes milliseconds). Not more: past what the CPU does,
+# more checks in flight only make each slower until they time out; a bound makes them start
+# late instead, which is reported. Plugins keep the fixed `max_concurrency`: each is a process.
+PROBE_SLOT_SECONDS = 1.0
 PROBE_SLOTS_MAX = 8192  # the safety bound over everything in flight (sockets, memory)
 PLUGIN = "plugin"
 # None: nothing to report this time (a dead-man check asked early); rescheduled as usual.
@@ -123,7 +124,7 @@ class Scheduler:
                 self._place(key, template, old.get(key), now)
         rate = sum(1.0 / t.interval for t in self._jobs.values() if t.active)
         if self._probe_slots is None:
-            sized = math.ceil(rate * PROBE_SLOT_SECONDS)
+            sized = math.ceil(rate * PROBE_SLOT_SECONDS - 1e-6)  # not 11 for 600 a minute
             self._limit = max(self._max, min(PROBE_SLOTS_MAX, sized))
         wanted = COALESCE_BATCH / rate if rate > 0 else self._coalesce_max
         self._coalesce = min(self._coalesce_max, max(self._coalesce_min, wanted))

@@ -279,6 +279,25 @@ async def test_probes_move_to_the_worker_while_the_server_is_busy_and_back(
         await workers.stop()
 
 
+async def test_a_loop_that_runs_late_offloads_though_its_cpu_share_is_low() -> None:
+    """A machine busy with other work: the server gets little CPU, so its share stays low while
+    its checks wait. Its timers run late, and that is enough to hand probes to the workers.
+    (time.sleep stands for the CPU the server does not get: it blocks the loop, using none.)"""
+    workers = ProbeWorkers(1)
+    await workers.start()
+    try:
+        key = CheckKey("h", "s")
+        assert workers.pick(key, "tcp") is None
+        give_up = time.monotonic() + 20
+        while workers.pick(key, "tcp") is None:
+            assert time.monotonic() < give_up, "the pool never saw its loop run late"
+            time.sleep(0.12)  # noqa: ASYNC251 - the point: a loop that does not get to run
+            await asyncio.sleep(0)
+        assert workers.offloading
+    finally:
+        await workers.stop()
+
+
 async def test_a_changed_spec_is_not_served_from_the_expansion_cache() -> None:
     runner = Runner([])
     first = await runner.run(job(type="dummy", options={"output": "on $HOSTNAME$"}))

@@ -2,8 +2,10 @@
 ones that die.
 
 Handing a check to a worker costs the server a little (a frame out, a frame back), so it only
-does that when its own loop is busy: while the server process uses under LOW of a core, probes
-run in its loop; above HIGH they go to the workers, until it drops under LOW again. Probes that
+does that when its own loop is busy: while the server process uses under LOW of a core and its
+loop runs timers on time, probes run in its loop; above HIGH, or with timers LAG_HIGH late (a
+machine busy with other work), they go to the workers, until both are low again. A plan asking
+for BUSY_RATE checks a second or more offloads from the start and stays so. Probes that
 remember something between runs (counter rates) always go to a worker when there is one, so they
 see every run of their service. A job goes to worker hash(key) % n, for the same reason. While a
 worker is down (between a crash and its restart) its checks run in the server's own loop:
@@ -29,6 +31,11 @@ from augenmass.runner import wire
 log = logging.getLogger("augenmass.runner")
 
 HIGH, LOW = 0.5, 0.3  # share of one core used by the server process and its workers
+# How late the server's loop runs a timer, seconds. On a machine busy with other work the server
+# gets less CPU than it needs and its share stays low while its checks queue up: a loop that
+# runs its timers late is busy, whatever its share says.
+LAG_HIGH, LAG_LOW = 0.05, 0.01
+LAG_EVERY = 0.25
 SAMPLE_SECONDS = 1.0
 BUSY_RATE = 1000.0  # built-in probe checks per second the configuration asks for
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -188,10 +195,21 @@ class ProbeWorkers:
         self.started = 0  # worker processes started since the server started (restarts too)
         self.sent = 0  # jobs handed to workers
         self.offloading = False
+        self._planned = False  # the plan asks for more than one loop carries: offload always
+        self._lag = 0.0  # the worst timer lateness of the loop since the last sample
+        self._lag_timer: asyncio.TimerHandle | None = None
         self._sample = (self.clock.monotonic(), self._cpu())
 
     async def start(self) -> None:
         await asyncio.gather(*(self._spawn(i) for i in range(self.count)))
+        if self.count:
+            self._watch_lag(asyncio.get_running_loop().time())
+
+    def _watch_lag(self, expected: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._lag = max(self._lag, loop.time() - expected)
+        if not self._stopping:
+            self._lag_timer = loop.call_later(LAG_EVERY, self._watch_lag, loop.time() + LAG_EVERY)
 
     async def _spawn(self, index: int) -> None:
         loop = asyncio.get_running_loop()
@@ -240,16 +258,20 @@ class ProbeWorkers:
     def plan_rate(self, checks_per_second: float) -> None:
         """Start offloading at once when the configuration asks for more checks than one loop
         carries comfortably, instead of after a first second of lateness."""
-        if checks_per_second >= BUSY_RATE:
+        self._planned = checks_per_second >= BUSY_RATE
+        if self._planned:
             self.offloading = True
 
     def _update(self, now: float) -> None:
         cpu = self._cpu()
         share = (cpu - self._sample[1]) / (now - self._sample[0])
+        lag, self._lag = self._lag, 0.0
         self._sample = (now, cpu)
-        if self.offloading and share < LOW:
+        if self._planned:
+            self.offloading = True
+        elif self.offloading and share < LOW and lag < LAG_LOW:
             self.offloading = False
-        elif not self.offloading and share > HIGH:
+        elif not self.offloading and (share > HIGH or lag > LAG_HIGH):
             self.offloading = True
 
     @property
@@ -317,6 +339,8 @@ class ProbeWorkers:
         """Close every worker's stdin (it exits on EOF); kill what is still there after
         `timeout`."""
         self._stopping = True
+        if self._lag_timer is not None:
+            self._lag_timer.cancel()
         for task in list(self._restarts):
             task.cancel()
         workers = [w for w in self._workers if w is not None]

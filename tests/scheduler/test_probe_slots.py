@@ -25,25 +25,26 @@ def probes(n: int, interval: float, prefix: str = "p") -> list[JobTemplate]:
 async def test_probes_are_not_held_to_the_plugin_limit(
     clock: FakeClock, make_harness: MakeHarness
 ) -> None:
-    # 200 checks every second: 200/s asked, slots for 1 s of them = 200
-    harness = await make_harness(jobs_of(probes(200, 1.0)), max_concurrency=4, max_spread=0.5)
+    # 800 checks every second: 800/s asked, slots for 0.25 s of them = 200
+    harness = await make_harness(jobs_of(probes(800, 1.0)), max_concurrency=4, max_spread=0.5)
     harness.gate = asyncio.Event()
     await clock.advance(1.0)
-    assert harness.in_flight == 200 and harness.sched.stats.queued == 0
+    assert harness.in_flight == 200 and harness.sched.stats.queued == 600
     harness.gate.set()
     await clock.advance(0.1)
-    assert {job.key for _, job in harness.starts} == {t.key for t in probes(200, 1.0)}
-    assert harness.sched.stats.checks_completed >= 200
+    await clock.advance(0.1)
+    assert {job.key for _, job in harness.starts} == {t.key for t in probes(800, 1.0)}
+    assert harness.sched.stats.checks_completed >= 800
 
 
 async def test_slots_follow_the_rate_and_stop_at_the_safety_bound(
     clock: FakeClock, make_harness: MakeHarness
 ) -> None:
-    # 600 checks a minute: 10/s asked, 10 slots
-    slow = await make_harness(jobs_of(probes(600, 60.0)), max_concurrency=4, max_spread=1.0)
+    # 2,400 checks a minute: 40/s asked, 10 slots
+    slow = await make_harness(jobs_of(probes(2400, 60.0)), max_concurrency=4, max_spread=1.0)
     slow.gate = asyncio.Event()
     await clock.advance(1.5)
-    assert slow.in_flight == 10 and slow.sched.stats.queued == 590
+    assert slow.in_flight == 10 and slow.sched.stats.queued == 2390
     slow.gate.set()
     await slow.stop()
     # 60 a minute: 1/s asked, and never fewer slots than max_concurrency
@@ -58,7 +59,7 @@ async def test_the_safety_bound_caps_every_check(
     clock: FakeClock, make_harness: MakeHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(scheduler_module, "PROBE_SLOTS_MAX", 50)
-    # 300/s asked would size 300 slots
+    # 300/s asked would size 75 slots
     harness = await make_harness(jobs_of(probes(300, 1.0)), max_concurrency=4, max_spread=0.5)
     harness.gate = asyncio.Event()
     await clock.advance(1.0)

@@ -197,7 +197,7 @@ class SettingsModel(Strict):
         le=100_000,
         description=(
             "Plugin checks (processes) running at the same time, at most. Built-in probes get"
-            " slots sized from the rate the configuration asks for (1 s of it, at least this"
+            " slots sized from the rate the configuration asks for (0.25 s of it, at least this"
             " many, at most 8192 checks in flight in all)."
         ),
     )

@@ -36,7 +36,7 @@ COALESCE_BATCH = 8  # checks per wake-up the adaptive coalescing window aims for
 # the slots run out (a local HTTP check takes milliseconds). Not more: past what the CPU does,
 # more checks in flight only make each slower until they time out; a bound makes them start
 # late instead, which is reported. Plugins keep the fixed `max_concurrency`: each is a process.
-PROBE_SLOT_SECONDS = 1.0
+PROBE_SLOT_SECONDS = 0.25
 PROBE_SLOTS_MAX = 8192  # the safety bound over everything in flight (sockets, memory)
 PLUGIN = "plugin"
 # None: nothing to report this time (a dead-man check asked early); rescheduled as usual.

@@ -291,7 +291,7 @@ async def test_a_loop_that_runs_late_offloads_though_its_cpu_share_is_low() -> N
         give_up = time.monotonic() + 20
         while workers.pick(key, "tcp") is None:
             assert time.monotonic() < give_up, "the pool never saw its loop run late"
-            time.sleep(0.12)  # noqa: ASYNC251 - the point: a loop that does not get to run
+            time.sleep(0.3)  # noqa: ASYNC251 - the point: a loop that does not get to run
             await asyncio.sleep(0)
         assert workers.offloading
     finally:

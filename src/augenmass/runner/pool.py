@@ -34,7 +34,7 @@ HIGH, LOW = 0.5, 0.3  # share of one core used by the server process and its wor
 # How late the server's loop runs a timer, seconds. On a machine busy with other work the server
 # gets less CPU than it needs and its share stays low while its checks queue up: a loop that
 # runs its timers late is busy, whatever its share says.
-LAG_HIGH, LAG_LOW = 0.05, 0.01
+LAG_HIGH, LAG_LOW = 0.1, 0.03
 LAG_EVERY = 0.25
 SAMPLE_SECONDS = 1.0
 BUSY_RATE = 1000.0  # built-in probe checks per second the configuration asks for
@@ -198,6 +198,7 @@ class ProbeWorkers:
         self._planned = False  # the plan asks for more than one loop carries: offload always
         self._lag = 0.0  # the worst timer lateness of the loop since the last sample
         self._lag_timer: asyncio.TimerHandle | None = None
+        self._lag_due = float("inf")  # when the lag timer should run next (loop time)
         self._sample = (self.clock.monotonic(), self._cpu())
 
     async def start(self) -> None:
@@ -209,7 +210,8 @@ class ProbeWorkers:
         loop = asyncio.get_running_loop()
         self._lag = max(self._lag, loop.time() - expected)
         if not self._stopping:
-            self._lag_timer = loop.call_later(LAG_EVERY, self._watch_lag, loop.time() + LAG_EVERY)
+            self._lag_due = loop.time() + LAG_EVERY
+            self._lag_timer = loop.call_later(LAG_EVERY, self._watch_lag, self._lag_due)
 
     async def _spawn(self, index: int) -> None:
         loop = asyncio.get_running_loop()
@@ -265,7 +267,13 @@ class ProbeWorkers:
     def _update(self, now: float) -> None:
         cpu = self._cpu()
         share = (cpu - self._sample[1]) / (now - self._sample[0])
-        lag, self._lag = self._lag, 0.0
+        # a timer overdue right now counts too: a loop kept busy by one long callback never
+        # gets to run it
+        try:
+            overdue = asyncio.get_running_loop().time() - self._lag_due
+        except RuntimeError:  # asked outside the loop (never by the runner)
+            overdue = 0.0
+        lag, self._lag = max(self._lag, overdue), 0.0
         self._sample = (now, cpu)
         if self._planned:
             self.offloading = True

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from runner_helpers import job
 
-from augenmass.core.values import CheckKey
+from augenmass.core.values import CheckJob, CheckKey
 from augenmass.runner import Runner
+from augenmass.runner import pool as pool_module
 from augenmass.runner.pool import ProbeWorkers
 
 
@@ -90,6 +91,43 @@ async def test_many_checks_in_flight_each_get_their_own_answer(
     results = await asyncio.gather(*good, *bad)
     assert pool.sent == 100
     assert [r.status for r in results] == [0] * 50 + [1] * 50  # a wrong banner: WARNING
+
+
+async def test_a_checks_options_go_to_its_worker_once(
+    pool: ProbeWorkers, banner_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a check's first run a job is two numbers; the answers stay each check's own, also
+    when the worker's table is reset (more checks than it keeps: after reloads) and after a
+    worker restart."""
+    monkeypatch.setattr(pool_module, "MAX_REFS", 4)
+    runner = Runner([], workers=pool)
+    checks = [job(type="tcp", options=tcp(banner_port, expect=e), timeout=3) for e in "2X9"]
+    worker = pool._workers[0]
+    assert worker is not None and worker.stdin is not None
+    written: list[bytes] = []
+    real_write = worker.stdin.write
+    monkeypatch.setattr(worker.stdin, "write", lambda d: written.append(d) or real_write(d))
+
+    async def round_of(these: list[CheckJob]) -> tuple[list[int], int, int]:
+        """States, checks defined (options sent) and resets in one round."""
+        written.clear()
+        results = await asyncio.gather(*(runner.run(c) for c in these))
+        sent = b"".join(written)
+        return [r.status for r in results], sent.count(b'"expect"'), sent.count(b'["f"]')
+
+    assert await round_of(checks) == ([0, 1, 1], 3, 0)
+    for _ in range(3):
+        assert await round_of(checks) == ([0, 1, 1], 0, 0)  # two numbers a job
+    more = [job(type="tcp", options=tcp(banner_port, expect=e), timeout=3) for e in "22"]
+    assert await round_of(more[:1]) == ([0], 1, 0)
+    assert await round_of(more[1:]) == ([0], 1, 1)  # the fifth: the table starts again
+    assert await round_of(checks) == ([0, 1, 1], 3, 0)
+    assert pool.sent == 17
+    (pid,) = pool.pids()
+    os.kill(pid, signal.SIGKILL)
+    await until(lambda: pool.alive == 1 and pool.pids() != [pid], 20)
+    again = await asyncio.gather(*(runner.run(c) for c in checks))  # defined anew
+    assert [r.status for r in again] == [0, 1, 1], [r.output for r in again]
 
 
 async def test_killed_worker_gives_unknown_and_is_restarted(
@@ -237,6 +275,25 @@ async def test_probes_move_to_the_worker_while_the_server_is_busy_and_back(
             assert time.monotonic() < give_up, "the pool never saw the loop go idle"
             await asyncio.sleep(0.2)
         assert not workers.offloading
+    finally:
+        await workers.stop()
+
+
+async def test_a_loop_that_runs_late_offloads_though_its_cpu_share_is_low() -> None:
+    """A machine busy with other work: the server gets little CPU, so its share stays low while
+    its checks wait. Its timers run late, and that is enough to hand probes to the workers.
+    (time.sleep stands for the CPU the server does not get: it blocks the loop, using none.)"""
+    workers = ProbeWorkers(1)
+    await workers.start()
+    try:
+        key = CheckKey("h", "s")
+        assert workers.pick(key, "tcp") is None
+        give_up = time.monotonic() + 20
+        while workers.pick(key, "tcp") is None:
+            assert time.monotonic() < give_up, "the pool never saw its loop run late"
+            time.sleep(0.3)  # noqa: ASYNC251 - the point: a loop that does not get to run
+            await asyncio.sleep(0)
+        assert workers.offloading
     finally:
         await workers.stop()
 

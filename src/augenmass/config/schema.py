@@ -192,7 +192,14 @@ class HttpModel(Strict):
 
 class SettingsModel(Strict):
     max_concurrent_checks: int | None = Field(
-        default=None, ge=1, le=100_000, description="Checks running at the same time, at most."
+        default=None,
+        ge=1,
+        le=100_000,
+        description=(
+            "Plugin checks (processes) running at the same time, at most. Built-in probes get"
+            " slots sized from the rate the configuration asks for (0.25 s of it, at least this"
+            " many, at most 8192 checks in flight in all)."
+        ),
     )
     max_check_spread: Delay | None = Field(
         default=None,

@@ -79,7 +79,8 @@ def refusal(ip: IPAddress) -> str | None:
 
 # parse_ip and _text_refusal are asked about the same few addresses on every check; memoised
 # (bounded) because ipaddress parsing and hashing cost more than the rest of a check's policy.
-@functools.lru_cache(maxsize=4096)
+# Bounded far above the targets of a large configuration: a name per check must not thrash.
+@functools.lru_cache(maxsize=65536)
 def parse_ip(text: str) -> IPAddress | None:
     """`text` as an IP address (brackets and %zone allowed), or None for a host name."""
     text = text.strip()
@@ -91,7 +92,7 @@ def parse_ip(text: str) -> IPAddress | None:
         return None
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=65536)
 def _text_refusal(text: str) -> str | None:
     """refusal() of `text` when it is an IP address (keyed by the text, which hashes cheaply)."""
     ip = parse_ip(text)

@@ -13,7 +13,7 @@ from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.pluginoutput import NO_OUTPUT, NO_OUTPUT_HOST, sanitize
 from augenmass.core.values import CheckJob, CheckResult, PerfDatum
 from augenmass.probes import ProbeSet
-from augenmass.probes.base import ProbeOutcome
+from augenmass.probes.base import ProbeOutcome, reserve_options
 from augenmass.runner.macros import expand_argv, expand_options, unknown_note
 from augenmass.runner.plugin import (
     PluginLocator,
@@ -56,6 +56,7 @@ class Runner:
         self._expanded: dict[
             tuple[int, int], tuple[object, object, Mapping[str, Any], tuple[str, ...]]
         ] = {}
+        self._reserved = 0
 
     async def run(self, job: CheckJob) -> CheckResult:
         started, t0 = self.clock.now(), self.clock.monotonic()
@@ -153,6 +154,10 @@ class Runner:
         if len(self._expanded) >= EXPANDED_MAX:
             self._expanded.clear()  # after reloads: drop entries of specs that are gone
         self._expanded[ident] = (check, macros, MappingProxyType(options), notes)
+        if len(self._expanded) > self._reserved:
+            # the probes' memos sized for the checks this runner runs (room, not memory)
+            self._reserved = 2 * len(self._expanded)
+            reserve_options(self._reserved)
         return self._expanded[ident][2], notes
 
     async def _in_worker(

@@ -2,8 +2,10 @@
 ones that die.
 
 Handing a check to a worker costs the server a little (a frame out, a frame back), so it only
-does that when its own loop is busy: while the server process uses under LOW of a core, probes
-run in its loop; above HIGH they go to the workers, until it drops under LOW again. Probes that
+does that when its own loop is busy: while the server process uses under LOW of a core and its
+loop runs timers on time, probes run in its loop; above HIGH, or with timers LAG_HIGH late (a
+machine busy with other work), they go to the workers, until both are low again. A plan asking
+for BUSY_RATE checks a second or more offloads from the start and stays so. Probes that
 remember something between runs (counter rates) always go to a worker when there is one, so they
 see every run of their service. A job goes to worker hash(key) % n, for the same reason. While a
 worker is down (between a crash and its restart) its checks run in the server's own loop:
@@ -19,6 +21,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from augenmass.core.clock import Clock, SystemClock
@@ -28,6 +31,11 @@ from augenmass.runner import wire
 log = logging.getLogger("augenmass.runner")
 
 HIGH, LOW = 0.5, 0.3  # share of one core used by the server process and its workers
+# How late the server's loop runs a timer, seconds. On a machine busy with other work the server
+# gets less CPU than it needs and its share stays low while its checks queue up: a loop that
+# runs its timers late is busy, whatever its share says.
+LAG_HIGH, LAG_LOW = 0.1, 0.03
+LAG_EVERY = 0.25
 SAMPLE_SECONDS = 1.0
 BUSY_RATE = 1000.0  # built-in probe checks per second the configuration asks for
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -35,6 +43,7 @@ _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 STATEFUL = frozenset({"snmp", "snmp-interface"})
 RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)  # after the n-th crash in a row
 START_TIMEOUT = 30.0
+MAX_REFS = 1 << 18  # options a worker keeps by number: far more than a configuration's checks
 
 
 def _process_cpu(pid: int) -> float:
@@ -45,6 +54,11 @@ def _process_cpu(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _expire(fut: asyncio.Future[ProbeOutcome | str]) -> None:
+    if not fut.done():
+        fut.set_exception(TimeoutError())
 
 
 class WorkerGone(RuntimeError):
@@ -66,7 +80,11 @@ class _Worker(asyncio.SubprocessProtocol):
         self.reader = wire.FrameReader()
         self.waiting: dict[int, asyncio.Future[ProbeOutcome | str]] = {}
         self.next_id = 0
-        self.out: list[bytes] = []
+        self.out: list[str] = []
+        # (id(options), kind, timeout, timeout state) -> (options, ref): what this worker was
+        # sent already. The runner hands a check the same read-only options on every run, so
+        # after the first one a job is two numbers; the options are kept so an id stays theirs.
+        self.refs: dict[tuple[int, str, float, int], tuple[Mapping[str, Any], int]] = {}
         self.gone = False
         self.exited: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
 
@@ -81,7 +99,7 @@ class _Worker(asyncio.SubprocessProtocol):
             return
         try:
             frames = self.reader.feed(data if isinstance(data, bytes) else data.encode())
-            answers = [wire.parse_result(item) for item in frames]
+            answers = [wire.parse_result(item) for f in frames for item in wire.messages(f)]
         except wire.WireError as exc:
             log.error(
                 "probe worker broke the protocol; restarting it",
@@ -113,18 +131,38 @@ class _Worker(asyncio.SubprocessProtocol):
     def submit(
         self, kind: str, options: Mapping[str, Any], timeout: float, timeout_state: int
     ) -> tuple[int, asyncio.Future[ProbeOutcome | str]]:
-        self.next_id += 1
-        data = wire.job_frame(self.next_id, kind, options, timeout, timeout_state)
+        job_id = self.next_id + 1
+        messages = self._messages(job_id, kind, options, timeout, timeout_state)  # may raise
+        self.next_id = job_id
         fut: asyncio.Future[ProbeOutcome | str] = asyncio.get_running_loop().create_future()
-        self.waiting[self.next_id] = fut
+        self.waiting[job_id] = fut
         if not self.out:
-            # One write per loop pass for every job started in it.
+            # One frame, one write per loop pass for every job started in it.
             asyncio.get_running_loop().call_soon(self._flush)
-        self.out.append(data)
-        return self.next_id, fut
+        self.out += messages
+        return job_id, fut
+
+    def _messages(
+        self, job_id: int, kind: str, options: Mapping[str, Any], timeout: float, state: int
+    ) -> list[str]:
+        if type(options) is not MappingProxyType:  # not the runner's own: sent whole
+            return [wire.job(job_id, kind, options, timeout, state)]
+        key = (id(options), kind, timeout, state)
+        hit = self.refs.get(key)
+        if hit is not None and hit[0] is options:
+            return [wire.run(job_id, hit[1])]
+        out = []
+        if len(self.refs) >= MAX_REFS:  # after reloads: drop what may belong to gone checks
+            self.refs.clear()
+            out.append(wire.FORGET)
+        ref = len(self.refs) + 1
+        out.append(wire.define(ref, kind, options, timeout, state))
+        self.refs[key] = (options, ref)
+        out.append(wire.run(job_id, ref))
+        return out
 
     def _flush(self) -> None:
-        data, self.out = b"".join(self.out), []
+        data, self.out = wire.batch(self.out), []
         if self.stdin is not None and not self.stdin.is_closing() and not self.gone:
             self.stdin.write(data)
 
@@ -157,10 +195,23 @@ class ProbeWorkers:
         self.started = 0  # worker processes started since the server started (restarts too)
         self.sent = 0  # jobs handed to workers
         self.offloading = False
+        self._planned = False  # the plan asks for more than one loop carries: offload always
+        self._lag = 0.0  # the worst timer lateness of the loop since the last sample
+        self._lag_timer: asyncio.TimerHandle | None = None
+        self._lag_due = float("inf")  # when the lag timer should run next (loop time)
         self._sample = (self.clock.monotonic(), self._cpu())
 
     async def start(self) -> None:
         await asyncio.gather(*(self._spawn(i) for i in range(self.count)))
+        if self.count:
+            self._watch_lag(asyncio.get_running_loop().time())
+
+    def _watch_lag(self, expected: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._lag = max(self._lag, loop.time() - expected)
+        if not self._stopping:
+            self._lag_due = loop.time() + LAG_EVERY
+            self._lag_timer = loop.call_later(LAG_EVERY, self._watch_lag, self._lag_due)
 
     async def _spawn(self, index: int) -> None:
         loop = asyncio.get_running_loop()
@@ -209,16 +260,26 @@ class ProbeWorkers:
     def plan_rate(self, checks_per_second: float) -> None:
         """Start offloading at once when the configuration asks for more checks than one loop
         carries comfortably, instead of after a first second of lateness."""
-        if checks_per_second >= BUSY_RATE:
+        self._planned = checks_per_second >= BUSY_RATE
+        if self._planned:
             self.offloading = True
 
     def _update(self, now: float) -> None:
         cpu = self._cpu()
         share = (cpu - self._sample[1]) / (now - self._sample[0])
+        # a timer overdue right now counts too: a loop kept busy by one long callback never
+        # gets to run it
+        try:
+            overdue = asyncio.get_running_loop().time() - self._lag_due
+        except RuntimeError:  # asked outside the loop (never by the runner)
+            overdue = 0.0
+        lag, self._lag = max(self._lag, overdue), 0.0
         self._sample = (now, cpu)
-        if self.offloading and share < LOW:
+        if self._planned:
+            self.offloading = True
+        elif self.offloading and share < LOW and lag < LAG_LOW:
             self.offloading = False
-        elif not self.offloading and share > HIGH:
+        elif not self.offloading and (share > HIGH or lag > LAG_HIGH):
             self.offloading = True
 
     @property
@@ -239,11 +300,13 @@ class ProbeWorkers:
         are not JSON data: the caller runs those in its own loop)."""
         job_id, fut = worker.submit(kind, options, timeout, timeout_state)
         self.sent += 1
+        # a plain timer on the future: cheaper than a timeout scope per job
+        timer = asyncio.get_running_loop().call_later(wait, _expire, fut)
         try:
-            async with asyncio.timeout(wait):
-                return await fut
+            return await fut
         finally:
-            if not fut.done():
+            timer.cancel()
+            if not fut.done() or worker.waiting.get(job_id) is fut:
                 worker.waiting.pop(job_id, None)  # a late answer is dropped
                 fut.cancel()
 
@@ -284,6 +347,8 @@ class ProbeWorkers:
         """Close every worker's stdin (it exits on EOF); kill what is still there after
         `timeout`."""
         self._stopping = True
+        if self._lag_timer is not None:
+            self._lag_timer.cancel()
         for task in list(self._restarts):
             task.cancel()
         workers = [w for w in self._workers if w is not None]

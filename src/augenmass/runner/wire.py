@@ -3,7 +3,19 @@
 JSON, not pickle: a worker talks to hostile targets all day, and what it sends back must not be
 able to run code in the server. The server checks every field of a result before using it.
 
-  job    [id, kind, options, timeout, timeout_state]
+A frame is a JSON list of messages: everything one side has for the other in one pass of its
+loop goes in one frame, one write. A check's options go to a worker once, under a number (a
+ref); after that a job is two numbers. That keeps the hand-off cheap: no options encoded, sent,
+decoded and walked again per run, and the worker's probes find the options they prepared by
+identity.
+
+server to worker:
+  define [ "o", ref, kind, options, timeout, timeout_state ]   a check's options, once
+  run    [ id, ref ]                                         run the check defined as `ref`
+  job    [ id, kind, options, timeout, timeout_state ]       a check with its options inline
+  forget [ "f" ]                                             drop every ref (the server's table
+                                                             was reset)
+worker to server:
   result [id, status, output, long_output, [[label, value, uom, warn, crit, min, max], ...], notes]
   error  [id, null, text]      the probe raised; the server reports an internal error
 """
@@ -58,35 +70,107 @@ class FrameReader:
         return frames
 
 
+def _dumps(payload: Any) -> str:
+    return json.dumps(payload, separators=(",", ":"), allow_nan=True)
+
+
+def batch(messages: list[str]) -> bytes:
+    """One frame of messages already encoded (`define`, `run`, `job`, `result`, ...)."""
+    data = ("[" + ",".join(messages) + "]").encode()
+    return _HEADER.pack(len(data)) + data
+
+
+def define(ref: int, kind: str, options: Mapping[str, Any], timeout: float, state: int) -> str:
+    """Raises TypeError/ValueError when the options are not plain JSON data."""
+    return _dumps(["o", ref, kind, dict(options), timeout, state])
+
+
+def run(job_id: int, ref: int) -> str:
+    return f"[{job_id},{ref}]"
+
+
+def job(
+    job_id: int, kind: str, options: Mapping[str, Any], timeout: float, timeout_state: int
+) -> str:
+    """Raises TypeError/ValueError when the options are not plain JSON data."""
+    return _dumps([job_id, kind, dict(options), timeout, timeout_state])
+
+
+FORGET = '["f"]'
+
+
 def job_frame(
     job_id: int, kind: str, options: Mapping[str, Any], timeout: float, timeout_state: int
 ) -> bytes:
-    """Raises TypeError/ValueError when the options are not plain JSON data."""
-    return frame([job_id, kind, dict(options), timeout, timeout_state])
+    """A frame of one job with its options inline."""
+    return batch([job(job_id, kind, options, timeout, timeout_state)])
 
 
-def result_frame(job_id: int, got: ProbeOutcome) -> bytes:
+def result(job_id: int, got: ProbeOutcome) -> str:
     perf = [
         [p.label, p.value, p.uom, p.warn, p.crit, p.min, p.max]
         for p in got.perfdata
         if isinstance(p, PerfDatum)
     ]
-    return frame([job_id, got.status, got.output, got.long_output, perf, list(got.notes)])
+    return _dumps([job_id, got.status, got.output, got.long_output, perf, list(got.notes)])
+
+
+def error(job_id: int, text: str) -> str:
+    return _dumps([job_id, None, text])
+
+
+def result_frame(job_id: int, got: ProbeOutcome) -> bytes:
+    return batch([result(job_id, got)])
 
 
 def error_frame(job_id: int, text: str) -> bytes:
-    return frame([job_id, None, text])
+    return batch([error(job_id, text)])
 
 
-def parse_job(item: Any) -> tuple[int, str, dict[str, Any], float, int]:
+def messages(payload: Any) -> list[Any]:
+    """The messages of one frame."""
+    if not isinstance(payload, list):
+        raise WireError("frame is not a list of messages")
+    return payload
+
+
+Job = tuple[int, str, dict[str, Any], float, int]
+Define = tuple[int, str, dict[str, Any], float, int]
+
+
+def parse_request(item: Any) -> tuple[str, Any]:
+    """One message to a worker: ("job", Job), ("run", (id, ref)), ("define", Define) or
+    ("forget", None). Raises WireError for anything malformed."""
+    if isinstance(item, list) and item:
+        head = item[0]
+        if head == "o":
+            ref, *rest = _checked(item[1:], "definition")
+            if not isinstance(ref, int) or isinstance(ref, bool):
+                raise WireError("definition ref is not an integer")
+            return "define", (ref, *rest)
+        if head == "f" and len(item) == 1:
+            return "forget", None
+        if len(item) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in item):
+            return "run", (item[0], item[1])
+    return "job", parse_job(item)
+
+
+def parse_job(item: Any) -> Job:
+    job_id, kind, options, timeout, timeout_state = _checked(item, "job")
+    if not isinstance(job_id, int):
+        raise WireError("job id has the wrong type")
+    return job_id, kind, options, timeout, timeout_state
+
+
+def _checked(item: Any, what: str) -> tuple[Any, str, dict[str, Any], float, int]:
     if not (isinstance(item, list) and len(item) == 5):
-        raise WireError("job is not a list of five")
-    job_id, kind, options, timeout, timeout_state = item
-    if not isinstance(job_id, int) or not isinstance(kind, str) or not isinstance(options, dict):
-        raise WireError("job id, kind or options have the wrong type")
+        raise WireError(f"{what} is not a list of five")
+    first, kind, options, timeout, timeout_state = item
+    if not isinstance(kind, str) or not isinstance(options, dict):
+        raise WireError(f"{what} kind or options have the wrong type")
     if not _number(timeout) or not isinstance(timeout_state, int):
-        raise WireError("job timeout or timeout state have the wrong type")
-    return job_id, kind, options, float(timeout), timeout_state
+        raise WireError(f"{what} timeout or timeout state have the wrong type")
+    return first, kind, options, float(timeout), timeout_state
 
 
 def parse_result(item: Any) -> tuple[int, ProbeOutcome | str]:
@@ -113,21 +197,29 @@ def parse_result(item: Any) -> tuple[int, ProbeOutcome | str]:
 
 
 def _perf(item: Any) -> PerfDatum:
-    if not (isinstance(item, list) and len(item) == 7):
+    # Exact type checks: a decoded frame holds only JSON's types, and this runs for every
+    # perfdata item of every result (six per http check), so no generator or isinstance chain.
+    if type(item) is not list or len(item) != 7:
         raise WireError("perfdata item is not a list of seven")
     label, value, uom, warn, crit, low, high = item
-    if not isinstance(label, str) or not isinstance(uom, str):
+    if type(label) is not str or type(uom) is not str:
         raise WireError("perfdata label or unit is not text")
-    if not all(v is None or isinstance(v, str) for v in (warn, crit)):
+    if (warn is not None and type(warn) is not str) or (crit is not None and type(crit) is not str):
         raise WireError("perfdata range is not text")
-    if not all(v is None or _number(v) for v in (value, low, high)):
-        raise WireError("perfdata value is not a number")
-    return PerfDatum(label, _float(value), uom, warn, crit, _float(low), _float(high))
+    return PerfDatum(label, _value(value), uom, warn, crit, _value(low), _value(high))
+
+
+def _value(value: Any) -> float | None:
+    kind = type(value)
+    if kind is float or value is None:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        try:
+            return float(value)
+        except OverflowError:
+            raise WireError("perfdata value is out of range") from None
+    raise WireError("perfdata value is not a number")
 
 
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)

@@ -14,10 +14,13 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from augenmass.core.clock import SystemClock
 from augenmass.probes import ProbeSet
+from augenmass.probes.base import reserve_options
 from augenmass.runner import wire
 from augenmass.runner.fdlimit import raise_fd_limit
 from augenmass.runner.probecall import call_probe
@@ -34,23 +37,46 @@ class _Worker(asyncio.Protocol):
         self._done = done
         self._reader = wire.FrameReader()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._pending: list[bytes] = []
+        self._pending: list[str] = []
+        # ref -> (kind, options, timeout, timeout state), as the server defined them; the
+        # options are one read-only view per check, so the probes' memos find them by identity
+        self._defined: dict[int, tuple[str, Mapping[str, Any], float, int]] = {}
+        self._reserved = 0
         self._loop = asyncio.get_running_loop()
         self._probes = ProbeSet(SystemClock())  # a worker process runs on real time
 
     def data_received(self, data: bytes) -> None:
         try:
-            jobs = self._reader.feed(data)
+            items = [item for f in self._reader.feed(data) for item in wire.messages(f)]
         except wire.WireError as exc:
             log.error("bad frame from the server; stopping", extra={"error": str(exc)})
             self._finish()
             return
-        for item in jobs:
+        for item in items:
             try:
-                job = wire.parse_job(item)
+                what, body = wire.parse_request(item)
             except wire.WireError as exc:
                 log.error("bad job from the server", extra={"error": str(exc)})
                 continue
+            if what == "define":
+                ref, kind, options, timeout, state = body
+                self._defined[ref] = (kind, MappingProxyType(options), timeout, state)
+                if len(self._defined) > self._reserved:  # memos sized for the checks sent here
+                    self._reserved = 2 * len(self._defined)
+                    reserve_options(self._reserved)
+                continue
+            if what == "forget":
+                self._defined.clear()
+                continue
+            if what == "run":
+                job_id, ref = body
+                found = self._defined.get(ref)
+                if found is None:  # never happens with our server: said, not guessed
+                    self._answer(wire.error(job_id, f"WireError: no check defined as {ref}"))
+                    continue
+                job = (job_id, *found)
+            else:
+                job = body
             task = self._loop.create_task(self._run(*job))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -69,23 +95,31 @@ class _Worker(asyncio.Protocol):
             self._done.set_result(None)
 
     async def _run(
-        self, job_id: int, kind: str, options: dict[str, Any], timeout: float, timeout_state: int
+        self,
+        job_id: int,
+        kind: str,
+        options: Mapping[str, Any],
+        timeout: float,
+        timeout_state: int,
     ) -> None:
         try:
             got = await call_probe(self._probes, kind, options, timeout, timeout_state)
-            data = wire.result_frame(job_id, got)
+            data = wire.result(job_id, got)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the server turns this into UNKNOWN with the reason
             log.exception("probe failed inside the worker", extra={"type": kind})
-            data = wire.error_frame(job_id, f"{type(exc).__name__}: {exc}")
+            data = wire.error(job_id, f"{type(exc).__name__}: {exc}")
+        self._answer(data)
+
+    def _answer(self, data: str) -> None:
         if not self._pending:
-            # One write per loop pass for all results ready in it: fewer syscalls under load.
+            # One frame, one write per loop pass for all results ready in it.
             self._loop.call_soon(self._flush)
         self._pending.append(data)
 
     def _flush(self) -> None:
-        data, self._pending = b"".join(self._pending), []
+        data, self._pending = wire.batch(self._pending), []
         if not self._out.is_closing():
             self._out.write(data)
 

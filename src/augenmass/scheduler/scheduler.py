@@ -31,6 +31,14 @@ log = logging.getLogger(__name__)
 _MAX_PHASE_SLIP = 1.0
 
 COALESCE_BATCH = 8  # checks per wake-up the adaptive coalescing window aims for
+# Built-in probes are coroutines in the server's loop or a worker, no processes: their slots are
+# sized from the rate the plan asks for, so that a check may take this long on average before
+# the slots run out (a local HTTP check takes milliseconds). Not more: past what the CPU does,
+# more checks in flight only make each slower until they time out; a bound makes them start
+# late instead, which is reported. Plugins keep the fixed `max_concurrency`: each is a process.
+PROBE_SLOT_SECONDS = 0.25
+PROBE_SLOTS_MAX = 8192  # the safety bound over everything in flight (sockets, memory)
+PLUGIN = "plugin"
 # None: nothing to report this time (a dead-man check asked early); rescheduled as usual.
 RunFn = Callable[[CheckJob], Awaitable[CheckResult | None]]
 OnResultFn = Callable[[CheckResult], Awaitable[float | None]]
@@ -48,18 +56,32 @@ class Scheduler:
         lateness_window: float = 60.0,
         coalesce: float = 0.0,
         coalesce_max: float | None = None,
+        probe_slots: int | None = None,
     ) -> None:
         """`coalesce`: sleep this much past the next due time, so the checks due within it
         start in one wake-up (a loop iteration per check costs more than the check at low
         rates); it adds at most that much lateness. With `coalesce_max`, the window grows up to
         that at low rates, so that a wake-up still starts about COALESCE_BATCH checks: a
-        server doing little then wakes less often and runs its work warm, in bursts."""
+        server doing little then wakes less often and runs its work warm, in bursts.
+
+        `max_concurrency` bounds the plugin checks in flight (processes). All checks together,
+        built-in probes included, are bounded by `probe_slots`; not given, it is sized from the
+        plan's rate (rate x PROBE_SLOT_SECONDS, at least `max_concurrency`, at most
+        PROBE_SLOTS_MAX), so a fixed count no longer caps cheap probes below what the CPU does."""
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency!r}")
+        if probe_slots is not None and probe_slots < 1:
+            raise ValueError(f"probe_slots must be at least 1, got {probe_slots!r}")
         self._clock = clock
         self._run_check = run
         self._on_result = on_result
-        self._max = max_concurrency
+        self._max = max_concurrency  # plugins in flight
+        self._probe_slots = probe_slots
+        self._limit = max(max_concurrency, probe_slots or 0)  # everything in flight
+        self._plugins = 0  # plugin checks in flight
+        # due plugin checks that found every plugin slot taken, in due order: they start before
+        # anything else once a plugin slot is free (probes behind them need not wait)
+        self._held: dict[CheckKey, float] = {}
         self._max_spread = max_spread
         self._coalesce = self._coalesce_min = max(0.0, coalesce)
         self._coalesce_max = max(self._coalesce_min, coalesce_max or 0.0)
@@ -91,6 +113,7 @@ class Scheduler:
             if template.key != key:
                 raise ValueError(f"job under key {key} holds a template for {template.key}")
         now = self._clock.monotonic()
+        self._unhold()  # placed like every other queued key
         old, self._jobs = self._jobs, dict(jobs)
         for key in old.keys() - self._jobs.keys():
             self._queue.remove(key)
@@ -100,6 +123,9 @@ class Scheduler:
             if key not in self._running:  # a running key is placed from the new template later
                 self._place(key, template, old.get(key), now)
         rate = sum(1.0 / t.interval for t in self._jobs.values() if t.active)
+        if self._probe_slots is None:
+            sized = math.ceil(rate * PROBE_SLOT_SECONDS - 1e-6)  # not 11 for 600 a minute
+            self._limit = max(self._max, min(PROBE_SLOTS_MAX, sized))
         wanted = COALESCE_BATCH / rate if rate > 0 else self._coalesce_max
         self._coalesce = min(self._coalesce_max, max(self._coalesce_min, wanted))
         self._wake.set()
@@ -166,6 +192,8 @@ class Scheduler:
         """Wall-clock time of the next scheduled check of `key` (None: running or none)."""
         due = self._queue.due_of(key)
         if due is None:
+            due = self._held.get(key)  # due, waiting for a plugin slot
+        if due is None:
             return None
         return self._clock.now() + (due - self._clock.monotonic())
 
@@ -188,7 +216,7 @@ class Scheduler:
             checks_completed=self._completed,
             errors=self._errors,
             in_flight=len(self._running),
-            queued=self._queue.count_due(now),
+            queued=self._queue.count_due(now) + len(self._held),
             overruns=self._overruns,
             lateness_samples=samples,
             lateness_p50=p50,
@@ -224,15 +252,28 @@ class Scheduler:
 
     def _start_due(self) -> None:
         now = self._clock.monotonic()
-        while len(self._running) < self._max:
+        held, jobs = self._held, self._jobs
+        while len(self._running) < self._limit:
+            if held and self._plugins < self._max:
+                key = next(iter(held))
+                due = held.pop(key)
+                # gone, or placed again meanwhile (a reload, a re-check): its queue entry counts
+                if key in jobs and key not in self._running and key not in self._queue:
+                    self._start(key, due, now)
+                continue
             top = self._queue.peek()
             if top is None or top[0] > now:
                 return
             due, key = self._queue.pop()
+            if jobs[key].check.type == PLUGIN and self._plugins >= self._max:
+                held[key] = due
+                continue
             self._start(key, due, now)
 
     def _start(self, key: CheckKey, due: float, now: float) -> None:
         template = self._jobs[key]
+        if template.check.type == PLUGIN:
+            self._plugins += 1
         self._manual.discard(key)
         self._started += 1
         self._lateness.add(now, max(0.0, now - due))
@@ -243,7 +284,7 @@ class Scheduler:
 
     def _next_delay(self) -> float | None:
         """Seconds until the next start; None = only a wake-up can change anything."""
-        if len(self._running) >= self._max:
+        if len(self._running) >= self._limit:
             return None  # a finishing check wakes us
         top = self._queue.peek()
         if top is None:
@@ -268,6 +309,15 @@ class Scheduler:
         for key in [k for k in flights if k in self._running]:
             del self._running[key]
             self._requeue(key, flights[key][1])
+        self._plugins = 0
+        self._unhold()
+
+    def _unhold(self) -> None:
+        """Held plugin checks back into the queue at their due times."""
+        held, self._held = self._held, {}
+        for key, due in held.items():
+            if key not in self._running and key not in self._queue:
+                self._requeue(key, due)
 
     # --- one check -------------------------------------------------------------------------
 
@@ -282,7 +332,10 @@ class Scheduler:
             cancelled = True
             raise
         finally:
-            was_full = len(self._running) >= self._max
+            was_full = len(self._running) >= self._limit
+            if job.check.type == PLUGIN:
+                self._plugins -= 1
+                was_full = was_full or bool(self._held)  # a held plugin check may start
             self._running.pop(job.key, None)
             if cancelled:
                 self._requeue(job.key, due)

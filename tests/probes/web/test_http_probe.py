@@ -303,7 +303,7 @@ async def test_bad_options_fail_on_every_run() -> None:
 async def test_more_checks_than_the_memo_holds_are_each_judged_right(
     web: Running, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    memo: OptionsMemo[Any] = OptionsMemo(size=2)
+    memo: OptionsMemo[Any] = OptionsMemo(size=2, max_size=2)  # never grows: evicts
     monkeypatch.setattr(http, "_PREPARED", memo)
     expected = {"/ok": OK, "/status/404": WARNING, "/status/500": CRITICAL}
     for _ in range(2):

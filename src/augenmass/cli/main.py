@@ -78,6 +78,13 @@ def run(
             "--allow-empty", help="run (and reload) a config without hosts; refused otherwise"
         ),
     ] = False,
+    node: Annotated[
+        str | None,
+        typer.Option(
+            help="this server's name among active/standby servers sharing a PostgreSQL store"
+            " (default: host name and data directory)"
+        ),
+    ] = None,
 ) -> None:
     """Run the monitoring server."""
     from augenmass.core.datalock import DataDirBusy, hold
@@ -101,7 +108,7 @@ def run(
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a dependency, but never required
         pass
-    server = Server(config, data, listen, store_url=store, allow_empty=allow_empty)
+    server = Server(config, data, listen, store_url=store, allow_empty=allow_empty, node=node)
     try:
         asyncio.run(server.serve_forever())
     except ConfigError as exc:

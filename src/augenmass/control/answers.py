@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from augenmass.core.values import CheckResult
 
@@ -131,6 +131,16 @@ class NotifyHealth(TypedDict):
     retries: int  # deliveries tried again since the start
 
 
+class ClusterHealth(TypedDict):
+    """Active/standby on a shared PostgreSQL store; `single`: one box (SQLite, no lease)."""
+
+    role: str  # single | active | standby
+    node: str  # this server's name (`augenmass run --node`)
+    active_node: str | None  # who acts now (None: nobody holds a valid lease)
+    token: int | None  # the lease's fencing token (counts takeovers)
+    active_since: float | None  # epoch seconds of the active server's takeover
+
+
 class Health(TypedDict):
     status: str  # ok | degraded
     version: str
@@ -140,6 +150,7 @@ class Health(TypedDict):
     probe_workers: WorkerHealth
     store: StoreHealth
     notifications: NotifyHealth
+    cluster: NotRequired[ClusterHealth]
 
 
 # --- agents ---------------------------------------------------------------------------------

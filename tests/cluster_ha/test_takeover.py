@@ -16,7 +16,7 @@ import pytest
 from e2e.helpers import cli, wait_for
 from notify.helpers import MailServer, free_port
 
-from .pair import CLUSTER, active_of, api, kill_loop, make_pair, pause, resume, role
+from .pair import CLUSTER, active_of, api, cluster, kill_loop, make_pair, pause, resume, role
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(300)]
 
@@ -125,7 +125,7 @@ services:
     assert "stepping down" in old.log.read_text()
 
 
-def test_an_acknowledgement_on_the_standby_takes_effect(tmp_path: Path, pg_url: str) -> None:
+def test_an_acknowledgement_and_a_downtime_on_the_standby_take_effect(tmp_path: Path, pg_url: str) -> None:
     cfg = tmp_path / "augenmass.yaml"
     cfg.write_text(
         """
@@ -145,9 +145,12 @@ services:
         active = servers[0].start()
         active_of(servers[:1])
         standby = servers[1].start()
-        wait_for(lambda: role(standby) == "standby", 30, "the standby")
-        health = standby.health()["cluster"]
-        assert health["active_node"] == "a" and health["node"] == "b"
+        health = wait_for(
+            lambda: (c := cluster(standby))["active_node"] == "a" and c,
+            30,
+            "the standby naming the active server",
+        )
+        assert health["role"] == "standby" and health["node"] == "b"
         # the standby shows the state the active one committed
         wait_for(
             lambda: api(standby, "/services/web/disk", token).get("state") == "CRITICAL",
@@ -158,6 +161,15 @@ services:
         # applied by the active server, and shown by both at once (the answer waited for it)
         assert api(standby, "/services/web/disk", token)["acknowledgement"] is not None
         assert api(active, "/services/web/disk", token)["acknowledgement"] is not None
+        # the CLI's spool on the standby's machine: passed on, applied by the active server
+        spooled = cli("downtime", "web", "disk", "--duration", "1h", "--data", str(standby.data))
+        assert spooled.returncode == 0, spooled.stderr + spooled.stdout
+        wait_for(
+            lambda: api(standby, "/services/web/disk", token).get("in_downtime"),
+            20,
+            "the downtime, shown by the standby",
+        )
+        assert api(active, "/services/web/disk", token)["in_downtime"]
     finally:
         for server in servers:
             server.stop()

@@ -207,7 +207,7 @@ def status(
     ] = False,
 ) -> None:
     """Show current problems (unhandled first) as a table."""
-    from augenmass.cli.status import load_rows, notify_summary, render_table
+    from augenmass.cli.status import cluster_line, load_rows, notify_summary, render_table
     from augenmass.server.server import db_url
 
     url = store or db_url(data)
@@ -219,6 +219,9 @@ def status(
         line = asyncio.run(notify_summary(url))
         if line:
             typer.echo(line)
+        active = asyncio.run(cluster_line(url)) if store else None
+        if active:
+            typer.echo(active)
         if store is None and _running(data) is False:
             typer.echo(f"no server is running on {data}: these are the states of its last run")
 

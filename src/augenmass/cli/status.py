@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from rich import box
@@ -162,4 +163,25 @@ async def notify_summary(url: str) -> str | None:
     return (
         f"{failed} notification{'s' if failed != 1 else ''} FAILED for good, {pending} pending:"
         " see `augenmass notify log`"
+    )
+
+
+async def cluster_line(url: str) -> str | None:
+    """Which server is active, on a PostgreSQL store shared by active/standby servers (None:
+    SQLite, or no server ever took the lease)."""
+    from augenmass.store.lease import read_lease
+
+    store = await open_store(url)
+    try:
+        view = await read_lease(store)
+    finally:
+        await store.close()
+    if view is None:
+        return None
+    since = datetime.fromtimestamp(view.since, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if view.valid:
+        return f"active server: {view.holder} (since {since}, fencing token {view.token})"
+    return (
+        f"NO ACTIVE SERVER: the lease of {view.holder} expired"
+        f" {format_age(-view.expires_in)} ago; a standby takes over at its next try"
     )

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from augenmass.core.errors import StoreError
 from augenmass.store.cluster_schema import LEASE_ID, cluster_lease
+
+if TYPE_CHECKING:
+    from augenmass.store.store import Store
 
 log = logging.getLogger("augenmass.cluster")
 
@@ -154,3 +157,11 @@ class Lease:
         if row is None:
             return None
         return LeaseView(str(row[0]), int(row[1]), float(row[2]), bool(row[3]), float(row[4]))
+
+
+async def read_lease(store: Store) -> LeaseView | None:
+    """The lease as it stands (None: SQLite, or no server ever held it)."""
+    if store.dialect != "postgresql":
+        return None
+    view = await Lease(store.engine, "", 0).view()
+    return view if view is not None and view.holder else None

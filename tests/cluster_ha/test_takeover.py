@@ -125,7 +125,9 @@ services:
     assert "stepping down" in old.log.read_text()
 
 
-def test_an_acknowledgement_and_a_downtime_on_the_standby_take_effect(tmp_path: Path, pg_url: str) -> None:
+def test_an_acknowledgement_and_a_downtime_on_the_standby_take_effect(
+    tmp_path: Path, pg_url: str
+) -> None:
     cfg = tmp_path / "augenmass.yaml"
     cfg.write_text(
         """

@@ -294,6 +294,8 @@ class Server:
         snap = await self.store.load()
         async with self._lock:
             self.engine = Engine(self.plan, snap.states, snap.downtimes.values())
+            # passive results went to the old active server until now: watched from here on
+            self._watched_since = {}
             self._watch_dead_men(self.plan)
         self.notifications = NotificationService(self.plan, self.store, self.clock)
         self.notifications.dispatcher.may_send = self.role.may_act

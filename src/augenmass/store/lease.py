@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from augenmass.core.errors import StoreError
 from augenmass.store.cluster_schema import LEASE_ID, cluster_lease
-
-if TYPE_CHECKING:
-    from augenmass.store.store import Store
 
 log = logging.getLogger("augenmass.cluster")
 
@@ -159,7 +156,15 @@ class Lease:
         return LeaseView(str(row[0]), int(row[1]), float(row[2]), bool(row[3]), float(row[4]))
 
 
-async def read_lease(store: Store) -> LeaseView | None:
+class _Store(Protocol):  # store.Store (which imports this module)
+    @property
+    def dialect(self) -> str: ...
+
+    @property
+    def engine(self) -> AsyncEngine: ...
+
+
+async def read_lease(store: _Store) -> LeaseView | None:
     """The lease as it stands (None: SQLite, or no server ever held it)."""
     if store.dialect != "postgresql":
         return None

@@ -68,3 +68,13 @@ async def test_a_release_lets_the_standby_take_over_at_once(store: Store) -> Non
     assert await b.acquire() is None
     await a.release(token)
     assert await b.acquire() == token + 1
+
+
+async def test_a_restarted_node_retakes_its_own_lease_at_once(store: Store) -> None:
+    old = Lease(store.engine, "node-a", ttl=30)
+    token = await old.acquire()
+    assert token is not None
+    # the same node after a restart (a new process): no expiry to wait for, a new token
+    assert await Lease(store.engine, "node-a", ttl=30).acquire() == token + 1
+    assert not await old.renew(token)  # what the old process still tries is refused
+    assert await Lease(store.engine, "node-b", ttl=30).acquire() is None

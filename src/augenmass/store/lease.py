@@ -34,7 +34,7 @@ _FIRST = sa.text(
 _TAKE = sa.text(
     "UPDATE cluster_lease SET holder = :node, token = token + 1,"
     " expires = now() + make_interval(secs => :ttl), since = now()"
-    " WHERE id = :id AND expires <= now() RETURNING token"
+    " WHERE id = :id AND (expires <= now() OR holder = :node) RETURNING token"
 )
 _RENEW = sa.text(
     "UPDATE cluster_lease SET expires = now() + make_interval(secs => :ttl)"
@@ -92,7 +92,7 @@ class Fence:
 
 
 class Lease:
-    """Take, renew, release and read the lease (PostgreSQL only)."""
+    """Take, renew, release and read the lease (PostgreSQL only). Node names must be unique."""
 
     def __init__(self, engine: AsyncEngine, node: str, ttl: float) -> None:
         self._engine = engine
@@ -101,7 +101,11 @@ class Lease:
         self._row = False  # the lease row is known to exist
 
     async def acquire(self) -> int | None:
-        """Take the lease if it has expired (or was never held): the new token, or None."""
+        """Take the lease if it has expired (or was never held), or if it is our own node's:
+        the new token, or None. Our own: a previous process of this node (killed, restarted;
+        node names are unique, and the data directory's lock allows one process per node)
+        or this process after stepping down; nobody else acted meanwhile, so it need not wait
+        for the expiry (a single server on PostgreSQL restarts without a ttl's pause)."""
         if not self._row:
             async with self._engine.begin() as conn:
                 await conn.execute(_FIRST, {"id": LEASE_ID})

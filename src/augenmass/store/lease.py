@@ -3,7 +3,7 @@
 One row (`cluster_lease`): the holder node, a fencing token counted up at every takeover, and
 the expiry in the DATABASE's clock (`now()`), so the servers' own clocks never matter. The
 active server renews it; a standby takes it once it has expired. Every write that matters from
-the active server (state batches, outbox claims and marks) runs `Fence.check` in its own
+the active server (state batches, outbox claims, backoffs) runs `Fence.check` in its own
 transaction: it reads the row FOR SHARE, so a takeover waits for a write in progress and a
 write after a takeover sees the new token and is refused (`Fenced`) — a server that lost the
 lease cannot commit anything, however late it wakes up.

@@ -58,6 +58,7 @@ class Role:
         self._timer: asyncio.TimerHandle | None = None
         self._activation: asyncio.Task[None] | None = None
         self._refreshed = -REFRESH_SECONDS
+        self._failing = False  # the last lease round failed (said once per outage)
 
     # --- what others ask ---------------------------------------------------------------------
     @property
@@ -92,10 +93,18 @@ class Role:
                     await self._renew(began)
                 else:
                     await self._try_take(began)
+                if self._failing:
+                    self._failing = False
+                    log.warning("the lease can be read and written again", extra=self._fields())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # PostgreSQL unreachable: the deadline decides
-                log.warning("lease round failed", extra={"role": self.state, "error": repr(exc)})
+                if not self._failing:  # once per outage, not every round
+                    self._failing = True
+                    log.error(
+                        "lease round failed",
+                        extra={"role": self.state, "error": repr(exc)[:300]},
+                    )
             pause = self.settings.renew if self.state == ACTIVE else self.settings.renew / 2
             await asyncio.sleep(max(0.0, began + pause - loop.time()))
 

@@ -79,12 +79,28 @@ class Role:
         return view.holder if view is not None and view.valid and view.holder else None
 
     # --- the loop ----------------------------------------------------------------------------
-    async def run(self, ready: Awaitable[object] | None = None) -> None:
-        """Renew or try to take the lease, every `renew` seconds (a standby: twice as often),
-        once `ready` is done (the HTTP listener is up: its start holds the loop for a while)."""
+    async def take_at_start(self) -> None:
+        """One try before the server starts its loops: active at once when the lease is free
+        or our own node's (a restart), without a standby's wait. The caller starts acting."""
         assert self.lease is not None
-        if ready is not None:
-            await ready
+        began = asyncio.get_running_loop().time()
+        try:
+            token = await self.lease.acquire()
+            self.view = await self.lease.view()
+        except Exception as exc:  # PostgreSQL unreachable: the loop tries again
+            log.error("lease round failed", extra={"role": self.state, "error": repr(exc)[:300]})
+            self._failing = True
+            return
+        if token is None:
+            return
+        self.token = token
+        self.state = ACTIVE
+        self._arm(began)
+        log.warning("ACTIVE: took the lease", extra=self._fields())
+
+    async def run(self) -> None:
+        """Renew or try to take the lease, every `renew` seconds (a standby: twice as often)."""
+        assert self.lease is not None
         loop = asyncio.get_running_loop()
         while True:
             began = loop.time()

@@ -204,6 +204,9 @@ class Server:
             self.step_down,
             self.refresh_standby,
         )
+        if lease is not None:
+            await self.role.take_at_start()  # free, or our own node's: active from the start
+            self.store.fence.token = self.role.token
         snap = await self.store.load()
         self.engine = Engine(self.plan, snap.states, snap.downtimes.values())
         # Plain results share a transaction for up to a second (a commit per result costs 3x
@@ -212,6 +215,7 @@ class Server:
         await self.writer.start()
         # --- notifications: outbox rows are written with the state (persist), sent by its loop
         self.notifications = NotificationService(self.plan, self.store, self.clock)
+        self.notifications.dispatcher.may_send = self.role.may_act
         if not self.role.standby:
             await self.notifications.start()
             # what the config alone changed since the last run (a host whose check was removed
@@ -235,14 +239,13 @@ class Server:
         check_icmp(jobs.values())
         self.scheduler.set_jobs(jobs)
         self._tasks = []
-        if self.role.standby:
-            # commands from the CLI's spool are passed on to the active server
+        if lease is not None:
+            # a standby passes the commands of the CLI's spool on to the active server
             self._tasks.append(
                 asyncio.create_task(self._every(TICK_SECONDS, self.standby_tick), name="spool")
             )
-            ready = self.listening.wait() if self.listen else None
-            self._tasks.append(asyncio.create_task(self.role.run(ready), name="lease"))
-        else:
+            self._tasks.append(asyncio.create_task(self.role.run(), name="lease"))
+        if not self.role.standby:
             self._start_active()
         if self.listen:
             from augenmass.server.listener import serve
@@ -308,7 +311,8 @@ class Server:
 
     def step_down(self) -> None:
         """Stop acting at once (synchronously: nothing else runs before it is done)."""
-        self.scheduler.stop()
+        if hasattr(self, "scheduler"):  # not yet while the server starts
+            self.scheduler.stop()
         for task in self._active_tasks:
             task.cancel()
         self._active_tasks = []

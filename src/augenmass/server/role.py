@@ -1,7 +1,8 @@
 """Active or standby: the part this server plays on a shared PostgreSQL store.
 
-On SQLite there is no lease: the server is `single` and always acts. On PostgreSQL every server
-starts as standby and tries to take the lease (store/lease.py); the one holding it is active:
+On SQLite there is no lease: the server is `single` and always acts. On PostgreSQL a server
+takes the lease at start if it is free (or its own node's), else it stands by and tries again
+(store/lease.py); the one holding it is active:
 it schedules, evaluates and notifies. The active server renews every `lease.renew` seconds and
 stops acting on its own, by its monotonic clock, `lease.renew` seconds BEFORE its lease can
 have expired for the others (a renewal that failed or hangs: PostgreSQL unreachable, the

@@ -8,12 +8,13 @@ from __future__ import annotations
 import random
 import statistics
 import time
+import urllib.request
 from pathlib import Path
 
 import killloop
 import pytest
 
-from e2e.helpers import cli, wait_for
+from e2e.helpers import ServerProcess, cli, wait_for
 from notify.helpers import MailServer, free_port
 
 from .pair import CLUSTER, active_of, api, cluster, kill_loop, make_pair, pause, resume, role
@@ -67,6 +68,14 @@ def test_twenty_takeovers_lose_no_notification_and_send_none_twice(
     # the one duplicate no sender can rule out (ARCHITECTURE.md); nothing else is sent twice
     assert mails.problems == [], mails.problems[:10]
     assert mails.duplicates <= TAKEOVERS // 4, mails
+
+
+def metrics(server: ServerProcess, token: str) -> str:
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}/metrics", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return str(resp.read().decode())
 
 
 def test_a_paused_active_server_wakes_up_steps_down_and_sends_nothing(
@@ -153,6 +162,12 @@ services:
             "the standby naming the active server",
         )
         assert health["role"] == "standby" and health["node"] == "b"
+        # who is active: /metrics of both, and `augenmass status` from the store
+        assert "augenmass_cluster_active 0" in metrics(standby, token)
+        assert "augenmass_cluster_active 1" in metrics(active, token)
+        said = cli("status", "--store", pg_url)
+        assert said.returncode == 0, said.stderr
+        assert "active server: a (since" in said.stdout, said.stdout
         # the standby shows the state the active one committed
         wait_for(
             lambda: api(standby, "/services/web/disk", token).get("state") == "CRITICAL",

@@ -18,7 +18,7 @@ from augenmass.store.database import SchemaTooNew
 from .conftest import Db
 from .helpers import WEB, downtime, event, state
 
-REVISIONS = ["0001", "0002", "0003"]
+REVISIONS = ["0001", "0002", "0003", "0004"]
 DB_KEY = CheckKey("db1", "postgres")
 
 
@@ -75,6 +75,11 @@ def _rows_at(rev: str) -> dict[str, list[dict[str, object]]]:
                 "target": "web1/http",
                 "detail": "",
             }  # fmt: skip
+        ]
+    if rev >= "0004":
+        # an action a standby passed on, not applied yet: the active server applies it later
+        rows["cluster_command"] = [
+            {"created": 1000.0, "origin": "monitor-2", "command": '{"action": "check_now"}'}
         ]
     return rows
 

@@ -317,6 +317,22 @@ def _server_figures(out: _Out, control: ServerControl) -> None:
     )
     one("augenmass_notifications_pending", "gauge", "Notifications not sent yet.", n["pending"])
     _cluster_figures(out, health)
+    cluster = health.get("ha")
+    if cluster is not None:
+        one(
+            "augenmass_cluster_active",
+            "gauge",
+            "1 while this server acts (schedules, evaluates, notifies): active, or alone on"
+            " SQLite; 0 on a standby.",
+            int(cluster["role"] != "standby"),
+        )
+        if cluster["token"] is not None:
+            one(
+                "augenmass_cluster_lease_token",
+                "gauge",
+                "The active/standby lease's fencing token: it counts the takeovers.",
+                cluster["token"],
+            )
     # no name label: names are the attacker's choice (unbounded series); see the log
     failures = auth.settings(control).throttle.failures
     for reason in REASONS:

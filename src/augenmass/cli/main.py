@@ -79,6 +79,13 @@ def run(
             "--allow-empty", help="run (and reload) a config without hosts; refused otherwise"
         ),
     ] = False,
+    node: Annotated[
+        str | None,
+        typer.Option(
+            help="this server's name among active/standby servers sharing a PostgreSQL store"
+            " (default: host name and data directory)"
+        ),
+    ] = None,
 ) -> None:
     """Run the monitoring server."""
     from augenmass.core.datalock import DataDirBusy, hold
@@ -102,7 +109,7 @@ def run(
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a dependency, but never required
         pass
-    server = Server(config, data, listen, store_url=store, allow_empty=allow_empty)
+    server = Server(config, data, listen, store_url=store, allow_empty=allow_empty, node=node)
     try:
         asyncio.run(server.serve_forever())
     except ConfigError as exc:
@@ -201,7 +208,13 @@ def status(
     ] = False,
 ) -> None:
     """Show current problems (unhandled first) as a table."""
-    from augenmass.cli.status import load_rows, notify_summary, render_table, worker_lines
+    from augenmass.cli.status import (
+        cluster_line,
+        load_rows,
+        notify_summary,
+        render_table,
+        worker_lines,
+    )
     from augenmass.server.server import db_url
 
     url = store or db_url(data)
@@ -215,6 +228,9 @@ def status(
             typer.echo(line)
         for line in worker_lines(data, _clock(ctx).now()):
             typer.echo(line)
+        active = asyncio.run(cluster_line(url)) if store else None
+        if active:
+            typer.echo(active)
         if store is None and _running(data) is False:
             typer.echo(f"no server is running on {data}: these are the states of its last run")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -202,3 +203,24 @@ def worker_lines(data_dir: Path, now: float) -> list[str]:
     if figures.get("duplicates"):
         lines.append(f"duplicate answers ignored: {int(figures['duplicates'])}")
     return lines
+
+
+async def cluster_line(url: str) -> str | None:
+    """Which server is active, on a PostgreSQL store shared by active/standby servers (None:
+    SQLite, or no server ever took the lease)."""
+    from augenmass.store.lease import read_lease
+
+    store = await open_store(url)
+    try:
+        view = await read_lease(store)
+    finally:
+        await store.close()
+    if view is None:
+        return None
+    since = datetime.fromtimestamp(view.since, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if view.valid:
+        return f"active server: {view.holder} (since {since}, fencing token {view.token})"
+    return (
+        f"NO ACTIVE SERVER: the lease of {view.holder} expired"
+        f" {format_age(-view.expires_in)} ago; a standby takes over at its next try"
+    )

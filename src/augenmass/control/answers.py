@@ -157,6 +157,16 @@ class ClusterHealth(TypedDict):
     zones: list[ZoneHealth]
 
 
+class HaHealth(TypedDict):
+    """Active/standby on a shared PostgreSQL store; `single`: one box (SQLite, no lease)."""
+
+    role: str  # single | active | standby
+    node: str  # this server's name (`augenmass run --node`)
+    active_node: str | None  # who acts now (None: nobody holds a valid lease)
+    token: int | None  # the lease's fencing token (counts takeovers)
+    active_since: float | None  # epoch seconds of the active server's takeover
+
+
 class Health(TypedDict):
     status: str  # ok | degraded
     version: str
@@ -167,6 +177,7 @@ class Health(TypedDict):
     store: StoreHealth
     notifications: NotifyHealth
     cluster: NotRequired[ClusterHealth]  # only with cluster.nats (workers)
+    ha: NotRequired[HaHealth]  # who acts: single (SQLite), active or standby
 
 
 # --- agents ---------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from augenmass.notify.channel import Channel
 from augenmass.notify.grouping import build_message
 from augenmass.notify.message import Renderer, render
 from augenmass.notify.renderthread import run_cpu
+from augenmass.store.lease import Fenced
 from augenmass.store.outbox import GroupDue, LogEntry, Outbox
 
 log = logging.getLogger("augenmass.notify")
@@ -83,6 +84,9 @@ class Dispatcher:
         # warning, the rest at debug, so a relay that is down is said once, not every retry
         self._failing: dict[str, int] = {}
         self._reads = asyncio.Semaphore(MAX_READS)
+        # active/standby: False once this server's lease may have run out (checked right
+        # before every send; the store refuses its marks anyway)
+        self.may_send: Callable[[], bool] = lambda: True
         self.set_plan(plan)
 
     def set_plan(self, plan: Plan) -> None:
@@ -171,8 +175,12 @@ class Dispatcher:
         message = await self._message(items)
         try:
             await self.outbox.mark_attempting(list(message.item_ids), message.message_id)
+        except Fenced:
+            return  # another server is active now: it sends these rows
         except Exception as exc:  # the threading of a resend is worth less than this send
             self._write_failed("noting a Message-ID before the send", exc)
+        if not self.may_send():
+            return  # the lease may have run out while the rows were claimed: not ours to send
         try:
             # a message of a thousand lines takes tens of ms to render: not on the event loop,
             # and in ONE worker thread (several would starve the loop of the GIL)

@@ -95,6 +95,13 @@ class NotificationService:
                 await self._task
             self._task = None
 
+    def halt(self) -> None:
+        """Stop sending now (a server stepping down to standby): cut off, a send stays
+        pending and the active server sends it."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
     def prepare(self, events: Iterable[Event], now: float) -> Queued | None:
         """The outbox rows of these events, for the server to write in the transaction of
         the state change that raised them (None: no notification among them)."""

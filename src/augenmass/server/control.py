@@ -24,6 +24,7 @@ from augenmass.control import (
     AuditEntry,
     CheckNotification,
     Delivery,
+    HaHealth,
     Health,
     Login,
     NotifyHealth,
@@ -43,6 +44,7 @@ from augenmass.core.values import (
     Downtime,
     Event,
 )
+from augenmass.server import forwarded
 from augenmass.state import Engine, Outcome
 from augenmass.store import Store, WriteBatch, audit, perf, reads
 from augenmass.store import accounts as stored
@@ -167,6 +169,7 @@ class Control:
     def __init__(self, server: Server) -> None:
         self._server = server
         self._accounts = StoreAccounts(server.store, server.clock)
+        self._pending: set[asyncio.Task[bool]] = set()  # check-now requests being passed on
 
     # --- reads ------------------------------------------------------------------------------
     @property
@@ -248,6 +251,7 @@ class Control:
                 "reserve": _reserve_state(server),
                 "perfdata_dropped": server.store.series_dropped,
             },
+            "ha": cast(HaHealth, server.role.health()),
         }
 
     async def history(
@@ -320,15 +324,45 @@ class Control:
                 503, "the store is slow; the action is applied but not yet saved"
             ) from exc
 
+    # On a standby server an action is passed to the active one through the store
+    # (server/role.py); the answer comes once the active one applied it, or says it waits.
+    def _standby(self) -> bool:
+        return self._server.role.standby
+
+    async def _forward(self, command: dict[str, object]) -> None:
+        if not await self._server.forward(command):
+            raise ActionError(
+                503,
+                "this server is standby and no active server applied the action yet;"
+                " it is stored and applied once one is active",
+            )
+
+    def _refuse_on_standby(self) -> None:
+        if self._standby():
+            active = self._server.role.active_node or "none right now"
+            raise ActionError(
+                503, f"this server is standby; send results to the active server ({active})"
+            )
+
     async def acknowledge(self, key: CheckKey, ack: Acknowledgement) -> None:
+        if self._standby():
+            await self._forward(forwarded.acknowledge(key, ack))
+            return
         _refused(await self._server.apply(lambda eng, t: eng.acknowledge(key, ack, t)))
         await self._commit()
 
     async def remove_acknowledgement(self, key: CheckKey) -> None:
+        if self._standby():
+            await self._forward(forwarded.key_action("remove_acknowledgement", key))
+            return
         _refused(await self._server.apply(lambda eng, t: eng.remove_acknowledgement(key, t)))
         await self._commit()
 
     async def schedule_downtimes(self, downtimes: Sequence[Downtime]) -> None:
+        if self._standby():
+            for dt in downtimes:
+                await self._forward(forwarded.downtime(dt))
+            return
         for dt in downtimes:
             try:
                 _refused(await self._server.apply(_scheduler(dt)))
@@ -337,15 +371,25 @@ class Control:
         await self._commit()
 
     async def remove_downtimes(self, ids: Sequence[str]) -> None:
+        if self._standby():
+            for one in ids:
+                await self._forward({"action": "remove_downtime", "id": one})
+            return
         for one in ids:
             if one in self._server.engine.downtimes:
                 await self._server.apply(_remover(one))
         await self._commit()
 
     def check_now(self, key: CheckKey) -> bool:
+        if self._standby():
+            task = asyncio.create_task(self._server.forward(forwarded.key_action("check_now", key)))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+            return True
         return self._server.scheduler.check_now(key)
 
     async def submit_result(self, result: CheckResult) -> ResultAnswer:
+        self._refuse_on_standby()
         outcome, _ = await self._server.ingest_outcome(result)
         if outcome.reason is None:
             return ResultAnswer(applied=True)
@@ -367,6 +411,7 @@ class Control:
         return self._server.agents.checks(agent)
 
     async def agent_results(self, agent: str, batch: AgentBatch) -> AgentReceipt:
+        self._refuse_on_standby()
         try:
             return await self._server.agents.receive(agent, batch)
         except TimeoutError as exc:

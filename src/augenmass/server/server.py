@@ -39,10 +39,12 @@ from augenmass.server import spool as commands
 from augenmass.server.agents import AgentHub
 from augenmass.server.preflight import check_icmp
 from augenmass.server.reserve import Reserve
+from augenmass.server.role import Role, default_node
 from augenmass.server.sdnotify import Notifier
 from augenmass.state import Engine, Outcome
-from augenmass.store import Store, StoreWriter, WriteBatch, open_store
+from augenmass.store import Store, StoreWriter, WriteBatch, clustercmd, open_store
 from augenmass.store.database import disk_full
+from augenmass.store.lease import Lease
 from augenmass.store.outbox import Queued
 
 log = logging.getLogger("augenmass.server")
@@ -56,6 +58,7 @@ COMMAND_COMMIT_TIMEOUT = 30.0
 WRITE_BACKLOG_LIMIT = 10_000
 RELOAD_SWITCH_INTERVAL = 0.001  # seconds; sys.setswitchinterval while a reload loads
 CLUSTER_FIGURES = "augenmass.cluster.json"  # the workers' figures, for `augenmass status`
+FORWARD_WAIT = 10.0  # a standby waits this long for the active server to apply an action
 
 EventSink = Callable[[list[Event]], None]
 
@@ -121,6 +124,7 @@ class Server:
         clock: Clock | None = None,
         store_url: str | None = None,
         allow_empty: bool = False,
+        node: str | None = None,
     ) -> None:
         self.config_path = config_path
         # A config without hosts is refused at start and on reload unless this is set: an
@@ -130,6 +134,9 @@ class Server:
         self.listen = listen
         self.clock = clock or SystemClock()
         self.store_url = store_url or db_url(data_dir)
+        self.node = node or default_node(data_dir)  # its name in the lease (active/standby)
+        self.role: Role
+        self._active_tasks: list[asyncio.Task[None]] = []  # what only the active server runs
         self.sinks: list[EventSink] = [log_events]
         self._stopping = asyncio.Event()
         self.failed = False  # set when the server stops for an error (exit code 1)
@@ -209,6 +216,20 @@ class Server:
                     "no disk reserve: less than twice its size is free in the data directory",
                     extra={"reserve_mb": self.plan.settings.disk_reserve_mb},
                 )
+        lease = None
+        if self.store.dialect == "postgresql":
+            lease = Lease(self.store.engine, self.node, self.plan.cluster.lease.ttl)
+        self.role = Role(
+            self.node,
+            lease,
+            self.plan.cluster.lease,
+            self.activate,
+            self.step_down,
+            self.refresh_standby,
+        )
+        if lease is not None:
+            await self.role.take_at_start()  # free, or our own node's: active from the start
+            self.store.fence.token = self.role.token
         phases.done("store")
         snap = await self.store.load()
         phases.done("states")
@@ -220,10 +241,12 @@ class Server:
         await self.writer.start()
         # --- notifications: outbox rows are written with the state (persist), sent by its loop
         self.notifications = NotificationService(self.plan, self.store, self.clock)
-        await self.notifications.start()
-        # what the config alone changed since the last run (a host whose check was removed
-        # is UP again), stored so that `augenmass status` and a restart agree with the engine
-        await self.persist(self.engine.changed_at_start(), [])
+        self.notifications.dispatcher.may_send = self.role.may_act
+        if not self.role.standby:
+            await self.notifications.start()
+            # what the config alone changed since the last run (a host whose check was removed
+            # is UP again), stored so that `augenmass status` and a restart agree with the engine
+            await self.persist(self.engine.changed_at_start(), [])
         phases.done("notify")
         settings = self.plan.settings
         workers = settings.probe_workers
@@ -235,15 +258,7 @@ class Server:
             settings.plugin_dirs, settings.output_limit, clock=self.clock, workers=self.workers
         )
         self._watch_dead_men(self.plan)
-        self.scheduler = Scheduler(
-            self.clock,
-            self.run_check,
-            self.ingest,
-            max_concurrency=settings.max_concurrent_checks,
-            max_spread=settings.max_check_spread,
-            coalesce=0.02,
-            coalesce_max=0.05,
-        )
+        self.scheduler = self._new_scheduler()
         self.agents = AgentHub(
             self.data_dir, self.clock, self.plan, self.ingest_outcome, self.commit
         )
@@ -252,14 +267,15 @@ class Server:
         check_icmp(jobs.values())
         self.scheduler.set_jobs(jobs)
         phases.done("jobs")
-        self._tasks = [
-            asyncio.create_task(self.scheduler.run(), name="scheduler"),
-            asyncio.create_task(self._every(TICK_SECONDS, self.tick), name="tick"),
-            asyncio.create_task(
-                self._every(settings.self_metrics_interval, self.self_metrics), name="self"
-            ),
-            asyncio.create_task(self._every(HOUSEKEEPING_SECONDS, self.housekeeping), name="house"),
-        ]
+        self._tasks = []
+        if lease is not None:
+            # a standby passes the commands of the CLI's spool on to the active server
+            self._tasks.append(
+                asyncio.create_task(self._every(TICK_SECONDS, self.standby_tick), name="spool")
+            )
+            self._tasks.append(asyncio.create_task(self.role.run(), name="lease"))
+        if not self.role.standby:
+            self._start_active()
         await self._start_cluster()
         if self.listen:
             from augenmass.server.listener import serve
@@ -287,12 +303,89 @@ class Server:
         )
         _say_unreached(self.plan)
 
+    def _new_scheduler(self) -> Scheduler:
+        settings = self.plan.settings
+        return Scheduler(
+            self.clock,
+            self.run_check,
+            self.ingest,
+            max_concurrency=settings.max_concurrent_checks,
+            max_spread=settings.max_check_spread,
+            coalesce=0.02,
+            coalesce_max=0.05,
+        )
+
+    def _start_active(self) -> None:
+        """The loops only the active (or single) server runs."""
+        settings = self.plan.settings
+        self._active_tasks = [
+            asyncio.create_task(self.scheduler.run(), name="scheduler"),
+            asyncio.create_task(self._every(TICK_SECONDS, self.tick), name="tick"),
+            asyncio.create_task(
+                self._every(settings.self_metrics_interval, self.self_metrics), name="self"
+            ),
+            asyncio.create_task(self._every(HOUSEKEEPING_SECONDS, self.housekeeping), name="house"),
+        ]
+
+    # --- active/standby (server/role.py) -------------------------------------------------
+    async def activate(self, token: int) -> None:
+        """This server took the lease: load the states as committed, then act."""
+        self.store.fence.token = token
+        await self.store.reprime()  # the other server wrote series and result slots
+        snap = await self.store.load()
+        async with self._lock:
+            self.engine = Engine(self.plan, snap.states, snap.downtimes.values())
+            # passive results went to the old active server until now: watched from here on
+            self._watched_since = {}
+            self._watch_dead_men(self.plan)
+        self.notifications = NotificationService(self.plan, self.store, self.clock)
+        self.notifications.dispatcher.may_send = self.role.may_act
+        await self.notifications.start()
+        await self.persist(self.engine.changed_at_start(), [])
+        self.scheduler = self._new_scheduler()
+        self.scheduler.set_jobs(build_jobs(self.plan))
+        self._start_active()
+        log.info("active: scheduling, evaluating and notifying", extra={"node": self.node})
+
+    def step_down(self) -> None:
+        """Stop acting at once (synchronously: nothing else runs before it is done)."""
+        if hasattr(self, "scheduler"):  # not yet while the server starts
+            self.scheduler.stop()
+        for task in self._active_tasks:
+            task.cancel()
+        self._active_tasks = []
+        self.notifications.halt()
+        log.warning("standby: stopped scheduling and notifying", extra={"node": self.node})
+
+    async def refresh_standby(self) -> None:
+        """A standby's view: the states and downtimes as the active server committed them."""
+        snap = await self.store.load()
+        async with self._lock:
+            if self.role.standby:
+                self.engine = Engine(self.plan, snap.states, snap.downtimes.values())
+
+    async def standby_tick(self) -> None:
+        if self.role.standby:
+            await self.process_commands()
+
+    async def forward(self, command: dict[str, object]) -> bool:
+        """On a standby: hand an operator action to the active server through the store and
+        wait (bounded) until it is applied; then show it. False: not applied yet (kept)."""
+        cid = await clustercmd.put(self.store.engine, self.node, command, self.clock.now())
+        deadline = self.clock.monotonic() + FORWARD_WAIT
+        while self.clock.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            if not await clustercmd.waiting(self.store.engine, cid):
+                await self.refresh_standby()
+                return True
+        return False
+
     async def stop(self) -> None:
         self.systemd.stopping()
         self.scheduler.stop()
-        for task in self._tasks:
+        for task in [*self._active_tasks, *self._tasks]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._active_tasks, *self._tasks]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if self.cluster is not None:
@@ -300,6 +393,7 @@ class Server:
         await self.workers.stop()
         await self.notifications.stop()  # unsent outbox rows stay pending for the next start
         await self.writer.stop()  # flushes what is queued
+        await self.role.release()  # a clean stop: the standby takes over at once
         await self.store.close()
         self.systemd.close()
         log.info("stopped")
@@ -546,6 +640,8 @@ class Server:
             await self.persist(outcome, [])
         await self.agents.tick()
         await self.process_commands()
+        if self.role.lease is not None:
+            await self.cluster_commands()
 
     def guard_disk(self) -> None:
         """Give up the reserve when the disk is full; make it anew once there is room."""
@@ -576,6 +672,8 @@ class Server:
     async def process_commands(self) -> None:
         """Apply spooled operator commands; a file is deleted only once its effect is durable."""
         for path in commands.pending(self.data_dir):
+            if path.suffix == ".cmd" and self.role.standby:
+                continue  # passive results: the active server's (they wait for a takeover)
             if path.suffix == ".cmd":
                 await self._command_file(path)
                 continue
@@ -587,6 +685,11 @@ class Server:
             except (commands.CommandError, ValueError, OSError) as exc:
                 log.error("command refused", extra={"file": path.name, "error": str(exc)})
                 commands.refuse(path, str(exc))
+                continue
+            if self.role.standby:
+                await clustercmd.put(self.store.engine, self.node, cmd, self.clock.now())
+                log.info("command passed to the active server", extra={"file": path.name})
+                path.unlink(missing_ok=True)
                 continue
             await self.apply(action)
             self.writer.submit(WriteBatch(), urgent=True)
@@ -644,6 +747,27 @@ class Server:
             log.warning("store slow; results applied, not yet saved", extra={"file": path.name})
         commands.remove(path)
 
+    async def cluster_commands(self) -> None:
+        """Apply the actions standby servers passed on; each row goes once it is committed."""
+        for cid, cmd in await clustercmd.take(self.store.engine):
+            try:
+                kind, key, action = commands.parse(cmd, self.clock.now())
+                if key is not None and not self._known(key):
+                    raise commands.CommandError(self._unknown(key))
+            except (commands.CommandError, ValueError) as exc:
+                log.error("passed-on command refused", extra={"error": str(exc)})
+                await clustercmd.done(self.store, [cid])
+                continue
+            await self.apply(action)
+            try:
+                await self.commit()
+            except TimeoutError:
+                return
+            if kind == "check_now" and key is not None:
+                self.scheduler.check_now(key)
+            await clustercmd.done(self.store, [cid])
+            log.info("passed-on command applied", extra={"action": kind, "check": str(key or "")})
+
     def _known(self, key: CheckKey) -> bool:
         return key in self.plan.services if key.service else key.host in self.plan.hosts
 
@@ -669,6 +793,8 @@ class Server:
     async def persist(self, outcome: Outcome, results: list[CheckResult]) -> None:
         """Queue the outcome for the store; never waits for it (a full disk must not stop the
         checks). Who needs it durable waits with a bound: `writer.flush()`."""
+        if not self.role.may_act():
+            return  # a standby (or an active server past its lease) writes no state
         events = list(outcome.events)
         # The outbox rows of its notifications commit WITH the state change: a crash between
         # two transactions once lost the mail of a committed PROBLEM.

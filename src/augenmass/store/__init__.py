@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from augenmass.store import (
     auth_schema,  # noqa: F401  (its tables join the metadata)
+    cluster_schema,  # noqa: F401  (its tables join the metadata)
     notify_schema,  # noqa: F401  (its tables join the metadata)
 )
 from augenmass.store.batch import Snapshot, WriteBatch

@@ -21,6 +21,7 @@ from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.messages import Item, scrub
 from augenmass.store.codec import clean_text
 from augenmass.store.database import disk_full
+from augenmass.store.lease import Fence
 from augenmass.store.notify_schema import notify_log, notify_outbox
 from augenmass.store.outboxrows import (
     PENDING,
@@ -86,8 +87,11 @@ class Outbox:
         engine: AsyncEngine,
         write_lock: asyncio.Lock | None = None,
         clock: Clock | None = None,
+        fence: Fence | None = None,
     ) -> None:
         self._engine = engine
+        # active/standby: every write carries the lease token and fails (Fenced) without it
+        self._fence = fence or Fence()
         self._clock: Clock = clock or SystemClock()  # the pauses between write retries
         # the store's own write lock: one SQLite writer per process, no "database is locked"
         self._lock = write_lock or asyncio.Lock()
@@ -95,18 +99,20 @@ class Outbox:
     @classmethod
     def of(cls, store: Store, clock: Clock | None = None) -> Outbox:
         """The outbox in `store`'s database, sharing its write lock."""
-        return cls(store.engine, store.write_lock, clock)
+        return cls(store.engine, store.write_lock, clock, store.fence)
 
     @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[Any]:
+    async def _write(self, fenced: bool = True) -> AsyncIterator[Any]:
         async with self._lock, self._engine.begin() as conn:
+            if fenced:
+                await self._fence.check(conn)
             yield conn
 
-    async def _retry(self, job: Any) -> None:
+    async def _retry(self, job: Any, fenced: bool = True) -> None:
         delay = 0.05
         for attempt in range(WRITE_TRIES):
             try:
-                async with self._write() as conn:
+                async with self._write(fenced) as conn:
                     await job(conn)
                 return
             except sa.exc.OperationalError as exc:
@@ -170,11 +176,17 @@ class Outbox:
             if entry is not None:
                 await conn.execute(sa.insert(notify_log), [_log_row(entry)])
 
-        await self._retry(job)
+        # Not fenced: the channel confirmed the send, a fact whoever holds the lease now must
+        # know, or it sends the rows again (and one statement less keeps the window between
+        # the confirmation and this mark, where a kill -9 makes a duplicate, short).
+        await self._retry(job, fenced=False)
 
     async def mark_attempting(self, ids: list[int], message_id: str) -> None:
         """Note the Message-ID a send is about to use: should the rows go out again in other
-        company (a crash after the channel took them), that message refers to this one."""
+        company (a crash after the channel took them), that message refers to this one.
+
+        With a lease this is also the claim before the send: it raises `Fenced` (and nothing
+        may be sent) when this server is no longer the active one."""
         o = notify_outbox.c
         stmt = (
             sa.update(notify_outbox)

@@ -34,6 +34,7 @@ from augenmass.store import codec, database, logprune, outboxrows, perf, recover
 from augenmass.store import schema as t
 from augenmass.store.batch import Snapshot, WriteBatch
 from augenmass.store.bulk import Bulk, compile_bulk, execute_bulk
+from augenmass.store.lease import Fence
 
 log = logging.getLogger("augenmass.store")
 
@@ -72,6 +73,8 @@ class Store:
         self._bulk: dict[str, Bulk] = {}
         self._acks: dict[CheckKey, Acknowledgement] = {}
         self._downtimes: dict[str, Downtime] = {}
+        # active/standby on PostgreSQL: the lease token every write carries (none: one box)
+        self.fence = Fence()
 
     @property
     def max_series_per_check(self) -> int:
@@ -90,6 +93,14 @@ class Store:
     @property
     def dialect(self) -> str:
         return self._dialect
+
+    async def reprime(self) -> None:
+        """Load the caches anew: another server wrote this database meanwhile (a takeover)."""
+        self._seq.clear()
+        self._acks.clear()
+        self._downtimes.clear()
+        self._capped.clear()
+        await self._prime()
 
     async def _prime(self) -> None:
         """Load the in-memory caches that keep the write path free of per-row SELECTs."""
@@ -185,6 +196,7 @@ class Store:
             return
         async with self._lock:
             async with self._engine.begin() as conn:
+                await self.fence.check(conn)
                 new_series, new_seq, capped = await self._write_in(conn, batch)
             # Caches follow the database only once the transaction is committed.
             self._series.update(new_series)

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from augenmass.core.clock import Clock
 from augenmass.core.errors import StoreError
 from augenmass.store.batch import WriteBatch, merge_batches
+from augenmass.store.lease import Fenced
 from augenmass.store.store import Store
 
 log = logging.getLogger("augenmass.store")
@@ -337,6 +338,14 @@ class StoreWriter:
                 await self._store.write(merged)
                 break
             except Exception as exc:  # any failure: keep the data and retry, unless it is bad
+                if isinstance(exc, Fenced):
+                    # Another server holds the lease: what this one computed is not the truth
+                    # any more (the active one checks again), so it is dropped, not retried.
+                    self._rejected += len(items)
+                    log.warning("store write refused: %s; dropped", exc)
+                    for item in items:
+                        _fail(item, exc)
+                    return
                 if _is_permanent(exc):
                     await self._reject(items, exc)
                     return

@@ -40,6 +40,15 @@ GERMAN: dict[str, str] = {
         "Bitte Platz auf der Festplatte des Servers schaffen (docs/install.md, Speicherplatz)."
     ),
     "Search": "Suche",
+    "Standby server": "Bereitschafts-Server",
+    "shows the states as the active server committed them (read every few seconds);"
+    " actions are passed on to it.": (
+        "zeigt die Zustände, wie der aktive Server sie gespeichert hat (alle paar Sekunden"
+        " gelesen); Aktionen werden an ihn weitergegeben."
+    ),
+    "Active server:": "Aktiver Server:",
+    "none right now": "gerade keiner",
+    "active": "aktiv",
     "Please log in": "Bitte anmelden",
     "This page needs a login.": "Diese Seite braucht eine Anmeldung.",
     "Not allowed": "Nicht erlaubt",

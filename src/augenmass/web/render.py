@@ -27,7 +27,7 @@ from augenmass.web import i18n
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-ASSET_VERSION = "5"  # bump when static files change: they are cached for a day
+ASSET_VERSION = "6"  # bump when static files change: they are cached for a day
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -189,8 +189,10 @@ def page(
 ) -> HTMLResponse:
     lang = language(request)
     control = get_control(request)
+    health = control.health()
     ctx = {
-        "store_problem": store_problem(control.health()["store"]),
+        "store_problem": store_problem(health["store"]),
+        "ha": health.get("ha"),
         "request_path": request.url.path,
         "lang": lang,
         "tz": zone(control.plan.settings.timezone),

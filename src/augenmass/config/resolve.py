@@ -74,6 +74,8 @@ class Resolver:
         self.problems = problems
         self.warnings: list[str] = []
         self.checks: CheckCache = {}
+        # equal policies are one object (thousands of services written alike share it)
+        self.policies: dict[Policy, Policy] = {}
         self.ping_keys: dict[str, str] = {}  # key -> where it was first set
         named = sections.named
         self.known = {
@@ -247,6 +249,7 @@ class Resolver:
             return None
         self.policy_refs(model, merged.origins, entry.where)
         policy, problems = build_policy(model, defaults, True, entry.where)
+        policy = self.policies.setdefault(policy, policy)
         self.problems.extend(problems)
         check = None
         defaulted = False
@@ -361,6 +364,7 @@ class Resolver:
             return []
         self.policy_refs(model, merged.origins, entry.where)
         policy, problems = build_policy(model, defaults, False, entry.where)
+        policy = self.policies.setdefault(policy, policy)
         self.problems.extend(problems)
         targets = self._targets(model, entry, hosts)
         check = None

@@ -6,6 +6,7 @@ notifications) reads only the Plan. Durations are seconds.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -17,6 +18,18 @@ SERVICE_NOTIFY_ON = frozenset(
     {"warning", "critical", "unknown", "recovery", "flapping", "downtime"}
 )
 HOST_NOTIFY_ON = frozenset({"down", "unreachable", "recovery", "flapping", "downtime"})
+
+
+def _intern(obj: object, *names: str) -> None:
+    """Names, tags and groups repeat across thousands of hosts and services (and reappear in
+    every key, state and stored series): one string object each instead of one per mention.
+    Interned strings are freed with their last user, so a reload leaves none behind."""
+    for name in names:
+        value = getattr(obj, name)
+        if isinstance(value, str):
+            object.__setattr__(obj, name, sys.intern(value))
+        elif value and all(isinstance(v, str) for v in value):
+            object.__setattr__(obj, name, tuple(sys.intern(v) for v in value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +132,9 @@ class HostPlan:
     default_check: bool = False
     agent: str | None = None  # the agent that runs this host's checks (None: the server)
 
+    def __post_init__(self) -> None:
+        _intern(self, "name", "address", "parents", "groups", "tags")
+
     @property
     def key(self) -> CheckKey:
         return CheckKey(self.name)
@@ -146,6 +162,9 @@ class ServicePlan:
     source: Source = Source()
     public: PublicInfo | None = None
     ping_key: str = field(default="", repr=False)  # a secret: never logged or shown
+
+    def __post_init__(self) -> None:
+        _intern(self, "host", "name", "groups", "tags")
 
     @property
     def key(self) -> CheckKey:

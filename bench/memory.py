@@ -296,7 +296,7 @@ def cmd_bytes(services: int, top: int) -> None:
         print(f"checks: {checks}; {len(engine.states)} states held; {keep(plan, engine, jobs)}")
 
 
-def cmd_server(services: int, top: int, group: str) -> None:
+def cmd_server(services: int, top: int, group: str, interval: str, growth: float) -> None:
     """The real Server in this process under tracemalloc (started after the imports): what
     it holds once every check has run once, grouped by file (or line)."""
     import asyncio
@@ -312,7 +312,7 @@ def cmd_server(services: int, top: int, group: str) -> None:
 
     async def go(tmp: Path) -> None:
         cfg = tmp / "mem.yaml"
-        write_config(cfg, services, http_port, tcp_port)
+        write_config(cfg, services, http_port, tcp_port, interval=interval)
         gc.collect()
         tracemalloc.start(1)
         before = tracemalloc.take_snapshot()
@@ -325,6 +325,10 @@ def cmd_server(services: int, top: int, group: str) -> None:
                 if server.scheduler.stats.checks_completed >= services:
                     break
             await asyncio.sleep(5.0)
+            if growth > 0:
+                gc.collect()
+                before = tracemalloc.take_snapshot()
+                await asyncio.sleep(growth)
             gc.collect()
             after = tracemalloc.take_snapshot()
         finally:
@@ -370,6 +374,8 @@ def main() -> None:
     ap.add_argument("--sources", nargs="*", type=Path, default=[ROOT / "src"])
     ap.add_argument("--top", type=int, default=15)
     ap.add_argument("--group", default="filename", help="server: filename or lineno")
+    ap.add_argument("--interval", default="60s", help="server: check interval")
+    ap.add_argument("--growth", type=float, default=0.0, help="server: seconds of growth")
     args = ap.parse_args()
     sizes = [int(s) for s in args.services.split(",")]
     if args.what == "rss":
@@ -383,7 +389,7 @@ def main() -> None:
     elif args.what == "bytes":
         cmd_bytes(sizes[0], args.top)
     elif args.what == "server":
-        cmd_server(sizes[0], args.top, args.group)
+        cmd_server(sizes[0], args.top, args.group, args.interval, args.growth)
     else:
         cmd_imports()
 

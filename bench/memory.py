@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
@@ -233,6 +234,8 @@ def run_one(
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
+    shutil.rmtree(data, ignore_errors=True)
+    cfg.unlink(missing_ok=True)
     return {
         "services": services,
         "sources": str(sources),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -100,6 +101,8 @@ def soak(
         except subprocess.TimeoutExpired:
             proc.kill()
         listener.terminate()
+    shutil.rmtree(data, ignore_errors=True)
+    cfg.unlink(missing_ok=True)
     if samples:
         samples[-1]["main_peak_mb"] = round(peak, 1)
     return samples

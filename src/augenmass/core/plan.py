@@ -20,6 +20,10 @@ SERVICE_NOTIFY_ON = frozenset(
 HOST_NOTIFY_ON = frozenset({"down", "unreachable", "recovery", "flapping", "downtime"})
 
 
+# The vars of the many hosts and services that have none: one shared, read-only empty mapping.
+_NO_VARS: Mapping[str, str] = MappingProxyType({})
+
+
 def _intern(obj: object, *names: str) -> None:
     """Names, tags and groups repeat across thousands of hosts and services (and reappear in
     every key, state and stored series): one string object each instead of one per mention.
@@ -134,6 +138,8 @@ class HostPlan:
 
     def __post_init__(self) -> None:
         _intern(self, "name", "address", "parents", "groups", "tags")
+        if not self.vars:
+            object.__setattr__(self, "vars", _NO_VARS)
 
     @property
     def key(self) -> CheckKey:
@@ -165,6 +171,8 @@ class ServicePlan:
 
     def __post_init__(self) -> None:
         _intern(self, "host", "name", "groups", "tags")
+        if not self.vars:
+            object.__setattr__(self, "vars", _NO_VARS)
 
     @property
     def key(self) -> CheckKey:

@@ -9,7 +9,7 @@ from runner_helpers import job
 
 from augenmass.core.plan import CheckSpec, HostPlan, ServicePlan
 from augenmass.runner import Runner
-from augenmass.runner.macros import build_macros, expand, expand_argv
+from augenmass.runner.macros import build_macros, expand, expand_argv, host_macros, job_macros
 
 HOST = HostPlan(
     "web1", address="10.0.0.5", display_name="Web One", vars={"os": "linux", "port": "8080"}
@@ -102,3 +102,53 @@ def test_expand_options_reaches_nested_values() -> None:
         "tuple": ("web1",),
     }
     assert unknown == ["NOPE"]
+
+
+# Names that collide with built-ins, with each other and with ARGn, upper and lower case.
+_VAR_NAMES = st.sampled_from(
+    ["os", "port", "HOSTNAME", "SERVICEDESC", "ARG1", "arg2", "hostaddress", "x", "Port"]
+)
+_VARS = st.dictionaries(_VAR_NAMES, st.text(alphabet="ab$1", max_size=4), max_size=5)
+
+
+@given(
+    host_vars=_VARS,
+    service_vars=_VARS,
+    args=st.lists(st.sampled_from(["$HOSTNAME$", "$ARG1$", "$port$", "-w 5", "$_SERVICEOS$"])),
+    with_service=st.booleans(),
+    display=st.sampled_from(["", "Shown"]),
+)
+def test_shared_job_macros_equal_build_macros(
+    host_vars: dict[str, str],
+    service_vars: dict[str, str],
+    args: list[str],
+    with_service: bool,
+    display: str,
+) -> None:
+    """The scheduler's macros (the host's part shared by its checks) are the same values as
+    build_macros, for every clash of var names with built-ins and ARGn."""
+    host = HostPlan("h1", address="10.0.0.9", display_name=display, vars=host_vars)
+    spec = CheckSpec("plugin", ("x",), {"args": args} if args else {})
+    service = (
+        ServicePlan("h1", "svc", spec, display_name=display, vars=service_vars)
+        if with_service
+        else None
+    )
+    shared = job_macros(host_macros(host), service, spec)
+    expected = build_macros(host, service, spec)
+    assert dict(shared) == expected
+    assert len(shared) == len(expected)
+    assert shared.get("NO_SUCH_MACRO") is None and "NO_SUCH_MACRO" not in shared
+    assert expand(["$HOSTNAME$/$SERVICEDESC$/$ARG1$"], shared) == expand(
+        ["$HOSTNAME$/$SERVICEDESC$/$ARG1$"], expected
+    )
+
+
+def test_checks_of_one_host_share_its_macros() -> None:
+    """One copy of the host's vars for all its checks, not one per check."""
+    part = host_macros(HOST)
+    one = job_macros(part, SERVICE, SPEC)
+    two = job_macros(part, ServicePlan("web1", "ping", CheckSpec("tcp")), CheckSpec("tcp"))
+    assert one["_HOSTOS"] == two["_HOSTOS"] == "linux"
+    assert two["SERVICEDESC"] == "ping" and one["SERVICEDESC"] == "http"
+    assert one._base is two._base  # type: ignore[attr-defined]

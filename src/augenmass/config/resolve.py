@@ -77,6 +77,8 @@ class Resolver:
         self.warnings: list[str] = []
         self.checks = CheckCache()
         self.policy_cache: PolicyCache = {}
+        # equal policies are one object (thousands of services written alike share it)
+        self.policies: dict[Policy, Policy] = {}
         self.ping_keys: dict[str, str] = {}  # key -> where it was first set
         # hosts and services repeat their templates' keys: each distinct value validated once
         self.fast_hosts = FieldCache(HostModel)
@@ -271,6 +273,7 @@ class Resolver:
             return None
         self.policy_refs(model, merged.origins, entry.where)
         policy, problems = build_policy(model, defaults, True, entry.where, self.policy_cache)
+        policy = self.policies.setdefault(policy, policy)
         self.problems.extend(problems)
         check = None
         defaulted = False
@@ -389,6 +392,7 @@ class Resolver:
             return []
         self.policy_refs(model, merged.origins, entry.where)
         policy, problems = build_policy(model, defaults, False, entry.where, self.policy_cache)
+        policy = self.policies.setdefault(policy, policy)
         self.problems.extend(problems)
         targets = self._targets(model, entry, hosts)
         check = None

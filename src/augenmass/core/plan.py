@@ -6,6 +6,7 @@ notifications) reads only the Plan. Durations are seconds.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -20,6 +21,21 @@ HOST_NOTIFY_ON = frozenset({"down", "unreachable", "recovery", "flapping", "down
 
 
 DEFAULT_ZONE = "default"  # the cluster zone of hosts without `zone:`
+
+# The vars of the many hosts and services that have none: one shared, read-only empty mapping.
+_NO_VARS: Mapping[str, str] = MappingProxyType({})
+
+
+def _intern(obj: object, *names: str) -> None:
+    """Names, tags and groups repeat across thousands of hosts and services (and reappear in
+    every key, state and stored series): one string object each instead of one per mention.
+    Interned strings are freed with their last user, so a reload leaves none behind."""
+    for name in names:
+        value = getattr(obj, name)
+        if isinstance(value, str):
+            object.__setattr__(obj, name, sys.intern(value))
+        elif value and all(isinstance(v, str) for v in value):
+            object.__setattr__(obj, name, tuple(sys.intern(v) for v in value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +139,11 @@ class HostPlan:
     agent: str | None = None  # the agent that runs this host's checks (None: the server)
     zone: str | None = None  # the cluster zone whose workers run its checks (None: default)
 
+    def __post_init__(self) -> None:
+        _intern(self, "name", "address", "parents", "groups", "tags")
+        if not self.vars:
+            object.__setattr__(self, "vars", _NO_VARS)
+
     @property
     def key(self) -> CheckKey:
         return CheckKey(self.name)
@@ -150,6 +171,11 @@ class ServicePlan:
     source: Source = Source()
     public: PublicInfo | None = None
     ping_key: str = field(default="", repr=False)  # a secret: never logged or shown
+
+    def __post_init__(self) -> None:
+        _intern(self, "host", "name", "groups", "tags")
+        if not self.vars:
+            object.__setattr__(self, "vars", _NO_VARS)
 
     @property
     def key(self) -> CheckKey:

@@ -12,6 +12,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum, StrEnum
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
@@ -159,6 +160,15 @@ class Downtime:
         _strip_bidi_fields(self, ("author", "comment"))
 
 
+# What a state holds in `extra` unless the engine puts something there: one shared, read-only
+# empty mapping instead of an empty dict in every state (thousands of them).
+_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+
+
+def _no_extra() -> Mapping[str, Any]:
+    return _NO_EXTRA
+
+
 @dataclass(frozen=True, slots=True)
 class CheckState:
     """Everything the engine remembers about one host or service (persisted by the store)."""
@@ -192,7 +202,7 @@ class CheckState:
     acknowledgement: Acknowledgement | None = None
     host_problem_at_last_check: bool = False
     ok_streak: int = 0
-    extra: Mapping[str, Any] = field(default_factory=dict)  # engine-private, JSON-safe
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)  # engine-private, JSON-safe
     # notification_interval 0 and the problem was notified once: no reminders until a change
     no_more_notifications: bool = False
     downtime_depth: int = 0  # active downtimes on this object itself (not its host's)

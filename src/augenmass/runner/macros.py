@@ -14,7 +14,9 @@ Names available (built by `build_macros`):
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from augenmass.core.plan import CheckSpec, HostPlan, ServicePlan
@@ -27,11 +29,11 @@ def build_macros(host: HostPlan, service: ServicePlan | None, check: CheckSpec) 
     macros: dict[str, str] = {}
     for name, value in host.vars.items():
         macros[name] = str(value)
-        macros["_HOST" + name.upper()] = str(value)
+        macros[sys.intern("_HOST" + name.upper())] = str(value)
     if service is not None:
         for name, value in service.vars.items():
             macros[name] = str(value)
-            macros["_SERVICE" + name.upper()] = str(value)
+            macros[sys.intern("_SERVICE" + name.upper())] = str(value)
     macros["HOSTNAME"] = host.name
     macros["HOSTADDRESS"] = host.address or host.name
     macros["HOSTDISPLAYNAME"] = host.display_name or host.name
@@ -43,6 +45,99 @@ def build_macros(host: HostPlan, service: ServicePlan | None, check: CheckSpec) 
     for index, arg in enumerate(_args(check.options.get("args")), start=1):
         macros[f"ARG{index}"] = expand_text(arg, base, [])
     return macros
+
+
+_HOST_NAMES = frozenset({"HOSTNAME", "HOSTADDRESS", "HOSTDISPLAYNAME"})
+_SERVICE_NAMES = frozenset({"SERVICEDESC", "SERVICEDISPLAYNAME"})
+
+
+def host_macros(host: HostPlan) -> Mapping[str, str]:
+    """The host's part of the macros of its checks, built once and shared by all of them
+    (`job_macros`): a scheduled check keeps its macros for as long as it is configured, and a
+    copy of the host's vars in each was most of what a service held in memory."""
+    macros: dict[str, str] = {}
+    for name, value in host.vars.items():
+        macros[sys.intern(name)] = str(value)
+        macros[sys.intern("_HOST" + name.upper())] = str(value)
+    macros["HOSTNAME"] = host.name
+    macros["HOSTADDRESS"] = host.address or host.name
+    macros["HOSTDISPLAYNAME"] = host.display_name or host.name
+    return MappingProxyType(macros)
+
+
+def job_macros(
+    host_part: Mapping[str, str], service: ServicePlan | None, check: CheckSpec
+) -> Mapping[str, str]:
+    """The same macros as `build_macros` (the tests compare them), on top of the shared
+    `host_macros`: per check only what the service adds (its name, display name, vars, ARGn)."""
+    extra: dict[str, str] = {}
+    name = display = None
+    if service is not None:
+        name, display = service.name, service.display_name or service.name
+        for var, value in service.vars.items():
+            for key in (var, "_SERVICE" + var.upper()):
+                # built-in names win over vars, as in build_macros
+                if key not in _HOST_NAMES and key not in _SERVICE_NAMES:
+                    extra[sys.intern(key)] = str(value)
+    args = _args(check.options.get("args"))
+    if args:
+        base = Macros(host_part, name, display, dict(extra) or None)  # ARGn: not each other
+        for index, arg in enumerate(args, start=1):
+            extra[f"ARG{index}"] = expand_text(arg, base, [])
+    return Macros(host_part, name, display, extra or None)
+
+
+class Macros(Mapping[str, str]):
+    """A check's macros: its own few values in front of its host's shared ones."""
+
+    __slots__ = ("_base", "_display", "_extra", "_service")
+
+    def __init__(
+        self,
+        base: Mapping[str, str],
+        service: str | None,
+        display: str | None,
+        extra: Mapping[str, str] | None,
+    ) -> None:
+        self._base = base
+        self._service = service
+        self._display = display
+        self._extra = extra
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if self._extra is not None:
+            found = self._extra.get(name)
+            if found is not None:
+                return found
+        if self._service is not None:
+            if name == "SERVICEDESC":
+                return self._service
+            if name == "SERVICEDISPLAYNAME":
+                return self._display
+        return self._base.get(name, default)
+
+    def __getitem__(self, name: str) -> str:
+        found = self.get(name)
+        if found is None:
+            raise KeyError(name)
+        return found  # type: ignore[no-any-return]
+
+    def _keys(self) -> dict[str, None]:
+        keys = dict.fromkeys(self._base)
+        if self._service is not None:
+            keys.update(dict.fromkeys(_SERVICE_NAMES))
+        if self._extra is not None:
+            keys.update(dict.fromkeys(self._extra))
+        return keys
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+    def __repr__(self) -> str:
+        return f"Macros({dict(self)!r})"
 
 
 def _args(raw: Any) -> list[str]:

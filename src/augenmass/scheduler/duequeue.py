@@ -3,6 +3,9 @@
 Replacing or removing a key leaves a stale heap entry behind (lazy deletion, O(log n) per
 operation); the heap is rebuilt when stale entries outnumber live ones, so memory stays
 proportional to the number of keys.
+
+The live map holds the very tuple that is in the heap (one tuple, float and int per key, not
+two): an entry is live when the map points at it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ _Entry = tuple[float, int, CheckKey]
 class DueQueue:
     def __init__(self) -> None:
         self._heap: list[_Entry] = []
-        self._live: dict[CheckKey, tuple[float, int]] = {}
+        self._live: dict[CheckKey, _Entry] = {}
         self._seq = itertools.count()
 
     def __len__(self) -> int:
@@ -33,9 +36,9 @@ class DueQueue:
 
     def push(self, key: CheckKey, due: float) -> None:
         """Schedule `key` at `due`, replacing any earlier entry; equal due times run FIFO."""
-        seq = next(self._seq)
-        self._live[key] = (due, seq)
-        heapq.heappush(self._heap, (due, seq, key))
+        entry = (due, next(self._seq), key)
+        self._live[key] = entry
+        heapq.heappush(self._heap, entry)
         self._maybe_compact()
 
     def remove(self, key: CheckKey) -> None:
@@ -57,14 +60,13 @@ class DueQueue:
 
     def count_due(self, now: float) -> int:
         """How many keys are due at `now` (O(n); for on-demand statistics only)."""
-        return sum(1 for due, _ in self._live.values() if due <= now)
+        return sum(1 for entry in self._live.values() if entry[0] <= now)
 
     def keys(self) -> list[CheckKey]:
         return list(self._live)
 
     def _is_live(self, entry: _Entry) -> bool:
-        live = self._live.get(entry[2])
-        return live is not None and live[1] == entry[1]
+        return self._live.get(entry[2]) is entry
 
     def _drop_stale_top(self) -> None:
         heap = self._heap
@@ -73,5 +75,5 @@ class DueQueue:
 
     def _maybe_compact(self) -> None:
         if len(self._heap) > 2 * len(self._live) + 64:
-            self._heap = [(due, seq, key) for key, (due, seq) in self._live.items()]
+            self._heap = list(self._live.values())
             heapq.heapify(self._heap)

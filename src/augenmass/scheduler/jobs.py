@@ -14,7 +14,7 @@ def positive_seconds(value: float | None) -> bool:
     return value is not None and math.isfinite(value) and value > 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JobTemplate:
     """One scheduled host or service check.
 

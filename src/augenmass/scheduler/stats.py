@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections import deque
+from array import array
+from bisect import bisect_left
 from dataclasses import dataclass
 
 
@@ -35,36 +36,53 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 class LatenessWindow:
     """Lateness of the starts in the last `window` seconds (at most `max_samples` of them), plus
-    a bounded buffer of every sample since the last `pop_samples()` for the server's perfdata."""
+    a bounded buffer of every sample since the last `pop_samples()` for the server's perfdata.
+
+    Samples sit in flat arrays of doubles (16 bytes a start), not in a deque of tuples of float
+    objects (about 110): under overload a minute holds a hundred thousand starts."""
 
     def __init__(
         self, window: float = 60.0, max_samples: int = 100_000, max_unpopped: int = 100_000
     ) -> None:
         self._window = window
-        self._recent: deque[tuple[float, float]] = deque(maxlen=max_samples)
-        # Bounded so a lead that never pops cannot grow memory; the oldest samples go first.
-        self._unpopped: deque[float] = deque(maxlen=max_unpopped)
+        self._max_samples = max_samples
+        self._max_unpopped = max_unpopped
+        # start times (monotonic, so never decreasing) and lateness; live from _head on
+        self._at = array("d")
+        self._late = array("d")
+        self._head = 0
+        self._unpopped = array("d")
 
     def add(self, at: float, lateness: float) -> None:
-        self._recent.append((at, lateness))
-        self._unpopped.append(lateness)
+        self._at.append(at)
+        self._late.append(lateness)
+        if len(self._at) - self._head > self._max_samples:
+            self._head += 1
+        unpopped = self._unpopped
+        unpopped.append(lateness)
+        # Bounded so a lead that never pops cannot grow memory; the oldest samples go first
+        # (dropped in bulk, once twice the bound is reached).
+        if len(unpopped) >= 2 * self._max_unpopped:
+            del unpopped[: len(unpopped) - self._max_unpopped]
         self._prune(at)
 
     def figures(self, now: float) -> tuple[int, float, float, float]:
         """(samples, p50, p99, max) of the window ending at `now`."""
         self._prune(now)
-        values = sorted(lateness for _, lateness in self._recent)
+        values = sorted(self._late[self._head :])
         if not values:
             return 0, 0.0, 0.0, 0.0
         return len(values), percentile(values, 0.5), percentile(values, 0.99), values[-1]
 
     def pop_samples(self) -> list[float]:
-        samples = list(self._unpopped)
-        self._unpopped.clear()
+        samples = self._unpopped[-self._max_unpopped :].tolist()
+        self._unpopped = array("d")
         return samples
 
     def _prune(self, now: float) -> None:
-        horizon = now - self._window
-        recent = self._recent
-        while recent and recent[0][0] < horizon:
-            recent.popleft()
+        at = self._at
+        head = self._head = max(self._head, bisect_left(at, now - self._window, self._head))
+        if head >= 1024 and 2 * head >= len(at):  # drop the dead front now and then
+            del at[:head]
+            del self._late[:head]
+            self._head = 0

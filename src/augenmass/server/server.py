@@ -15,7 +15,7 @@ import signal
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 
 from augenmass.cluster.dispatch import Dispatch
@@ -30,7 +30,7 @@ from augenmass.notify.channels import unreached_note
 from augenmass.runner import Runner
 from augenmass.runner.dispatch import IN_PROCESS
 from augenmass.runner.fdlimit import raise_fd_limit
-from augenmass.runner.macros import build_macros
+from augenmass.runner.macros import host_macros, job_macros
 from augenmass.runner.pool import ProbeWorkers, default_workers
 from augenmass.scheduler import JobTemplate, Scheduler
 from augenmass.server import deadman, nagioscmd
@@ -65,18 +65,21 @@ EventSink = Callable[[list[Event]], None]
 
 def build_jobs(plan: Plan) -> dict[CheckKey, JobTemplate]:
     jobs: dict[CheckKey, JobTemplate] = {}
+    # a host's macros are shared by all its checks (memory: one copy per host, not per check)
+    shared = {name: host_macros(host) for name, host in plan.hosts.items()}
     for host in plan.hosts.values():
         if host.check is not None and host.agent is None:
-            jobs[host.key] = _job(plan, host.key, host.check, build_macros(host, None, host.check))
+            macros = job_macros(shared[host.name], None, host.check)
+            jobs[host.key] = _job(plan, host.key, host.check, macros)
     for svc in plan.services.values():
         host = plan.hosts[svc.host]
         if host.agent is not None:
             continue  # its agent runs it and sends the result (server/agents.py)
-        jobs[svc.key] = _job(plan, svc.key, svc.check, build_macros(host, svc, svc.check))
+        jobs[svc.key] = _job(plan, svc.key, svc.check, job_macros(shared[svc.host], svc, svc.check))
     return jobs
 
 
-def _job(plan: Plan, key: CheckKey, check: object, macros: dict[str, str]) -> JobTemplate:
+def _job(plan: Plan, key: CheckKey, check: object, macros: Mapping[str, str]) -> JobTemplate:
     policy = plan.policy(key)
     return JobTemplate(
         key=key,

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+# Alembic (about 11 MB of a server's memory, for as long as it runs) is imported only when a
+# migration has to run or be listed: a server starting on an up-to-date database reads the
+# revision itself (`_up_to_date`).
 
 from augenmass.core.errors import StoreError
 
@@ -87,6 +93,8 @@ def make_pg_engine(url: str, schema: str | None) -> AsyncEngine:
 
 
 def alembic_config(connection: sa.Connection) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     location = resources.files("augenmass") / "migrations"
     cfg.set_main_option("script_location", str(location))
@@ -106,6 +114,8 @@ def _upgrade(connection: sa.Connection) -> tuple[str | None, str]:
     # newer schema could be half-understood by this version's code).
     if before is not None and before not in known_revisions():
         raise SchemaTooNew(before, head_revision())
+    from alembic import command
+
     command.upgrade(alembic_config(connection), "head")
     return before, head_revision()
 
@@ -119,7 +129,41 @@ async def migrate(engine: AsyncEngine, schema: str | None = None) -> tuple[str |
     async with engine.begin() as conn:
         if schema:
             await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        current = await conn.run_sync(_up_to_date)
+        if current is not None:
+            return current, current
         return await conn.run_sync(_upgrade)
+
+
+_REVISION_LINE = re.compile(
+    r"""^(revision|down_revision)\b[^=\n]*=\s*(?:None|["']([^"']+)["'])""", re.M
+)
+
+
+def shipped_head() -> str | None:
+    """The newest migration shipped, read from the scripts' text (None: not one clear head, so
+    ask alembic). A test holds it equal to `head_revision()`."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (resources.files("augenmass") / "migrations" / "versions").iterdir():
+        if not script.name.endswith(".py"):
+            continue
+        for kind, value in _REVISION_LINE.findall(script.read_text(encoding="utf-8")):
+            if value:
+                (revisions if kind == "revision" else parents).add(value)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _up_to_date(connection: sa.Connection) -> str | None:
+    """The database's revision when it is the shipped head (nothing to migrate), else None."""
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return None
+    rows = connection.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+    head = shipped_head()
+    if len(rows) == 1 and head is not None and rows[0][0] == head:
+        return head
+    return None
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
@@ -128,6 +172,9 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 
 def _scripts() -> ScriptDirectory:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("augenmass") / "migrations"))
     return ScriptDirectory.from_config(cfg)

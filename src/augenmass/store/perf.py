@@ -13,6 +13,7 @@ a point far in the future simply waits, it never moves a watermark past now.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -113,7 +114,13 @@ async def load_series(conn: AsyncConnection) -> dict[SeriesKey, int]:
     rows = await conn.execute(
         sa.select(t.series.c.id, t.series.c.host, t.series.c.service, t.series.c.label)
     )
-    return {(r.host, r.service, r.label): r.id for r in rows}
+    return {_series_key(r.host, r.service, r.label): r.id for r in rows}
+
+
+def _series_key(host: str, service: str, label: str) -> SeriesKey:
+    """Strings read back from the database are new objects each: interned, a cached series key
+    shares them with the plan's names (which are interned too) and with the other series."""
+    return (sys.intern(host), sys.intern(service), sys.intern(label))
 
 
 async def ensure_series(
@@ -139,7 +146,7 @@ async def ensure_series(
             sa.tuple_(t.series.c.host, t.series.c.service, t.series.c.label).in_(chunk)
         )
         for r in await conn.execute(q):
-            found[(r.host, r.service, r.label)] = r.id
+            found[_series_key(r.host, r.service, r.label)] = r.id
     return found
 
 

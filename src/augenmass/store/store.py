@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,7 @@ class Store:
             r = t.result.c
             q = sa.select(r.host, r.service, sa.func.max(r.seq).label("seq"))
             for row in await conn.execute(q.group_by(r.host, r.service)):
-                self._seq[(row.host, row.service)] = int(row.seq)
+                self._seq[(sys.intern(row.host), sys.intern(row.service))] = int(row.seq)
             # only acknowledged states matter for the sidecar: don't decode all of them
             acked = sa.select(t.check_state.c.data).where(t.check_state.c.acknowledged)
             for row in await conn.execute(acked):

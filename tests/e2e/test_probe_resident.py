@@ -14,6 +14,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,12 +70,14 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.fixture
-def run_dir(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "run"
-    path.mkdir(mode=0o700)
+def run_dir() -> Iterator[Path]:
+    # short, as /run/user/UID is: a socket path has at most 107 bytes, and pytest's own
+    # directories (popen-gw0/test_a_long_name0/...) leave too few of them
+    path = Path(tempfile.mkdtemp(prefix="amp-"))
     yield path
     for pid in _servers(path):
         os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _started(env: dict[str, str], run_dir: Path) -> int:

@@ -31,7 +31,7 @@ MAGIC = b"AMP1"
 ACCEPTED, FALLBACK, RESULT = b"A", b"F", b"R"
 _TYPE = re.compile(r"[a-z][a-z0-9-]{0,40}")
 _OFF = {"0", "off", "no", "false"}
-_MAX_PATH = 100  # AF_UNIX paths: 108 bytes on Linux, with room to spare
+_MAX_PATH = 107  # AF_UNIX paths: 108 bytes on Linux with the closing NUL
 
 
 def socket_dir() -> str | None:

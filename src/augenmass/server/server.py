@@ -931,5 +931,9 @@ def _safe_url(url: str) -> str:
 def _say_unreached(plan: Plan) -> None:
     """Once at start and reload: who is told nothing (no contacts, mail without a relay)."""
     note = unreached_note(plan)
-    if note is not None:
+    if note is None:
+        return
+    if plan.contacts:  # contacts that were meant to be told: likely a mistake
         log.warning("notifications: %s", note)
+    else:  # a first run, or a server nobody watches by mail: said, not alarming
+        log.info("notifications: %s", note)

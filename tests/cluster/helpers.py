@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from augenmass.cluster.bounded import within
 from augenmass.cluster.dispatch import Dispatch
 from augenmass.cluster.worker import Worker, WorkerOptions
 from augenmass.core.clock import SystemClock
@@ -90,7 +91,4 @@ async def stop(*tasks: tuple[Worker, asyncio.Task[None]]) -> None:
 async def close(nc: Any) -> None:
     """Close a test's own NATS client, bounded: nats-py's close can wait on a full flush queue
     or a transport that does not drain."""
-    try:
-        await asyncio.wait_for(nc.close(), 5)
-    except TimeoutError:
-        pass
+    await within(nc.close(), 5)

@@ -29,6 +29,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from augenmass.cluster import topology, wire
+from augenmass.cluster.bounded import within
 from augenmass.cluster.worker import BEAT_SECONDS, client_trouble
 from augenmass.core.clock import Clock
 from augenmass.core.plan import DEFAULT_ZONE, ClusterSettings
@@ -139,14 +140,12 @@ class Dispatch:
         self._closing = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await within(self._task, 5.0)
         for waiting in self._waiting.values():
             waiting.future.cancel()
         if self._nc is not None:
-            with contextlib.suppress(Exception):
-                # bounded: a stop must not hang on a NATS that does not answer
-                await asyncio.wait_for(self._nc.close(), 5.0)
+            # bounded: a stop must not hang on a NATS that does not answer
+            await within(self._nc.close(), 5.0)
 
     def reload(self, settings: ClusterSettings, plugin_dirs: Sequence[str], limit: int) -> None:
         if (settings.nats_url, settings.prefix) != (self.url, self.prefix):

@@ -24,6 +24,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from augenmass.cluster import wire
+from augenmass.cluster.bounded import within
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.plan import DEFAULT_ZONE
 from augenmass.runner import Runner
@@ -92,9 +93,8 @@ class Worker:
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
-            with contextlib.suppress(Exception):
-                # close, not drain: a pull subscription's drain waits for a queue nobody empties
-                await asyncio.wait_for(nc.close(), 5.0)
+            # close, not drain: a pull subscription's drain waits for a queue nobody empties
+            await within(nc.close(), 5.0)
             log.info("worker stopped", extra={"worker": opts.name, "jobs": self.done})
 
     async def _connect(self) -> Client | None:

@@ -166,7 +166,7 @@ def test_checks_and_mail_go_on_while_the_disk_is_full_and_nothing_is_lost(
         assert drained < 30
         # the flips end; the last notifications go out before the server stops
         (tmp_path / "stop").touch()
-        wait_for(lambda: pending_rows(data) == 0 and settled(server), 30, "the outbox to empty")
+        wait_for(lambda: settled(server) and pending_rows(data) == 0, 30, "the outbox to empty")
     finally:
         server.stop()
 

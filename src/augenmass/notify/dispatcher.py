@@ -12,6 +12,7 @@ the earlier attempt (noted on the rows before each send).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -105,6 +106,14 @@ class Dispatcher:
         if name not in self._channels:
             self._channels[name] = self._factory(self.plan, name)
         return self._channels[name]
+
+    async def close_channels(self) -> None:
+        """Let the channels finish what they do after a send (an SMTP QUIT), bounded."""
+        for channel in list(self._channels.values()):
+            aclose = getattr(channel, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
 
     async def run(self) -> None:
         while True:

@@ -102,17 +102,20 @@ class Outbox:
         return cls(store.engine, store.write_lock, clock, store.fence)
 
     @contextlib.asynccontextmanager
-    async def _write(self, fenced: bool = True) -> AsyncIterator[Any]:
-        async with self._lock, self._engine.begin() as conn:
+    async def _write(self, fenced: bool = True, locked: bool = True) -> AsyncIterator[Any]:
+        async with contextlib.AsyncExitStack() as stack:
+            if locked or self._engine.dialect.name == "sqlite":
+                await stack.enter_async_context(self._lock)
+            conn = await stack.enter_async_context(self._engine.begin())
             if fenced:
                 await self._fence.check(conn)
             yield conn
 
-    async def _retry(self, job: Any, fenced: bool = True) -> None:
+    async def _retry(self, job: Any, fenced: bool = True, locked: bool = True) -> None:
         delay = 0.05
         for attempt in range(WRITE_TRIES):
             try:
-                async with self._write(fenced) as conn:
+                async with self._write(fenced, locked) as conn:
                     await job(conn)
                 return
             except sa.exc.OperationalError as exc:
@@ -178,8 +181,10 @@ class Outbox:
 
         # Not fenced: the channel confirmed the send, a fact whoever holds the lease now must
         # know, or it sends the rows again (and one statement less keeps the window between
-        # the confirmation and this mark, where a kill -9 makes a duplicate, short).
-        await self._retry(job, fenced=False)
+        # the confirmation and this mark, where a kill -9 makes a duplicate, short). For the
+        # same window, on PostgreSQL it does not queue behind the result writer's transaction
+        # for this process's write lock (there only for SQLite's single writer).
+        await self._retry(job, fenced=False, locked=False)
 
     async def mark_attempting(self, ids: list[int], message_id: str) -> None:
         """Note the Message-ID a send is about to use: should the rows go out again in other

@@ -10,6 +10,7 @@ never start a new header.
 
 from __future__ import annotations
 
+import asyncio
 import email.policy
 import ipaddress
 import re
@@ -29,6 +30,10 @@ from augenmass.notify.channels.base import ChannelModel, KeyPath, SettingsReport
 from augenmass.notify.renderthread import run_cpu
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)*")
+GOODBYE_TIMEOUT = 5.0  # seconds for the relay to answer QUIT after a mail
+# the QUITs under way: the loop keeps only weak references to tasks, and a channel object
+# may be replaced (reload) before its goodbye is said
+_GOODBYES: set[asyncio.Task[None]] = set()
 
 
 def _address_problem(value: str) -> str | None:
@@ -192,6 +197,25 @@ class EmailChannel:
         self.settings = settings
         self.tls_context = tls_context
 
+    def _goodbye(self, client: Any) -> None:
+        async def quit() -> None:
+            try:
+                async with asyncio.timeout(GOODBYE_TIMEOUT):
+                    await client.quit()
+            except Exception:  # the mail is taken or refused already; a goodbye is courtesy
+                pass
+            finally:
+                client.close()
+
+        task = asyncio.get_running_loop().create_task(quit())
+        _GOODBYES.add(task)
+        task.add_done_callback(_GOODBYES.discard)
+
+    async def aclose(self) -> None:
+        """Wait (bounded) for the QUITs still under way."""
+        if _GOODBYES:
+            await asyncio.wait(set(_GOODBYES), timeout=GOODBYE_TIMEOUT)
+
     async def send(self, message: Message, rendered: Rendered, contact: Contact) -> None:
         s = self.settings
 
@@ -204,28 +228,37 @@ class EmailChannel:
         # should not pay for the SMTP client.
         import aiosmtplib
 
+        client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            use_tls=s.security == "tls",
+            start_tls=s.security == "starttls",
+            username=s.username or None,
+            password=s.password or None,
+            timeout=s.timeout,
+            tls_context=self.tls_context,
+        )
         try:
-            errors, _ = await aiosmtplib.send(
-                raw,
-                sender=s.from_address,
-                recipients=[contact.email],
-                hostname=s.host,
-                port=s.port,
-                use_tls=s.security == "tls",
-                start_tls=s.security == "starttls",
-                username=s.username or None,
-                password=s.password or None,
-                timeout=s.timeout,
-                tls_context=self.tls_context,
-            )
+            await client.connect()
+            errors, _ = await client.sendmail(s.from_address, [contact.email], raw)
         except aiosmtplib.SMTPRecipientsRefused as exc:
+            self._goodbye(client)
             codes = [r.code for r in exc.recipients]
             retry = all(c < 500 for c in codes)
             raise SendError(f"recipient refused ({codes})", retry=retry) from None
         except aiosmtplib.SMTPResponseException as exc:
+            self._goodbye(client)
             raise SendError(f"SMTP {exc.code}: {exc.message}", retry=exc.code < 500) from None
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            client.close()
             raise SendError(f"SMTP: {type(exc).__name__}: {exc}", retry=True) from None
+        except BaseException:
+            client.close()
+            raise
+        # The relay's 250 is the delivery: return now, so that the "sent" mark follows it at
+        # once, and say QUIT afterwards. Waiting for QUIT's answer first would widen the window
+        # in which a kill -9 makes the next server send the mail again.
+        self._goodbye(client)
         if errors:  # a single recipient: any error means it was refused
             codes = [code for code, _ in errors.values()]
             raise SendError(f"recipient refused ({codes})", retry=all(c < 500 for c in codes))

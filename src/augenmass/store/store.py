@@ -36,6 +36,7 @@ from augenmass.store import schema as t
 from augenmass.store.batch import Snapshot, WriteBatch
 from augenmass.store.bulk import Bulk, compile_bulk, execute_bulk
 from augenmass.store.lease import Fence
+from augenmass.store.sentmark import SentMarks
 
 log = logging.getLogger("augenmass.store")
 
@@ -76,6 +77,8 @@ class Store:
         self._downtimes: dict[str, Downtime] = {}
         # active/standby on PostgreSQL: the lease token every write carries (none: one box)
         self.fence = Fence()
+        # PostgreSQL: the outbox's "sent" marks on a connection of their own (store/sentmark.py)
+        self.sent_marks = SentMarks(eng) if self._dialect == "postgresql" else None
 
     @property
     def max_series_per_check(self) -> int:
@@ -381,6 +384,8 @@ class Store:
             await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def close(self) -> None:
+        if self.sent_marks is not None:
+            await self.sent_marks.close()
         await self._engine.dispose()
 
 

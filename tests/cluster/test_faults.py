@@ -1,15 +1,19 @@
-"""At least once through faults: a worker killed mid-job (kill -9), NATS restarted."""
+"""At least once through faults: a worker killed mid-job (kill -9), NATS restarted, a worker
+that freezes."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 from natsserver import NatsServer
 
 from .helpers import dispatch, dummy_job, plugin_job, prefix, ready, start_worker, stop, until
@@ -151,4 +155,49 @@ async def test_nats_restarted_workers_and_server_reconnect_and_the_job_in_flight
         if nats_server.proc is None:
             nats_server.start()
         await stop(w)
+        await d.stop()
+
+
+async def test_a_job_nobody_answers_in_time_is_counted_unanswered_and_not_waited_for_longer(
+    nats_server: NatsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The only worker of the zone freezes (SIGSTOP) mid-job: its job is not run anywhere else,
+    the server stops waiting when the job's answer window ends (its timeout + ack wait + the
+    margins), counts it `unanswered` and says so once; the worker, thawed, answers again."""
+    pfx = prefix()
+    started = tmp_path / "started"
+    plugin = tmp_path / "slow.sh"
+    plugin.write_text(f"#!/bin/sh\necho $PPID >> {started}\nsleep 1\necho 'OK slow'\n")
+    plugin.chmod(0o755)
+    d = dispatch(nats_server.url, pfx, ack_wait=1.0)
+    await d.start()
+    proc = _worker_process(nats_server.url, pfx, "frozen", tmp_path / "frozen.log")
+    try:
+        await ready(d)
+        remote = d.offer(plugin_job((str(plugin),), timeout=2), "default")
+        assert remote is not None
+        waiting = asyncio.ensure_future(remote)
+        await until(lambda: _lines(started), 15, "the worker started the job")
+        began = time.monotonic()
+        os.killpg(proc.pid, signal.SIGSTOP)
+        with caplog.at_level(logging.WARNING, logger="augenmass.cluster"):
+            result = await asyncio.wait_for(waiting, 30)
+        waited = time.monotonic() - began
+        assert result is None  # not run here as well, and no result made up
+        zone = d.figures().zones[0]
+        assert (zone.sent, zone.results, zone.unanswered) == (1, 0, 1)
+        # the answer window: timeout 2 + (ack wait 1 + 2 margins of 2) = 9 s from the offer
+        assert 3.0 < waited < 20.0, waited
+        assert any("not answered in time" in r.getMessage() for r in caplog.records)
+        os.killpg(proc.pid, signal.SIGCONT)
+        await ready(d)  # its heartbeats come again
+        again = d.offer(plugin_job((str(plugin),), name="p2", timeout=10), "default")
+        assert again is not None
+        thawed = await asyncio.wait_for(again, 30)
+        assert thawed is not None and thawed.output == "OK slow"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGCONT)
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(15)
         await d.stop()

@@ -1,7 +1,8 @@
 """Active/standby on one PostgreSQL store with real server processes and a real SMTP server:
 kill -9 of the active one twenty times (the standby takes over within the target, every
 notification decided is mailed, none twice); a paused active server that wakes after a
-takeover steps down and sends nothing; an acknowledgement given to the standby takes effect."""
+takeover steps down and sends nothing; an acknowledgement, a downtime and a command file's
+passive result given to the standby take effect."""
 
 from __future__ import annotations
 
@@ -145,6 +146,7 @@ hosts: {web: {address: 127.0.0.1, check: none}}
 services:
   - {name: disk, host: web, check_interval: 500ms, max_check_attempts: 1,
      check: {type: dummy, state: critical, output: "disk full"}}
+  - {name: backup, host: web, active_checks: false, max_check_attempts: 1, check: {type: dummy}}
 """
         + CLUSTER
     )
@@ -187,6 +189,24 @@ services:
             "the downtime, shown by the standby",
         )
         assert api(active, "/services/web/disk", token)["in_downtime"]
+        # a Nagios command file dropped on the standby's machine (a cron job's passive result)
+        spool = standby.data / "commands"
+        spool.mkdir(exist_ok=True)
+        (spool / ".backup.cmd").write_text(
+            f"[{int(time.time())}] PROCESS_SERVICE_CHECK_RESULT;web;backup;1;"
+            "WARNING: backup 26 h old\n"
+        )
+        (spool / ".backup.cmd").rename(spool / "backup.cmd")
+        shown = wait_for(
+            lambda: (
+                (r := api(standby, "/services/web/backup", token)).get("state") == "WARNING" and r
+            ),
+            20,
+            "the passive result, applied by the active server and shown by the standby",
+        )
+        assert shown["output"] == "WARNING: backup 26 h old"
+        assert api(active, "/services/web/backup", token)["state"] == "WARNING"
+        assert not (spool / "backup.cmd").exists()
     finally:
         for server in servers:
             server.stop()

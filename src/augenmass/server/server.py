@@ -56,6 +56,7 @@ HOUSEKEEPING_SECONDS = 300.0
 RESERVE_RETRY = 10.0  # seconds between two tries to make the disk reserve anew
 COMMAND_COMMIT_TIMEOUT = 30.0
 WRITE_BACKLOG_LIMIT = 10_000
+COMMAND_FILE = "command_file"  # a standby's Nagios command file, passed on (cluster_commands)
 RELOAD_SWITCH_INTERVAL = 0.001  # seconds; sys.setswitchinterval while a reload loads
 CLUSTER_FIGURES = "augenmass.cluster.json"  # the workers' figures, for `augenmass status`
 FORWARD_WAIT = 10.0  # a standby waits this long for the active server to apply an action
@@ -676,7 +677,8 @@ class Server:
         """Apply spooled operator commands; a file is deleted only once its effect is durable."""
         for path in commands.pending(self.data_dir):
             if path.suffix == ".cmd" and self.role.standby:
-                continue  # passive results: the active server's (they wait for a takeover)
+                await self._pass_command_file(path)
+                continue
             if path.suffix == ".cmd":
                 await self._command_file(path)
                 continue
@@ -706,21 +708,39 @@ class Server:
             log.info("command applied", extra={"action": kind, "check": str(key or "")})
             path.unlink(missing_ok=True)
 
-    async def _command_file(self, path: Path) -> None:
-        """A Nagios command file: its passive results go the API's way (same bounds, same
-        refusal of actively checked objects); anything else is refused with a log line."""
-        from augenmass.api.actions import ActionError, submit_result
-        from augenmass.server.control import Control
-
+    async def _pass_command_file(self, path: Path) -> None:
+        """On a standby: a Nagios command file's lines go to the active server (through the
+        store, as the other actions), which applies them as its own (`_command_lines`)."""
         try:
             lines = commands.read_lines(path)
         except (commands.CommandError, OSError) as exc:
             log.error("command refused", extra={"file": path.name, "error": str(exc)})
             commands.remove(path)
             return
+        cmd = {"action": COMMAND_FILE, "file": path.name, "lines": lines}
+        await clustercmd.put(self.store.engine, self.node, cmd, self.clock.now())
+        log.info("command file passed to the active server", extra={"file": path.name})
+        commands.remove(path)
+
+    async def _command_file(self, path: Path) -> None:
+        try:
+            lines = commands.read_lines(path)
+        except (commands.CommandError, OSError) as exc:
+            log.error("command refused", extra={"file": path.name, "error": str(exc)})
+            commands.remove(path)
+            return
+        await self._command_lines(lines, path.name)
+        commands.remove(path)
+
+    async def _command_lines(self, lines: list[str], name: str) -> None:
+        """A Nagios command file's lines: passive results go the API's way (same bounds, same
+        refusal of actively checked objects); anything else is refused with a log line."""
+        from augenmass.api.actions import ActionError, submit_result
+        from augenmass.server.control import Control
+
         control = Control(self)
         for number, line in enumerate(lines, 1):
-            where = {"file": path.name, "line": number, "command": nagioscmd.command_name(line)}
+            where = {"file": name, "line": number, "command": nagioscmd.command_name(line)}
             try:
                 cmd = nagioscmd.parse_line(line)
                 if not self._known(cmd.key):
@@ -747,12 +767,20 @@ class Server:
         try:
             await asyncio.wait_for(self.writer.flush(), COMMAND_COMMIT_TIMEOUT)
         except TimeoutError:
-            log.warning("store slow; results applied, not yet saved", extra={"file": path.name})
-        commands.remove(path)
+            log.warning("store slow; results applied, not yet saved", extra={"file": name})
 
     async def cluster_commands(self) -> None:
         """Apply the actions standby servers passed on; each row goes once it is committed."""
         for cid, cmd in await clustercmd.take(self.store.engine):
+            if cmd.get("action") == COMMAND_FILE:
+                lines = cmd.get("lines")
+                name = str(cmd.get("file", ""))[:200]
+                if isinstance(lines, list) and all(isinstance(x, str) for x in lines):
+                    await self._command_lines(lines, name)
+                else:
+                    log.error("passed-on command refused", extra={"error": "no command lines"})
+                await clustercmd.done(self.store, [cid])
+                continue
             try:
                 kind, key, action = commands.parse(cmd, self.clock.now())
                 if key is not None and not self._known(key):

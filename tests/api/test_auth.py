@@ -213,11 +213,27 @@ async def test_a_submit_token_cannot_set_a_host_without_passive_results(api: Api
 async def test_failed_logins_are_logged_by_cut_name_and_reason(
     api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
-    hostile = "eve\u202egnp.exe" + "x" * 200
-    resp = await api.client.post("/api/login", json={"name": hostile[:100], "password": "nope"})
+    long_name = "eve-" + "x" * 96  # an account's name: 100 characters
+    await accounts.add_user(api.control.accounts, long_name, "a long enough pass 1", "viewer")
+    resp = await api.client.post("/api/login", json={"name": long_name, "password": "nope"})
     assert resp.status_code == 401
     [record] = [r for r in caplog.records if r.getMessage() == "login failed"]
-    user = record.__dict__["user"]
-    assert "\u202e" not in user and user.startswith("eve\\u202egnp.exe")
-    assert len(user) <= 64 + len("\\u202e") and record.__dict__["reason"] == "password"
+    assert record.__dict__["user"] == long_name[:64] + "…"
+    assert record.__dict__["reason"] == "password"
     assert "127.0.0.77" not in caplog.text  # never the address
+    caplog.clear()
+    hostile = "eve\u202egnp.exe"  # a bidi override: no account can have it
+    resp = await api.client.post("/api/login", json={"name": hostile, "password": "nope"})
+    assert resp.status_code == 401
+    assert "\u202e" not in caplog.text and "gnp.exe" not in caplog.text
+
+
+async def test_a_failed_login_under_a_name_that_is_no_account_does_not_log_the_name(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    typo = "Summer-2026!secret"  # the password, typed into the name field
+    resp = await api.client.post("/api/login", json={"name": typo, "password": "ada"})
+    assert resp.status_code == 401
+    [record] = [r for r in caplog.records if r.getMessage() == "login failed"]
+    assert record.__dict__["user"] == "(no such account)"
+    assert typo not in caplog.text

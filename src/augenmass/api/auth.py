@@ -43,6 +43,7 @@ __all__ = [
 
 COOKIE = "augenmass_session"
 LOGGED_NAME = 64  # characters of a failed login's name in the log
+UNKNOWN_NAME = "(no such account)"  # logged instead of a name that is no account
 MAX_SESSIONS = 10  # live sessions per user; an 11th login ends the oldest
 log = logging.getLogger(__name__)
 TOUCH_EVERY = 60.0  # write last_seen at most once a minute per session, not on every request
@@ -104,7 +105,8 @@ async def login(
     admitted = throttle.admit(name, throttle.source_key(source), control.clock.now())
     if isinstance(admitted, Refusal):
         if admitted.first:  # a sprayer's thousands of refusals: one line, all in /metrics
-            _log_failure(name, admitted.reason)
+            known = await accounts.get_user(control.accounts, name) is not None
+            _log_failure(name, admitted.reason, known)
         raise Throttled(admitted)
     found = await accounts.get_user(control.accounts, name)
     async with throttle.verifications.slot(admitted.priority):
@@ -113,15 +115,20 @@ async def login(
         )
     if not ok or found is None:
         throttle.failed(admitted)
-        _log_failure(name, "password")
+        _log_failure(name, "password", found is not None)
         return None
     throttle.succeeded(admitted)
     return await _new_session(control, found[0])
 
 
-def _log_failure(name: str, reason: str) -> None:
-    # the name is the attacker's text: cut it, and show format characters (bidi overrides, which
-    # could reorder the line on a terminal) as escapes; logfmt escapes the rest. Never the address.
+def _log_failure(name: str, reason: str, known: bool) -> None:
+    # A name that is no account is not logged: it is often a password typed into the name field
+    # (or a sprayer's list). An account's name is the attacker's text too: cut it, and show
+    # format characters (bidi overrides, which could reorder the line on a terminal) as
+    # escapes; logfmt escapes the rest. Never the address.
+    if not known:
+        log.warning("login failed", extra={"user": UNKNOWN_NAME, "reason": reason})
+        return
     cut = name if len(name) <= LOGGED_NAME else name[:LOGGED_NAME] + "…"
     shown = "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) == "Cf" else c for c in cut)
     log.warning("login failed", extra={"user": shown, "reason": reason})

@@ -85,9 +85,19 @@ def test_check_of_an_unknown_service_suggests_the_right_name() -> None:
 
 
 def test_status_of_an_empty_store_says_no_problems(tmp_path: Path) -> None:
+    made = cli("db", "upgrade", "--data", str(tmp_path))
+    assert made.returncode == 0, made.stderr
     out = cli("status", "--data", str(tmp_path))
     assert out.returncode == 0, out.stderr
     assert "No problems" in out.stdout
+
+
+def test_status_of_a_directory_without_a_store_is_an_error_and_makes_none(tmp_path: Path) -> None:
+    typo = tmp_path / "var-lib-augenmas"
+    out = cli("status", "--data", str(typo))
+    assert out.returncode == 2
+    assert "no augenmass database in" in out.stderr and "No problems" not in out.stdout
+    assert not typo.exists()
 
 
 def test_version() -> None:

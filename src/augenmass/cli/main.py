@@ -217,6 +217,14 @@ def status(
     )
     from augenmass.server.server import db_url
 
+    if store is None and not (data / "augenmass.db").is_file():
+        # reading would make an empty database there: a typo in --data looked like "No problems"
+        typer.echo(
+            f"error: no augenmass database in {data}: no server has run there"
+            " (--data names the server's data directory; --store its database URL)",
+            err=True,
+        )
+        raise typer.Exit(2)
     url = store or db_url(data)
     rows = asyncio.run(load_rows(url, problems_only=not all_))
     if as_json:

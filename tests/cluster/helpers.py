@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from augenmass.cluster.bounded import within
@@ -92,3 +97,25 @@ async def close(nc: Any) -> None:
     """Close a test's own NATS client, bounded: nats-py's close can wait on a full flush queue
     or a transport that does not drain."""
     await within(nc.close(), 5)
+
+
+def worker_until_unreachable(args: list[str], log: Path, env: dict[str, str] | None = None) -> str:
+    """Run `augenmass worker ARGS` until it logs that NATS is unreachable (bounded), end it with
+    SIGTERM (it must exit 0) and return its log."""
+    cmd = [sys.executable, "-m", "augenmass", "worker", *args]
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=out, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while "NATS unreachable" not in log.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            time.sleep(0.1)
+        text = log.read_text()
+        assert "NATS unreachable" in text, text
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(20) == 0
+        return log.read_text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)

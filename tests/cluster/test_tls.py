@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +16,15 @@ from natsserver import NatsServer, nats_missing
 
 from augenmass.core.values import CheckKey, CheckResult
 
-from .helpers import dispatch, dummy_job, prefix, ready, start_worker, stop
+from .helpers import (
+    dispatch,
+    dummy_job,
+    prefix,
+    ready,
+    start_worker,
+    stop,
+    worker_until_unreachable,
+)
 
 
 @pytest.fixture(scope="module")
@@ -83,22 +87,6 @@ def test_a_worker_that_does_not_trust_the_certificate_never_connects(
 ) -> None:
     other = tmp_path / "other-ca.pem"
     trustme.CA().cert_pem.write_to_path(str(other))  # a CA that did not sign the certificate
-    log = tmp_path / "worker.log"
     env = {**os.environ, "SSL_CERT_FILE": str(other)}
-    cmd = [sys.executable, "-m", "augenmass", "worker", "--nats", tls_url(tls_nats)]
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=out, env=env, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 30
-        while "NATS unreachable" not in log.read_text() and time.monotonic() < deadline:
-            assert proc.poll() is None, log.read_text()
-            time.sleep(0.1)
-        text = log.read_text()
-        assert "NATS unreachable" in text, text
-        assert "SSLCertVerificationError" in text, text  # says why: not a refused port
-        os.killpg(proc.pid, signal.SIGTERM)
-        assert proc.wait(20) == 0
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+    text = worker_until_unreachable(["--nats", tls_url(tls_nats)], tmp_path / "worker.log", env)
+    assert "SSLCertVerificationError" in text, text  # says why: not a refused port

@@ -711,11 +711,8 @@ class Server:
     async def _pass_command_file(self, path: Path) -> None:
         """On a standby: a Nagios command file's lines go to the active server (through the
         store, as the other actions), which applies them as its own (`_command_lines`)."""
-        try:
-            lines = commands.read_lines(path)
-        except (commands.CommandError, OSError) as exc:
-            log.error("command refused", extra={"file": path.name, "error": str(exc)})
-            commands.remove(path)
+        lines = self._command_file_lines(path)
+        if lines is None:
             return
         cmd = {"action": COMMAND_FILE, "file": path.name, "lines": lines}
         await clustercmd.put(self.store.engine, self.node, cmd, self.clock.now())
@@ -723,14 +720,20 @@ class Server:
         commands.remove(path)
 
     async def _command_file(self, path: Path) -> None:
+        lines = self._command_file_lines(path)
+        if lines is not None:
+            await self._command_lines(lines, path.name)
+            commands.remove(path)
+
+    @staticmethod
+    def _command_file_lines(path: Path) -> list[str] | None:
+        """The lines of a Nagios command file; None (the file refused and removed) if unreadable."""
         try:
-            lines = commands.read_lines(path)
+            return commands.read_lines(path)
         except (commands.CommandError, OSError) as exc:
             log.error("command refused", extra={"file": path.name, "error": str(exc)})
             commands.remove(path)
-            return
-        await self._command_lines(lines, path.name)
-        commands.remove(path)
+            return None
 
     async def _command_lines(self, lines: list[str], name: str) -> None:
         """A Nagios command file's lines: passive results go the API's way (same bounds, same

@@ -217,7 +217,7 @@ def status(
     )
     from augenmass.server.server import db_url
 
-    if store is None and not (data / "augenmass.db").is_file():
+    if store is None and not (data / "augenmass.db").exists():
         # reading would make an empty database there: a typo in --data looked like "No problems"
         typer.echo(
             f"error: no augenmass database in {data}: no server has run there"

@@ -12,7 +12,6 @@ the earlier attempt (noted on the rows before each send).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -107,14 +106,6 @@ class Dispatcher:
             self._channels[name] = self._factory(self.plan, name)
         return self._channels[name]
 
-    async def close_channels(self) -> None:
-        """Let the channels finish what they do after a send (an SMTP QUIT), bounded."""
-        for channel in list(self._channels.values()):
-            aclose = getattr(channel, "aclose", None)
-            if aclose is not None:
-                with contextlib.suppress(Exception):
-                    await aclose()
-
     async def run(self) -> None:
         while True:
             try:
@@ -190,23 +181,40 @@ class Dispatcher:
             self._write_failed("noting a Message-ID before the send", exc)
         if not self.may_send():
             return  # the lease may have run out while the rows were claimed: not ours to send
+        marked = False  # the rows are marked sent (by the channel's confirmation)
         try:
             # a message of a thousand lines takes tens of ms to render: not on the event loop,
             # and in ONE worker thread (several would starve the loop of the GIL)
             rendered = await run_cpu(render, self.renderer, message, contact.name, contact.language)
+            send_then = getattr(channel, "send_then", None)
+            if send_then is not None:
+                # the channel marks the rows sent the moment the receiver took them, before it
+                # says goodbye: the shortest window for a kill -9 to make a duplicate
+                async def confirmed() -> None:
+                    nonlocal marked
+                    marked = True
+                    await self._sent(items, message, contact)
+
+                sending = send_then(message, rendered, contact, confirmed)
+            else:
+                sending = channel.send(message, rendered, contact)
             # a bound on real waiting for a channel: on the loop's clock
-            await asyncio.wait_for(channel.send(message, rendered, contact), SEND_TIMEOUT)
+            await asyncio.wait_for(sending, SEND_TIMEOUT)
         except SendError as exc:
-            await self._failed(items, message, exc.reason, permanent=not exc.retry)
+            if not marked:
+                await self._failed(items, message, exc.reason, permanent=not exc.retry)
             return
         except TimeoutError:
-            await self._failed(items, message, "timed out", permanent=False)
+            if not marked:
+                await self._failed(items, message, "timed out", permanent=False)
             return
         except Exception as exc:  # a channel bug must not kill the loop; retry bounded
             log.exception("channel error", extra={"channel": items[0].channel})
-            await self._failed(items, message, type(exc).__name__, permanent=False)
+            if not marked:
+                await self._failed(items, message, type(exc).__name__, permanent=False)
             return
-        await self._sent(items, message, contact)
+        if not marked:
+            await self._sent(items, message, contact)
 
     async def _message(self, items: list[Item]) -> Message:
         message = build_message(items, self.plan, self.domain)

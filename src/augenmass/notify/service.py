@@ -94,7 +94,6 @@ class NotificationService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
-        await self.dispatcher.close_channels()
 
     def halt(self) -> None:
         """Stop sending now (a server stepping down to standby): cut off, a send stays

@@ -14,12 +14,15 @@ a second could lose it, which again means a duplicate, never a lost notification
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+MARK_TIMEOUT = 5.0  # seconds; then the pool's way (a link that hangs rather than fails)
+CLOSE_TIMEOUT = 2.0
 _IDS = sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger))
 _UPDATE = (
     "UPDATE notify_outbox SET status = 'sent', sent_at = :now, message_id = :message_id,"
@@ -53,7 +56,7 @@ class SentMarks:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 await conn.exec_driver_sql("SET synchronous_commit = off")
             except BaseException:
-                await conn.invalidate()
+                await _drop(conn)
                 raise
             self._conn = conn
         return self._conn
@@ -62,7 +65,7 @@ class SentMarks:
         self, ids: list[int], message_id: str, now: float, log: dict[str, Any] | None
     ) -> None:
         params: dict[str, Any] = {"ids": ids, "now": now, "message_id": message_id}
-        async with self._lock:
+        async with self._lock, asyncio.timeout(MARK_TIMEOUT):
             conn = await self._open()
             try:
                 if log is None:
@@ -72,16 +75,37 @@ class SentMarks:
             except BaseException:
                 # never hand a connection in an unknown state (or with its setting) to the pool
                 self._conn = None
-                await conn.invalidate()
+                await _drop(conn)
                 raise
 
     async def close(self) -> None:
-        async with self._lock:
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self._lock.acquire()
+        except TimeoutError:  # a mark hangs on a cut link: drop its connection, do not wait
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                await _drop(conn)
+            return
+        try:
             conn, self._conn = self._conn, None
             if conn is not None:
                 # the pool gets it back: with the durability every other writer relies on
                 try:
-                    await conn.exec_driver_sql("RESET synchronous_commit")
-                    await conn.close()
+                    async with asyncio.timeout(CLOSE_TIMEOUT):
+                        await conn.exec_driver_sql("RESET synchronous_commit")
+                        await conn.close()
                 except Exception:
-                    await conn.invalidate()
+                    await _drop(conn)
+        finally:
+            self._lock.release()
+
+
+async def _drop(conn: AsyncConnection) -> None:
+    """Close the connection for good (no network round trip: a cut link cannot hold this up)
+    and give its place in the pool back."""
+    with contextlib.suppress(Exception):
+        if conn.sync_connection is not None:
+            conn.sync_connection.invalidate()  # asyncpg's terminate(): no waiting
+    with contextlib.suppress(Exception):
+        await conn.close()

@@ -20,6 +20,10 @@ KeyPath = tuple[str | int, ...]
 
 
 class Channel(Protocol):
+    """A channel may also offer `send_then(message, rendered, contact, confirmed)`, which awaits
+    `confirmed()` (the dispatcher's "sent" mark) the moment the receiver took the message and
+    before it closes its connection (the mail channel does)."""
+
     async def send(self, message: Message, rendered: Rendered, contact: Contact) -> None:
         """Deliver, or raise SendError(reason, retry=...)."""
         ...

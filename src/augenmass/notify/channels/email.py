@@ -15,7 +15,7 @@ import email.policy
 import ipaddress
 import re
 import ssl
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -31,9 +31,6 @@ from augenmass.notify.renderthread import run_cpu
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)*")
 GOODBYE_TIMEOUT = 5.0  # seconds for the relay to answer QUIT after a mail
-# the QUITs under way: the loop keeps only weak references to tasks, and a channel object
-# may be replaced (reload) before its goodbye is said
-_GOODBYES: set[asyncio.Task[None]] = set()
 
 
 def _address_problem(value: str) -> str | None:
@@ -197,26 +194,29 @@ class EmailChannel:
         self.settings = settings
         self.tls_context = tls_context
 
-    def _goodbye(self, client: Any) -> None:
-        async def quit() -> None:
-            try:
-                async with asyncio.timeout(GOODBYE_TIMEOUT):
-                    await client.quit()
-            except Exception:  # the mail is taken or refused already; a goodbye is courtesy
-                pass
-            finally:
-                client.close()
-
-        task = asyncio.get_running_loop().create_task(quit())
-        _GOODBYES.add(task)
-        task.add_done_callback(_GOODBYES.discard)
-
-    async def aclose(self) -> None:
-        """Wait (bounded) for the QUITs still under way."""
-        if _GOODBYES:
-            await asyncio.wait(set(_GOODBYES), timeout=GOODBYE_TIMEOUT)
+    @staticmethod
+    async def _goodbye(client: Any) -> None:
+        try:
+            async with asyncio.timeout(GOODBYE_TIMEOUT):
+                await client.quit()
+        except Exception:  # the mail is taken or refused already; a goodbye is courtesy
+            pass
+        finally:
+            client.close()
 
     async def send(self, message: Message, rendered: Rendered, contact: Contact) -> None:
+        await self.send_then(message, rendered, contact, None)
+
+    async def send_then(
+        self,
+        message: Message,
+        rendered: Rendered,
+        contact: Contact,
+        confirmed: Callable[[], Awaitable[None]] | None,
+    ) -> None:
+        """Send; once the relay took the message (its 250), await `confirmed` (the dispatcher's
+        "sent" mark) and only then say QUIT: waiting for QUIT's answer first would widen the
+        window in which a kill -9 makes the next server send the mail again."""
         s = self.settings
 
         def encode() -> bytes:
@@ -242,12 +242,12 @@ class EmailChannel:
             await client.connect()
             errors, _ = await client.sendmail(s.from_address, [contact.email], raw)
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            self._goodbye(client)
+            await self._goodbye(client)
             codes = [r.code for r in exc.recipients]
             retry = all(c < 500 for c in codes)
             raise SendError(f"recipient refused ({codes})", retry=retry) from None
         except aiosmtplib.SMTPResponseException as exc:
-            self._goodbye(client)
+            await self._goodbye(client)
             raise SendError(f"SMTP {exc.code}: {exc.message}", retry=exc.code < 500) from None
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             client.close()
@@ -255,10 +255,12 @@ class EmailChannel:
         except BaseException:
             client.close()
             raise
-        # The relay's 250 is the delivery: return now, so that the "sent" mark follows it at
-        # once, and say QUIT afterwards. Waiting for QUIT's answer first would widen the window
-        # in which a kill -9 makes the next server send the mail again.
-        self._goodbye(client)
-        if errors:  # a single recipient: any error means it was refused
-            codes = [code for code, _ in errors.values()]
-            raise SendError(f"recipient refused ({codes})", retry=all(c < 500 for c in codes))
+        try:
+            if errors:  # a single recipient: any error means it was refused
+                codes = [code for code, _ in errors.values()]
+                retry = all(c < 500 for c in codes)
+                raise SendError(f"recipient refused ({codes})", retry=retry)
+            if confirmed is not None:
+                await confirmed()
+        finally:
+            await self._goodbye(client)

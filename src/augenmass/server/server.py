@@ -15,8 +15,9 @@ import signal
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from augenmass.cluster.dispatch import Dispatch
 from augenmass.config import load_config, require_hosts, suggest, summarize
@@ -61,6 +62,7 @@ CLUSTER_FIGURES = "augenmass.cluster.json"  # the workers' figures, for `augenma
 FORWARD_WAIT = 10.0  # a standby waits this long for the active server to apply an action
 
 EventSink = Callable[[list[Event]], None]
+T = TypeVar("T")
 
 
 def build_jobs(plan: Plan) -> dict[CheckKey, JobTemplate]:
@@ -489,16 +491,19 @@ class Server:
                 extra={"settings": ", ".join(later)},
             )
         async with self._lock:
+            # The engine's and the scheduler's share of a large reload go in slices of a few
+            # thousand keys (about 10 ms each), with the loop running due checks in between:
+            # whole, each held it up for up to 0.1 s at 30,000 keys. Results that come in
+            # meanwhile wait for the lock, and a gone key's result is ignored as after any
+            # reload; the engine switches to the new plan at its last slice, at once.
+            outcome = await _stepped(self.engine.reload_steps(plan))
             self._watch_dead_men(plan)
             self.plan = plan
-            await self.persist(self.engine.reload(plan), [])
+            await self.persist(outcome, [])
             self.notifications.reload(plan)  # new contacts, channels and delivery settings
             self.store.max_series_per_check = plan.settings.max_series_per_check
-            # the engine's and the scheduler's share of a large reload are each a stall of the
-            # loop: one after the other, so that due checks start in between (their results
-            # wait for the lock, and a gone key's result is ignored as after any reload)
             await asyncio.sleep(0)
-            self.scheduler.set_jobs(jobs)
+            await _stepped(self.scheduler.set_jobs_steps(jobs))
             self.agents.reload(plan)
             self._reload_cluster(plan)
         for hook in list(self.reload_hooks):
@@ -896,6 +901,17 @@ class _Phases:
         now = time.perf_counter()
         self.seconds[f"{step}_s"] = round(now - self._last, 3)
         self._last = now
+
+
+async def _stepped(steps: Generator[None, None, T]) -> T:
+    """Run a sliced piece of work (a generator that yields between its slices), letting the
+    event loop run between the slices; its return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        await asyncio.sleep(0)
 
 
 def log_events(events: Iterable[Event]) -> None:

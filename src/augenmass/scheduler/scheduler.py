@@ -39,7 +39,7 @@ COALESCE_BATCH = 8  # checks per wake-up the adaptive coalescing window aims for
 PROBE_SLOT_SECONDS = 0.25
 PROBE_SLOTS_MAX = 8192  # the safety bound over everything in flight (sockets, memory)
 PLUGIN = "plugin"
-PLACE_CHUNK = 5000  # keys per step of a sliced set_jobs: about 10 ms of work each
+PLACE_CHUNK = 2500  # keys per step of a sliced set_jobs: a few ms of work each
 # None: nothing to report this time (a dead-man check asked early); rescheduled as usual.
 RunFn = Callable[[CheckJob], Awaitable[CheckResult | None]]
 OnResultFn = Callable[[CheckResult], Awaitable[float | None]]
@@ -121,19 +121,20 @@ class Scheduler:
         for 80-110 ms. The new jobs count from the first step on: a kept key that falls due
         before it is placed starts with its new template, and is placed when it is done (as
         a running key always is); a new key that is not placed yet is not due yet."""
-        for key, template in jobs.items():
-            if template.key != key:
-                raise ValueError(f"job under key {key} holds a template for {template.key}")
+        items = list(jobs.items())
+        for start in range(0, len(items), chunk):  # all of them before anything changes
+            for key, template in items[start : start + chunk]:
+                if template.key is not key and template.key != key:
+                    raise ValueError(f"job under key {key} holds a template for {template.key}")
+            yield
         self._unhold()  # placed like every other queued key
         old, self._jobs = self._jobs, dict(jobs)
         for key in old.keys() - self._jobs.keys():
             self._queue.remove(key)
             self._manual.discard(key)
             self._last_passive.pop(key, None)
-        items = list(self._jobs.items())
         for start in range(0, len(items), chunk):
-            if start:
-                yield
+            yield
             now = self._clock.monotonic()
             running, place = self._running, self._place
             for key, template in items[start : start + chunk]:
@@ -141,6 +142,7 @@ class Scheduler:
                 # job changed again meanwhile (a later set_jobs) is that one's to place
                 if key not in running and self._jobs.get(key) is template:
                     place(key, template, old.get(key), now)
+            self._wake.set()  # the loop looks again: a key just placed may be due first
         rate = sum(1.0 / t.interval for t in self._jobs.values() if t.active)
         if self._probe_slots is None:
             sized = math.ceil(rate * PROBE_SLOT_SECONDS - 1e-6)  # not 11 for 600 a minute

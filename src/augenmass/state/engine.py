@@ -25,8 +25,8 @@ from augenmass.state.outcome import Outcome, OutcomeBuilder
 from augenmass.state.transitions import Transition, apply_result
 
 ASSUMED_UP = "(Host assumed to be UP)"
-# keys per step of a sliced reload: about 10 ms of work each
-RELOAD_CHUNK = 5000
+# keys per step of a sliced reload: a few ms of work each
+RELOAD_CHUNK = 2500
 
 
 def plan_keys(plan: Plan) -> list[CheckKey]:

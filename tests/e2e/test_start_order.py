@@ -1,8 +1,8 @@
 """A server of its own store (SQLite) starts its first checks before the store, the engine and
 the notifications are made (issue 17: the first check of 10,000 hosts came 0.5 s sooner);
 their results wait for those and count as any other. (A server that may be a standby on a
-shared store schedules only once it knows: tests/cluster_ha.) The store's opening is held here until a check has
-started, so the order cannot be a matter of luck; bounded waits throughout."""
+shared store schedules only once it knows: tests/cluster_ha.) The store's opening is held
+here until a check has started, so the order cannot be a matter of luck; bounded waits."""
 
 from __future__ import annotations
 
@@ -98,4 +98,3 @@ async def test_a_store_that_fails_ends_the_checks_started_early(
     await asyncio.sleep(0.3)  # six intervals: a scheduler still running would start more
     assert server.scheduler.stats.checks_started == started
     assert not [t for t in asyncio.all_tasks() if t.get_name() == "scheduler"]
-

@@ -16,6 +16,7 @@ import pytest
 
 import augenmass.store
 from augenmass.core.values import CheckKey
+from augenmass.server import server as server_module
 from augenmass.server.server import Server
 
 CONFIG = """
@@ -98,3 +99,22 @@ async def test_a_store_that_fails_ends_the_checks_started_early(
     await asyncio.sleep(0.3)  # six intervals: a scheduler still running would start more
     assert server.scheduler.stats.checks_started == started
     assert not [t for t in asyncio.all_tasks() if t.get_name() == "scheduler"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://augenmass@127.0.0.1/test",
+        "postgresql+asyncpg://augenmass@127.0.0.1/test",
+        "postgres://augenmass@127.0.0.1/test",
+        "sqlite:////var/lib/augenmass/augenmass.db",
+        "/var/lib/augenmass/augenmass.db",
+    ],
+)
+def test_the_server_tells_a_shared_store_as_the_store_does(url: str) -> None:
+    """Only a store of its own is scheduled early: the server tells them apart by the URL
+    without importing the store, so it must agree with the store (a standby must not act)."""
+    from augenmass.store.database import sqlite_path
+
+    shared = url.startswith(server_module.SHARED_STORE_PREFIXES)
+    assert shared == (sqlite_path(url) is None)

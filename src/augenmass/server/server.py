@@ -186,6 +186,7 @@ class Server:
         # set once the store, the engine and the notifications are there: results of checks
         # started before (a single server starts its first checks before them) wait for it
         self._ready = asyncio.Event()
+        self._scheduling: asyncio.Task[None] | None = None  # the scheduler's loop, run early
 
     @property
     def node(self) -> str:
@@ -234,26 +235,30 @@ class Server:
         # now, and the store, the engine and the notifications are made while they run (their
         # results wait for them: `_ready`). One sharing a PostgreSQL store may be a standby:
         # it schedules once it knows, as before. (10,000 hosts: the first check 0.5 s sooner.)
-        scheduling = None
-        if not self.store_url.startswith(SHARED_STORE_PREFIXES):
-            scheduling = await self._start_checks(phases, early=True)
+        early = not self.store_url.startswith(SHARED_STORE_PREFIXES)
         try:
-            await self._start_rest(phases, scheduling)
+            if early:
+                await self._start_checks(phases, early=True)
+            await self._start_rest(phases, self._scheduling)
         except BaseException:
-            if scheduling is not None:  # the store or the notifications failed: checks end here
-                self.scheduler.stop()
-                scheduling.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await scheduling
-                await self.workers.stop()
+            await self._abandon_start()  # e.g. the store failed: the checks started end here
             raise
 
-    async def _start_checks(
-        self, phases: _Phases, early: bool = False
-    ) -> asyncio.Task[None] | None:
+    async def _abandon_start(self) -> None:
+        """Stop what a start that fails had started already (the scheduler, the workers)."""
+        if hasattr(self, "scheduler"):
+            self.scheduler.stop()
+        if self._scheduling is not None:
+            self._scheduling.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._scheduling
+        if hasattr(self, "workers"):
+            await self.workers.stop()
+
+    async def _start_checks(self, phases: _Phases, early: bool = False) -> None:
         """Workers, runner, scheduler and its jobs: what the first check needs. `early`: the
-        scheduler's loop runs from here on (its task is returned) and starts the first due
-        checks while the jobs are placed, slice by slice (placing 30,000 took 60 ms)."""
+        scheduler's loop runs from here on (`_scheduling`) and starts the first due checks
+        while the jobs are placed, slice by slice (placing 30,000 took 60 ms)."""
         settings = self.plan.settings
         workers = settings.probe_workers
         count = default_workers() if workers is None else workers
@@ -268,14 +273,12 @@ class Server:
         jobs = build_jobs(self.plan)
         self.workers.plan_rate(probe_rate(jobs.values()))
         check_icmp(jobs.values())
-        scheduling = None
         if early:
-            scheduling = asyncio.create_task(self.scheduler.run(), name="scheduler")
+            self._scheduling = asyncio.create_task(self.scheduler.run(), name="scheduler")
             await _stepped(self.scheduler.set_jobs_steps(jobs))
         else:
             self.scheduler.set_jobs(jobs)
         phases.done("jobs")
-        return scheduling
 
     async def _start_rest(self, phases: _Phases, scheduling: asyncio.Task[None] | None) -> None:
         """Everything else; `scheduling`: the scheduler's loop if it runs already."""
@@ -307,8 +310,8 @@ class Server:
                 )
         lease = None
         if self.store.dialect == "postgresql":
-            # a shared store is never scheduled early (SHARED_STORE_PREFIXES is its URLs)
-            assert scheduling is None, "a server sharing its store scheduled before the lease"
+            if scheduling is not None:  # SHARED_STORE_PREFIXES no longer names its URLs
+                raise RuntimeError("a server sharing its store scheduled before the lease")
             lease = Lease(self.store.engine, self.node, self.plan.cluster.lease.ttl)
         self.role = Role(
             self.node,
@@ -581,7 +584,7 @@ class Server:
             )
         async with self._lock:
             # The engine's and the scheduler's share of a large reload go in slices of a few
-            # thousand keys (about 10 ms each), with the loop running due checks in between:
+            # thousand keys (a few ms each), with the loop running due checks in between:
             # whole, each held it up for up to 0.1 s at 30,000 keys. Results that come in
             # meanwhile wait for the lock, and a gone key's result is ignored as after any
             # reload; the engine switches to the new plan at its last slice, at once.

@@ -100,19 +100,10 @@ def _load(path: Path) -> tuple[list[ConfigProblem], Built | None]:
             parsed.append(yf)
         if budget.exceeded:  # the limits are for the whole config: the next file has none left
             return problems, None
-    # A config that fails has the secrets of its YAML masked in its errors (one that loads
-    # has those of its plan, in load()). Read only then: walking all of a 10,000-host YAML
-    # for them cost a fortieth of every load. Nothing is said while it resolves: its problems
-    # and warnings are all reported after it.
+    # before resolving: a config that fails still has its secrets masked in its errors
+    secretset.install(secretset.raw_secrets(yf.data for yf in parsed))
     sections = collect(parsed, problems)
-    try:
-        built = Resolver(sections, problems).plan()
-    except BaseException:  # a bug: whatever its traceback quotes is masked as well
-        secretset.install(secretset.raw_secrets(yf.data for yf in parsed))
-        raise
-    if problems:
-        secretset.install(secretset.raw_secrets(yf.data for yf in parsed))
-    return problems, built
+    return problems, Resolver(sections, problems).plan()
 
 
 def _size(path: Path) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 from conftest import MakeHarness
@@ -146,3 +147,45 @@ async def test_passive_result_during_a_forced_check_counts_for_the_next_one(
     harness.sched.note_passive(fresh.key)
     await clock.advance(700.0)
     assert harness.starts_of(fresh.key) == [T0 + 600, T0 + 1220]
+
+
+async def test_sliced_reload_places_like_a_whole_one(
+    clock: FakeClock, make_harness: MakeHarness
+) -> None:
+    old = [template(f"k{i}", interval=60.0) for i in range(10)]
+    harness = await make_harness(jobs_of(old), max_spread=30.0)
+    await clock.advance(100.0)
+    before = {t.key: harness.sched.next_check(t.key) for t in old}
+    new = [template(f"k{i}", interval=60.0) for i in range(5, 15)]  # 5 gone, 5 kept, 5 new
+    steps = harness.sched.set_jobs_steps(jobs_of(new), chunk=3)
+    # 10 keys in slices of 3: checked in 4 (nothing changes before all are), then placed in 4
+    assert sum(1 for _ in steps) == 8
+    for t in new[:5]:  # kept: due as before
+        assert harness.sched.next_check(t.key) == before[t.key]
+    for t in old[:5]:  # gone
+        assert harness.sched.next_check(t.key) is None
+    for t in new[5:]:  # new: spread over the next 30 s
+        due = harness.sched.next_check(t.key)
+        assert due is not None and W0 + 100 <= due < W0 + 130
+    assert harness.sched.stats.jobs == 10
+
+
+async def test_key_due_between_slices_runs_with_its_new_job_and_keeps_its_phase(
+    clock: FakeClock, make_harness: MakeHarness
+) -> None:
+    kept = template("kept", interval=60.0)
+    harness = await make_harness(jobs_of([kept]), max_spread=0.0)  # ran at T0, due at T0 + 60
+    await clock.advance(59.0)
+    changed = dataclasses.replace(kept, macros={"HOSTNAME": "h2"})
+    others = [template(f"new{i}", interval=60.0) for i in range(4)]
+    steps = harness.sched.set_jobs_steps(jobs_of([*others, changed]), chunk=2)
+    while harness.sched.next_check(others[0].key) is None:
+        next(steps)  # until the first slice placed two new keys; `kept` is not placed yet
+    await clock.advance(1.0)  # ... and falls due meanwhile
+    assert harness.starts_of(kept.key) == [T0, T0 + 60]
+    assert harness.starts[-1][1].macros == {"HOSTNAME": "h2"}  # with its new job
+    for _ in steps:
+        pass
+    assert harness.sched.next_check(kept.key) == pytest.approx(W0 + 120)  # its phase, once
+    await clock.advance(60.0)
+    assert harness.starts_of(kept.key) == [T0, T0 + 60, T0 + 120]

@@ -3,6 +3,7 @@ parents, ordering, reload."""
 
 from __future__ import annotations
 
+import pytest
 from state_helpers import HTTPS, WWW, Run, build_plan, host_policy, minutes, policy
 
 from augenmass.core.values import (
@@ -216,3 +217,26 @@ def test_result_from_the_future_does_not_block_later_results() -> None:
     assert eng.state(HTTPS).last_check == minutes(0)
     eng.ingest(CheckResult(HTTPS, OK, "fine", started_at=minutes(1)), minutes(1))
     assert eng.state(HTTPS).state == OK
+
+
+def test_reload_in_steps_switches_to_the_new_plan_at_the_last_step() -> None:
+    """What a server runs slice by slice, the event loop turning in between."""
+    eng = Engine(build_plan(host=host_policy(max_check_attempts=1)))
+    eng.ingest(CheckResult(WWW, 2, "no answer", started_at=minutes(0)), minutes(0))
+    eng.ingest(CheckResult(HTTPS, CRIT, "x", started_at=minutes(0)), minutes(0))
+    old_plan = eng.plan
+    services = [("www", "https"), *((("www", f"s{i}")) for i in range(5))]
+    new_plan = build_plan(host_check=False, services=services)
+    steps = eng.reload_steps(new_plan, chunk=2)
+    for _ in range(5):  # 7 keys in 4 slices of 2, then the host keys
+        next(steps)
+        assert eng.plan is old_plan and set(eng.states) == {WWW, HTTPS}  # not switched yet
+        assert eng.state(WWW).state == 1
+    with pytest.raises(StopIteration) as done:
+        next(steps)
+    out = done.value.value
+    assert eng.plan is new_plan and len(eng.states) == 7
+    assert eng.state(HTTPS).state == CRIT  # kept
+    assert eng.state(CheckKey("www", "s3")).checked is False  # new: pending
+    assert (eng.state(WWW).state, eng.state(WWW).output) == (0, "(Host assumed to be UP)")
+    assert out.states == {WWW: eng.state(WWW)}  # only what the new plan changed

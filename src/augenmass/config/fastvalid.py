@@ -71,19 +71,6 @@ def _value_only(func: Callable[..., Any]) -> bool:
     return len(positional) == 1
 
 
-def _memo_key(value: Any) -> object:
-    """Text by itself; other scalars with their type (1, 1.0 and true are equal keys of a
-    dict but not the same config value); a list or mapping by identity first (templates hand
-    the same object to every host that uses them; the memo keeps it alive, so its id is not
-    reused), then by its repr (which tells 1, "1" and true apart, as the type does)."""
-    kind = type(value)
-    if kind is str:
-        return value
-    if kind is dict or kind is list:
-        return id(value)
-    return (kind, value)
-
-
 class FieldCache(Generic[M]):
     """Per-model memo of validated field values; one per load (the values it keeps are those
     of one config)."""
@@ -119,21 +106,34 @@ class FieldCache(Generic[M]):
             seen = seen_of.get(key)
             if seen is None:
                 return None  # unknown key: the usual validation says which and suggests one
-            memo = _memo_key(value)
-            hit = seen.get(memo)
-            if type(memo) is int:  # a container: known by identity (what templates share)...
+            # The memo key (written out here: this runs for every key of every object): text
+            # by itself; other scalars with their type (1, 1.0 and true are equal keys of a
+            # dict but not the same config value); a list or mapping by identity first
+            # (templates hand the same object to every host that uses them; the memo keeps it
+            # alive, so its id is not reused), then by its repr (which tells 1, "1" and true
+            # apart, as the type does).
+            kind = type(value)
+            if kind is str:
+                memo: object = value
+                hit = seen.get(memo)
+            elif kind is dict or kind is list:
+                # a container: known by identity (what templates share)...
+                hit = seen.get(id(value))
                 if hit is not None and hit[0] is value:
                     values[key] = hit[1]
                     continue
                 # ...or by its text (the same list written on every host)
-                memo = (type(value), repr(value))
+                memo = (kind, repr(value))
                 hit = seen.get(memo)
                 if hit is not None:
                     values[key] = hit[1]
                     if len(seen) < MAX_VALUES_PER_FIELD:
                         seen[id(value)] = (value, hit[1])
                     continue
-            elif hit is not None:
+            else:
+                memo = (kind, value)
+                hit = seen.get(memo)
+            if hit is not None:
                 values[key] = hit[1]
                 continue
             try:

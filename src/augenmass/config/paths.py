@@ -40,8 +40,12 @@ class Where:
     @property
     def line(self) -> int:
         """The line of the longest prefix of `path` that has one (the key itself if known)."""
-        for cut in range(len(self.path), 0, -1):
-            line = self.lines.get(self.path[:cut])
+        path, lines = self.path, self.lines
+        line = lines.get(path)  # most often the key itself: no slice for it
+        if line:
+            return line
+        for cut in range(len(path) - 1, 0, -1):
+            line = lines.get(path[:cut])
             if line:
                 return line
         return 0

@@ -37,6 +37,7 @@ _PLAIN = (
 )
 DEFAULT_TIMEOUT = 10.0
 UNKNOWN = 3
+_SPEC_EXCLUDE = set(SPEC_FIELDS)  # model_dump's: made once, not per check
 
 
 def pick(model: PolicyModel, defaults: PolicyModel, name: str) -> Any:
@@ -211,21 +212,23 @@ def build_check(
         if cache is not None:
             cache.checks[key] = cached
     validated, options = cached
-    timeout = validated.timeout
+    own = vars(validated)  # the validated fields (read there: this runs for every object)
+    timeout = own["timeout"]
     if timeout is None:
         timeout = pick(model, defaults, "timeout")
     if timeout is not None and timeout <= 0:
         return None, [where.at("timeout").problem("timeout must be more than 0 seconds")]
-    states = {
-        name: getattr(validated, name)
-        if getattr(validated, name) is not None
-        else pick(model, defaults, name)
-        for name in ("timeout_state", "exit_code_state")
-    }
+    timeout_state = own["timeout_state"]
+    if timeout_state is None:
+        timeout_state = pick(model, defaults, "timeout_state")
+    exit_code_state = own["exit_code_state"]
+    if exit_code_state is None:
+        exit_code_state = pick(model, defaults, "exit_code_state")
+    states = (timeout_state, exit_code_state)
     if cache is None:
         return _spec(check, validated, options, timeout, states), []
     # one spec for every object with the same check and the same fallbacks (frozen, shared)
-    spec_key = (key, timeout, states["timeout_state"], states["exit_code_state"])
+    spec_key = (key, timeout, timeout_state, exit_code_state)
     spec = cache.specs.get(spec_key)
     if spec is None:
         spec = cache.specs[spec_key] = _spec(check, validated, options, timeout, states)
@@ -237,17 +240,17 @@ def _spec(
     validated: CheckModel,
     options: dict[str, Any],
     timeout: float | None,
-    states: dict[str, Any],
+    states: tuple[int | None, int | None],
 ) -> CheckSpec:
+    """`states`: timeout_state and exit_code_state (None: the built-in one)."""
+    timeout_state, exit_code_state = states
     return CheckSpec(
         type=check["type"],
         command=tuple(vars(validated).get("command", ())),
         options=options,
         timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
-        timeout_state=UNKNOWN if states["timeout_state"] is None else states["timeout_state"],
-        exit_code_state=(
-            UNKNOWN if states["exit_code_state"] is None else states["exit_code_state"]
-        ),
+        timeout_state=UNKNOWN if timeout_state is None else timeout_state,
+        exit_code_state=UNKNOWN if exit_code_state is None else exit_code_state,
     )
 
 
@@ -269,4 +272,4 @@ def _validated(
     validated, problems = validate(options_model, options, where)
     if validated is None or problems:  # a partial model must not hide a bad option
         return None, problems
-    return (validated, validated.model_dump(mode="json", exclude=set(SPEC_FIELDS))), []
+    return (validated, validated.model_dump(mode="json", exclude=_SPEC_EXCLUDE)), []

@@ -9,7 +9,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from augenmass.config.agents import build_agents
-from augenmass.config.applyrule import matches
+from augenmass.config.applyrule import matcher
 from augenmass.config.cluster import ClusterModel
 from augenmass.config.fastvalid import FieldCache
 from augenmass.config.inherit import Templates
@@ -417,6 +417,9 @@ class Resolver:
             ping_key = self._ping_key(model.ping_key, policy, targets, entry.where.at("ping_key"))
         # worked out once for all the hosts an apply rule gives it to
         tags, groups, source = tuple(model.tags), tuple(model.groups), _source(entry.where)
+        pub, own_vars = model.public, model.vars
+        same_public = pub is False or pub is True  # else it may name each host its own way
+        public = _public(model, None) if same_public else None
         return [
             ServicePlan(
                 host=host,
@@ -425,10 +428,10 @@ class Resolver:
                 display_name=model.display_name,
                 tags=tags,
                 groups=groups,
-                vars=dict(model.vars),
+                vars=dict(own_vars) if own_vars else own_vars,  # none: the plans' shared one
                 policy=policy,
                 source=source,
-                public=_public(model, hosts.get(host)),
+                public=public if same_public else _public(model, hosts.get(host)),
                 ping_key=ping_key,
             )
             for host in targets
@@ -495,11 +498,12 @@ class Resolver:
                     entry.where.at(key).problem("give at least one of tag, group, name, all")
                 )
                 return []
-        matched = [
-            h.name
-            for h in hosts.values()
-            if matches(model.hosts, h) and not (model.ignore and matches(model.ignore, h))
-        ]
+        chosen = matcher(model.hosts)
+        if model.ignore:
+            ignored = matcher(model.ignore)
+            matched = [h.name for h in hosts.values() if chosen(h) and not ignored(h)]
+        else:
+            matched = [h.name for h in hosts.values() if chosen(h)]
         if not matched:
             self.warnings.append(
                 f"{entry.where}: {entry.where.problem('').path}: apply rule for service "

@@ -58,13 +58,13 @@ def _walk(value: Any, secret: bool, out: set[str], depth: int = 0) -> None:
             _text(value, secret, out)
     elif kind is dict or isinstance(value, Mapping):
         for key, item in value.items():
-            hidden = secret or is_secret_key(key)
             kind = type(item)
+            if item is None or kind is bool:
+                continue  # no secret, as in _scalar (most options of a check are unset)
+            hidden = secret or is_secret_key(key)
             if kind is str:
                 if hidden or ("@" in item and "://" in item):
                     _text(item, hidden, out)
-            elif item is None or kind is bool:
-                continue  # no secret, as in _scalar
             elif kind is int or kind is float:
                 if hidden:
                     _text(str(item), True, out)

@@ -318,18 +318,21 @@ class _Builder:
                 self._skip(next_event(), path + (key,), depth + 1)
                 continue
             first_line[key] = line
-            here = path + (key,)
             if line != at:
-                lines[here] = line
+                lines[path + (key,)] = line
             event = next_event()
             if type(event) is ScalarEvent and event.tag is None and event.anchor is None:
                 # the common case, inline: a plain value (most of a config)
                 budget.nodes += 1
                 if budget.nodes > MAX_NODES:
                     self._count(event)
-                result[key] = _plain(event.value) if event.implicit[0] else event.value
+                text = event.value
+                if text and text[0] not in _MAYBE_NOT_TEXT:
+                    result[key] = text  # _plain's first case, without the call: names, URLs
+                else:
+                    result[key] = _plain(text) if event.implicit[0] else text
                 continue
-            value = self.value(event, here, depth + 1, line)
+            value = self.value(event, path + (key,), depth + 1, line)
             if value is not REJECTED:
                 result[key] = value
         for source in merged:  # '<<' keys fill in only what the mapping does not set itself
@@ -371,18 +374,22 @@ class _Builder:
         lines = self.lines if self.target is None else self.target
         index = 0
         while type(event := next_event()) is not SequenceEndEvent:
-            here = path + (index,)
+            here = index
             index += 1
             line = event.start_mark.line + 1
             if line != at:
-                lines[here] = line
+                lines[path + (here,)] = line
             if type(event) is ScalarEvent and event.tag is None and event.anchor is None:
                 budget.nodes += 1  # inline, as in _mapping
                 if budget.nodes > MAX_NODES:
                     self._count(event)
-                result.append(_plain(event.value) if event.implicit[0] else event.value)
+                text = event.value
+                if text and text[0] not in _MAYBE_NOT_TEXT:
+                    result.append(text)
+                else:
+                    result.append(_plain(text) if event.implicit[0] else text)
                 continue
-            value = self.value(event, here, depth + 1, line)
+            value = self.value(event, path + (here,), depth + 1, line)
             if value is not REJECTED:
                 result.append(value)
         return result if ok else REJECTED

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import fields, replace
 from operator import attrgetter
 from types import MappingProxyType
@@ -25,6 +25,8 @@ from augenmass.state.outcome import Outcome, OutcomeBuilder
 from augenmass.state.transitions import Transition, apply_result
 
 ASSUMED_UP = "(Host assumed to be UP)"
+# keys per step of a sliced reload: a few ms of work each
+RELOAD_CHUNK = 2500
 
 
 def plan_keys(plan: Plan) -> list[CheckKey]:
@@ -118,14 +120,36 @@ class Engine:
 
         The Outcome holds the states that changed by the new config alone (a host whose check
         was removed is assumed UP again) and the downtimes of objects that are gone."""
-        self._plan = plan
+        steps = self.reload_steps(plan)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+
+    def reload_steps(self, plan: Plan, chunk: int = RELOAD_CHUNK) -> Generator[None, None, Outcome]:
+        """`reload` in steps of `chunk` keys, yielding between them, so that a server can let
+        its event loop run in between (30,000 keys at once held it up for 60-90 ms). The new
+        states are built aside and take effect at the last step, all at once; the caller keeps
+        every other call of this engine out until then (the states are read meanwhile)."""
         old = self._states
-        self._states = {k: self._carried(k, old.get(k)) for k in plan_keys(plan)}
-        self._host_keys = _host_keys(plan)
+        keys = plan_keys(plan)
+        states: dict[CheckKey, CheckState] = {}
         out = OutcomeBuilder()
-        for key, st in self._states.items():
-            if key in old and old[key] is not st:
-                out.states[key] = st
+        changed = out.states
+        carried = self._carried
+        for start in range(0, len(keys), chunk):
+            for key in keys[start : start + chunk]:
+                kept = old.get(key)
+                st = states[key] = carried(key, kept, plan)
+                if kept is not None and kept is not st:
+                    changed[key] = st
+            yield
+        host_keys = _host_keys(plan)
+        yield
+        self._plan = plan
+        self._states = states
+        self._host_keys = host_keys
         for dt_id, dt in list(self._downtimes.items()):
             if dt.key not in self._states:
                 del self._downtimes[dt_id]
@@ -139,23 +163,22 @@ class Engine:
         self._changed_at_start = {}
         return out.build()
 
-    def _carried(self, key: CheckKey, kept: CheckState | None) -> CheckState:
-        """The state a key starts a plan with: its kept one, unless it is a host without a
-        check now (its last DOWN came from a check that no longer exists, and nothing could
-        ever change it again: passive results for a check-less host are refused)."""
+    def _carried(
+        self, key: CheckKey, kept: CheckState | None, plan: Plan | None = None
+    ) -> CheckState:
+        """The state a key starts `plan` (default: the engine's) with: its kept one, unless it
+        is a host without a check now (its last DOWN came from a check that no longer exists,
+        and nothing could ever change it again: passive results for a check-less host are
+        refused)."""
+        plan = self._plan if plan is None else plan
         if kept is None:
-            return self._initial(key)
+            return _initial(key, plan)
         if key.service is None and kept.output != ASSUMED_UP:
-            host = self._plan.hosts[key.host]
+            host = plan.hosts[key.host]
             # an agent's own host and the hosts behind it get their states from the agent's link
-            if host.check is None and host.agent is None and key.host not in self._plan.agents:
-                return self._initial(key)
+            if host.check is None and host.agent is None and key.host not in plan.agents:
+                return _initial(key, plan)
         return kept
-
-    def _initial(self, key: CheckKey) -> CheckState:
-        if key.service is None and self._plan.hosts[key.host].check is None:
-            return CheckState(key, checked=True, output=ASSUMED_UP)
-        return CheckState(key)
 
     # --- results -----------------------------------------------------------------------
 
@@ -412,6 +435,12 @@ class Engine:
 
     def _notifier(self, out: OutcomeBuilder) -> Notifier:
         return Notifier(self._plan, self._states, self._downtimes, out)
+
+
+def _initial(key: CheckKey, plan: Plan) -> CheckState:
+    if key.service is None and plan.hosts[key.host].check is None:
+        return CheckState(key, checked=True, output=ASSUMED_UP)
+    return CheckState(key)
 
 
 def _host_keys(plan: Plan) -> dict[str, CheckKey]:

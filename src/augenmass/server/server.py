@@ -820,6 +820,8 @@ class Server:
         lines = self._command_file_lines(path)
         if lines is None:
             return
+        from augenmass.store import clustercmd
+
         cmd = {"action": COMMAND_FILE, "file": path.name, "lines": lines}
         await clustercmd.put(self.store.engine, self.node, cmd, self.clock.now())
         log.info("command file passed to the active server", extra={"file": path.name})

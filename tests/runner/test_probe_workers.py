@@ -118,7 +118,7 @@ async def test_a_checks_options_go_to_its_worker_once(
     assert await round_of(checks) == ([0, 1, 1], 3, 0)
     for _ in range(3):
         assert await round_of(checks) == ([0, 1, 1], 0, 0)  # two numbers a job
-    more = [job(type="tcp", options=tcp(banner_port, expect=e), timeout=3) for e in "22"]
+    more = [job(type="tcp", options=tcp(banner_port, expect=e), timeout=3) for e in ("22", "220")]
     assert await round_of(more[:1]) == ([0], 1, 0)
     assert await round_of(more[1:]) == ([0], 1, 1)  # the fifth: the table starts again
     assert await round_of(checks) == ([0, 1, 1], 3, 0)
@@ -348,3 +348,21 @@ async def test_a_changed_spec_is_not_served_from_the_expansion_cache() -> None:
     first = await runner.run(job(type="dummy", options={"output": "on $HOSTNAME$"}))
     again = await runner.run(job(type="dummy", options={"output": "now $HOSTNAME$"}))
     assert (first.output, again.output) == ("on", "now")  # no HOSTNAME macro: empty
+
+
+async def test_checks_with_equal_expanded_options_share_one_copy() -> None:
+    """One read-only view for equal options (after macros, value types included): what a
+    check's options cost in memory is paid once for all the checks that agree."""
+    runner = Runner([])
+    text = {"output": "up on $HOSTNAME$"}
+    on_a = job(type="dummy", options=text, macros={"HOSTNAME": "a"}, key=CheckKey("a", "s"))
+    on_a_too = job(type="dummy", options=text, macros={"HOSTNAME": "a"}, key=CheckKey("a", "t"))
+    on_b = job(type="dummy", options=text, macros={"HOSTNAME": "b"}, key=CheckKey("b", "s"))
+    one, two, other = (runner._options(j)[0] for j in (on_a, on_a_too, on_b))
+    assert one is two and one is not other
+    assert (one["output"], other["output"]) == ("up on a", "up on b")
+    as_int = runner._options(job(type="dummy", options={"state": 1}))[0]
+    as_bool = runner._options(job(type="dummy", options={"state": True}))[0]
+    assert as_int is not as_bool and as_bool["state"] is True
+    results = [await runner.run(j) for j in (on_a, on_a_too, on_b)]
+    assert [r.output for r in results] == ["up on a", "up on a", "up on b"]

@@ -17,7 +17,7 @@ from runner_helpers import job
 from augenmass.core.values import CheckJob, CheckKey
 from augenmass.runner import Runner
 from augenmass.runner import pool as pool_module
-from augenmass.runner.pool import RESTART_DELAYS, ProbeWorkers
+from augenmass.runner.pool import RESTART_DELAYS, SAMPLE_SECONDS, ProbeWorkers
 
 
 @pytest.fixture
@@ -320,6 +320,23 @@ async def test_probes_move_to_the_worker_while_the_server_is_busy_and_back(
             assert time.monotonic() < give_up, "the pool never saw the loop go idle"
             await asyncio.sleep(0.2)
         assert not workers.offloading
+    finally:
+        await workers.stop()
+
+
+async def test_the_servers_own_start_does_not_count_as_load() -> None:
+    """Building a large plan's jobs blocks the loop and uses a core for a moment before the
+    first check; measured as load, it started workers no check needed."""
+    workers = ProbeWorkers(1)
+    await workers.start()
+    try:
+        spin_until = time.process_time() + 1.2
+        while time.process_time() < spin_until:  # the start's work, in the loop
+            pass
+        workers.plan_rate(10.0)  # the checks start now
+        await asyncio.sleep(SAMPLE_SECONDS + 0.2)  # quiet, as a server with few checks is
+        assert workers.pick(CheckKey("h", "s"), "tcp") is None
+        assert not workers.offloading and workers.started == 0
     finally:
         await workers.stop()
 

@@ -244,7 +244,7 @@ class SettingsModel(Strict):
         description=(
             "Most processes that run built-in probes beside the server's loop. One is"
             " started when first needed (the loop is busy, or a probe keeps counters between"
-            " runs) and ended after 10 minutes without a job; not set: one per CPU (at most"
+            " runs) and ended after 5 minutes without a job; not set: one per CPU (at most"
             " 4); 0: all in the server's loop."
         ),
     )

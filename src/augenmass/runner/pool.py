@@ -49,7 +49,7 @@ STATEFUL = frozenset({"snmp", "snmp-interface"})
 RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)  # after the n-th crash in a row
 START_TIMEOUT = 30.0
 MAX_REFS = 1 << 18  # options a worker keeps by number: far more than a configuration's checks
-IDLE_RETIRE = 600.0  # seconds without a job after which a worker is ended (started again on need)
+IDLE_RETIRE = 300.0  # seconds without a job after which a worker is ended (started again on need)
 
 
 def _process_cpu(pid: int) -> float:
@@ -293,7 +293,14 @@ class ProbeWorkers:
 
     def plan_rate(self, checks_per_second: float) -> None:
         """Start offloading at once when the configuration asks for more checks than one loop
-        carries comfortably, instead of after a first second of lateness."""
+        carries comfortably, instead of after a first second of lateness. Told when the checks
+        are about to start: the load measured from here on is theirs, not the server's start
+        (building its jobs blocks the loop for a moment: no reason to start a worker)."""
+        self._sample = (self.clock.monotonic(), *self._cpu())
+        self._lag = 0.0
+        if self._lag_timer is not None:  # its next run would count the start as lateness
+            self._lag_timer.cancel()
+            self._watch_lag(asyncio.get_running_loop().time())
         self._planned = checks_per_second >= BUSY_RATE
         if self._planned:
             self.offloading = True

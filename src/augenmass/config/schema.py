@@ -244,8 +244,8 @@ class SettingsModel(Strict):
         description=(
             "Most processes that run built-in probes beside the server's loop. One is"
             " started when first needed (the loop is busy, or a probe keeps counters between"
-            " runs) and ended after 5 minutes without a job; not set: one per CPU (at most"
-            " 4); 0: all in the server's loop."
+            " runs) and ended after 5 minutes without a job; not set: one per CPU beyond"
+            " the first (at most 4); 0: all in the server's loop."
         ),
     )
     disk_reserve_mb: int | None = Field(

@@ -72,10 +72,12 @@ class WorkerGone(RuntimeError):
 
 
 def default_workers() -> int:
-    """At most one worker per CPU, 1..4. They are started only when needed, so the count is a
-    ceiling: on 2 CPUs a second worker carried 3,990 checks/s where one carried 3,052."""
+    """One worker per CPU beyond the first (the server's own loop keeps that one busy), 1..4.
+    A ceiling: they start when needed. One per CPU would carry more on 2 CPUs (3,990 instead of
+    3,052 checks/s asked 4,000), but a busy server starts them all, and each holds its checks'
+    options: 50,000 services took 494 MB with two, 457 MB with one (bench/RESULTS.md)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(4, cpus or 1))
+    return max(1, min(4, (cpus or 1) - 1))
 
 
 class _Worker(asyncio.SubprocessProtocol):

@@ -411,9 +411,7 @@ def main() -> None:
     ap.add_argument("--group", default="filename", help="server: filename or lineno")
     ap.add_argument("--interval", default="60s", help="server: check interval")
     ap.add_argument("--growth", type=float, default=0.0, help="server: seconds of growth")
-    ap.add_argument(
-        "--probe-workers", type=int, default=None, help="rss: settings.probe_workers (default unset)"
-    )
+    ap.add_argument("--probe-workers", type=int, default=None, help="rss: settings.probe_workers")
     args = ap.parse_args()
     sizes = [int(s) for s in args.services.split(",")]
     if args.what == "rss":

@@ -265,7 +265,7 @@ class ProbeWorkers:
 
     def pick(self, key: object, kind: str) -> _Worker | None:
         """The live worker for this check, or None: run it in the server's loop (no workers,
-        the server is not busy, or this worker is restarting)."""
+        the server is not busy, or this worker is starting, restarting or ending)."""
         if not self.count:
             return None
         now = self.clock.monotonic()

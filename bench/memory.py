@@ -8,9 +8,11 @@
 tags and vars, services of three kinds with distinct URLs, paths, ports and thresholds, from
 apply rules and per host), the real server started on it (SQLite store, probe workers), run until
 every check has a result (bounded), then the RSS of the server process and of each probe worker
-from /proc, averaged over a few samples. `--sources` runs the same configuration against other
-source trees (PYTHONPATH), one after the other in the same run: `git archive main src | tar -x -C
-/tmp/before` gives the figures before a change, next to after.
+from /proc, averaged over a few samples. Probe workers start only when the server offloads (a
+busy loop), so an idle server's figure has none; `--probe-workers N` caps them. `--sources` runs
+the same configuration against other source trees (PYTHONPATH), one after the other in the same
+run: `git archive main src | tar -x -C /tmp/before` gives the figures before a change, next to
+after.
 
 `bytes`: in this process, the config loaded and the server's per-check structures built (Plan,
 engine states after one result each, job templates, due queue) with tracemalloc on; the growth
@@ -80,6 +82,7 @@ def write_config(
     interval: str = "60s",
     spread: str = "30s",
     concurrency: int = 256,
+    probe_workers: int | None = None,
 ) -> int:
     """A config of `services` services on services/10 hosts; returns the number of hosts.
 
@@ -91,6 +94,7 @@ def write_config(
         f"  max_concurrent_checks: {concurrency}",
         f"  max_check_spread: {spread}",
         "  default_host_check: none",
+        *([] if probe_workers is None else [f"  probe_workers: {probe_workers}"]),
         "defaults:",
         f"  check_interval: {interval}",
         "  retry_interval: 60s",
@@ -171,10 +175,11 @@ def run_one(
     tcp_port: int,
     limit: float = 600.0,
     restart: bool = True,
+    probe_workers: int | None = None,
 ) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="augenmass-mem-"))
     cfg = data.parent / f"{data.name}.yaml"
-    write_config(cfg, services, http_port, tcp_port)
+    write_config(cfg, services, http_port, tcp_port, probe_workers=probe_workers)
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(sources)}
     if restart:
@@ -248,7 +253,9 @@ def run_one(
     }
 
 
-def cmd_rss(sizes: list[int], sources: list[Path]) -> list[dict[str, Any]]:
+def cmd_rss(
+    sizes: list[int], sources: list[Path], probe_workers: int | None = None
+) -> list[dict[str, Any]]:
     http_port, tcp_port = free_port(), free_port()
     listener = subprocess.Popen(
         [sys.executable, "-c", LISTENERS, str(http_port), str(tcp_port), "7200"]
@@ -258,7 +265,7 @@ def cmd_rss(sizes: list[int], sources: list[Path]) -> list[dict[str, Any]]:
     try:
         for n in sizes:
             for src in sources:
-                r = run_one(src, n, http_port, tcp_port)
+                r = run_one(src, n, http_port, tcp_port, probe_workers=probe_workers)
                 r["load"] = os.getloadavg()
                 print(json.dumps(r), flush=True)
                 out.append(r)
@@ -404,10 +411,11 @@ def main() -> None:
     ap.add_argument("--group", default="filename", help="server: filename or lineno")
     ap.add_argument("--interval", default="60s", help="server: check interval")
     ap.add_argument("--growth", type=float, default=0.0, help="server: seconds of growth")
+    ap.add_argument("--probe-workers", type=int, default=None, help="rss: settings.probe_workers")
     args = ap.parse_args()
     sizes = [int(s) for s in args.services.split(",")]
     if args.what == "rss":
-        results = cmd_rss(sizes, args.sources)
+        results = cmd_rss(sizes, args.sources, args.probe_workers)
         machine = {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),

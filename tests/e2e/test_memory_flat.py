@@ -14,6 +14,7 @@ bench/soak.py runs the same kind of load for 30 min.
 
 from __future__ import annotations
 
+import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +27,14 @@ import pytest
 from .helpers import ServerProcess, free_port, wait_for
 
 pytestmark = pytest.mark.slow
+
+
+def free_udp_port() -> int:
+    """A UDP port nothing answers on (an SNMP agent that is not there)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
 
 SERVICES = 300
 WARM_RUNS = 10  # every service checked this often before the first sample
@@ -112,6 +121,14 @@ def write_config(path: Path, port: int) -> None:
         else:
             check = f"{{type: dummy, output: 'fine {j}', perfdata: 'a={j};5;9 b={j}ms'}}"
         lines += [f"  - name: s{j}", "    hosts: {tag: t}", f"    check: {check}"]
+    # A probe with counters always runs in a worker: it is started for this one from the
+    # first round, whether the server finds itself busy or not, and is measured with it.
+    lines += [
+        "  - name: uplink",
+        "    host: h0000.example.org",
+        f"    check: {{type: snmp-interface, port: {free_udp_port()}, interface: '1',"
+        " retries: 0, timeout: 1s}",
+    ]
     path.write_text("\n".join(lines) + "\n")
 
 

@@ -1,9 +1,11 @@
-"""Probe worker processes of the real server: shown in health, gone with the server."""
+"""Probe worker processes of the real server: started when needed, shown in health, gone with
+the server."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,13 @@ import pytest
 from .helpers import ServerProcess, wait_for
 
 pytestmark = pytest.mark.slow
+
+
+def free_udp_port() -> int:
+    """A UDP port nothing answers on (an SNMP agent that is not there)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def children(pid: int) -> list[int]:
@@ -38,16 +47,19 @@ def alive(pid: int) -> bool:
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
 def test_workers_end_with_the_server(tmp_path: Path, how: str) -> None:
     cfg = tmp_path / "augenmass.yaml"
-    cfg.write_text("""
-settings: {max_check_spread: 1s, probe_workers: 2}
-hosts:
-  app: {address: 127.0.0.1}
-services:
-  - name: port
-    host: app
-    check_interval: 1s
-    check: {type: tcp, port: 9}
-""")
+    # Probes with counters always run in a worker, each service's in the same one: 16 of them
+    # start both workers (all 16 on one: a chance of 1 in 30,000). A tcp check alone would
+    # start none on a server this idle.
+    udp = free_udp_port()
+    cfg.write_text(
+        "settings: {max_check_spread: 1s, probe_workers: 2}\n"
+        "hosts:\n  app: {address: 127.0.0.1}\nservices:\n"
+        + "".join(
+            f"  - {{name: if{i}, host: app, check_interval: 1s, check: {{type: snmp-interface,"
+            f" port: {udp}, interface: '{i}', retries: 0, timeout: 1s}}}}\n"
+            for i in range(16)
+        )
+    )
     server = ServerProcess(cfg, tmp_path / "data").start()
     try:
         workers = wait_for(

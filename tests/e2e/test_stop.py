@@ -24,11 +24,12 @@ def _free_udp_port() -> int:
 
 def _config(tmp_path: Path) -> Path:
     cfg = tmp_path / "augenmass.yaml"
-    # snmp-interface remembers counters between runs, so it always runs in a probe worker; tcp
-    # runs in the server's loop while it is not busy. Both get an answer-less port: a result
-    # (CRITICAL or UNKNOWN) within a second, nothing to wait for outside this machine.
+    # snmp-interface remembers counters between runs, so it always runs in a probe worker
+    # (started for it); tcp runs in the server's loop while it is not busy. Both get an
+    # answer-less port: a result (CRITICAL or UNKNOWN) within a second, nothing to wait for
+    # outside this machine.
     cfg.write_text(f"""
-settings: {{max_check_spread: 1s, probe_workers: 2}}
+settings: {{max_check_spread: 1s, probe_workers: 1}}
 hosts: {{app: {{address: 127.0.0.1}}}}
 services:
   - {{name: port, host: app, check_interval: 1s, check: {{type: tcp, port: {free_port()}}}}}
@@ -53,7 +54,7 @@ def test_a_normal_stop_exits_0_and_logs_no_error_or_warning(
     server = ServerProcess(_config(tmp_path), tmp_path / "data").start()
     try:
         assert server.proc is not None
-        wait_for(lambda: server.health()["probe_workers"]["alive"] == 2, 20, "two probe workers")
+        wait_for(lambda: server.health()["probe_workers"]["alive"] == 1, 20, "the probe worker")
         wait_for(
             lambda: all(row["last_check"] for row in server.status().values()),
             30,

@@ -17,7 +17,7 @@ from runner_helpers import job
 from augenmass.core.values import CheckJob, CheckKey
 from augenmass.runner import Runner
 from augenmass.runner import pool as pool_module
-from augenmass.runner.pool import ProbeWorkers
+from augenmass.runner.pool import RESTART_DELAYS, SAMPLE_SECONDS, ProbeWorkers
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ async def test_a_checks_options_go_to_its_worker_once(
     assert await round_of(checks) == ([0, 1, 1], 3, 0)
     for _ in range(3):
         assert await round_of(checks) == ([0, 1, 1], 0, 0)  # two numbers a job
-    more = [job(type="tcp", options=tcp(banner_port, expect=e), timeout=3) for e in "22"]
+    more = [job(type="tcp", options=tcp(banner_port, expect=e), timeout=3) for e in ("22", "220")]
     assert await round_of(more[:1]) == ([0], 1, 0)
     assert await round_of(more[1:]) == ([0], 1, 1)  # the fifth: the table starts again
     assert await round_of(checks) == ([0, 1, 1], 3, 0)
@@ -168,18 +168,62 @@ async def test_hung_worker_gives_the_timeout_state(pool: ProbeWorkers, banner_po
 
 
 async def test_checks_run_in_the_server_while_it_is_idle(banner_port: int) -> None:
-    workers = ProbeWorkers(1)  # automatic: offload only when the server's loop is busy
+    workers = ProbeWorkers(2)  # automatic: offload only when the server's loop is busy
     await workers.start()
     try:
         assert not workers.offloading
         key = CheckKey("h", "s")
         assert workers.pick(key, "tcp") is None
-        # a probe that keeps counters between runs always goes to the same worker
-        assert workers.pick(key, "snmp-interface") is not None
         result = await Runner([], workers=workers).run(
             job(type="tcp", options=tcp(banner_port), timeout=3)
         )
         assert result.status == 0 and workers.sent == 0
+        assert workers.started == 0 and workers.pids() == []  # an idle server needs none
+        # a probe that keeps counters between runs always goes to the same worker: the first
+        # run starts it (and runs in the loop meanwhile)
+        assert workers.pick(key, "snmp-interface") is None
+        await until(lambda: workers.pick(key, "snmp-interface") is not None, 20)
+        assert workers.started == 1  # only the one this check goes to
+        assert workers.pick(key, "tcp") is None  # other probes still stay in the loop
+    finally:
+        await workers.stop()
+
+
+async def test_a_worker_starts_when_first_needed_and_ends_when_idle(
+    banner_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pool_module, "IDLE_RETIRE", 1.0)
+    workers = ProbeWorkers(1)
+    await workers.start()
+    try:
+        runner = Runner([], workers=workers)
+        key = CheckKey("h", "s")
+        assert workers.pids() == []
+        workers.plan_rate(pool_module.BUSY_RATE)  # offloading from now on
+        assert workers.pick(key, "tcp") is None  # not up yet: this check runs in the loop
+        await until(lambda: workers.pick(key, "tcp") is not None, 20)
+        result = await runner.run(job(type="tcp", options=tcp(banner_port), timeout=3))
+        assert result.status == 0 and workers.sent == 1
+        (pid,) = workers.pids()
+        # Quiet again: no job for IDLE_RETIRE seconds ends the worker; that is no crash, so it
+        # is not restarted until a check needs it again.
+        workers.plan_rate(0.0)
+        await until(lambda: workers.pick(key, "tcp") is None and workers.pids() == [], 30)
+        await asyncio.sleep(RESTART_DELAYS[0] + 0.2)
+        assert workers.started == 1 and workers.alive == 0
+        workers.plan_rate(pool_module.BUSY_RATE)
+        await until(lambda: workers.pick(key, "tcp") is not None, 20)
+        assert workers.started == 2 and workers.pids() != [pid]
+        # one that ran a probe with counters keeps them: it is not ended for idling
+        assert workers.pick(key, "snmp-interface") is not None
+        workers.plan_rate(0.0)
+        await until(lambda: workers.pick(key, "tcp") is None, 30)  # quiet: in the loop again
+        (pid,) = workers.pids()
+        for _ in range(3):  # picks past IDLE_RETIRE: each may end an idle worker
+            await asyncio.sleep(pool_module.IDLE_RETIRE)
+            workers.pick(key, "tcp")
+        await asyncio.sleep(1.0)
+        assert workers.pids() == [pid] and workers.started == 2
     finally:
         await workers.stop()
 
@@ -264,9 +308,10 @@ async def test_probes_move_to_the_worker_while_the_server_is_busy_and_back(
         # The server's loop at a full core until the pool notices (it samples once a second;
         # on a loaded machine this process may get less than a core, so spin until it does).
         give_up = time.monotonic() + 20
-        while workers.pick(key, "tcp") is None:
+        while workers.pick(key, "tcp") is None and not workers.offloading:
             assert time.monotonic() < give_up, "the pool never saw the busy loop"
         assert workers.offloading
+        await until(lambda: workers.pick(key, "tcp") is not None, 20)  # started on need
         result = await runner.run(job(type="tcp", options=tcp(banner_port), timeout=3))
         assert result.status == 0 and workers.sent == 1
         # Idle again: the next checks run in the server's loop once a quiet second is seen.
@@ -275,6 +320,23 @@ async def test_probes_move_to_the_worker_while_the_server_is_busy_and_back(
             assert time.monotonic() < give_up, "the pool never saw the loop go idle"
             await asyncio.sleep(0.2)
         assert not workers.offloading
+    finally:
+        await workers.stop()
+
+
+async def test_the_servers_own_start_does_not_count_as_load() -> None:
+    """Building a large plan's jobs blocks the loop and uses a core for a moment before the
+    first check; measured as load, it started workers no check needed."""
+    workers = ProbeWorkers(1)
+    await workers.start()
+    try:
+        spin_until = time.process_time() + 1.2
+        while time.process_time() < spin_until:  # the start's work, in the loop
+            pass
+        workers.plan_rate(10.0)  # the checks start now
+        await asyncio.sleep(SAMPLE_SECONDS + 0.2)  # quiet, as a server with few checks is
+        assert workers.pick(CheckKey("h", "s"), "tcp") is None
+        assert not workers.offloading and workers.started == 0
     finally:
         await workers.stop()
 
@@ -289,7 +351,7 @@ async def test_a_loop_that_runs_late_offloads_though_its_cpu_share_is_low() -> N
         key = CheckKey("h", "s")
         assert workers.pick(key, "tcp") is None
         give_up = time.monotonic() + 20
-        while workers.pick(key, "tcp") is None:
+        while workers.pick(key, "tcp") is None and not workers.offloading:
             assert time.monotonic() < give_up, "the pool never saw its loop run late"
             time.sleep(0.3)  # noqa: ASYNC251 - the point: a loop that does not get to run
             await asyncio.sleep(0)
@@ -303,3 +365,21 @@ async def test_a_changed_spec_is_not_served_from_the_expansion_cache() -> None:
     first = await runner.run(job(type="dummy", options={"output": "on $HOSTNAME$"}))
     again = await runner.run(job(type="dummy", options={"output": "now $HOSTNAME$"}))
     assert (first.output, again.output) == ("on", "now")  # no HOSTNAME macro: empty
+
+
+async def test_checks_with_equal_expanded_options_share_one_copy() -> None:
+    """One read-only view for equal options (after macros, value types included): what a
+    check's options cost in memory is paid once for all the checks that agree."""
+    runner = Runner([])
+    text = {"output": "up on $HOSTNAME$"}
+    on_a = job(type="dummy", options=text, macros={"HOSTNAME": "a"}, key=CheckKey("a", "s"))
+    on_a_too = job(type="dummy", options=text, macros={"HOSTNAME": "a"}, key=CheckKey("a", "t"))
+    on_b = job(type="dummy", options=text, macros={"HOSTNAME": "b"}, key=CheckKey("b", "s"))
+    one, two, other = (runner._options(j)[0] for j in (on_a, on_a_too, on_b))
+    assert one is two and one is not other
+    assert (one["output"], other["output"]) == ("up on a", "up on b")
+    as_int = runner._options(job(type="dummy", options={"state": 1}))[0]
+    as_bool = runner._options(job(type="dummy", options={"state": True}))[0]
+    assert as_int is not as_bool and as_bool["state"] is True
+    results = [await runner.run(j) for j in (on_a, on_a_too, on_b)]
+    assert [r.output for r in results] == ["up on a", "up on a", "up on b"]

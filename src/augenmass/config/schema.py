@@ -242,9 +242,10 @@ class SettingsModel(Strict):
         ge=0,
         le=64,
         description=(
-            "Processes that run built-in probes beside the server's loop; not"
-            " set: one per CPU beyond the first (at most 4); 0: all in the "
-            "server's loop."
+            "Most processes that run built-in probes beside the server's loop. One is"
+            " started when first needed (the loop is busy, or a probe keeps counters between"
+            " runs) and ended after 5 minutes without a job; not set: one per CPU beyond"
+            " the first (at most 4); 0: all in the server's loop."
         ),
     )
     disk_reserve_mb: int | None = Field(

@@ -13,7 +13,7 @@ from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.pluginoutput import NO_OUTPUT, NO_OUTPUT_HOST, sanitize
 from augenmass.core.values import CheckJob, CheckResult, PerfDatum
 from augenmass.probes import ProbeSet
-from augenmass.probes.base import ProbeOutcome, reserve_options
+from augenmass.probes.base import ProbeOutcome, options_key, reserve_options
 from augenmass.runner.macros import expand_argv, expand_options, unknown_note
 from augenmass.runner.plugin import (
     PluginLocator,
@@ -56,6 +56,10 @@ class Runner:
         self._expanded: dict[
             tuple[int, int], tuple[object, object, Mapping[str, Any], tuple[str, ...]]
         ] = {}
+        # hash of options_key -> the one read-only view of those expanded options: checks
+        # whose options come out the same (apply rules on a fixed target, dummy and local checks)
+        # share one copy, and the probes' memos one entry, instead of one each
+        self._shared: dict[int, MappingProxyType[str, Any]] = {}
         self._reserved = 0
 
     async def run(self, job: CheckJob) -> CheckResult:
@@ -153,12 +157,30 @@ class Runner:
         notes: tuple[str, ...] = (unknown_note(unknown),) if unknown else ()
         if len(self._expanded) >= EXPANDED_MAX:
             self._expanded.clear()  # after reloads: drop entries of specs that are gone
-        self._expanded[ident] = (check, macros, MappingProxyType(options), notes)
+            self._shared.clear()
+        self._expanded[ident] = (check, macros, self._share(options), notes)
         if len(self._expanded) > self._reserved:
             # the probes' memos sized for the checks this runner runs (room, not memory)
             self._reserved = 2 * len(self._expanded)
             reserve_options(self._reserved)
         return self._expanded[ident][2], notes
+
+    def _share(self, options: dict[str, Any]) -> MappingProxyType[str, Any]:
+        """The view of options equal to these (value types included) already in use, else a
+        new one. Only the hash is kept as the key: a key as big as the options would cost what
+        sharing saves when every check's options are its own."""
+        view = MappingProxyType(options)
+        key = options_key(options)
+        if key is None:  # not plain data: its own
+            return view
+        digest = hash(key)
+        found = self._shared.get(digest)
+        if found is None:
+            self._shared[digest] = view
+            return view
+        if options_key(found) == key:
+            return found
+        return view  # another content with the same hash (rare): not shared
 
     async def _in_worker(
         self, job: CheckJob, options: Mapping[str, Any]

@@ -10,6 +10,11 @@ remember something between runs (counter rates) always go to a worker when there
 see every run of their service. A job goes to worker hash(key) % n, for the same reason. While a
 worker is down (between a crash and its restart) its checks run in the server's own loop:
 slower, never lost.
+
+A worker is started the first time a check is to go to it, not with the server: an idle server
+needs none, and each costs about 30 MB. Until it is up (half a second) its checks run in the
+server's loop, so no check waits for a start. A worker that got no job for IDLE_RETIRE seconds
+is ended again, unless it ran a probe that remembers something between runs.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ STATEFUL = frozenset({"snmp", "snmp-interface"})
 RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)  # after the n-th crash in a row
 START_TIMEOUT = 30.0
 MAX_REFS = 1 << 18  # options a worker keeps by number: far more than a configuration's checks
+IDLE_RETIRE = 300.0  # seconds without a job after which a worker is ended (started again on need)
 
 
 def _process_cpu(pid: int) -> float:
@@ -66,7 +72,10 @@ class WorkerGone(RuntimeError):
 
 
 def default_workers() -> int:
-    """One worker per CPU beyond the first (the server's own loop keeps that one busy), 1..4."""
+    """One worker per CPU beyond the first (the server's own loop keeps that one busy), 1..4.
+    A ceiling: they start when needed. One per CPU would carry more on 2 CPUs (3,990 instead of
+    3,052 checks/s asked 4,000), but a busy server starts them all, and each holds its checks'
+    options: 50,000 services took 494 MB with two, 457 MB with one (bench/RESULTS.md)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(4, (cpus or 1) - 1))
 
@@ -86,6 +95,9 @@ class _Worker(asyncio.SubprocessProtocol):
         # after the first one a job is two numbers; the options are kept so an id stays theirs.
         self.refs: dict[tuple[int, str, float, int], tuple[Mapping[str, Any], int]] = {}
         self.gone = False
+        self.retiring = False  # ended by the pool for being idle: not a crash, no restart
+        self.stateful = False  # it ran a probe that remembers its last run: never retired
+        self.used = pool.clock.monotonic()  # when it was last picked for a job
         self.exited: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
 
     # --- asyncio callbacks
@@ -191,6 +203,8 @@ class ProbeWorkers:
         self._workers: list[_Worker | None] = [None] * self.count
         self._crashes = [0] * self.count
         self._restarts: set[asyncio.Task[None]] = set()
+        self._starting: set[int] = set()  # workers being started, or waiting to be restarted
+        self._spawns: set[asyncio.Task[None]] = set()  # starts on need (stop waits for them)
         self._stopping = False
         self.started = 0  # worker processes started since the server started (restarts too)
         self.sent = 0  # jobs handed to workers
@@ -199,10 +213,14 @@ class ProbeWorkers:
         self._lag = 0.0  # the worst timer lateness of the loop since the last sample
         self._lag_timer: asyncio.TimerHandle | None = None
         self._lag_due = float("inf")  # when the lag timer should run next (loop time)
-        self._sample = (self.clock.monotonic(), self._cpu())
+        self._sample = (self.clock.monotonic(), *self._cpu())
 
     async def start(self) -> None:
-        await asyncio.gather(*(self._spawn(i) for i in range(self.count)))
+        """Starts no worker (they start when first needed), except with `always`: then every
+        probe goes to a worker from the first one."""
+        if self.always:
+            self._starting.update(range(self.count))
+            await asyncio.gather(*(self._spawn(i) for i in range(self.count)))
         if self.count:
             self._watch_lag(asyncio.get_running_loop().time())
 
@@ -232,41 +250,72 @@ class ProbeWorkers:
             log.error("probe worker could not start", extra={"worker": index, "error": str(exc)})
             self._schedule_restart(index)
             return
+        self._starting.discard(index)
         self._workers[index] = proto
         self.started += 1
 
+    def _start_later(self, index: int) -> None:
+        """Start worker `index` in the background; its checks run in the loop meanwhile."""
+        if self._stopping or index in self._starting:
+            return
+        self._starting.add(index)
+        task = asyncio.get_running_loop().create_task(self._spawn(index))
+        self._spawns.add(task)
+        task.add_done_callback(self._spawns.discard)
+
     def pick(self, key: object, kind: str) -> _Worker | None:
         """The live worker for this check, or None: run it in the server's loop (no workers,
-        the server is not busy, or this worker is restarting)."""
+        the server is not busy, or this worker is starting, restarting or ending)."""
         if not self.count:
             return None
         now = self.clock.monotonic()
         if now - self._sample[0] >= SAMPLE_SECONDS:
             self._update(now)
-        if not (self.offloading or self.always) and kind not in STATEFUL:
+        stateful = kind in STATEFUL
+        if not (self.offloading or self.always or stateful):
             return None
-        worker = self._workers[hash(key) % self.count]
-        return worker if worker is not None and not worker.gone else None
+        index = hash(key) % self.count
+        worker = self._workers[index]
+        if worker is None:
+            self._start_later(index)
+            return None
+        if worker.gone or worker.retiring:
+            return None
+        worker.used = now
+        if stateful:
+            worker.stateful = True
+        return worker
 
-    def _cpu(self) -> float:
-        """CPU seconds of the server process and its live workers. The workers count too: while
-        they take the probes, the server's own share shows only what is left, and going by it
-        alone would call the probes back the moment they were handed out."""
-        total = time.process_time()  # CPU time, not a clock reading
-        for pid in self.pids():
-            total += _process_cpu(pid)
-        return total
+    def _cpu(self) -> tuple[float, dict[int, float]]:
+        """CPU seconds of the server process, and of each live worker. The workers count too:
+        while they take the probes, the server's own share shows only what is left, and going
+        by it alone would call the probes back the moment they were handed out."""
+        # process_time: CPU time, not a clock reading
+        return time.process_time(), {pid: _process_cpu(pid) for pid in self.pids()}
 
     def plan_rate(self, checks_per_second: float) -> None:
         """Start offloading at once when the configuration asks for more checks than one loop
-        carries comfortably, instead of after a first second of lateness."""
+        carries comfortably, instead of after a first second of lateness. Told when the checks
+        are about to start: the load measured from here on is theirs, not the server's start
+        (building its jobs blocks the loop for a moment: no reason to start a worker)."""
+        self._sample = (self.clock.monotonic(), *self._cpu())
+        self._lag = 0.0
+        if self._lag_timer is not None:  # its next run would count the start as lateness
+            self._lag_timer.cancel()
+            self._watch_lag(asyncio.get_running_loop().time())
         self._planned = checks_per_second >= BUSY_RATE
         if self._planned:
             self.offloading = True
 
     def _update(self, now: float) -> None:
-        cpu = self._cpu()
-        share = (cpu - self._sample[1]) / (now - self._sample[0])
+        own, workers = self._cpu()
+        then, own_then, workers_then = self._sample
+        # A worker counts from its second sample on: the CPU of its start (imports) is not load.
+        used = own - own_then
+        for pid, cpu in workers.items():
+            if pid in workers_then:
+                used += cpu - workers_then[pid]
+        share = used / (now - then)
         # a timer overdue right now counts too: a loop kept busy by one long callback never
         # gets to run it
         try:
@@ -274,13 +323,32 @@ class ProbeWorkers:
         except RuntimeError:  # asked outside the loop (never by the runner)
             overdue = 0.0
         lag, self._lag = max(self._lag, overdue), 0.0
-        self._sample = (now, cpu)
+        self._sample = (now, own, workers)
         if self._planned:
             self.offloading = True
         elif self.offloading and share < LOW and lag < LAG_LOW:
             self.offloading = False
         elif not self.offloading and (share > HIGH or lag > LAG_HIGH):
             self.offloading = True
+        if not (self.offloading or self.always):
+            self._retire_idle(now)
+
+    def _retire_idle(self, now: float) -> None:
+        """End the workers that had no job for IDLE_RETIRE seconds (closing its stdin: it
+        finishes what it has and exits); one is started again when a check needs it."""
+        for worker in self._workers:
+            if (
+                worker is not None
+                and not worker.gone
+                and not worker.retiring
+                and not worker.stateful
+                and not worker.waiting
+                and now - worker.used >= IDLE_RETIRE
+            ):
+                worker.retiring = True
+                log.info("probe worker idle; ending it", extra={"worker": worker.index})
+                if worker.stdin is not None:
+                    worker.stdin.close()
 
     @property
     def alive(self) -> int:
@@ -316,7 +384,7 @@ class ProbeWorkers:
             worker.transport.close()
         if self._workers[index] is worker:
             self._workers[index] = None
-        if self._stopping:
+        if self._stopping or worker.retiring:
             return
         log.error("probe worker exited; restarting it", extra={"worker": index, "code": code})
         self._crashes[index] += 1
@@ -325,12 +393,15 @@ class ProbeWorkers:
     def _schedule_restart(self, index: int) -> None:
         if self._stopping:
             return
+        self._starting.add(index)
         delay = RESTART_DELAYS[min(max(1, self._crashes[index]), len(RESTART_DELAYS)) - 1]
 
         async def restart() -> None:
             await self.clock.sleep(delay)
             if not self._stopping and self._workers[index] is None:
                 await self._spawn(index)
+            else:
+                self._starting.discard(index)
 
         task = asyncio.get_running_loop().create_task(restart())
         self._restarts.add(task)
@@ -351,6 +422,9 @@ class ProbeWorkers:
             self._lag_timer.cancel()
         for task in list(self._restarts):
             task.cancel()
+        # a start under way ends in a worker (or a failure) within START_TIMEOUT: let it, so
+        # that its process is closed below and not left behind
+        await asyncio.gather(*self._spawns, return_exceptions=True)
         workers = [w for w in self._workers if w is not None]
         for w in workers:
             if w.stdin is not None:

@@ -119,9 +119,10 @@ async def test_cut_off_from_postgresql_it_steps_down_before_the_lease_expires(
         async with direct.engine.connect() as conn:
             assert await conn.scalar(sa.text("SELECT holder FROM cluster_lease")) == "node-b"
     finally:
+        relay.open.set()  # the partition ends: calls left hanging on it finish or fail now
         runner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await runner
+            await asyncio.wait_for(runner, 10)
         await direct.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(cut_off.engine.dispose(close=False), 2)

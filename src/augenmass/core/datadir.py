@@ -56,6 +56,33 @@ def check_file(path: Path, what: str, writable: bool = True) -> None:
         raise DataPathError(path, f"{what} is not {' and '.join(lacking)} {_for_whom(path)}")
 
 
+def sidecar_path(db_path: Path) -> Path:
+    """The handling sidecar beside an SQLite database (store/sidecar.py)."""
+    return db_path.with_name(db_path.name + ".handling.json")
+
+
+def check_store_paths(path: Path) -> None:
+    """DataPathError for an SQLite database path that is not usable: the wrong kind of file, or
+    one this process may not read or write (the database, its -wal and -shm files, the sidecar).
+    Checked before the store's corruption checks, which would take such a file for a damaged
+    database and move it aside, and before a server starts its first checks."""
+    ensure_dir(path.parent, "the database's directory")
+    check_file(path, "the database")
+    for extra in ("-wal", "-shm"):
+        check_file(path.with_name(path.name + extra), f"the database's {extra[1:]} file")
+    check_file(sidecar_path(path), "the handling sidecar")
+
+
+def sqlite_file(url_or_path: str) -> Path | None:
+    """The file of a plain SQLite store (`sqlite:///PATH` or a path) without importing the
+    store; None for anything else (the store's own parsing decides about those)."""
+    if url_or_path.startswith("sqlite:///"):
+        return Path(url_or_path[len("sqlite:///") :].split("?", 1)[0])
+    if "://" in url_or_path or url_or_path.startswith(("sqlite:", "postgres")):
+        return None
+    return Path(url_or_path)
+
+
 def path_error(exc: OSError, path: Path, what: str) -> DataPathError:
     """An OSError on `path` as one line that says what is wrong with it."""
     if exc.errno == errno.ENOTDIR:

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from augenmass.cluster.bounded import bounded
 from augenmass.core.plan import LeaseSettings
 from augenmass.store.lease import Lease, LeaseView
 
@@ -87,7 +88,7 @@ class Role:
         began = asyncio.get_running_loop().time()
         try:
             token = await self.lease.acquire()
-            self.view = await self.lease.view()
+            self.view = await bounded(self.lease.view(), self.settings.ttl)
         except Exception as exc:  # PostgreSQL unreachable: the loop tries again
             log.error("lease round failed", extra={"role": self.state, "error": repr(exc)[:300]})
             self._failing = True
@@ -132,7 +133,9 @@ class Role:
             self._expired()
             return
         try:
-            ours = await asyncio.wait_for(self.lease.renew(self.token), left)
+            # not asyncio.wait_for: it waits for the cancelled call, whose rollback on a link
+            # that went silent never ends, and this loop would never try again after it heals
+            ours = await bounded(self.lease.renew(self.token), left)
         except TimeoutError:
             return  # the timer steps down at the deadline
         if self.state != ACTIVE:
@@ -146,7 +149,7 @@ class Role:
 
     async def _try_take(self, began: float) -> None:
         assert self.lease is not None
-        token = await self.lease.acquire()
+        token = await bounded(self.lease.acquire(), self.settings.ttl)
         if token is None:
             await self._read_view()
             now = asyncio.get_running_loop().time()
@@ -210,7 +213,7 @@ class Role:
             return
         self.state = STANDBY
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.lease.release(self.token), 5)
+            await bounded(self.lease.release(self.token), 5)
 
     def _fields(self) -> dict[str, object]:
         return {"node": self.node, "token": self.token}

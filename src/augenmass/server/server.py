@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from augenmass.config import load_config, require_hosts, suggest, summarize
 from augenmass.core.clock import Clock, SystemClock
-from augenmass.core.datadir import ensure_dir
+from augenmass.core.datadir import check_store_paths, ensure_dir, sqlite_file
 from augenmass.core.errors import ConfigError
 from augenmass.core.plan import Plan
 from augenmass.core.values import CheckJob, CheckKey, CheckResult, Event, PerfDatum, state_name
@@ -237,6 +237,9 @@ class Server:
         # results wait for them: `_ready`). One sharing a PostgreSQL store may be a standby:
         # it schedules once it knows, as before. (10,000 hosts: the first check 0.5 s sooner.)
         early = not self.store_url.startswith(SHARED_STORE_PREFIXES)
+        db = sqlite_file(self.store_url) if early else None
+        if db is not None:
+            check_store_paths(db)  # its files' kind and rights: one line before any check starts
         try:
             if early:
                 await self._start_checks(phases, early=True)

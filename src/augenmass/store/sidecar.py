@@ -13,15 +13,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from augenmass.core.datadir import sidecar_path as sidecar_path  # where it lives: core
 from augenmass.core.values import Acknowledgement, CheckKey, Downtime, from_jsonable, to_jsonable
 
 log = logging.getLogger("augenmass.store")
 
 FORMAT_VERSION = 1
-
-
-def sidecar_path(db_path: Path) -> Path:
-    return db_path.with_name(db_path.name + ".handling.json")
 
 
 def write_sidecar(

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from augenmass.core.clock import Clock, SystemClock
-from augenmass.core.datadir import check_file, ensure_dir
+from augenmass.core.datadir import check_store_paths
 from augenmass.core.errors import StoreError
 from augenmass.core.plan import Retention
 from augenmass.core.private import protect_sqlite
@@ -401,19 +401,8 @@ def _keep_aside(path: Path, problem: str) -> str:
     return f"{problem}; kept as {aside.name}"
 
 
-def _check_paths(path: Path) -> None:
-    """DataPathError for a database path that is not usable: the wrong kind of file, or one this
-    process may not read or write. Checked before the corruption checks, which would take such a
-    file for a damaged database and move it aside."""
-    ensure_dir(path.parent, "the database's directory")
-    check_file(path, "the database")
-    for extra in ("-wal", "-shm"):
-        check_file(path.with_name(path.name + extra), f"the database's {extra[1:]} file")
-    check_file(sidecar.sidecar_path(path), "the handling sidecar")
-
-
 async def _open_sqlite(path: Path, busy_timeout_ms: int) -> tuple[AsyncEngine, str | None]:
-    await asyncio.to_thread(_check_paths, path)
+    await asyncio.to_thread(check_store_paths, path)
     problem = await asyncio.to_thread(recovery.sqlite_problem, path)
     if problem is not None:
         problem = await asyncio.to_thread(_keep_aside, path, problem)

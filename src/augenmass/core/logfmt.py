@@ -103,3 +103,14 @@ def setup_logging(level: str = "INFO") -> None:
     # Third-party access logs carry client addresses; we never want them.
     for noisy in ("aiohttp.access", "uvicorn.access"):
         logging.getLogger(noisy).disabled = True
+    # Alembic's plugin set-up and its dialect lines say nothing to an admin (a first start
+    # printed eleven of them); "Running upgrade A -> B" stays.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    migration = logging.getLogger("alembic.runtime.migration")
+    if not any(isinstance(f, _AlembicChatter) for f in migration.filters):
+        migration.addFilter(_AlembicChatter())
+
+
+class _AlembicChatter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Context impl", "Will assume"))

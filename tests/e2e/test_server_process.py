@@ -244,11 +244,8 @@ def test_a_host_whose_check_is_removed_is_up_again_after_reload_and_restart(
 def test_a_first_start_logs_the_migrations_without_alembics_chatter(tmp_path: Path) -> None:
     cfg = tmp_path / "augenmass.yaml"
     cfg.write_text("hosts: {app: {address: 127.0.0.1, check: {type: dummy, state: ok}}}\n")
-    server = ServerProcess(cfg, tmp_path / "data").start()
-    try:
-        wait_for(lambda: server.health()["scheduler"]["checks_completed"] > 0, 20, "a check")
-    finally:
-        server.stop()
+    server = ServerProcess(cfg, tmp_path / "data").start()  # answers /api/health: migrated
+    server.stop()
     log = server.log.read_text()
     assert 'msg="Running upgrade  -> 0001, Initial store schema."' in log, log[-2000:]
     assert "setup plugin" not in log and "Context impl" not in log and "Will assume" not in log

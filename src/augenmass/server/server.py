@@ -187,6 +187,7 @@ class Server:
         # set once the store, the engine and the notifications are there: results of checks
         # started before (a single server starts its first checks before them) wait for it
         self._ready = asyncio.Event()
+        self._early: set[asyncio.Task[tuple[Outcome, float | None]]] = set()  # their results
         self._scheduling: asyncio.Task[None] | None = None  # the scheduler's loop, run early
 
     @property
@@ -250,6 +251,8 @@ class Server:
 
     async def _abandon_start(self) -> None:
         """Stop what a start that fails had started already (the scheduler, the workers)."""
+        for task in list(self._early):
+            task.cancel()  # results waiting for an engine that will not come
         if hasattr(self, "scheduler"):
             self.scheduler.stop()
         if self._scheduling is not None:
@@ -673,6 +676,15 @@ class Server:
 
     async def ingest(self, result: CheckResult) -> float | None:
         """One path for scheduled, passive and (later) agent results; the next interval."""
+        if not self._ready.is_set():
+            # A check started before the engine was there: its result is taken once it is,
+            # and its scheduler slot is given back now. Held until then, the slots filled up,
+            # the checks queued behind them started late and took the moment the store was
+            # ready as their phase: a clump every interval (p99 lateness 0.5 s at 2,000/s).
+            task = asyncio.create_task(self.ingest_outcome(result), name="early result")
+            self._early.add(task)
+            task.add_done_callback(self._early.discard)
+            return None  # the job's own interval: the state is not known yet
         return (await self.ingest_outcome(result))[1]
 
     async def ingest_outcome(self, result: CheckResult) -> tuple[Outcome, float | None]:

@@ -4,9 +4,11 @@ and a store write with a stale token is refused by the database."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
+import sqlalchemy as sa
 
 from augenmass.core.values import CheckKey, CheckState
 from augenmass.store import Store, WriteBatch
@@ -78,3 +80,24 @@ async def test_a_restarted_node_retakes_its_own_lease_at_once(store: Store) -> N
     assert await Lease(store.engine, "node-a", ttl=30).acquire() == token + 1
     assert not await old.renew(token)  # what the old process still tries is refused
     assert await Lease(store.engine, "node-b", ttl=30).acquire() is None
+
+
+async def test_a_new_standby_takes_over_from_a_holder_cut_off_mid_renewal(store: Store) -> None:
+    """The holder's renewal reached PostgreSQL, its commit never did (a partition): its
+    transaction stays open and holds the row. A standby that starts now (its first try ever)
+    must not wait for that transaction: it takes the lease once the lease has expired."""
+    a = Lease(store.engine, "node-a", ttl=0.3)
+    token = await a.acquire()
+    assert token is not None
+    cut_off = await store.engine.connect()
+    await cut_off.begin()
+    await cut_off.execute(
+        sa.text("UPDATE cluster_lease SET expires = expires WHERE holder = 'node-a'")
+    )  # row locked, never committed while the standby tries
+    b = Lease(store.engine, "node-b", ttl=5)
+    assert await asyncio.wait_for(_until_taken(b, 5), 10) == token + 1
+    # the cut-off holder's session was ended: what it still sends commits nothing
+    with pytest.raises(sa.exc.DBAPIError):
+        await cut_off.commit()
+    with contextlib.suppress(Exception):
+        await cut_off.close()

@@ -31,6 +31,7 @@ _FIRST = sa.text(
     "INSERT INTO cluster_lease (id, holder, token, expires, since)"
     " VALUES (:id, '', 0, to_timestamp(0), now()) ON CONFLICT (id) DO NOTHING"
 )
+_EXISTS = sa.text("SELECT 1 FROM cluster_lease WHERE id = :id")
 _TAKE = sa.text(
     "UPDATE cluster_lease SET holder = :node, token = token + 1,"
     " expires = now() + make_interval(secs => :ttl), since = now()"
@@ -106,11 +107,9 @@ class Lease:
         node names are unique, and the data directory's lock allows one process per node)
         or this process after stepping down; nobody else acted meanwhile, so it need not wait
         for the expiry (a single server on PostgreSQL restarts without a ttl's pause)."""
-        if not self._row:
-            async with self._engine.begin() as conn:
-                await conn.execute(_FIRST, {"id": LEASE_ID})
-            self._row = True
         try:
+            if not self._row:
+                await self._first_row()
             async with self._engine.begin() as conn:
                 # a write of the holder has the row FOR SHARE: wait for it, bounded
                 await conn.execute(sa.text(f"SET LOCAL lock_timeout = '{TAKEOVER_LOCK_WAIT}'"))
@@ -122,6 +121,15 @@ class Lease:
             await self._end_expired_writes()
             return None
         return None if row is None else int(row[0])
+
+    async def _first_row(self) -> None:
+        """Make sure the lease row exists. Looked up first: an INSERT ... ON CONFLICT waits for
+        any open transaction that changed the row (a holder cut off mid-renewal: for ever)."""
+        async with self._engine.begin() as conn:
+            await conn.execute(sa.text(f"SET LOCAL lock_timeout = '{TAKEOVER_LOCK_WAIT}'"))
+            if await conn.scalar(_EXISTS, {"id": LEASE_ID}) is None:
+                await conn.execute(_FIRST, {"id": LEASE_ID})
+        self._row = True
 
     async def _end_expired_writes(self) -> None:
         """A write holds the row for longer than a takeover waits. If the lease has expired,

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections.abc import Callable
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from augenmass.core.values import CheckKey, CheckResult, PerfDatum
-from augenmass.store import Store, WriteBatch
+from augenmass.store import Store, WriteBatch, codec
 from augenmass.store import schema as t
 from augenmass.store.database import current_revision, head_revision, migrate
+from augenmass.store.store import LOAD_SLICE, ROW_SLICE
 
 from .conftest import Db
 from .helpers import HOST, WEB, ack, downtime, event, result, state
@@ -143,3 +148,76 @@ async def test_unknown_values_and_nan_perfdata_are_not_graphed(store: Store) -> 
     assert await store.series_points(WEB, "u", 0, 2000, "raw") == []
     assert await store.series_points(WEB, "nan", 0, 2000, "raw") == []
     assert await store.series_points(WEB, "ok", 0, 2000, "raw") == [(1000.0, 2.0, 2.0, 2.0)]
+
+
+async def test_a_big_batch_and_a_big_load_let_the_event_loop_run_and_keep_everything(
+    db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2,000 checks at once (a second at 2,000 checks/s): their rows are built and their
+    states decoded in slices, with the loop running in between (a check due meanwhile starts
+    on time instead of after the whole batch), and nothing is lost or reordered by it."""
+    keys = [CheckKey(f"h{i // 10:04d}", f"web{i % 10}") for i in range(2000)]
+    results = [
+        CheckResult(
+            key=k,
+            status=0,
+            output=f"ok {i}",
+            perfdata=(PerfDatum("time", i / 1000, "s"), PerfDatum("size", float(i), "B")),
+            started_at=5000.0 + i,
+        )
+        for i, k in enumerate(keys)
+    ]
+    states = [state(k, 0, output=f"ok {i}") for i, k in enumerate(keys)]
+    made = 0  # state rows built and states decoded so far
+    most = 0  # the most of them between two turns of the loop
+
+    def counted(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def call(arg: Any) -> Any:
+            nonlocal made
+            made += 1
+            return fn(arg)
+
+        return call
+
+    monkeypatch.setattr(codec, "state_row", counted(codec.state_row))
+    monkeypatch.setattr(codec, "state_from", counted(codec.state_from))
+
+    async def ticker() -> None:
+        nonlocal most
+        seen = made
+        while True:
+            await asyncio.sleep(0)
+            most, seen = max(most, made - seen), made
+
+    s = await db.open()
+    tick = asyncio.create_task(ticker())
+    try:
+        await asyncio.sleep(0)  # the ticker runs from here on
+        await s.write(WriteBatch(states=states, results=results))
+        assert made == 2000 and most <= ROW_SLICE, most
+        await s.write(WriteBatch(results=results[:1]))  # a second result of one check
+        most = 0
+        snap = await s.load()
+        assert made == 4000 and most <= LOAD_SLICE, most
+    finally:
+        tick.cancel()
+        await s.close()
+    assert {k: st.output for k, st in snap.states.items()} == {
+        k: f"ok {i}" for i, k in enumerate(keys)
+    }
+    assert [r.started_at for r in await _last_results(db, keys[0])] == [5000.0, 5000.0]
+    assert [r.output for r in await _last_results(db, keys[-1])] == ["ok 1999"]
+    s2 = await db.open()
+    try:
+        points = await s2.series_points(keys[-1], "size", 0, 10_000, resolution="raw")
+    finally:
+        await s2.close()
+    assert [(p[0], p[1]) for p in points] == [(6999.0, 1999.0)]
+
+
+async def _last_results(db: Db, key: CheckKey) -> list[CheckResult]:
+    s = await db.open()
+    try:
+        return await s.last_results(key, 10)
+    finally:
+        await s.close()

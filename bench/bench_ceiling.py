@@ -105,6 +105,10 @@ class Target:
         # "Active connections: 1\nserver accepts handled requests\n 5 5 7\n..."
         return int(text.splitlines()[2].split()[2])
 
+    def cpu_seconds(self) -> float:
+        """CPU of nginx, master and worker."""
+        return procstat.cpu_seconds(self.proc.pid) + procstat.live_children_cpu(self.proc.pid)
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGQUIT)
@@ -151,6 +155,17 @@ def write_config(
             f" critical: '{9 + i % 5}'}}",
         ]
     path.write_text("\n".join(lines) + "\n")
+
+
+CPUS = os.cpu_count() or 1
+
+
+def host_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return float(sum(values) - idle), float(sum(values))
 
 
 def health(port: int) -> dict[str, Any]:
@@ -244,6 +259,8 @@ def run_point(
         r0 = target.requests()
         main0 = procstat.cpu_seconds(proc.pid)
         kids0 = procstat.live_children_cpu(proc.pid)
+        nginx0 = target.cpu_seconds()
+        host0 = host_cpu()
         w0 = time.monotonic()
         p99_worst, reads, late_reads = 0.0, 1, 0
         end = w0 + seconds
@@ -256,6 +273,8 @@ def run_point(
         w1 = time.monotonic()
         main1 = procstat.cpu_seconds(proc.pid)
         kids1 = procstat.live_children_cpu(proc.pid)
+        nginx1 = target.cpu_seconds()
+        host1 = host_cpu()
         r1 = target.requests()
         reads += 1
         h1 = health(port)
@@ -280,6 +299,9 @@ def run_point(
         "cpu_ms_per_check_tree": round(1000 * (cpu_main + cpu_kids) / counted, 3),
         "server_cpu_percent": round(100 * cpu_main / elapsed, 1),
         "workers_cpu_percent": round(100 * cpu_kids / elapsed, 1),
+        # the target shares the box: its CPU and the whole machine's, in % of one core
+        "target_cpu_percent": round(100 * (nginx1 - nginx0) / elapsed, 1),
+        "host_busy_percent": round(100 * (host1[0] - host0[0]) / (host1[1] - host0[1]) * CPUS, 1),
         "lateness_p50_s": h1["scheduler"]["lateness_p50"],
         "lateness_p99_s": h1["scheduler"]["lateness_p99"],
         "lateness_p99_worst_read_s": round(p99_worst, 3),

@@ -341,6 +341,30 @@ async def test_the_servers_own_start_does_not_count_as_load() -> None:
         await workers.stop()
 
 
+async def test_the_work_of_a_start_that_runs_its_first_checks_early_is_not_load() -> None:
+    """The first checks run while the server still opens its store and decodes its states (a
+    server of its own store starts them before): that work uses the loop for more than a
+    sample, late timers and all, and must not start a worker an idle server then keeps."""
+    workers = ProbeWorkers(1)
+    await workers.start()
+    key = CheckKey("h", "s")
+    try:
+        workers.plan_rate(10.0)  # the checks start now ...
+        workers.server_starting()  # ... before the store and the engine are there
+        for _ in range(3):
+            spin_until = time.process_time() + 0.6
+            while time.process_time() < spin_until:  # the start's work, in the loop
+                pass
+            await asyncio.sleep(0)
+            assert workers.pick(key, "tcp") is None  # a first check meanwhile runs here
+        workers.server_started()
+        await asyncio.sleep(SAMPLE_SECONDS + 0.2)  # quiet, as a server with few checks is
+        assert workers.pick(key, "tcp") is None
+        assert not workers.offloading and workers.started == 0
+    finally:
+        await workers.stop()
+
+
 async def test_a_loop_that_runs_late_offloads_though_its_cpu_share_is_low() -> None:
     """A machine busy with other work: the server gets little CPU, so its share stays low while
     its checks wait. Its timers run late, and that is enough to hand probes to the workers.

@@ -9,9 +9,11 @@ import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fakeclock import FakeClock
 
 from augenmass.core.clock import SystemClock
 from augenmass.core.errors import StoreError
@@ -213,3 +215,46 @@ async def test_full_queue_sheds_whole_added_batches_oldest_first(store: Store) -
     await writer.stop()
     assert set((await store.load()).states) == set(keys)
     assert [len(await store.last_results(k)) for k in keys] == [0, 0, 3, 3, 3]
+
+
+async def test_a_busy_writer_commits_every_merge_window_counted_from_the_last_commits_start(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit that takes most of the window (5,000 results on a busy box) must not add its
+    own time to the cycle: the next one starts a window after it STARTED, not after it ended
+    (a 1.7 s cycle capped the store at 2,900 results a second)."""
+    clock = FakeClock()
+    starts: list[float] = []
+    real_write = store.write
+
+    async def slow_write(batch: WriteBatch) -> None:
+        starts.append(clock.monotonic())
+        await clock.sleep(0.7)  # the commit's own time
+        await real_write(batch)
+
+    monkeypatch.setattr(store, "write", slow_write)
+    writer = StoreWriter(store, clock, merge_window=1.0)
+    await writer.start()
+    try:
+        begun = clock.monotonic()
+        writer.add(WriteBatch(results=[result(1000.0)]))
+        await clock.advance(1.0)  # the first window: plain results wait for it
+        writer.add(WriteBatch(results=[result(1001.0)]))  # arrives during the commit
+        await clock.advance(0.7)  # the first commit's time is over ...
+        await _until(lambda: writer.stats.committed == 1)  # ... and its rows are in
+        await clock.advance(0.3)  # a window after the first commit began
+        await _until(lambda: len(starts) == 2)
+        await clock.advance(0.7)
+        await _until(lambda: writer.stats.committed == 2)
+        assert [round(t - begun, 3) for t in starts] == [1.0, 2.0]
+    finally:
+        await writer.stop()
+    assert [r.started_at for r in await store.last_results(WEB)] == [1001.0, 1000.0]
+
+
+async def _until(condition: Callable[[], bool], bound: float = 10.0) -> None:
+    """Real time passes for the database; the writer's clock does not move meanwhile."""
+    deadline = time.monotonic() + bound
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.01)

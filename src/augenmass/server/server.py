@@ -286,6 +286,7 @@ class Server:
         self.scheduler = self._new_scheduler()
         jobs = build_jobs(self.plan)
         self.workers.plan_rate(probe_rate(jobs.values()))
+        self.workers.server_starting()  # until `_settled`
         check_icmp(jobs.values())
         if early:
             self._scheduling = asyncio.create_task(self.scheduler.run(), name="scheduler")
@@ -388,6 +389,7 @@ class Server:
         # to free about 3,400 objects the start left in cycles, whatever the config's size.
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
+        self._tasks.append(asyncio.create_task(self._settled(), name="settled"))
         phases.done("gc")
         log.info(
             "started",
@@ -398,6 +400,18 @@ class Server:
             },
         )
         _say_unreached(self.plan)
+
+    async def _settled(self) -> None:
+        """The start is over once the API listens (its imports and app take most of a second
+        of CPU after the "started" line): from then on the probe workers measure load."""
+        if self.listen:
+            waits = [asyncio.ensure_future(e.wait()) for e in (self.listening, self._stopping)]
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
+        self.workers.server_started()
 
     def _new_scheduler(self) -> Scheduler:
         settings = self.plan.settings

@@ -51,6 +51,22 @@ def dummy_job(name: str = "s", output: str = "from a worker", sleep: float = 0.0
     return CheckJob(CheckKey("h", name), spec, {})
 
 
+def shell_plugin(path: Path, body: str) -> Path:
+    """An executable /bin/sh plugin at `path` running `body`."""
+    path.write_text(f"#!/bin/sh\n{body}")
+    path.chmod(0o755)
+    return path
+
+
+async def remote_result(d: Dispatch, job: CheckJob, zone: str = "default") -> CheckResult:
+    """The result of `job` run by a worker of `zone` (the zone must have one)."""
+    remote = d.offer(job, zone)
+    assert remote is not None, f"no worker of zone {zone} took the job"
+    result = await asyncio.wait_for(remote, 10)
+    assert isinstance(result, CheckResult)
+    return result
+
+
 def plugin_job(argv: tuple[str, ...], name: str = "p", timeout: float = 10.0) -> CheckJob:
     return CheckJob(
         CheckKey("h", name), CheckSpec(type="plugin", command=argv, timeout=timeout), {}

@@ -16,7 +16,17 @@ from pathlib import Path
 import pytest
 from natsserver import NatsServer
 
-from .helpers import dispatch, dummy_job, plugin_job, prefix, ready, start_worker, stop, until
+from .helpers import (
+    dispatch,
+    dummy_job,
+    plugin_job,
+    prefix,
+    ready,
+    shell_plugin,
+    start_worker,
+    stop,
+    until,
+)
 
 
 def _worker_process(url: str, pfx: str, name: str, log: Path) -> subprocess.Popen[bytes]:
@@ -54,16 +64,14 @@ async def test_a_job_whose_worker_is_killed_is_redone_by_another_and_answered_on
 ) -> None:
     pfx = prefix()
     runs = tmp_path / "runs"
-    plugin = tmp_path / "slow.sh"
     # each run notes its worker's pid (its parent); the first works long enough to be killed
-    plugin.write_text(
-        "#!/bin/sh\n"
+    plugin = shell_plugin(
+        tmp_path / "slow.sh",
         f"n=$(cat {runs} 2>/dev/null | wc -l)\n"
         f"echo $PPID $$ >> {runs}\n"
         'if [ "$n" = 0 ]; then sleep 8; fi\n'
-        "echo 'OK finished'\n"
+        "echo 'OK finished'\n",
     )
-    plugin.chmod(0o755)
     d = dispatch(nats_server.url, pfx, ack_wait=1.0)
     await d.start()
     procs = {
@@ -103,9 +111,9 @@ async def test_a_worker_stopped_with_sigterm_hands_its_job_back_at_once(
 ) -> None:
     pfx = prefix()
     runs = tmp_path / "runs"
-    plugin = tmp_path / "slow.sh"
-    plugin.write_text(f"#!/bin/sh\necho start >> {runs}\nsleep 3\necho 'OK finished'\n")
-    plugin.chmod(0o755)
+    plugin = shell_plugin(
+        tmp_path / "slow.sh", f"echo start >> {runs}\nsleep 3\necho 'OK finished'\n"
+    )
     # a long ack wait: only the hand-back (nak) can make the second worker take it in time
     d = dispatch(nats_server.url, pfx, ack_wait=60.0)
     await d.start()
@@ -128,9 +136,9 @@ async def test_nats_restarted_workers_and_server_reconnect_and_the_job_in_flight
 ) -> None:
     pfx = prefix()
     runs = tmp_path / "runs"
-    plugin = tmp_path / "slow.sh"
-    plugin.write_text(f"#!/bin/sh\necho start >> {runs}\nsleep 1\necho 'OK through'\n")
-    plugin.chmod(0o755)
+    plugin = shell_plugin(
+        tmp_path / "slow.sh", f"echo start >> {runs}\nsleep 1\necho 'OK through'\n"
+    )
     d = dispatch(nats_server.url, pfx, ack_wait=5.0)
     await d.start()
     w = start_worker(nats_server.url, pfx)
@@ -166,9 +174,9 @@ async def test_a_job_nobody_answers_in_time_is_counted_unanswered_and_not_waited
     margins), counts it `unanswered` and says so once; the worker, thawed, answers again."""
     pfx = prefix()
     started = tmp_path / "started"
-    plugin = tmp_path / "slow.sh"
-    plugin.write_text(f"#!/bin/sh\necho $PPID >> {started}\nsleep 1\necho 'OK slow'\n")
-    plugin.chmod(0o755)
+    plugin = shell_plugin(
+        tmp_path / "slow.sh", f"echo $PPID >> {started}\nsleep 1\necho 'OK slow'\n"
+    )
     d = dispatch(nats_server.url, pfx, ack_wait=1.0)
     await d.start()
     proc = _worker_process(nats_server.url, pfx, "frozen", tmp_path / "frozen.log")

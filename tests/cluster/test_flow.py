@@ -22,6 +22,8 @@ from .helpers import (
     plugin_job,
     prefix,
     ready,
+    remote_result,
+    shell_plugin,
     start_worker,
     stop,
     until,
@@ -35,10 +37,7 @@ async def test_jobs_flow_through_a_worker_and_results_come_back(nats_server: Nat
     w = start_worker(nats_server.url, pfx, name="w1")
     try:
         await ready(d)
-        remote = d.offer(dummy_job(), "default")
-        assert remote is not None
-        result = await asyncio.wait_for(remote, 10)
-        assert isinstance(result, CheckResult)
+        result = await remote_result(d, dummy_job())
         assert (result.key, result.status, result.output) == (
             CheckKey("h", "s"),
             1,
@@ -176,9 +175,7 @@ async def test_a_job_taken_after_its_deadline_is_counted_not_run(
 ) -> None:
     pfx = prefix()
     marker = tmp_path / "ran"
-    plugin = tmp_path / "touch.sh"
-    plugin.write_text(f"#!/bin/sh\necho run >> {marker}\necho OK\n")
-    plugin.chmod(0o755)
+    plugin = shell_plugin(tmp_path / "touch.sh", f"echo run >> {marker}\necho OK\n")
     d = dispatch(nats_server.url, pfx)
     await d.start()
     nc = await nats.connect(nats_server.url)

@@ -14,7 +14,7 @@ from natsserver import NatsServer
 
 from e2e.helpers import ServerProcess, cli, wait_for
 
-from .helpers import prefix
+from .helpers import prefix, shell_plugin
 
 pytestmark = pytest.mark.slow
 
@@ -23,9 +23,7 @@ def test_a_zone_runs_on_its_worker_and_the_rest_on_the_server(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
     pfx = prefix()
-    plugin = tmp_path / "where.sh"
-    plugin.write_text('#!/bin/sh\necho "OK ran by $PPID"\n')
-    plugin.chmod(0o755)
+    plugin = shell_plugin(tmp_path / "where.sh", 'echo "OK ran by $PPID"\n')
     config = tmp_path / "c.yaml"
     config.write_text(f"""
 settings: {{max_check_spread: 1s}}

@@ -5,7 +5,6 @@ and says why."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,13 +13,14 @@ import pytest
 import trustme
 from natsserver import NatsServer, nats_missing
 
-from augenmass.core.values import CheckKey, CheckResult
+from augenmass.core.values import CheckKey
 
 from .helpers import (
     dispatch,
     dummy_job,
     prefix,
     ready,
+    remote_result,
     start_worker,
     stop,
     worker_until_unreachable,
@@ -68,10 +68,7 @@ async def test_jobs_flow_over_tls_with_the_ca_in_the_trust_store(
     w = start_worker(tls_url(tls_nats), pfx, name="tls-worker")
     try:
         await ready(d)
-        remote = d.offer(dummy_job(output="over TLS"), "default")
-        assert remote is not None
-        result = await asyncio.wait_for(remote, 10)
-        assert isinstance(result, CheckResult)
+        result = await remote_result(d, dummy_job(output="over TLS"))
         assert (result.key, result.output, result.source) == (
             CheckKey("h", "s"),
             "over TLS",

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from augenmass import __version__
-from augenmass.cluster.dispatch import ClusterFigures
+from augenmass.cluster.figures import ClusterFigures
 from augenmass.control import (
     Account,
     ActionError,

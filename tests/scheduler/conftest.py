@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from fakeclock import FakeClock
-from sched_helpers import Harness
+from sched_helpers import Harness, MakeHarness
 
 from augenmass.core.values import CheckKey
 from augenmass.scheduler import JobTemplate
@@ -16,9 +16,6 @@ from augenmass.scheduler import JobTemplate
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(start_wall=1_700_000_000.0, start_mono=1_000.0)
-
-
-MakeHarness = Callable[..., Awaitable[Harness]]
 
 
 @pytest.fixture

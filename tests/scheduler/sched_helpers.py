@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from fakeclock import FakeClock
@@ -74,3 +74,8 @@ class Harness:
         self.sched.stop()
         if self.task is not None:
             await asyncio.wait_for(self.task, timeout=5)
+
+
+# what the make_harness fixture gives (here, not in conftest.py: another directory's conftest
+# module may be the one `import conftest` finds when several test directories run together)
+MakeHarness = Callable[..., Awaitable[Harness]]

@@ -7,9 +7,8 @@ import asyncio
 from dataclasses import replace
 
 import pytest
-from conftest import MakeHarness
 from fakeclock import FakeClock
-from sched_helpers import SPEC, jobs_of, template
+from sched_helpers import SPEC, MakeHarness, jobs_of, template
 
 from augenmass.core.plan import CheckSpec
 from augenmass.scheduler import JobTemplate

@@ -6,9 +6,8 @@ import asyncio
 import logging
 
 import pytest
-from conftest import MakeHarness
 from fakeclock import FakeClock
-from sched_helpers import Harness, jobs_of, template
+from sched_helpers import Harness, MakeHarness, jobs_of, template
 
 from augenmass.core.values import CheckJob, CheckResult
 from augenmass.scheduler import Scheduler

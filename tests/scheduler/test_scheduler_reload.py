@@ -6,9 +6,8 @@ import asyncio
 import dataclasses
 
 import pytest
-from conftest import MakeHarness
 from fakeclock import FakeClock
-from sched_helpers import SPEC, Harness, jobs_of, template
+from sched_helpers import SPEC, Harness, MakeHarness, jobs_of, template
 
 from augenmass.core.values import CheckKey
 from augenmass.scheduler import JobTemplate

@@ -6,9 +6,8 @@ import random
 from typing import Any
 
 import pytest
-from conftest import MakeHarness
 from fakeclock import FakeClock
-from sched_helpers import Harness, jobs_of, template
+from sched_helpers import Harness, MakeHarness, jobs_of, template
 
 from augenmass.core.values import CheckKey
 

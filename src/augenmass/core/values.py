@@ -49,6 +49,20 @@ class CheckKey:
 
     host: str
     service: str | None = None
+    # Computed once: a key is hashed about thirty times per check run (the due queue, the
+    # policies, the engine's maps), and the generated __hash__ builds a tuple every time
+    # (~3 % of the server's CPU at 3,000 checks/s).
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.host, self.service)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple[type[CheckKey], tuple[str, str | None]]:
+        # string hashes differ between processes: a copy computes its own
+        return (CheckKey, (self.host, self.service))
 
     @property
     def is_host(self) -> bool:

@@ -21,7 +21,7 @@ from augenmass.core.values import (
     to_jsonable,
 )
 from augenmass.store import Store, WriteBatch
-from augenmass.store.codec import perfdata_json, state_doc, state_json
+from augenmass.store.codec import PerfTexts, perfdata_json, state_doc, state_json
 
 from .helpers import WEB, ack
 
@@ -136,6 +136,18 @@ def test_state_json_holds_the_same_values_as_the_stdlib_wrote(state: CheckState)
     assert _same(json.loads(text), json.loads(_reference(state)))
     got = from_jsonable(CheckState, json.loads(text))
     assert _same(to_jsonable(got), to_jsonable(state))
+
+
+@settings(max_examples=400, deadline=None)
+@given(state=states)
+def test_a_state_written_with_its_results_perfdata_text_is_the_same(state: CheckState) -> None:
+    """The store encodes a result's perfdata once and puts that text into its state's JSON."""
+    texts: PerfTexts = {}
+    perfdata_json(state.perfdata, texts)
+    text = state_json(state, texts)
+    assert text.isascii()
+    assert _same(json.loads(text), json.loads(_reference(state)))
+    assert _same(to_jsonable(from_jsonable(CheckState, json.loads(text))), to_jsonable(state))
 
 
 @settings(max_examples=200, deadline=None)

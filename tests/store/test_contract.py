@@ -171,11 +171,11 @@ async def test_a_big_batch_and_a_big_load_let_the_event_loop_run_and_keep_everyt
     made = 0  # state rows built and states decoded so far
     most = 0  # the most of them between two turns of the loop
 
-    def counted(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        def call(arg: Any) -> Any:
+    def counted(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
             nonlocal made
             made += 1
-            return fn(arg)
+            return fn(*args)
 
         return call
 

@@ -27,6 +27,8 @@ class Bulk:
     # dict row → the driver's parameters: a tuple in placeholder order (positional styles,
     # as both qmark for SQLite and $n for asyncpg are), or the dict itself (named styles)
     params: Callable[[Row], Any]
+    # the columns in placeholder order (positional styles), () for named styles
+    order: tuple[str, ...] = ()
 
 
 def compile_bulk(stmt: Any, columns: Sequence[str], dialect: sa.Dialect) -> Bulk:
@@ -38,11 +40,19 @@ def compile_bulk(stmt: Any, columns: Sequence[str], dialect: sa.Dialect) -> Bulk
     assert names is not None and sorted(names) == sorted(columns), (names, columns)
     if len(names) == 1:
         name = names[0]
-        return Bulk(compiled.string, lambda row: (row[name],))
-    return Bulk(compiled.string, itemgetter(*names))
+        return Bulk(compiled.string, lambda row: (row[name],), (name,))
+    return Bulk(compiled.string, itemgetter(*names), tuple(names))
 
 
 async def execute_bulk(conn: AsyncConnection, bulk: Bulk, rows: Sequence[Row]) -> None:
     if rows:
         params = bulk.params
         await conn.exec_driver_sql(bulk.sql, [params(r) for r in rows])
+
+
+async def execute_tuples(
+    conn: AsyncConnection, bulk: Bulk, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Rows made as tuples in `bulk.order` already (no dict per row: perfdata points)."""
+    if rows:
+        await conn.exec_driver_sql(bulk.sql, list(rows))

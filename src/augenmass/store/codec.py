@@ -112,8 +112,8 @@ def _ack_doc(a: Acknowledgement) -> dict[str, Any]:
     }
 
 
-def state_doc(s: CheckState) -> dict[str, Any]:
-    """model.to_jsonable(s), without the generic walk."""
+def state_doc(s: CheckState, perf: bool = True) -> dict[str, Any]:
+    """model.to_jsonable(s), without the generic walk (`perf=False`: perfdata left empty)."""
     ack = s.acknowledgement
     return {
         "key": str(s.key),
@@ -128,7 +128,7 @@ def state_doc(s: CheckState) -> dict[str, Any]:
         "problem_since": s.problem_since,
         "output": s.output,
         "long_output": s.long_output,
-        "perfdata": [_perf_doc(p) for p in s.perfdata],
+        "perfdata": [_perf_doc(p) for p in s.perfdata] if perf else [],
         "notification_number": s.notification_number,
         "last_notification": s.last_notification,
         "next_notification": s.next_notification,
@@ -146,8 +146,11 @@ def state_doc(s: CheckState) -> dict[str, Any]:
     }
 
 
-def state_json(s: CheckState) -> str:
-    """The `data` column: the whole state, exact on load (model.from_jsonable)."""
+def state_json(s: CheckState, perf_texts: PerfTexts | None = None) -> str:
+    """The `data` column: the whole state, exact on load (model.from_jsonable).
+
+    `perf_texts`: the JSON of perfdata tuples encoded already (the result rows of the same
+    batch carry the same tuple as their state), put in as it is instead of encoded again."""
     ack = s.acknowledgement
     try:
         # finite only if every term is (a sum that overflowed goes to the stdlib: still right)
@@ -166,18 +169,62 @@ def state_json(s: CheckState) -> str:
     except TypeError:  # not a number where one belongs: leave it to the stdlib
         finite = False
     # `extra` is engine-private and free-form: the stdlib checks all of it
+    known = perf_texts.get(id(s.perfdata)) if perf_texts and s.perfdata else None
+    if known is not None and known[0] is s.perfdata and known[2] and finite and not s.extra:
+        doc = state_doc(s, perf=False)
+        doc["perfdata"] = orjson.Fragment(known[1])
+        try:
+            raw = orjson.dumps(doc)
+        except TypeError:  # lone surrogates elsewhere in the state
+            raw = b"\x80"
+        if raw.isascii():
+            return raw.decode("ascii")
+        doc["perfdata"] = [_perf_doc(p) for p in s.perfdata]  # the stdlib takes it all
+        return _JSON.encode(doc)
     finite = finite and not s.extra and (not s.perfdata or _perf_finite(s.perfdata))
     return _dumps(state_doc(s), finite)
 
 
-def perfdata_json(perfdata: tuple[PerfDatum, ...]) -> str:
+# id(perfdata tuple) -> (the tuple, its JSON, finite): a batch's perfdata encoded once
+PerfTexts = dict[int, tuple[tuple[PerfDatum, ...], str, bool]]
+
+
+def perfdata_json(perfdata: tuple[PerfDatum, ...], texts: PerfTexts | None = None) -> str:
+    """`texts`: where to note the text for the state row of the same result."""
     if not perfdata:
         return "[]"
-    return _dumps([_perf_doc(p) for p in perfdata], _perf_finite(perfdata))
+    finite = _perf_finite(perfdata)
+    text = _dumps([_perf_doc(p) for p in perfdata], finite)
+    if texts is not None:
+        texts[id(perfdata)] = (perfdata, text, finite)
+    return text
+
+
+# A stored result cleans its key three times (state, result and perfdata rows) and each of its
+# perfdata labels once: the same few strings every run, so the cleaned text is kept. Bounded
+# (a passive sender may invent names): full, it starts over.
+_CLEANED_MAX = 1 << 17
+_KEY_COLS: dict[CheckKey, tuple[str, str]] = {}
+_LABELS: dict[str, str] = {}
 
 
 def key_cols(key: CheckKey) -> tuple[str, str]:
-    return clean_text(key.host, 1024), clean_text(key.service or "", 1024)
+    cols = _KEY_COLS.get(key)
+    if cols is None:
+        if len(_KEY_COLS) >= _CLEANED_MAX:
+            _KEY_COLS.clear()
+        cols = _KEY_COLS[key] = (clean_text(key.host, 1024), clean_text(key.service or "", 1024))
+    return cols
+
+
+def clean_label(label: str) -> str:
+    """A perfdata label as stored (`clean_text(label, 512)`)."""
+    cleaned = _LABELS.get(label)
+    if cleaned is None:
+        if len(_LABELS) >= _CLEANED_MAX:
+            _LABELS.clear()
+        cleaned = _LABELS[label] = clean_text(label, 512)
+    return cleaned
 
 
 def key_of(host: str, service: str) -> CheckKey:
@@ -189,7 +236,7 @@ def key_of(host: str, service: str) -> CheckKey:
 # have made them.
 
 
-def state_row(state: CheckState) -> dict[str, Any]:
+def state_row(state: CheckState, perf_texts: PerfTexts | None = None) -> dict[str, Any]:
     host, service = key_cols(state.key)
     return {
         "host": host,
@@ -202,7 +249,7 @@ def state_row(state: CheckState) -> dict[str, Any]:
         "last_check": clean_float(state.last_check),
         "last_state_change": clean_float(state.last_state_change),
         "output": clean_text(state.output, SUMMARY_CAP),
-        "data": state_json(state),
+        "data": state_json(state, perf_texts),
     }
 
 
@@ -254,7 +301,9 @@ def event_from(row: Any) -> Event:
     )
 
 
-def result_row(res: CheckResult, slot: int, seq: int) -> dict[str, Any]:
+def result_row(
+    res: CheckResult, slot: int, seq: int, perf_texts: PerfTexts | None = None
+) -> dict[str, Any]:
     host, service = key_cols(res.key)
     return {
         "host": host,
@@ -264,7 +313,7 @@ def result_row(res: CheckResult, slot: int, seq: int) -> dict[str, Any]:
         "status": res.status,
         "output": clean_text(res.output),
         "long_output": clean_text(res.long_output),
-        "perfdata": perfdata_json(res.perfdata),
+        "perfdata": perfdata_json(res.perfdata, perf_texts),
         "started_at": clean_float(res.started_at),
         "duration": clean_float(res.duration),
         "source": clean_text(res.source, 256),

@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from augenmass.core.plan import Retention
 from augenmass.core.values import CheckResult
 from augenmass.store import schema as t
-from augenmass.store.bulk import Bulk, execute_bulk
-from augenmass.store.codec import clean_text, key_cols
+from augenmass.store.bulk import Bulk, execute_bulk, execute_tuples
+from augenmass.store.codec import clean_label, clean_text, key_cols
 
 SeriesKey = tuple[str, str, str]  # host, service ('' for a host), label
 Point = tuple[float, float, float, float]  # ts (bucket start), avg, min, max
@@ -58,7 +58,7 @@ def point_rows(results: Iterable[CheckResult]) -> tuple[list[PointRow], set[Seri
         for pd in res.perfdata:
             if pd.value is None or not math.isfinite(pd.value):
                 continue  # 'U' (unknown) or NaN: nothing to graph
-            sk = (host, service, clean_text(pd.label, 512))
+            sk = (host, service, clean_label(pd.label))
             rows.append((sk, pd.uom, res.started_at, pd.value))
             keys.add(sk)
     return rows, keys
@@ -157,6 +157,9 @@ async def insert_points(
     ids: dict[SeriesKey, int],
 ) -> None:
     """`bulk`: INSERT INTO point … ON CONFLICT DO NOTHING (a point is written once)."""
+    if bulk.order == ("series_id", "ts", "value"):  # positional: tuples as they are
+        await execute_tuples(conn, bulk, [(ids[sk], ts, v) for sk, _, ts, v in rows])
+        return
     params = [{"series_id": ids[sk], "ts": ts, "value": v} for sk, _, ts, v in rows]
     await execute_bulk(conn, bulk, params)
 

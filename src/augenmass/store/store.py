@@ -266,16 +266,17 @@ class Store:
         for at in range(0, max(len(states), len(results)), ROW_SLICE):
             if at:
                 await asyncio.sleep(0)
-            rows.states += [codec.state_row(st) for st in states[at : at + ROW_SLICE]]
             part = results[at : at + ROW_SLICE]
+            texts: codec.PerfTexts = {}  # a state holds its result's perfdata: encoded once
             for res in part:
                 k = codec.key_cols(res.key)
                 n = rows.seq.get(k, self._seq.get(k, -1)) + 1
                 rows.seq[k] = n
                 # one row per slot: more than N results of one check in a batch keep the newest
                 rows.results[(k[0], k[1], n % self._ring)] = codec.result_row(
-                    res, n % self._ring, n
+                    res, n % self._ring, n, texts
                 )
+            rows.states += [codec.state_row(st, texts) for st in states[at : at + ROW_SLICE]]
             points, keys = perf.point_rows(part)
             rows.points += points
             rows.keys |= keys

@@ -65,9 +65,13 @@ RELOAD_SWITCH_INTERVAL = 0.001  # seconds; sys.setswitchinterval while a reload 
 # a full pass ran every 1.4 s at 2,000 checks/s (the states, results and perfdata made since
 # the freeze: 160,000 objects at 10,000 services) and held the loop 0.1 s each time: most of
 # the p99 start lateness, and 7 % of a core. Young passes every 10,000 objects instead of 700
-# cost 10-20 ms; a full pass comes 100 middle passes later (minutes, at that rate). What is
-# not in a reference cycle is freed at once as always; only cyclic garbage waits longer.
-GC_THRESHOLDS = (10_000, 10, 100)
+# cost 10-20 ms; a full pass comes 100 middle passes later (minutes, at that rate). Young
+# passes every 100,000 objects, not 10,000: a result lives about a second (the store writer's
+# merge window), and a young pass every 0.1 s at 4,000 checks/s walked each one several times
+# and moved it to the older generations before it was freed (the server's CPU per check
+# 0.19 → 0.16 ms with the row building below, bench/RESULTS.md). What is not in a reference
+# cycle is freed at once as always; only cyclic garbage waits longer.
+GC_THRESHOLDS = (100_000, 20, 100)
 CLUSTER_FIGURES = "augenmass.cluster.json"  # the workers' figures, for `augenmass status`
 FORWARD_WAIT = 10.0  # a standby waits this long for the active server to apply an action
 

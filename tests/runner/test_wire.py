@@ -41,6 +41,19 @@ def test_job_round_trip_and_special_floats() -> None:
     assert back.perfdata[0].value == math.inf and math.isnan(back.perfdata[1].value or 0.0)
 
 
+def test_hostile_text_and_special_floats_come_back_as_sent() -> None:
+    """Results of every kind in one frame: plain ones, one with NaN/inf limits, one with lone
+    surrogates (undecodable bytes of a target) and NUL; each comes back exactly."""
+    plain = ProbeOutcome(0, "OK – 200 in 0.1 s 🚀", perfdata=(PerfDatum("t", 0.1, "s", min=0.0),))
+    odd = ProbeOutcome(2, "bad \udcff\x00 byte", "long \ud800", (PerfDatum("t", 1e300),))
+    limits = ProbeOutcome(1, "w", perfdata=(PerfDatum("t", 1.5, min=-math.inf, max=math.inf),))
+    big = ProbeOutcome(0, "big", perfdata=(PerfDatum("n", float(2**70)),), notes=("ü",))
+    data = wire.batch([wire.result(i, got) for i, got in enumerate([plain, odd, limits, big])])
+    (frame,) = wire.FrameReader().feed(data)
+    back = [wire.parse_result(m) for m in wire.messages(frame)]
+    assert back == [(0, plain), (1, odd), (2, limits), (3, big)]
+
+
 def test_a_check_defined_once_then_run_by_number() -> None:
     options = {"url": "http://127.0.0.1/s/1", "headers": {"X-A": "1"}}
     frame = wire.batch(

@@ -25,7 +25,10 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Mapping
+from math import isfinite
 from typing import Any
+
+import orjson
 
 from augenmass.core.values import PerfDatum
 from augenmass.probes.base import ProbeOutcome
@@ -61,17 +64,37 @@ class FrameReader:
                 raise WireError(f"frame of {size} bytes is over the {self._limit} byte limit")
             if len(buf) - pos - 4 < size:
                 break
-            try:
-                frames.append(json.loads(bytes(buf[pos + 4 : pos + 4 + size])))
-            except ValueError as exc:
-                raise WireError(f"frame is not JSON: {exc}") from None
+            frames.append(_loads(bytes(buf[pos + 4 : pos + 4 + size])))
             pos += 4 + size
         del buf[:pos]
         return frames
 
 
+def _loads(data: bytes) -> Any:
+    # orjson reads a frame in a third of the stdlib's time; what it refuses (NaN and ±inf,
+    # which the stdlib writes for such perfdata, lone surrogates, huge integers) the stdlib
+    # reads as it always did.
+    try:
+        return orjson.loads(data)
+    except ValueError:
+        pass
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise WireError(f"frame is not JSON: {exc}") from None
+
+
 def _dumps(payload: Any) -> str:
     return json.dumps(payload, separators=(",", ":"), allow_nan=True)
+
+
+def _finite(perf: list[list[Any]]) -> bool:
+    """No NaN or ±inf among the value, min and max of result perfdata items."""
+    for item in perf:
+        for v in (item[1], item[5], item[6]):
+            if v is not None and not isfinite(v):
+                return False
+    return True
 
 
 def batch(messages: list[str]) -> bytes:
@@ -112,7 +135,14 @@ def result(job_id: int, got: ProbeOutcome) -> str:
         for p in got.perfdata
         if isinstance(p, PerfDatum)
     ]
-    return _dumps([job_id, got.status, got.output, got.long_output, perf, list(got.notes)])
+    payload = [job_id, got.status, got.output, got.long_output, perf, list(got.notes)]
+    # orjson writes NaN and ±inf as null (a value lost): those results go the stdlib's way
+    if _finite(perf):
+        try:
+            return orjson.dumps(payload).decode()
+        except TypeError:  # lone surrogates in the output, or what orjson cannot encode
+            pass
+    return _dumps(payload)
 
 
 def error(job_id: int, text: str) -> str:

@@ -127,6 +127,7 @@ class HttpOptions(CheckModel):
 
 class HttpProbe(ProbeBase):
     type = "http"
+    ends_by_timeout = True  # run(): the exchange under asyncio.timeout(timeout)
     Options = HttpOptions
     defaults: ClassVar[Mapping[str, Any]] = {"host": "$HOSTADDRESS$"}
 

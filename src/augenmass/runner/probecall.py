@@ -21,6 +21,11 @@ async def call_probe(
     problem (a CheckSetupError for an unknown type and unexpected exceptions do escape: the
     caller reports them as internal errors)."""
     probe = probes.get(kind)
+    if getattr(probe, "ends_by_timeout", False):
+        try:
+            return await probe.run(options, timeout)
+        except OptionError as exc:
+            return ProbeOutcome(UNKNOWN, f"bad check options: {exc}")
     try:
         # The hard stop is on the loop's clock: it bounds real waiting, whatever the probe's
         # clock says (a fake clock must not let a hung probe run forever).

@@ -145,7 +145,7 @@ class _ResponseReader(asyncio.Protocol):
         cap: int,
         now: Callable[[], float],
     ) -> None:
-        self.parser = httptools.HttpResponseParser(self)
+        self.parser: Any = httptools.HttpResponseParser(self)  # None once released
         self.now = now  # the clock's monotonic(), for the time to first byte
         self.done: asyncio.Future[None] = loop.create_future()
         self.head_only = head_only
@@ -166,7 +166,7 @@ class _ResponseReader(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        if self.done.done():
+        if self.done.done() or self.parser is None:
             return
         if self.first_byte is None:
             self.first_byte = self.now()
@@ -246,6 +246,15 @@ class _ResponseReader(asyncio.Protocol):
     def _finish(self) -> None:
         if not self.done.done():
             self.done.set_result(None)
+
+    def release(self) -> str:
+        """The exchange is over: the HTTP version read, and the reader's reference cycles
+        (parser and reader, transport and reader) broken, so all of it is freed at once rather
+        than by the cyclic collector (14 objects per check, a socket among them)."""
+        version = _version(self.parser)
+        self.parser = None
+        self.transport = None
+        return version
 
     def discard(self) -> None:
         """The connection is dropped before the request: nothing will await `done`."""
@@ -369,10 +378,11 @@ async def fetch(
             transport.abort()
         if sock is not None:
             sock.close()
+        version = reader.release()
     return Response(
         status=reader.status,
         reason=reader.reason.decode("latin-1", "replace"),
-        version=_version(reader.parser),
+        version=version,
         headers=reader.headers,
         body=bytes(reader.body),
         size=reader.size,

@@ -185,3 +185,20 @@ async def test_states_round_trip_through_the_store_unchanged(store: Store) -> No
     assert dataclasses.replace(loaded[WEB], perfdata=()) == dataclasses.replace(
         nan_perf, perfdata=()
     )
+
+
+def test_the_kept_clean_texts_stay_bounded() -> None:
+    """A plugin that invents perfdata labels (long ones, new ones every run) cannot make the
+    store keep them all: long texts are cleaned each time, and the kept ones start over when
+    full. Cleaned the same either way."""
+    from augenmass.store import codec
+
+    long_label = "x" * 10_000 + "\x00"
+    assert codec.clean_label(long_label) == codec.clean_text(long_label, 512)
+    assert long_label not in codec._LABELS
+    for i in range(codec._CLEANED_MAX + 10):
+        codec.clean_label(f"l{i}")
+    assert len(codec._LABELS) <= codec._CLEANED_MAX
+    key = CheckKey("h" * 2000, "s")
+    assert codec.key_cols(key) == ("h" * 1024, "s")
+    assert key not in codec._KEY_COLS

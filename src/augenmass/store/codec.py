@@ -171,6 +171,7 @@ def state_json(s: CheckState, perf_texts: PerfTexts | None = None) -> str:
     # `extra` is engine-private and free-form: the stdlib checks all of it
     known = perf_texts.get(id(s.perfdata)) if perf_texts and s.perfdata else None
     if known is not None and known[0] is s.perfdata and known[2] and finite and not s.extra:
+        # the result row's text of this very tuple, finite: orjson's, put in as it is
         doc = state_doc(s, perf=False)
         doc["perfdata"] = orjson.Fragment(known[1])
         try:
@@ -202,8 +203,10 @@ def perfdata_json(perfdata: tuple[PerfDatum, ...], texts: PerfTexts | None = Non
 
 # A stored result cleans its key three times (state, result and perfdata rows) and each of its
 # perfdata labels once: the same few strings every run, so the cleaned text is kept. Bounded
-# (a passive sender may invent names): full, it starts over.
+# in count (a plugin or a passive sender may invent names: full, it starts over) and in size
+# (longer texts are cleaned every time, never kept).
 _CLEANED_MAX = 1 << 17
+_KEPT_CHARS = 256
 _KEY_COLS: dict[CheckKey, tuple[str, str]] = {}
 _LABELS: dict[str, str] = {}
 
@@ -211,9 +214,11 @@ _LABELS: dict[str, str] = {}
 def key_cols(key: CheckKey) -> tuple[str, str]:
     cols = _KEY_COLS.get(key)
     if cols is None:
-        if len(_KEY_COLS) >= _CLEANED_MAX:
-            _KEY_COLS.clear()
-        cols = _KEY_COLS[key] = (clean_text(key.host, 1024), clean_text(key.service or "", 1024))
+        cols = (clean_text(key.host, 1024), clean_text(key.service or "", 1024))
+        if len(key.host) + len(key.service or "") <= _KEPT_CHARS:
+            if len(_KEY_COLS) >= _CLEANED_MAX:
+                _KEY_COLS.clear()
+            _KEY_COLS[key] = cols
     return cols
 
 
@@ -221,9 +226,11 @@ def clean_label(label: str) -> str:
     """A perfdata label as stored (`clean_text(label, 512)`)."""
     cleaned = _LABELS.get(label)
     if cleaned is None:
-        if len(_LABELS) >= _CLEANED_MAX:
-            _LABELS.clear()
-        cleaned = _LABELS[label] = clean_text(label, 512)
+        cleaned = clean_text(label, 512)
+        if len(label) <= _KEPT_CHARS:
+            if len(_LABELS) >= _CLEANED_MAX:
+                _LABELS.clear()
+            _LABELS[label] = cleaned
     return cleaned
 
 

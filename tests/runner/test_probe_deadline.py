@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -16,22 +16,6 @@ from augenmass.core.clock import SystemClock
 from augenmass.probes import ProbeSet
 from augenmass.probes.base import ProbeOutcome
 from augenmass.runner.probecall import PROBE_GRACE, call_probe
-
-
-@pytest.fixture
-async def silent_port() -> AsyncIterator[int]:
-    """A listener on 127.0.0.1 that accepts and never answers."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def hold(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        held.append(w)
-
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    yield server.sockets[0].getsockname()[1]
-    for w in held:
-        w.close()
-    server.close()
-    await server.wait_closed()
 
 
 async def test_a_silent_web_server_is_critical_after_the_checks_timeout(silent_port: int) -> None:

@@ -29,21 +29,6 @@ async def pool() -> AsyncIterator[ProbeWorkers]:
 
 
 @pytest.fixture
-async def silent_port() -> AsyncIterator[int]:
-    """Accepts and never says a word: a tcp check with `expect` waits until its timeout."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def hold(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        held.append(w)
-
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    yield server.sockets[0].getsockname()[1]
-    for w in held:
-        w.close()
-    server.close()
-
-
-@pytest.fixture
 async def banner_port() -> AsyncIterator[int]:
     async def greet(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         w.write(b"220 mail.example ESMTP\r\n")

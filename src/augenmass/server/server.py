@@ -31,7 +31,7 @@ from augenmass.runner.fdlimit import raise_fd_limit
 from augenmass.runner.macros import host_macros, job_macros
 from augenmass.runner.pool import ProbeWorkers, default_workers
 from augenmass.scheduler import JobTemplate, Scheduler
-from augenmass.server import deadman, nagioscmd
+from augenmass.server import deadman, memtrim, nagioscmd
 from augenmass.server import dependencies as deps
 from augenmass.server import spool as commands
 from augenmass.server.agents import AgentHub
@@ -394,6 +394,9 @@ class Server:
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
         self._tasks.append(asyncio.create_task(self._settled(), name="settled"))
+        if memtrim.available():
+            trimming = self._every(memtrim.TRIM_SECONDS, self.trim_memory)
+            self._tasks.append(asyncio.create_task(trimming, name="trim"))
         phases.done("gc")
         log.info(
             "started",
@@ -1061,6 +1064,9 @@ class Server:
         retention = self.plan.settings.retention
         await self.store.rollup_and_prune(now, retention)
         await self.store.prune_logs(now, retention)  # notification log, outbox, audit log
+
+    async def trim_memory(self) -> None:
+        await asyncio.to_thread(memtrim.trim)
 
     async def _every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
         while True:

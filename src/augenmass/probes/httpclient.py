@@ -250,7 +250,7 @@ class _ResponseReader(asyncio.Protocol):
     def release(self) -> str:
         """The exchange is over: the HTTP version read, and the reader's reference cycles
         (parser and reader, transport and reader) broken, so all of it is freed at once rather
-        than by the cyclic collector (14 objects per check, a socket among them)."""
+        than by the cyclic collector (18 objects per check, a socket among them)."""
         version = _version(self.parser)
         self.parser = None
         self.transport = None

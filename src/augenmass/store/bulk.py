@@ -16,7 +16,8 @@ from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+
+from augenmass.store.aio import AsyncConnection
 
 Row = Mapping[str, Any]
 

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from augenmass.store.aio import AsyncEngine
 from augenmass.store.cluster_schema import cluster_command
 
 if TYPE_CHECKING:

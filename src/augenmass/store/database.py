@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from augenmass.store.aio import AsyncEngine, create_async_engine
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from augenmass.core.errors import StoreError
+from augenmass.store.aio import AsyncEngine
 from augenmass.store.cluster_schema import LEASE_ID, cluster_lease
 
 log = logging.getLogger("augenmass.cluster")

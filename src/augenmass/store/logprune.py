@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from augenmass.core.plan import Retention
+from augenmass.store.aio import AsyncConnection
 from augenmass.store.auth_schema import audit_log
 from augenmass.store.notify_schema import notify_log, notify_outbox
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.messages import Item, scrub
+from augenmass.store.aio import AsyncEngine
 from augenmass.store.codec import clean_text
 from augenmass.store.database import disk_full
 from augenmass.store.lease import Fence

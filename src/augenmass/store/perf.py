@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from augenmass.core.plan import Retention
 from augenmass.core.values import CheckResult
 from augenmass.store import schema as t
+from augenmass.store.aio import AsyncConnection
 from augenmass.store.bulk import Bulk, execute_bulk, execute_tuples
 from augenmass.store.codec import clean_label, clean_text, key_cols
 
@@ -39,7 +38,15 @@ FIVE_MAX_SPAN = 8 * 86400.0  # auto resolution: 5-minute buckets up to this rang
 
 
 def insert_for(dialect: str) -> Any:
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # imported here: a server on SQLite never loads PostgreSQL's dialect (1.8 MB), nor the
+    # other way round
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert
 
 
 PointRow = tuple[SeriesKey, str, float, float]  # series key, uom, ts, value

@@ -6,9 +6,9 @@ For `augenmass db status|upgrade`; the server migrates through `open_store` inst
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from augenmass.core.errors import StoreError
+from augenmass.store.aio import AsyncEngine
 from augenmass.store.database import (
     SchemaTooNew,
     current_revision,

@@ -15,25 +15,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from augenmass.store.aio import AsyncConnection, AsyncEngine
 
 MARK_TIMEOUT = 5.0  # seconds; then the pool's way (a link that hangs rather than fails)
 CLOSE_TIMEOUT = 2.0
-_IDS = sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger))
 _UPDATE = (
     "UPDATE notify_outbox SET status = 'sent', sent_at = :now, message_id = :message_id,"
     " attempts = attempts + 1 WHERE id = ANY(:ids) AND status = 'pending'"
 )
-MARK = sa.text(_UPDATE).bindparams(_IDS)
-MARK_AND_LOG = sa.text(
-    f"WITH marked AS ({_UPDATE} RETURNING 1) INSERT INTO notify_log"
-    " (at, contact, channel, type, checks, notifications, result, detail)"
-    " VALUES (:at, :contact, :channel, :type, :checks, :notifications, :result, :detail)"
-).bindparams(_IDS)
+
+
+@functools.cache
+def _statements() -> tuple[sa.TextClause, sa.TextClause]:
+    """The mark, and the mark with its log line. Made on first use: PostgreSQL's dialect (its
+    ARRAY type) is not imported by a server on SQLite."""
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    ids = sa.bindparam("ids", type_=ARRAY(sa.BigInteger))
+    mark = sa.text(_UPDATE).bindparams(ids)
+    mark_and_log = sa.text(
+        f"WITH marked AS ({_UPDATE} RETURNING 1) INSERT INTO notify_log"
+        " (at, contact, channel, type, checks, notifications, result, detail)"
+        " VALUES (:at, :contact, :channel, :type, :checks, :notifications, :result, :detail)"
+    ).bindparams(ids)
+    return mark, mark_and_log
 
 
 class SentMarks:
@@ -68,10 +78,11 @@ class SentMarks:
         async with self._lock, asyncio.timeout(MARK_TIMEOUT):
             conn = await self._open()
             try:
+                mark, mark_and_log = _statements()
                 if log is None:
-                    await conn.execute(MARK, params)
+                    await conn.execute(mark, params)
                 else:
-                    await conn.execute(MARK_AND_LOG, {**params, **log})
+                    await conn.execute(mark_and_log, {**params, **log})
             except BaseException:
                 # never hand a connection in an unknown state (or with its setting) to the pool
                 self._conn = None

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.datadir import check_store_paths
@@ -33,6 +32,7 @@ from augenmass.core.values import (
 )
 from augenmass.store import codec, database, logprune, outboxrows, perf, recovery, sidecar
 from augenmass.store import schema as t
+from augenmass.store.aio import AsyncConnection, AsyncEngine
 from augenmass.store.batch import Snapshot, WriteBatch
 from augenmass.store.bulk import Bulk, compile_bulk, execute_bulk
 from augenmass.store.lease import Fence

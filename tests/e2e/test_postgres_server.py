@@ -54,12 +54,16 @@ services:
     server = ServerProcess(cfg, tmp_path / "data", store=f"{PG}?schema={pg_schema}")
     try:
         server.start()
+        # both checks start within the spread (1 s): the HARD problem may be stored before
+        # the other check ran at all
         rows = wait_for(
             lambda: (
-                (s := server.status()).get("db-host/broken", {}).get("state_type") == "HARD" and s
+                (s := server.status()).get("db-host/broken", {}).get("state_type") == "HARD"
+                and "db-host/fine" in s
+                and s
             ),
             20,
-            "the HARD problem in PostgreSQL",
+            "the HARD problem and the fine check in PostgreSQL",
         )
         assert rows["db-host/broken"]["output"] == "replication lag 300 s"
         assert rows["db-host/fine"]["state"] == "OK"

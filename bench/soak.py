@@ -2,12 +2,14 @@
 bounded time, its RSS (server process and probe workers) sampled every 30 s.
 
     python bench/soak.py [--minutes 30] [--services 10000] [--interval 5s] [--out FILE]
+                         [--max-slope MB_PER_MIN]
 
 The configuration is bench/memory.py's (distinct hosts, URLs, options; HTTP and TCP checks
 against local listeners, dummy checks with perfdata), with 64 check slots: 10,000 services at
 5 s ask for 2,000 checks/s, more than two cores do, so lateness grows and every queue and cache
 is under pressure for the whole run. Prints one JSON line per sample, then a Markdown table
-(also written to --out) with the growth over the second half: a leak shows as a slope there.
+(also written to --out) with the growth over the second half: a leak shows as a slope there;
+with --max-slope the run fails (exit 1) when that slope is steeper.
 Traffic only to 127.0.0.1; the run ends after --minutes whatever happens.
 """
 
@@ -143,12 +145,25 @@ def main() -> None:
     ap.add_argument("--every", type=float, default=30.0, help="seconds between samples")
     ap.add_argument("--out", type=Path, default=None, help="also write the table here")
     ap.add_argument("--sources", type=Path, default=ROOT / "src", help="PYTHONPATH of the server")
+    ap.add_argument(
+        "--max-slope",
+        type=float,
+        default=None,
+        help="MB/min: exit 1 when the tree's RSS grew faster over the second half (a leak test)",
+    )
     args = ap.parse_args()
     samples = soak(args.minutes, args.services, args.interval, args.every, args.sources)
     text = table(samples, args.services, args.interval, args.every)
     print(text)
     if args.out is not None:
         args.out.write_text(text)
+    if args.max_slope is not None:
+        half = [s for s in samples if s["t_s"] >= samples[-1]["t_s"] / 2] if samples else []
+        slope = slope_mb_per_min([(s["t_s"], s["total_mb"]) for s in half])
+        if len(half) < 2 or slope > args.max_slope:
+            print(f"FAIL: {slope:+.3f} MB/min over the second half (bound {args.max_slope:+.3f})")
+            sys.exit(1)
+        print(f"flat: {slope:+.3f} MB/min over the second half (bound {args.max_slope:+.3f})")
 
 
 if __name__ == "__main__":

@@ -51,11 +51,11 @@ class Runner:
         # A worker process has only the system clock: on any other, probes stay in this loop,
         # so a result does not depend on where the probe ran.
         self._offload = type(self.clock) is SystemClock
-        # (id(spec), id(macros)) -> (spec, macros, options, notes); the objects are kept so an id
-        # cannot be reused by another spec while its entry exists
-        self._expanded: dict[
-            tuple[int, int], tuple[object, object, Mapping[str, Any], tuple[str, ...]]
-        ] = {}
+        # id(macros) -> (spec, macros, options, notes). Every job has macros of its own (its
+        # spec may be shared by an apply rule's checks), so their id alone keys it: a tuple of
+        # two ids cost 90 bytes more per check. The objects are kept so an id cannot be reused
+        # by others while its entry exists; a hit needs both to be the ones kept.
+        self._expanded: dict[int, tuple[object, object, Mapping[str, Any], tuple[str, ...]]] = {}
         # hash of options_key -> the one read-only view of those expanded options: checks
         # whose options come out the same (apply rules on a fixed target, dummy and local checks)
         # share one copy, and the probes' memos one entry, instead of one each
@@ -146,7 +146,7 @@ class Runner:
         """The job's probe options with macros expanded. A service's spec and macros are the
         same objects from run to run (until a reload), so the expansion is done once."""
         check, macros = job.check, job.macros
-        ident = (id(check), id(macros))
+        ident = id(macros)
         hit = self._expanded.get(ident)
         if hit is not None and hit[0] is check and hit[1] is macros:
             return hit[2], hit[3]

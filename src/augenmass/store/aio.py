@@ -3,8 +3,10 @@ asyncpg): connections, transactions and statements, each awaited.
 
 SQLAlchemy's own `ext.asyncio` brings its ORM with it (its session module imports it): 6.7 MB
 of a server's memory for classes the store never uses. This is the part of it the store
-needs, on the same public pieces (`create_engine` for an asyncio dialect, `greenlet_spawn`,
-which runs the sync Core code and lets the driver's awaits through). Results come back
+needs, on the pieces SQLAlchemy's own layer stands on: `create_engine` with its private
+`_is_async` flag (as `create_async_engine` passes it; the lock file pins the version and
+tests/store/test_aio.py runs this on both databases) and `greenlet_spawn`, which runs the sync
+Core code and lets the driver's awaits through. Results come back
 buffered: both drivers fetch every row while the statement runs, so a `Result` is read without
 awaiting. The pooled connection always goes back to the pool, even when the task using it is
 cancelled meanwhile (`_to_completion`).

@@ -104,6 +104,18 @@ def test_expand_options_reaches_nested_values() -> None:
     assert unknown == ["NOPE"]
 
 
+def test_expand_options_without_macros_keeps_the_same_objects() -> None:
+    """Every check keeps its expanded options: without a macro they are the plan's own."""
+    from augenmass.runner.macros import expand_options
+
+    plain = {"url": "http://10.0.0.5/", "status": [200, 301], "headers": {"X": "y"}}
+    assert expand_options(plain, {"HOSTNAME": "web1"}, []) is plain
+    one = {"url": "http://$HOSTNAME$/", "status": [200, 301], "headers": {"X": "y"}}
+    got = expand_options(one, {"HOSTNAME": "web1"}, [])
+    assert got == {"url": "http://web1/", "status": [200, 301], "headers": {"X": "y"}}
+    assert got is not one and got["status"] is one["status"] and one["url"] == "http://$HOSTNAME$/"
+
+
 # Names that collide with built-ins, with each other and with ARGn, upper and lower case.
 _VAR_NAMES = st.sampled_from(
     ["os", "port", "HOSTNAME", "SERVICEDESC", "ARG1", "arg2", "hostaddress", "x", "Port"]

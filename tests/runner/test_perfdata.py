@@ -113,3 +113,15 @@ def test_format_parse_round_trip(items: list[PerfDatum]) -> None:
     assert problems == []
     assert list(parsed) == items
     assert all(p.value is None or math.isfinite(p.value) for p in parsed)
+
+
+def test_short_texts_of_every_result_are_one_object() -> None:
+    """Each check keeps its last result: its labels, units and ranges are shared, not copied."""
+    one, _ = parse_perfdata("".join(["time=0.1s;1;2 ", "size=10B"]))
+    two, _ = parse_perfdata("".join(["time=0.2s;1;2 ", "size=12B"]))
+    for a, b in zip(one, two, strict=True):
+        assert a.label is b.label and a.uom is b.uom and a.warn is b.warn and a.crit is b.crit
+    long = "x" * 100
+    first, _ = parse_perfdata(f"{long}=1")
+    again, _ = parse_perfdata(f"{long}=2")
+    assert first[0].label == again[0].label and first[0].label is not again[0].label

@@ -131,3 +131,11 @@ def test_malformed_requests_are_refused(item: Any) -> None:
 def test_a_frame_that_is_not_a_list_is_refused() -> None:
     with pytest.raises(wire.WireError):
         wire.messages({"id": 1})
+
+
+def test_perfdata_texts_from_a_worker_are_shared() -> None:
+    got = ProbeOutcome(0, "ok", "", (PerfDatum("time", 0.1, "s", "1", "2"),), ())
+    frames = [wire.FrameReader().feed(wire.result_frame(n, got)) for n in (1, 2)]
+    (a,), (b,) = ([wire.parse_result(m) for f in fs for m in f] for fs in frames)
+    pa, pb = a[1].perfdata[0], b[1].perfdata[0]  # type: ignore[union-attr]
+    assert pa == pb and pa.label is pb.label and pa.uom is pb.uom and pa.warn is pb.warn

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    import urllib.error
 
 APPLIED, REFUSED, USAGE, UNREACHABLE = 0, 1, 2, 3
 STATES = {"ok": 0, "up": 0, "warning": 1, "critical": 2, "down": 2, "unknown": 3}
@@ -81,6 +82,11 @@ def submit(
     }
     if perfdata:
         body["performance_data"] = perfdata
+    # Imported here: urllib.request brings the email package, which a running server, started
+    # by this same program, would otherwise hold for nothing.
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(
         url.rstrip("/") + "/api/actions/process-check-result",
         data=json.dumps(body).encode(),

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import orjson
 
 from augenmass.core.plan import CheckSpec
-from augenmass.core.values import CheckJob, CheckKey, CheckResult, PerfDatum
+from augenmass.core.values import CheckJob, CheckKey, CheckResult, PerfDatum, shared_text
 
 VERSION = 1
 MSG_ID = "Nats-Msg-Id"  # JetStream's duplicate detection: a job id is published once
@@ -261,11 +261,11 @@ def decode_answer(data: bytes) -> Answer:
 def _perf(raw: list[Any]) -> PerfDatum:
     label, value, uom, warn, crit, low, high = raw
     return PerfDatum(
-        _text(label),
+        shared_text(_text(label)),
         None if value is None else _number(value),
-        _text(uom),
-        None if warn is None else _text(warn),
-        None if crit is None else _text(crit),
+        shared_text(_text(uom)),
+        None if warn is None else shared_text(_text(warn)),
+        None if crit is None else shared_text(_text(crit)),
         None if low is None else _number(low),
         None if high is None else _number(high),
     )

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 
-from augenmass.core.values import PerfDatum
+from augenmass.core.values import PerfDatum, shared_text
 
 MAX_ITEMS = 256  # more than any sane plugin emits; bounds storage per result
 MAX_LABEL = 200
@@ -162,11 +162,11 @@ def _parse_fields(label: str, raw: str) -> PerfDatum:
     fields += [""] * (5 - len(fields))
     value, uom = _parse_value(fields[0])
     return PerfDatum(
-        label=label,
+        label=shared_text(label),
         value=value,
-        uom=uom,
-        warn=fields[1] or None,
-        crit=fields[2] or None,
+        uom=shared_text(uom),
+        warn=shared_text(fields[1]) if fields[1] else None,
+        crit=shared_text(fields[2]) if fields[2] else None,
         min=_parse_bound(fields[3], "min"),
         max=_parse_bound(fields[4], "max"),
     )

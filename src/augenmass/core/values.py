@@ -7,6 +7,7 @@ Only the scheduler uses a monotonic clock, for due times.
 from __future__ import annotations
 
 import dataclasses
+import sys
 import types
 import typing
 from collections.abc import Mapping
@@ -84,6 +85,15 @@ def page_path(key: CheckKey) -> str:
     if key.service is None:
         return f"/host/{host}"
     return f"/service/{host}/{quote(key.service, safe='')}"
+
+
+SHARED_TEXT_MAX = 64
+
+
+def shared_text(text: str) -> str:
+    """One object for all equal short texts (perfdata labels, units, ranges) read from a plugin
+    or a worker: every check keeps its last result, and a new "time" and "s" in each added up."""
+    return sys.intern(text) if len(text) <= SHARED_TEXT_MAX else text
 
 
 @dataclass(frozen=True, slots=True)

@@ -151,7 +151,7 @@ class HttpProbe(ProbeBase):
             try:
                 resp = await httpclient.fetch(
                     req,
-                    ctx=prep.ctx if req.scheme == "https" else None,
+                    ctx=_redirect_context(prep) if req.scheme == "https" else None,
                     allow_link_local=prep.allow_link_local,
                     family=prep.family,
                     body_cap=prep.max_body_bytes,
@@ -192,7 +192,8 @@ class _Prepared:
 
     first: httpclient.Request  # the request before any redirect (frozen: shared by runs)
     wire: bytes  # `first` as sent
-    ctx: ssl.SSLContext | None  # for https, at first or after a redirect
+    ctx: ssl.SSLContext | None  # for https at first, or after a redirect with a ca_file
+    verify: bool  # for the context of a redirect to https without one
     family: int
     allow_link_local: bool
     max_body_bytes: int
@@ -217,11 +218,15 @@ def _prepare(options: Mapping[str, Any]) -> _Prepared:
     opts = _parse(options)
     ranges = _ranges(opts.warning, opts.critical)
     first = _request(opts)
-    ctx = _context(opts) if first.scheme == "https" or opts.max_redirects else None
+    # The system CAs take 1.5 MB once loaded: a plain-http check loads them only when a redirect
+    # leads to https; a ca_file is read now, so that a bad one is an option error.
+    eager = first.scheme == "https" or (opts.max_redirects and opts.ca_file)
+    ctx = _context(opts) if eager else None
     return _Prepared(
         first=first,
         wire=httpclient.request_bytes(first),
         ctx=ctx,
+        verify=opts.verify,
         family=_FAMILIES.get(opts.ip_version or 0, socket.AF_UNSPEC),
         allow_link_local=opts.allow_link_local,
         max_body_bytes=opts.max_body_bytes,
@@ -243,6 +248,10 @@ def _parse(options: Mapping[str, Any]) -> HttpOptions:
 
 def _ranges(warn: str | None, crit: str | None) -> tuple[Any, Any]:
     return parse_ranges("http", warn, crit)
+
+
+def _redirect_context(prep: _Prepared) -> ssl.SSLContext:
+    return prep.ctx or httpclient.tls_context(prep.verify)
 
 
 def _context(opts: HttpOptions) -> ssl.SSLContext:

@@ -153,7 +153,10 @@ class Runner:
         # an unknown type fails here, in the server, with its text
         probe = self.probes.get(check.type)
         unknown: list[str] = []
-        options = expand_options({**probe.defaults, **check.options}, macros, unknown)
+        merged = check.options
+        if not probe.defaults.keys() <= merged.keys():
+            merged = {**probe.defaults, **merged}
+        options = expand_options(merged, macros, unknown)
         notes: tuple[str, ...] = (unknown_note(unknown),) if unknown else ()
         if len(self._expanded) >= EXPANDED_MAX:
             self._expanded.clear()  # after reloads: drop entries of specs that are gone
@@ -165,7 +168,7 @@ class Runner:
             reserve_options(self._reserved)
         return self._expanded[ident][2], notes
 
-    def _share(self, options: dict[str, Any]) -> MappingProxyType[str, Any]:
+    def _share(self, options: Mapping[str, Any]) -> MappingProxyType[str, Any]:
         """The view of options equal to these (value types included) already in use, else a
         new one. Only the hash is kept as the key: a key as big as the options would cost what
         sharing saves when every check's options are its own."""

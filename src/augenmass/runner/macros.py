@@ -183,9 +183,14 @@ def expand_argv(
 
 def expand_options(
     options: Mapping[str, Any], macros: Mapping[str, str], unknown: list[str]
-) -> dict[str, Any]:
-    """Expand macros in every string value of probe options, including inside lists and maps."""
-    return {key: _expand_value(value, macros, unknown) for key, value in options.items()}
+) -> Mapping[str, Any]:
+    """Expand macros in every string value of probe options, including inside lists and maps.
+    Options without a macro come back as the same object: a check keeps its expanded options
+    for as long as it is configured, and a copy of each would double what they cost."""
+    expanded = {key: _expand_value(value, macros, unknown) for key, value in options.items()}
+    if all(expanded[key] is value for key, value in options.items()):
+        return options
+    return expanded
 
 
 def _expand_value(value: Any, macros: Mapping[str, str], unknown: list[str]) -> Any:
@@ -194,7 +199,10 @@ def _expand_value(value: Any, macros: Mapping[str, str], unknown: list[str]) -> 
     if isinstance(value, Mapping):
         return expand_options(value, macros, unknown)
     if isinstance(value, list | tuple):
-        return type(value)(_expand_value(v, macros, unknown) for v in value)
+        items = [_expand_value(v, macros, unknown) for v in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return type(value)(items)
     return value
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from augenmass.core.values import PerfDatum
+from augenmass.core.values import PerfDatum, shared_text
 from augenmass.probes.base import ProbeOutcome
 
 _HEADER = struct.Struct(">I")
@@ -236,7 +236,15 @@ def _perf(item: Any) -> PerfDatum:
         raise WireError("perfdata label or unit is not text")
     if (warn is not None and type(warn) is not str) or (crit is not None and type(crit) is not str):
         raise WireError("perfdata range is not text")
-    return PerfDatum(label, _value(value), uom, warn, crit, _value(low), _value(high))
+    return PerfDatum(
+        shared_text(label),
+        _value(value),
+        shared_text(uom),
+        None if warn is None else shared_text(warn),
+        None if crit is None else shared_text(crit),
+        _value(low),
+        _value(high),
+    )
 
 
 def _value(value: Any) -> float | None:

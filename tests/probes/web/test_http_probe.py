@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 from webtest_certs import Pki, write_chain
-from webtest_servers import Running, http_app, serve, server_context, silent, tls_hello
+from webtest_servers import (
+    Running,
+    http_app,
+    response,
+    serve,
+    server_context,
+    silent,
+    tls_hello,
+)
 
 from augenmass.probes import http, netpolicy
 from augenmass.probes.base import (
@@ -256,6 +264,30 @@ async def test_https_valid_wrong_name_self_signed_and_no_verify(tmp_path: Path, 
     async with serve(tls_hello, ssl_ctx=server_context(str(cert), str(key))) as srv:
         got = await check(url=srv.url("/", scheme="https"), ca_file=str(pki.root_file))
         assert got.status == CRITICAL and "mismatch" in got.output.lower(), got.output
+
+
+async def test_redirect_from_http_to_https_is_verified(tmp_path: Path, pki: Pki) -> None:
+    """A plain-http check loads the TLS context only when a redirect leads to https: the
+    certificate there is verified all the same, by the system CAs, a ca_file or not at all."""
+    leaf = pki.leaf("localhost", names=("localhost", "127.0.0.1"))
+    cert, key = write_chain(tmp_path, "redir", leaf, pki.intermediate)
+    async with serve(tls_hello, ssl_ctx=server_context(str(cert), str(key))) as secure:
+        target = secure.url("/", scheme="https")
+
+        async def redirect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(response(301, headers={"Location": target}))
+            await writer.drain()
+
+        async with serve(redirect) as plain:
+            url = plain.url("/")
+            untrusted = await check(url=url)  # system CAs do not know our test root
+            assert untrusted.status == CRITICAL and "certificate" in untrusted.output
+            trusted = await check(url=url, ca_file=str(pki.root_file), contains="secure")
+            assert trusted.status == OK and "redirects followed: 1" in trusted.long_output
+            assert (await check(url=url, verify=False)).status == OK
+            with pytest.raises(OptionError, match="ca_file"):  # read before the first request
+                await check(url=url, ca_file=str(tmp_path / "missing.pem"))
 
 
 async def test_bad_options_are_option_errors() -> None:

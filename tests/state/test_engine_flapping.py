@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from state_helpers import HTTPS, WWW, Run, build_plan, host_policy, minutes, policy
 
 from augenmass.core.values import Downtime
@@ -81,3 +83,21 @@ def test_flappingstart_is_suppressed_in_downtime() -> None:
     run.results(HTTPS, [OK, CRIT, OK, CRIT, OK, CRIT, OK])
     assert "flapping_start" in run.kinds()
     assert "FLAPPINGSTART" not in run.note_types()
+
+
+def test_steady_checks_share_one_history() -> None:
+    """Every check keeps its ring of 21 states; checks with the same ring hold one object."""
+    from augenmass.core.plan import Policy
+    from augenmass.core.values import CheckKey, CheckState
+    from augenmass.state.flapping import HISTORY, record
+
+    policy = Policy()
+    rings = []
+    for name in ("a", "b", "c"):
+        st = CheckState(CheckKey("h", name))
+        for _ in range(HISTORY + 3):
+            changes, _flap = record(st, 0, policy)
+            st = dataclasses.replace(st, state_history=changes["state_history"])
+        rings.append(st.state_history)
+    assert rings[0] == (0,) * HISTORY
+    assert rings[0] is rings[1] is rings[2]

@@ -210,6 +210,32 @@ def test_codec_round_trip_of_engine_states() -> None:
         assert from_jsonable(CheckState, to_jsonable(state)) == state
 
 
+def test_states_read_back_hold_the_plans_keys_and_share_their_empty_parts() -> None:
+    """A state read back at start-up (or kept over a reload) is held with the plan's own key
+    object, not an equal copy with its own host and service names; its empty parts and zero
+    times are the shared objects. Nothing of it differs."""
+    services = [("www", "https"), ("www", "ssh")]
+    run = Run(build_plan(svc=policy(max_check_attempts=1), services=services))
+    run.results(HTTPS, [OK, CRIT])
+    stored = {str(k): to_jsonable(st) for k, st in run.engine.states.items()}
+    read = {CheckKey.parse(k): from_jsonable(CheckState, raw) for k, raw in stored.items()}
+    plan = build_plan(svc=policy(max_check_attempts=1), services=services)
+    eng = Engine(plan, read)
+    key = next(k for k in plan.services if k == HTTPS)
+    assert eng.state(HTTPS) == read[HTTPS]
+    assert eng.state(HTTPS).key is key and read[HTTPS].key is not key
+    assert eng.changed_at_start().empty  # a new key object is no change to store
+    host, ssh = eng.state(WWW), eng.state(CheckKey("www", "ssh"))
+    assert eng.state(HTTPS).notified_on == {CRIT}
+    assert host.notified_on is ssh.notified_on == frozenset()
+    assert host.last_notification is ssh.next_notification is ssh.last_check == 0.0
+    assert host.extra is ssh.extra is CheckState(WWW).extra
+    newer = build_plan(svc=policy(max_check_attempts=1), services=services)
+    out = eng.reload(newer)
+    assert eng.state(HTTPS).key is next(k for k in newer.services if k == HTTPS)
+    assert out.empty and eng.state(HTTPS) == read[HTTPS]
+
+
 def test_result_from_the_future_does_not_block_later_results() -> None:
     eng = Engine(build_plan(svc=policy(max_check_attempts=1)))
     skewed = CheckResult(HTTPS, CRIT, "skewed", started_at=minutes(600))

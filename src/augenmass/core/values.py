@@ -317,8 +317,36 @@ def _identity(raw: Any) -> Any:
     return raw
 
 
+_ZERO = 0.0
+
+
 def _to_float(raw: Any) -> Any:
+    # A state read back at start-up keeps the fields no result changes (times of the last
+    # notification, ...) for the whole run: their zeros are one object, not a float each.
+    if raw == 0 and not isinstance(raw, bool):
+        return _ZERO
     return float(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
+
+
+_EMPTY: dict[Any, Any] = {frozenset: frozenset(), tuple: ()}
+
+
+def _collection(origin: Any, item: Decoder) -> Decoder:
+    """A tuple or frozenset decoder; an empty one is the shared empty object (a new empty
+    frozenset is 216 bytes, and every state read at start-up keeps its `notified_on`)."""
+    empty = _EMPTY[origin]
+
+    def decode(raw: Any) -> Any:
+        if not raw:
+            return empty
+        return origin(raw) if item is _identity else origin(item(v) for v in raw)
+
+    return decode
+
+
+def _mapping(raw: Any) -> Any:
+    # an empty map read back (a state's `extra`) is the shared read-only empty one
+    return raw if raw else _NO_EXTRA
 
 
 def _optional(inner: Decoder) -> Decoder:
@@ -340,10 +368,9 @@ def _decoder(tp: Any) -> Decoder:
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return lambda raw: from_jsonable(tp, raw)
     if origin in (tuple, frozenset):
-        item = _decoder(args[0]) if args else _identity
-        if item is _identity:
-            return origin  # type: ignore[no-any-return]
-        return lambda raw: origin(item(v) for v in raw)
+        return _collection(origin, _decoder(args[0]) if args else _identity)
+    if origin is Mapping:
+        return _mapping
     if tp is float:
         return _to_float
     return _identity

@@ -48,10 +48,12 @@ class Engine:
     ) -> None:
         self._plan = plan
         given = states or {}
-        self._states = {k: self._carried(k, given.get(k)) for k in plan_keys(plan)}
+        keys = plan_keys(plan)
+        kept = {k: _keyed(st, k) for k in keys if (st := given.get(k)) is not None}
+        self._states = {k: self._carried(k, kept.get(k)) for k in keys}
         # states the plan alone changed (a host whose check was removed while stopped)
         self._changed_at_start = {
-            k: st for k, st in self._states.items() if k in given and given[k] is not st
+            k: st for k, st in self._states.items() if k in kept and kept[k] is not st
         }
         self._host_keys = _host_keys(plan)
         self._downtimes = {dt.id: dt for dt in downtimes if dt.key in self._states}
@@ -141,6 +143,8 @@ class Engine:
         for start in range(0, len(keys), chunk):
             for key in keys[start : start + chunk]:
                 kept = old.get(key)
+                if kept is not None:
+                    kept = _keyed(kept, key)
                 st = states[key] = carried(key, kept, plan)
                 if kept is not None and kept is not st:
                     changed[key] = st
@@ -441,6 +445,15 @@ def _initial(key: CheckKey, plan: Plan) -> CheckState:
     if key.service is None and plan.hosts[key.host].check is None:
         return CheckState(key, checked=True, output=ASSUMED_UP)
     return CheckState(key)
+
+
+def _keyed(state: CheckState, key: CheckKey) -> CheckState:
+    """The state with the plan's own key object: a state read back from the store, or kept
+    over a reload, brings an equal key of its own (and the host and service names in it),
+    which it would hold for the whole run next to the plan's."""
+    if state.key is key:
+        return state
+    return _evolve(state, {"key": key})
 
 
 def _host_keys(plan: Plan) -> dict[str, CheckKey]:

@@ -51,8 +51,8 @@ def test_check_specs_keep_argv_options_and_timeouts(built) -> None:  # type: ign
     assert disk.timeout == 30.0 and disk.timeout_state == 2 and disk.exit_code_state == 3
     web = built.plan.services[CheckKey("www2", "website")].check
     assert web.type == "tcp" and web.timeout == 15.0  # defaults.timeout
-    given = {k: web.options[k] for k in ("host", "port", "warning", "critical")}
-    assert given == {"host": "$HOSTADDRESS$", "port": 8080, "warning": "2", "critical": "5"}
+    # what the config chose; the probe's defaults (host: $HOSTADDRESS$, ...) apply when it runs
+    assert web.options == {"port": 8080, "warning": "2", "critical": "5"}
 
 
 def test_hosts_parents_checks_and_notify_on(built) -> None:  # type: ignore[no-untyped-def]
@@ -126,3 +126,11 @@ def test_probe_workers_setting(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(cfg)
     assert [(p.line, p.path) for p in err.value.problems] == [(2, "settings.probe_workers")]
+
+
+def test_equal_tag_lists_are_one_object(built) -> None:  # type: ignore[no-untyped-def]
+    """www1 and www2 are tagged [web, linux] in two places of the file: one tuple for both,
+    as a list that thousands of hosts repeat is held once."""
+    www1, www2 = built.plan.hosts["www1"], built.plan.hosts["www2"]
+    assert www1.tags == ("web", "linux") and www1.tags is www2.tags
+    assert built.plan.hosts["printer"].tags == ("printer",)

@@ -116,6 +116,40 @@ def test_expand_options_without_macros_keeps_the_same_objects() -> None:
     assert got is not one and got["status"] is one["status"] and one["url"] == "http://$HOSTNAME$/"
 
 
+def test_defaults_sit_behind_the_options_with_macros_expanded() -> None:
+    """What a probe gets: its defaults under the check's own options, macros expanded in both.
+    Only what changed is the check's own (its host's address is the very string); the rest is
+    the plan's object, shared."""
+    from augenmass.runner.macros import with_defaults
+
+    address = "".join(["10.0.0.", "5"])  # its own object, as a config's text is
+    macros = {"HOSTADDRESS": address, "HOSTNAME": "web1"}
+    defaults = {"host": "$HOSTADDRESS$", "port": 80, "verify": True}
+    own = {"url": "http://10.0.0.5/", "port": 8080, "headers": {"X": "y"}}
+    got = with_defaults(own, defaults, macros, [])
+    assert dict(got) == {**own, "host": "10.0.0.5", "verify": True}
+    assert len(got) == 5 and list(got) == ["url", "port", "headers", "host", "verify"]
+    assert got["host"] is address and got["headers"] is own["headers"] and got["port"] == 8080
+    assert "nope" not in got and got.get("nope", 1) == 1
+    with pytest.raises(KeyError):
+        got["nope"]
+    assert with_defaults(own, {"port": 80}, macros, []) is own  # nothing added, nothing new
+    # a macro in the check's own options: that value is replaced, the others stay shared
+    spec = {"host": "$HOSTADDRESS$", "url": "http://$HOSTNAME$/x", "headers": {"X": "y"}}
+    unknown: list[str] = []
+    got = with_defaults(spec, {"host": "$NOPE$", "port": "$NOPE$"}, macros, unknown)
+    assert dict(got) == {
+        "host": "10.0.0.5",
+        "url": "http://web1/x",
+        "headers": {"X": "y"},
+        "port": "",
+    }
+    assert list(got) == ["host", "url", "headers", "port"] and len(got) == 4
+    assert got["headers"] is spec["headers"] and unknown == ["NOPE"]
+    many = {f"o{i}": f"$HOSTNAME$-{i}" for i in range(8)}
+    assert with_defaults(many, {}, macros, []) == {f"o{i}": f"web1-{i}" for i in range(8)}
+
+
 # Names that collide with built-ins, with each other and with ARGn, upper and lower case.
 _VAR_NAMES = st.sampled_from(
     ["os", "port", "HOSTNAME", "SERVICEDESC", "ARG1", "arg2", "hostaddress", "x", "Port"]

@@ -379,6 +379,30 @@ async def test_a_changed_spec_is_not_served_from_the_expansion_cache() -> None:
     assert (first.output, again.output) == ("on", "now")  # no HOSTNAME macro: empty
 
 
+async def test_the_servers_jobs_keep_their_expansion_until_the_spec_changes() -> None:
+    """Jobs as the server builds them (macros from job_macros, the same objects every run):
+    the options are expanded once and the probe gets the same object each run; a reload's new
+    spec is expanded anew, with the same macros."""
+    from augenmass.core.plan import CheckSpec, HostPlan, ServicePlan
+    from augenmass.runner.macros import host_macros, job_macros
+
+    host = HostPlan("web1", address="127.0.0.9")
+    spec = CheckSpec("dummy", options={"output": "up on $HOSTADDRESS$"})
+    service = ServicePlan("web1", "up", spec)
+    macros = job_macros(host_macros(host), service, spec)
+    key = CheckKey("web1", "up")
+    runner = Runner([])
+    first, notes = runner._options(CheckJob(key, spec, macros))
+    again, _ = runner._options(CheckJob(key, spec, macros))
+    assert first is again and first["output"] == "up on 127.0.0.9" and notes == ()
+    assert (await runner.run(CheckJob(key, spec, macros))).output == "up on 127.0.0.9"
+    reloaded = CheckSpec("dummy", options={"output": "$SERVICEDESC$ on $NOPE$"})
+    changed, notes = runner._options(CheckJob(key, reloaded, macros))
+    assert changed["output"] == "up on " and notes and "$NOPE$" in notes[0]
+    result = await runner.run(CheckJob(key, reloaded, macros))
+    assert result.output.startswith("up on")
+
+
 async def test_checks_with_equal_expanded_options_share_one_copy() -> None:
     """One read-only view for equal options (after macros, value types included): what a
     check's options cost in memory is paid once for all the checks that agree."""

@@ -272,4 +272,5 @@ def _validated(
     validated, problems = validate(options_model, options, where)
     if validated is None or problems:  # a partial model must not hide a bad option
         return None, problems
-    return (validated, validated.model_dump(mode="json", exclude=_SPEC_EXCLUDE)), []
+    dumped = validated.model_dump(mode="json", exclude=_SPEC_EXCLUDE, exclude_defaults=True)
+    return (validated, dumped), []

@@ -14,7 +14,7 @@ from augenmass.core.pluginoutput import NO_OUTPUT, NO_OUTPUT_HOST, sanitize
 from augenmass.core.values import CheckJob, CheckResult, PerfDatum
 from augenmass.probes import ProbeSet
 from augenmass.probes.base import ProbeOutcome, options_key, reserve_options
-from augenmass.runner.macros import expand_argv, expand_options, unknown_note
+from augenmass.runner.macros import Macros, expand_argv, unknown_note, with_defaults
 from augenmass.runner.plugin import (
     PluginLocator,
     PluginOutcome,
@@ -51,6 +51,7 @@ class Runner:
         # A worker process has only the system clock: on any other, probes stay in this loop,
         # so a result does not depend on where the probe ran.
         self._offload = type(self.clock) is SystemClock
+        # Jobs with macros of another kind (tests, passed-in dicts):
         # id(macros) -> (spec, macros, options, notes). Every job has macros of its own (its
         # spec may be shared by an apply rule's checks), so their id alone keys it: a tuple of
         # two ids cost 90 bytes more per check. The objects are kept so an id cannot be reused
@@ -60,6 +61,7 @@ class Runner:
         # whose options come out the same (apply rules on a fixed target, dummy and local checks)
         # share one copy, and the probes' memos one entry, instead of one each
         self._shared: dict[int, MappingProxyType[str, Any]] = {}
+        self._expansions = 0  # made since the caches were last cleared
         self._reserved = 0
 
     async def run(self, job: CheckJob) -> CheckResult:
@@ -77,7 +79,7 @@ class Runner:
             status=outcome.status,
             output=outcome.output,
             long_output=outcome.long_output,
-            perfdata=tuple(p for p in outcome.perfdata if isinstance(p, PerfDatum)),
+            perfdata=_perfdata(outcome.perfdata),
             started_at=started,
             duration=max(0.0, self.clock.monotonic() - t0),
             truncated=outcome.truncated,
@@ -146,27 +148,36 @@ class Runner:
         """The job's probe options with macros expanded. A service's spec and macros are the
         same objects from run to run (until a reload), so the expansion is done once."""
         check, macros = job.check, job.macros
-        ident = id(macros)
-        hit = self._expanded.get(ident)
-        if hit is not None and hit[0] is check and hit[1] is macros:
-            return hit[2], hit[3]
+        # the server's jobs: the expansion is kept on their macros
+        own = macros if isinstance(macros, Macros) else None
+        if own is not None:
+            if own.expanded_for is check:
+                return own.expanded, own.notes
+        else:
+            hit = self._expanded.get(id(macros))
+            if hit is not None and hit[0] is check and hit[1] is macros:
+                return hit[2], hit[3]
         # an unknown type fails here, in the server, with its text
         probe = self.probes.get(check.type)
         unknown: list[str] = []
-        merged = check.options
-        if not probe.defaults.keys() <= merged.keys():
-            merged = {**probe.defaults, **merged}
-        options = expand_options(merged, macros, unknown)
+        options = with_defaults(check.options, probe.defaults, macros, unknown)
         notes: tuple[str, ...] = (unknown_note(unknown),) if unknown else ()
-        if len(self._expanded) >= EXPANDED_MAX:
-            self._expanded.clear()  # after reloads: drop entries of specs that are gone
+        self._expansions += 1
+        if self._expansions >= EXPANDED_MAX:
+            # after reloads: drop what specs that are gone left
+            self._expanded.clear()
             self._shared.clear()
-        self._expanded[ident] = (check, macros, self._share(options), notes)
-        if len(self._expanded) > self._reserved:
+            self._expansions = 0
+        view = self._share(options)
+        if own is not None:
+            own.expanded_for, own.expanded, own.notes = check, view, notes
+        else:
+            self._expanded[id(macros)] = (check, macros, view, notes)
+        if self._expansions > self._reserved:
             # the probes' memos sized for the checks this runner runs (room, not memory)
-            self._reserved = 2 * len(self._expanded)
+            self._reserved = 2 * self._expansions
             reserve_options(self._reserved)
-        return self._expanded[ident][2], notes
+        return view, notes
 
     def _share(self, options: Mapping[str, Any]) -> MappingProxyType[str, Any]:
         """The view of options equal to these (value types included) already in use, else a
@@ -211,6 +222,14 @@ class Runner:
             )
         except WorkerGone as exc:
             return ProbeOutcome(UNKNOWN, f"{exc}; it is restarted")
+
+
+def _perfdata(items: Sequence[object]) -> tuple[PerfDatum, ...]:
+    """The outcome's perfdata as the result's: the probe's own tuple when it holds nothing else
+    (every check keeps its last result: a copy of it was 60 bytes each)."""
+    if type(items) is tuple and all(type(p) is PerfDatum for p in items):
+        return items
+    return tuple(p for p in items if isinstance(p, PerfDatum))
 
 
 def _with_notes(outcome: PluginOutcome, notes: tuple[str, ...]) -> PluginOutcome:

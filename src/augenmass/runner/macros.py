@@ -22,6 +22,7 @@ from typing import Any
 from augenmass.core.plan import CheckSpec, HostPlan, ServicePlan
 
 _MACRO = re.compile(r"\$([A-Za-z0-9_.:-]*)\$")
+_WHOLE = re.compile(r"\$([A-Za-z0-9_.:-]+)\$")
 
 
 def build_macros(host: HostPlan, service: ServicePlan | None, check: CheckSpec) -> dict[str, str]:
@@ -87,10 +88,16 @@ def job_macros(
     return Macros(host_part, name, display, extra or None)
 
 
+_NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
+
+
 class Macros(Mapping[str, str]):
     """A check's macros: its own few values in front of its host's shared ones."""
 
-    __slots__ = ("_base", "_display", "_extra", "_service")
+    # `expanded_*`: this check's probe options with these macros expanded, kept here by the
+    # runner (its spec is the same object from run to run until a reload, as are these macros):
+    # a cache entry per check in the runner cost 150 bytes more.
+    __slots__ = ("_base", "_display", "_extra", "_service", "expanded_for", "expanded", "notes")
 
     def __init__(
         self,
@@ -103,6 +110,9 @@ class Macros(Mapping[str, str]):
         self._service = service
         self._display = display
         self._extra = extra
+        self.expanded_for: object = None
+        self.expanded: Mapping[str, Any] = _NO_OPTIONS
+        self.notes: tuple[str, ...] = ()
 
     def get(self, name: str, default: Any = None) -> Any:
         if self._extra is not None:
@@ -140,6 +150,71 @@ class Macros(Mapping[str, str]):
         return f"Macros({dict(self)!r})"
 
 
+class Layered(Mapping[str, Any]):
+    """A check's options as the probe gets them: a few values of its own (macros expanded,
+    the probe's defaults the spec does not set) in front of the spec's options, which stay the
+    plan's shared object. Nearly every http and tcp check's own is just its host's address: a
+    full copy of its options for that was 400-800 bytes a check."""
+
+    __slots__ = ("_base", "_keys", "_len", "_values")
+
+    def __init__(self, base: Mapping[str, Any], front: Mapping[str, Any]) -> None:
+        self._base = base
+        self._keys = _shared_keys(tuple(front))
+        self._values = tuple(front.values())
+        self._len = len(base) + sum(1 for k in front if k not in base)
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._keys:
+            return self._values[self._keys.index(name)]
+        return self._base[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._base
+        base = self._base
+        yield from (k for k in self._keys if k not in base)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __repr__(self) -> str:
+        return f"Layered({dict(self)!r})"
+
+
+LAYERED_MAX = 4  # more values of its own than this: a plain dict is as small
+
+
+_KEY_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _shared_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    # one tuple for each set of names a check has of its own (a handful: "host", mostly)
+    return _KEY_TUPLES.setdefault(keys, keys) if len(_KEY_TUPLES) < 1024 else keys
+
+
+def with_defaults(
+    options: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    macros: Mapping[str, str],
+    unknown: list[str],
+) -> Mapping[str, Any]:
+    """`options` over the `defaults` they do not set, macros expanded in both: the options
+    object itself when nothing changes, else what changed in front of it (Layered)."""
+    own: dict[str, Any] = {}
+    for key, value in options.items():
+        new = _expand_value(value, macros, unknown)
+        if new is not value:
+            own[key] = new
+    for key, value in defaults.items():
+        if key not in options:
+            own[key] = _expand_value(value, macros, unknown)
+    if not own:
+        return options
+    if len(own) > LAYERED_MAX:
+        return {**options, **own}
+    return Layered(options, own)
+
+
 def _args(raw: Any) -> list[str]:
     if raw is None:
         return []
@@ -154,6 +229,13 @@ def expand_text(text: str, macros: Mapping[str, str], unknown: list[str]) -> str
     """Substitute macros in one string; names without a value are appended to `unknown`."""
     if "$" not in text:
         return text
+    whole = _WHOLE.fullmatch(text)
+    if whole is not None:
+        # "$HOSTADDRESS$", every http and tcp check's default host: the value itself, the
+        # host's one string, not a copy per check
+        found = macros.get(whole.group(1))
+        if found is not None:
+            return found
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)

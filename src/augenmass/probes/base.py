@@ -142,6 +142,13 @@ def _freeze(value: Any) -> Hashable:
     raise TypeError(f"cannot freeze {type(value).__name__}")
 
 
+def _same(held: object, key: Hashable) -> bool:
+    """Whether a memo entry (a view of options, or an options key) is for the content `key`."""
+    if isinstance(held, MappingProxyType):
+        return options_key(held) == key
+    return held == key
+
+
 class OptionsMemo(Generic[T]):
     """What a probe derives from one options content (validated model, ranges, request bytes),
     kept for the next run with equal options.
@@ -162,7 +169,10 @@ class OptionsMemo(Generic[T]):
         self.max_size = max(self.size, max_size)
         _MEMOS.add(self)
         self.builds = 0  # entries made (misses): how a test sees that the memo keeps hitting
-        self._entries: dict[Hashable, T] = {}
+        # Keyed by the hash of the content; the entry holds what tells equal contents apart:
+        # the read-only view itself when the runner gave one (a copy of the key as big as the
+        # options, per check, was 600 bytes of each http check's memory), else the key.
+        self._entries: dict[int, tuple[Hashable, T]] = {}
         # hashes of the keys evicted lately (up to max_size of them, a few dozen bytes each: as
         # many as there can be checks): a miss on one means the memo is too small for the checks
         # in use, however many more there are than entries
@@ -180,11 +190,13 @@ class OptionsMemo(Generic[T]):
         key = options_key(options)
         if key is None:
             return build()
-        entries = self._entries
-        try:
-            value = entries[key]
-        except KeyError:
-            value = self._add(key, build)
+        digest = hash(key)
+        found = self._entries.get(digest)
+        if found is not None and _same(found[0], key):
+            value = found[1]
+        else:
+            # a miss, or another content with the same hash (rare): that one is replaced
+            value = self._add(digest, options if view else key, build)
         if view:
             views = self._views
             if len(views) >= self.size:
@@ -192,22 +204,20 @@ class OptionsMemo(Generic[T]):
             views[id(options)] = (options, value)  # type: ignore[assignment]
         return value
 
-    def _add(self, key: Hashable, build: Callable[[], T]) -> T:
+    def _add(self, digest: int, held: Hashable, build: Callable[[], T]) -> T:
         value = build()
         self.builds += 1
         entries, gone = self._entries, self._gone
-        if gone:
-            came_back = hash(key)
-            if came_back in gone:
-                del gone[came_back]
-                self.size = min(self.max_size, self.size + 1)  # room for it: no eviction
-        if len(entries) >= self.size:
+        if gone and digest in gone:
+            del gone[digest]
+            self.size = min(self.max_size, self.size + 1)  # room for it: no eviction
+        if digest not in entries and len(entries) >= self.size:
             oldest = next(iter(entries))
             del entries[oldest]
             if len(gone) >= self.max_size:
                 del gone[next(iter(gone))]
-            gone[hash(oldest)] = None
-        entries[key] = value
+            gone[oldest] = None
+        entries[digest] = (held, value)
         return value
 
     def reserve(self, contents: int) -> None:

@@ -95,3 +95,21 @@ def test_thousands_of_distinct_http_checks_keep_hitting(monkeypatch: pytest.Monk
 
     assert uvloop.run(rounds()) == [RUNNER_CHECKS, 0]
     assert memo.size >= RUNNER_CHECKS and len(memo) == RUNNER_CHECKS
+
+
+def test_equal_contents_share_an_entry_and_a_hash_collision_never_mixes_them() -> None:
+    """Entries are found by the hash of the content and then compared: a view given by the
+    runner and a plain dict (a probe worker's) with equal content share one build; two contents
+    with the same hash (in CPython hash(-1) == hash(-2)) each get their own value."""
+    memo: OptionsMemo[str] = OptionsMemo(size=16)
+    a = {"url": "http://127.0.0.1/", "port": -1}
+    b = {"url": "http://127.0.0.1/", "port": -2}
+    assert hash(tuple(a.values())) == hash(tuple(b.values()))  # the premise
+    assert memo.get(MappingProxyType(a), lambda: "a") == "a"
+    assert memo.get(dict(a), lambda: "rebuilt") == "a"  # equal content, a plain dict
+    assert memo.get(MappingProxyType(b), lambda: "b") == "b"
+    assert memo.get(dict(b), lambda: "rebuilt b") == "b"
+    assert memo.get(dict(a), lambda: "a again") == "a again"  # never b's
+    assert memo.get({"port": 1}, lambda: "one") == "one"
+    assert memo.get({"port": True}, lambda: "true") == "true"  # equal to 1, not the same option
+    assert memo.builds == 5

@@ -202,3 +202,15 @@ def test_the_kept_clean_texts_stay_bounded() -> None:
     key = CheckKey("h" * 2000, "s")
     assert codec.key_cols(key) == ("h" * 1024, "s")
     assert key not in codec._KEY_COLS
+
+
+def test_key_columns_are_the_ones_a_store_read_back() -> None:
+    """A store keeps (host, service) tuples read back at its start; the columns of a check's
+    key are those very tuples, not an equal copy per check."""
+    from augenmass.store import codec
+
+    kept = ("".join(["db", "42"]), "".join(["back", "up"]))
+    codec.adopt_cols([kept])
+    assert codec.key_cols(CheckKey("db42", "backup")) is kept
+    assert codec.key_cols(CheckKey("db42", "backup")) is kept  # and from the cache after
+    assert codec.key_cols(CheckKey("db42")) == ("db42", "")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from augenmass.core.plan import Retention
 from augenmass.core.values import CheckKey, CheckResult, PerfDatum
-from augenmass.store import Store, WriteBatch
+from augenmass.store import Store, WriteBatch, perf
 from augenmass.store import schema as t
 
 from .conftest import Db
@@ -134,3 +134,30 @@ async def test_the_stale_series_scan_is_bounded_and_wraps_around(db: Db) -> None
         assert sorted(seen) == sorted(k.host for k in keys) and after == 0
     finally:
         await store.close()
+
+
+def test_the_series_cache_finds_each_id_after_labels_come_and_go() -> None:
+    """The write path's cache of series ids (per check: its labels and their ids side by side):
+    ids stay with their labels when one in the middle goes, and the counts follow."""
+    ids = perf.SeriesIds()
+    for n, label in enumerate(("a", "b", "c"), 1):
+        ids.add(("web1", "http", label), n)
+    ids.add(("web2", "http", "a"), 10)
+    ids.add(("web2", "http", "b"), 11)
+    ids.add(("web2", "http", "c"), 12)
+    assert (len(ids), ids.count(("web1", "http")), ids.get(("web1", "http", "c"))) == (6, 3, 3)
+    assert ids.missing({("web1", "http", "a"), ("web1", "http", "d"), ("db", "", "a")}) == {
+        ("web1", "http", "d"),
+        ("db", "", "a"),
+    }
+    ids.discard(("web1", "http", "b"))
+    ids.discard(("web1", "http", "nope"))
+    assert [ids.get(("web1", "http", x)) for x in "abc"] == [1, None, 3]
+    assert [ids.get(("web2", "http", x)) for x in "abc"] == [10, 11, 12]  # untouched
+    ids.add(("web1", "http", "b"), 7)
+    ids.add(("web1", "http", "a"), 8)  # a new id for a known label replaces it
+    assert [ids.get(("web1", "http", x)) for x in "abc"] == [8, 7, 3] and len(ids) == 6
+    for label in "abc":
+        ids.discard(("web1", "http", label))
+    assert ids.count(("web1", "http")) == 0 and len(ids) == 3
+    assert ids.get(("web1", "http", "a")) is None and ("web1", "http", "a") not in ids

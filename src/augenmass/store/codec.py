@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from math import isfinite
 from typing import Any
 
@@ -211,10 +212,24 @@ _KEY_COLS: dict[CheckKey, tuple[str, str]] = {}
 _LABELS: dict[str, str] = {}
 
 
+# (host, service) tuples a store read back at its start and keeps (its sequence numbers, its
+# series): key_cols hands out these, not an equal copy each. Taken out as they are handed out.
+_PRIMED: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def adopt_cols(cols: Iterable[tuple[str, str]]) -> None:
+    for c in cols:
+        if len(_PRIMED) >= _CLEANED_MAX:
+            break
+        _PRIMED[c] = c
+
+
 def key_cols(key: CheckKey) -> tuple[str, str]:
     cols = _KEY_COLS.get(key)
     if cols is None:
         cols = (clean_text(key.host, 1024), clean_text(key.service or "", 1024))
+        if _PRIMED:
+            cols = _PRIMED.pop(cols, cols)
         if len(key.host) + len(key.service or "") <= _KEPT_CHARS:
             if len(_KEY_COLS) >= _CLEANED_MAX:
                 _KEY_COLS.clear()

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,11 +83,11 @@ class Capped:
 
 
 def cap_series(
-    rows: list[PointRow], missing: set[SeriesKey], counts: dict[CheckCols, int], cap: int
+    rows: list[PointRow], missing: set[SeriesKey], count: Callable[[CheckCols], int], cap: int
 ) -> Capped:
     """Allow each check at most `cap` series: new labels beyond it lose their values.
 
-    `counts` holds the series each check has now. The labels that came first (in result and
+    `count` tells the series a check has now. The labels that came first (in result and
     perfdata order) win, so the same plugin output keeps the same series."""
     room: dict[CheckCols, int] = {}
     allowed: set[SeriesKey] = set()
@@ -95,7 +96,7 @@ def cap_series(
         if sk not in missing or sk in allowed or sk in refused:
             continue
         check = (sk[0], sk[1])
-        left = room.get(check, cap - counts.get(check, 0))
+        left = room.get(check, cap - count(check))
         if left > 0:
             allowed.add(sk)
         else:
@@ -110,18 +111,95 @@ def cap_series(
     return Capped(kept, allowed, labels, len(rows) - len(kept))
 
 
-def series_counts(series: Iterable[SeriesKey]) -> dict[CheckCols, int]:
-    counts: dict[CheckCols, int] = {}
-    for h, s, _ in series:
-        counts[(h, s)] = counts.get((h, s), 0) + 1
-    return counts
+_NO_SERIES: tuple[tuple[str, ...], array[int]] = ((), array("q"))
+_LABEL_SETS: dict[tuple[str, ...], tuple[str, ...]] = {}
+_LABEL_SETS_MAX = 1 << 14
 
 
-async def load_series(conn: AsyncConnection) -> dict[SeriesKey, int]:
+def _label_set(labels: tuple[str, ...]) -> tuple[str, ...]:
+    """One tuple for each set of labels: every http check has the same few, and so on."""
+    found = _LABEL_SETS.get(labels)
+    if found is not None:
+        return found
+    if len(_LABEL_SETS) < _LABEL_SETS_MAX:
+        _LABEL_SETS[labels] = labels
+    return labels
+
+
+class SeriesIds:
+    """The id of every series, by check and then label: what the write path looks up instead
+    of a SELECT per point. Per check its labels (one tuple shared by all checks with the same
+    ones) and their ids side by side in an array: at 5,000 checks a (host, service, label) key
+    per series and a count per check took 2.5 MB, a dict of labels per check still 1.5 MB."""
+
+    __slots__ = ("_checks", "_len")
+
+    def __init__(self) -> None:
+        self._checks: dict[CheckCols, tuple[tuple[str, ...], array[int]]] = {}
+        self._len = 0
+
+    def get(self, key: SeriesKey) -> int | None:
+        labels, ids = self._checks.get((key[0], key[1]), _NO_SERIES)
+        if key[2] in labels:
+            return ids[labels.index(key[2])]
+        return None
+
+    def __contains__(self, key: SeriesKey) -> bool:
+        return key[2] in self._checks.get((key[0], key[1]), _NO_SERIES)[0]
+
+    def __len__(self) -> int:
+        return self._len
+
+    def count(self, check: CheckCols) -> int:
+        """The series `check` has."""
+        return len(self._checks.get(check, _NO_SERIES)[0])
+
+    def missing(self, keys: Iterable[SeriesKey]) -> set[SeriesKey]:
+        return {k for k in keys if k not in self}
+
+    def add(self, key: SeriesKey, sid: int, check: CheckCols | None = None) -> None:
+        """`check`: the (host, service) tuple to keep as the key, if the caller has one that
+        lives anyway (the store's sequence numbers are kept under it too)."""
+        cols = (key[0], key[1])
+        labels, ids = self._checks.get(cols, _NO_SERIES)
+        if key[2] in labels:
+            ids[labels.index(key[2])] = sid
+            return
+        if not labels:
+            ids = array("q")
+            cols = cols if check is None else check
+        ids.append(sid)
+        self._checks[cols] = (_label_set((*labels, key[2])), ids)
+        self._len += 1
+
+    def discard(self, key: SeriesKey) -> None:
+        cols = (key[0], key[1])
+        labels, ids = self._checks.get(cols, _NO_SERIES)
+        if key[2] not in labels:
+            return
+        at = labels.index(key[2])
+        self._len -= 1
+        if len(labels) == 1:
+            del self._checks[cols]
+            return
+        del ids[at]
+        self._checks[cols] = (_label_set(labels[:at] + labels[at + 1 :]), ids)
+
+
+async def load_series(
+    conn: AsyncConnection, checks: Mapping[CheckCols, CheckCols] | None = None
+) -> SeriesIds:
+    """Every series' id. `checks`: the (host, service) tuples the caller keeps anyway, found by
+    an equal one (so a check's series share its key, not a copy each)."""
     rows = await conn.execute(
         sa.select(t.series.c.id, t.series.c.host, t.series.c.service, t.series.c.label)
     )
-    return {_series_key(r.host, r.service, r.label): r.id for r in rows}
+    ids = SeriesIds()
+    checks = checks or {}
+    for r in rows:
+        key = _series_key(r.host, r.service, r.label)
+        ids.add(key, r.id, checks.get((key[0], key[1])))
+    return ids
 
 
 def _series_key(host: str, service: str, label: str) -> SeriesKey:
@@ -161,13 +239,13 @@ async def insert_points(
     conn: AsyncConnection,
     bulk: Bulk,
     rows: Sequence[PointRow],
-    ids: dict[SeriesKey, int],
+    id_of: Callable[[SeriesKey], int],
 ) -> None:
     """`bulk`: INSERT INTO point … ON CONFLICT DO NOTHING (a point is written once)."""
     if bulk.order == ("series_id", "ts", "value"):  # positional: tuples as they are
-        await execute_tuples(conn, bulk, [(ids[sk], ts, v) for sk, _, ts, v in rows])
+        await execute_tuples(conn, bulk, [(id_of(sk), ts, v) for sk, _, ts, v in rows])
         return
-    params = [{"series_id": ids[sk], "ts": ts, "value": v} for sk, _, ts, v in rows]
+    params = [{"series_id": id_of(sk), "ts": ts, "value": v} for sk, _, ts, v in rows]
     await execute_bulk(conn, bulk, params)
 
 

@@ -79,8 +79,7 @@ class Store:
         self._lock = asyncio.Lock()
         # One writer at a time on SQLite: the outbox shares this lock with the result writer.
         self.write_lock = self._lock
-        self._series: dict[perf.SeriesKey, int] = {}
-        self._series_per_check: dict[perf.CheckCols, int] = {}
+        self._series = perf.SeriesIds()
         self._series_cap = max(1, max_series_per_check)
         self._series_cursor = 0  # where the next look for stale series goes on
         self._capped: set[perf.CheckCols] = set()  # checks warned about since the cap was set
@@ -126,13 +125,14 @@ class Store:
         async with self._engine.begin() as conn:
             # a smaller ring than last time: drop the slots beyond it
             await conn.execute(sa.delete(t.result).where(t.result.c.slot >= self._ring))
-            self._series = await perf.load_series(conn)
-            self._series_per_check = perf.series_counts(self._series)
             self._five_upto = await perf.get_mark(conn, perf.FIVE_MARK)
             r = t.result.c
             q = sa.select(r.host, r.service, sa.func.max(r.seq).label("seq"))
             for row in await conn.execute(q.group_by(r.host, r.service)):
                 self._seq[(sys.intern(row.host), sys.intern(row.service))] = int(row.seq)
+            # a check's series are kept under the same (host, service) tuple as its sequence
+            self._series = await perf.load_series(conn, {k: k for k in self._seq})
+            codec.adopt_cols(self._seq)
             # only acknowledged states matter for the sidecar: don't decode all of them
             acked = sa.select(t.check_state.c.data).where(t.check_state.c.acknowledged)
             for row in await conn.execute(acked):
@@ -224,10 +224,11 @@ class Store:
                 await self.fence.check(conn)
                 new_series, new_seq, capped = await self._write_in(conn, batch, rows)
             # Caches follow the database only once the transaction is committed.
-            self._series.update(new_series)
-            for h, s, _ in new_series:
-                self._series_per_check[(h, s)] = self._series_per_check.get((h, s), 0) + 1
             self._seq.update(new_seq)
+            if new_series:
+                same = {k: k for k in new_seq}  # a new check's series under its seq's key
+                for sk, sid in new_series.items():
+                    self._series.add(sk, sid, same.get((sk[0], sk[1])))
             if capped is not None:
                 self._count_dropped(capped)
             if self._handling_changed(batch):
@@ -314,16 +315,22 @@ class Store:
     async def _write_points(
         self, conn: AsyncConnection, rows: list[perf.PointRow], keys: set[perf.SeriesKey]
     ) -> tuple[dict[perf.SeriesKey, int], perf.Capped | None]:
-        missing = keys - self._series.keys()
+        missing = self._series.missing(keys)
         capped = None
         if missing:
-            capped = perf.cap_series(rows, missing, self._series_per_check, self._series_cap)
+            capped = perf.cap_series(rows, missing, self._series.count, self._series_cap)
             rows, missing = capped.rows, capped.missing
             if not capped.dropped_points:
                 capped = None
         new = await perf.ensure_series(conn, self._dialect, rows, missing) if missing else {}
-        ids = self._series if not new else {**self._series, **new}
-        await perf.insert_points(conn, self._bulk_write(t.point, keep_old=True), rows, ids)
+        known = self._series.get
+
+        def id_of(sk: perf.SeriesKey) -> int:
+            # new series join the cache once the transaction is committed (write())
+            sid = known(sk)
+            return new[sk] if sid is None else sid
+
+        await perf.insert_points(conn, self._bulk_write(t.point, keep_old=True), rows, id_of)
         if self._five_upto is not None and rows:
             # Points the 5-minute roll-up has passed (a late passive result) would otherwise
             # never reach the 5-minute and hourly buckets: mark them for a recompute.
@@ -393,13 +400,7 @@ class Store:
             self._series_cursor = cursor
             self._five_upto = report.five_minute_upto
             for sk in gone:
-                self._series.pop(sk, None)
-                check = (sk[0], sk[1])
-                left = self._series_per_check.get(check, 1) - 1
-                if left > 0:
-                    self._series_per_check[check] = left
-                else:
-                    self._series_per_check.pop(check, None)
+                self._series.discard(sk)
             return replace(report, pruned_series=len(gone))
 
     async def prune_logs(

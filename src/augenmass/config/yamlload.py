@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from sys import intern
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,12 @@ def _float(text: str) -> float:
     if lowered == ".nan":
         return float("nan")
     return sign * float(lowered)
+
+
+# Plain texts up to this long are one object however often a config repeats them (a check's
+# `type: http`, a var's `owner: team-web`, an expected `ok`): thousands of copies otherwise,
+# each kept by the plan for the whole run.
+SHARED_MAX = 24
 
 
 def _plain(text: str) -> Any:
@@ -328,7 +335,8 @@ class _Builder:
                     self._count(event)
                 text = event.value
                 if text and text[0] not in _MAYBE_NOT_TEXT:
-                    result[key] = text  # _plain's first case, without the call: names, URLs
+                    # _plain's first case, without the call: names, URLs; short ones shared
+                    result[key] = intern(text) if len(text) <= SHARED_MAX else text
                 else:
                     result[key] = _plain(text) if event.implicit[0] else text
                 continue
@@ -385,7 +393,7 @@ class _Builder:
                     self._count(event)
                 text = event.value
                 if text and text[0] not in _MAYBE_NOT_TEXT:
-                    result.append(text)
+                    result.append(intern(text) if len(text) <= SHARED_MAX else text)
                 else:
                     result.append(_plain(text) if event.implicit[0] else text)
                 continue

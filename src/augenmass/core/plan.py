@@ -26,6 +26,22 @@ DEFAULT_ZONE = "default"  # the cluster zone of hosts without `zone:`
 _NO_VARS: Mapping[str, str] = MappingProxyType({})
 
 
+_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
+_TUPLES_MAX = 1 << 16
+
+
+def _shared_tuple(value: tuple[str, ...]) -> tuple[str, ...]:
+    """One tuple for each list of tags or groups: a few dozen lists repeat across thousands of
+    hosts and services. Bounded (a config of all-distinct lists shares none beyond it); the
+    entries of a config reloaded away stay until then, a tuple each."""
+    found = _TUPLES.get(value)
+    if found is not None:
+        return found
+    if len(_TUPLES) < _TUPLES_MAX:
+        _TUPLES[value] = value
+    return value
+
+
 def _intern(obj: object, *names: str) -> None:
     """Names, tags and groups repeat across thousands of hosts and services (and reappear in
     every key, state and stored series): one string object each instead of one per mention.
@@ -42,7 +58,7 @@ def _intern(obj: object, *names: str) -> None:
                 interned = tuple(map(intern, value))
             except TypeError:  # not all of them text (only str itself is interned)
                 continue
-            setattr(obj, name, interned)
+            setattr(obj, name, _shared_tuple(interned))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from sys import intern
 from dataclasses import dataclass, field
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 import yaml

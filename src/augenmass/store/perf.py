@@ -52,6 +52,7 @@ def insert_for(dialect: str) -> Any:
 
 PointRow = tuple[SeriesKey, str, float, float]  # series key, uom, ts, value
 CheckCols = tuple[str, str]  # host, service ('' for a host)
+IN_SIZES = (8, 32, 128, 300)  # the lengths of the IN lists that look up new series' ids
 SERIES_SCAN = 2000  # series looked at per call for being stale (bounded work)
 
 
@@ -227,6 +228,10 @@ async def ensure_series(
     wanted = list(missing)
     for i in range(0, len(wanted), 300):  # keep the IN list within bind-parameter limits
         chunk = wanted[i : i + 300]
+        # Padded to one of a few lengths (the last key repeated): every length is a statement
+        # of its own, and the driver keeps each one prepared; a 300-tuple IN is a big program.
+        size = next(n for n in IN_SIZES if n >= len(chunk))
+        chunk += [chunk[-1]] * (size - len(chunk))
         q = sa.select(t.series.c.id, t.series.c.host, t.series.c.service, t.series.c.label).where(
             sa.tuple_(t.series.c.host, t.series.c.service, t.series.c.label).in_(chunk)
         )

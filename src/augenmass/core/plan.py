@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from augenmass.core.values import CheckKey
+from augenmass.core.values import CheckKey, shared_tuple
 
 SERVICE_NOTIFY_ON = frozenset(
     {"warning", "critical", "unknown", "recovery", "flapping", "downtime"}
@@ -24,22 +24,6 @@ DEFAULT_ZONE = "default"  # the cluster zone of hosts without `zone:`
 
 # The vars of the many hosts and services that have none: one shared, read-only empty mapping.
 _NO_VARS: Mapping[str, str] = MappingProxyType({})
-
-
-_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
-_TUPLES_MAX = 1 << 16
-
-
-def _shared_tuple(value: tuple[str, ...]) -> tuple[str, ...]:
-    """One tuple for each list of tags or groups: a few dozen lists repeat across thousands of
-    hosts and services. Bounded (a config of all-distinct lists shares none beyond it); the
-    entries of a config reloaded away stay until then, a tuple each."""
-    found = _TUPLES.get(value)
-    if found is not None:
-        return found
-    if len(_TUPLES) < _TUPLES_MAX:
-        _TUPLES[value] = value
-    return value
 
 
 def _intern(obj: object, *names: str) -> None:
@@ -58,7 +42,7 @@ def _intern(obj: object, *names: str) -> None:
                 interned = tuple(map(intern, value))
             except TypeError:  # not all of them text (only str itself is interned)
                 continue
-            setattr(obj, name, _shared_tuple(interned))
+            setattr(obj, name, shared_tuple(interned))
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,6 +96,22 @@ def shared_text(text: str) -> str:
     return sys.intern(text) if len(text) <= SHARED_TEXT_MAX else text
 
 
+_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
+SHARED_TUPLES_MAX = 1 << 16
+
+
+def shared_tuple(value: tuple[str, ...]) -> tuple[str, ...]:
+    """One object for all equal tuples of names (tag and group lists, a check's perfdata
+    labels): a few dozen repeat across thousands of hosts and services. Bounded: past the
+    bound a new one is its own (a config of all-distinct lists shares none beyond it)."""
+    found = _TUPLES.get(value)
+    if found is not None:
+        return found
+    if len(_TUPLES) < SHARED_TUPLES_MAX:
+        _TUPLES[value] = value
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class PerfDatum:
     """One performance-data item: 'label'=value[uom];warn;crit;min;max."""

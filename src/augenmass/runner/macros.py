@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from augenmass.core.plan import CheckSpec, HostPlan, ServicePlan
+from augenmass.core.values import shared_tuple
 
 _MACRO = re.compile(r"\$([A-Za-z0-9_.:-]*)\$")
 _WHOLE = re.compile(r"\$([A-Za-z0-9_.:-]+)\$")
@@ -160,7 +161,7 @@ class Layered(Mapping[str, Any]):
 
     def __init__(self, base: Mapping[str, Any], front: Mapping[str, Any]) -> None:
         self._base = base
-        self._keys = _shared_keys(tuple(front))
+        self._keys = shared_tuple(tuple(front))
         self._values = tuple(front.values())
         self._len = len(base) + sum(1 for k in front if k not in base)
 
@@ -182,14 +183,6 @@ class Layered(Mapping[str, Any]):
 
 
 LAYERED_MAX = 4  # more values of its own than this: a plain dict is as small
-
-
-_KEY_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
-
-
-def _shared_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
-    # one tuple for each set of names a check has of its own (a handful: "host", mostly)
-    return _KEY_TUPLES.setdefault(keys, keys) if len(_KEY_TUPLES) < 1024 else keys
 
 
 def with_defaults(

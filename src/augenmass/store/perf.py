@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from augenmass.core.plan import Retention
-from augenmass.core.values import CheckResult
+from augenmass.core.values import CheckResult, shared_tuple
 from augenmass.store import schema as t
 from augenmass.store.aio import AsyncConnection
 from augenmass.store.bulk import Bulk, execute_bulk, execute_tuples
@@ -113,18 +113,6 @@ def cap_series(
 
 
 _NO_SERIES: tuple[tuple[str, ...], array[int]] = ((), array("q"))
-_LABEL_SETS: dict[tuple[str, ...], tuple[str, ...]] = {}
-_LABEL_SETS_MAX = 1 << 14
-
-
-def _label_set(labels: tuple[str, ...]) -> tuple[str, ...]:
-    """One tuple for each set of labels: every http check has the same few, and so on."""
-    found = _LABEL_SETS.get(labels)
-    if found is not None:
-        return found
-    if len(_LABEL_SETS) < _LABEL_SETS_MAX:
-        _LABEL_SETS[labels] = labels
-    return labels
 
 
 class SeriesIds:
@@ -170,7 +158,7 @@ class SeriesIds:
             ids = array("q")
             cols = cols if check is None else check
         ids.append(sid)
-        self._checks[cols] = (_label_set((*labels, key[2])), ids)
+        self._checks[cols] = (shared_tuple((*labels, key[2])), ids)
         self._len += 1
 
     def discard(self, key: SeriesKey) -> None:
@@ -184,7 +172,7 @@ class SeriesIds:
             del self._checks[cols]
             return
         del ids[at]
-        self._checks[cols] = (_label_set(labels[:at] + labels[at + 1 :]), ids)
+        self._checks[cols] = (shared_tuple(labels[:at] + labels[at + 1 :]), ids)
 
 
 async def load_series(

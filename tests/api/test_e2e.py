@@ -105,12 +105,19 @@ def test_api_over_tcp_and_nothing_keeps_the_client_address(
 ) -> None:
     server, token = running
     bearer = {"Authorization": f"Bearer {token}", **SPOOF}
+    # a user of its own: olga's password is the other test's to change (either may run first,
+    # or alone on a pytest-xdist worker)
+    code, out = run_cli(
+        "user", "add", "ines", "--role", "operator", "--password-stdin",
+        "--data", str(server.data), stdin="willow-signal-cobalt-58\n",
+    )  # fmt: skip
+    assert code == 0, out
     with client(server, SENTINEL_IP, headers=SPOOF) as c:
-        ok = c.post("/api/login", json={"name": "olga", "password": "copper-kettle-drift-17"})
+        ok = c.post("/api/login", json={"name": "ines", "password": "willow-signal-cobalt-58"})
         assert ok.status_code == 200
         cookie = ok.cookies["augenmass_session"]
         csrf = ok.json()["csrf_token"]
-        assert c.post("/api/login", json={"name": "olga", "password": "no"}).status_code == 401
+        assert c.post("/api/login", json={"name": "ines", "password": "no"}).status_code == 401
         assert c.get("/api/nope").status_code == 404
         assert c.get("/static/nope.css").status_code == 404
         bad_token = c.get("/api/problems", headers={"Authorization": "Bearer am_bad"})

@@ -221,3 +221,39 @@ async def _last_results(db: Db, key: CheckKey) -> list[CheckResult]:
         return await s.last_results(key, 10)
     finally:
         await s.close()
+
+
+async def test_a_batch_with_one_check_twice_keeps_every_row_and_the_later_state(
+    store: Store,
+) -> None:
+    """A merged batch may hold a check twice (two commits' worth of results in one): 257
+    checks, one of them twice, lose no row and keep the batch's order (the later state wins,
+    both results are in the ring, a point already there for that time stays)."""
+    keys = [CheckKey(f"h{i:03d}", "web") for i in range(257)]
+    results = [
+        CheckResult(
+            key=k,
+            status=0,
+            output=f"ok {i}",
+            perfdata=(PerfDatum("time", i / 1000, "s"), PerfDatum("size", float(i), "B")),
+            started_at=7000.0 + i,
+        )
+        for i, k in enumerate(keys)
+    ]
+    again = dataclasses.replace(results[5], output="again", perfdata=(PerfDatum("size", -1.0),))
+    states = [state(k, 0, output=f"ok {i}") for i, k in enumerate(keys)]
+    await store.write(
+        WriteBatch(states=[*states, state(keys[5], 2, output="later")], results=[*results, again])
+    )
+    snap = await store.load()
+    assert {k: st.output for k, st in snap.states.items()} == {
+        k: "later" if i == 5 else f"ok {i}" for i, k in enumerate(keys)
+    }
+    assert snap.states[keys[5]].state == 2
+    for i in (0, 5, 99, 100, 199, 200, 256):
+        size = await store.series_points(keys[i], "size", 0, 10_000, resolution="raw")
+        assert [(p[0], p[1]) for p in size] == [(7000.0 + i, float(i))]
+        time = await store.series_points(keys[i], "time", 0, 10_000, resolution="raw")
+        assert [p[1] for p in time] == [i / 1000]
+    assert [r.output for r in await store.last_results(keys[5], 10)] == ["again", "ok 5"]
+    assert [r.output for r in await store.last_results(keys[256], 10)] == ["ok 256"]

@@ -95,8 +95,9 @@ _NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
 class Macros(Mapping[str, str]):
     """A check's macros: its own few values in front of its host's shared ones."""
 
-    # `expanded_*`: this check's probe options with these macros expanded, kept here by the
-    # runner (its spec is the same object from run to run until a reload, as are these macros):
+    # `expanded_for`, `expanded`, `notes`: the check (spec) whose probe options were expanded
+    # with these macros, the expansion and its notes, kept here by the runner (the spec is the
+    # same object from run to run until a reload, as are these macros):
     # a cache entry per check in the runner cost 150 bytes more.
     __slots__ = ("_base", "_display", "_extra", "_service", "expanded_for", "expanded", "notes")
 

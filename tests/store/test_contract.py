@@ -157,16 +157,7 @@ async def test_a_big_batch_and_a_big_load_let_the_event_loop_run_and_keep_everyt
     states decoded in slices, with the loop running in between (a check due meanwhile starts
     on time instead of after the whole batch), and nothing is lost or reordered by it."""
     keys = [CheckKey(f"h{i // 10:04d}", f"web{i % 10}") for i in range(2000)]
-    results = [
-        CheckResult(
-            key=k,
-            status=0,
-            output=f"ok {i}",
-            perfdata=(PerfDatum("time", i / 1000, "s"), PerfDatum("size", float(i), "B")),
-            started_at=5000.0 + i,
-        )
-        for i, k in enumerate(keys)
-    ]
+    results = _numbered_results(keys, 5000.0)
     states = [state(k, 0, output=f"ok {i}") for i, k in enumerate(keys)]
     made = 0  # state rows built and states decoded so far
     most = 0  # the most of them between two turns of the loop
@@ -215,6 +206,20 @@ async def test_a_big_batch_and_a_big_load_let_the_event_loop_run_and_keep_everyt
     assert [(p[0], p[1]) for p in points] == [(6999.0, 1999.0)]
 
 
+def _numbered_results(keys: list[CheckKey], start: float) -> list[CheckResult]:
+    """Result i: output "ok i", time i/1000 s and size i B, started at start + i."""
+    return [
+        CheckResult(
+            key=k,
+            status=0,
+            output=f"ok {i}",
+            perfdata=(PerfDatum("time", i / 1000, "s"), PerfDatum("size", float(i), "B")),
+            started_at=start + i,
+        )
+        for i, k in enumerate(keys)
+    ]
+
+
 async def _last_results(db: Db, key: CheckKey) -> list[CheckResult]:
     s = await db.open()
     try:
@@ -230,16 +235,7 @@ async def test_a_batch_with_one_check_twice_keeps_every_row_and_the_later_state(
     checks, one of them twice, lose no row and keep the batch's order (the later state wins,
     both results are in the ring, a point already there for that time stays)."""
     keys = [CheckKey(f"h{i:03d}", "web") for i in range(257)]
-    results = [
-        CheckResult(
-            key=k,
-            status=0,
-            output=f"ok {i}",
-            perfdata=(PerfDatum("time", i / 1000, "s"), PerfDatum("size", float(i), "B")),
-            started_at=7000.0 + i,
-        )
-        for i, k in enumerate(keys)
-    ]
+    results = _numbered_results(keys, 7000.0)
     again = dataclasses.replace(results[5], output="again", perfdata=(PerfDatum("size", -1.0),))
     states = [state(k, 0, output=f"ok {i}") for i, k in enumerate(keys)]
     await store.write(

@@ -135,6 +135,45 @@ async def test_killed_worker_gives_unknown_and_is_restarted(
     assert after.status == 0, after.output
 
 
+async def test_a_flood_of_jobs_is_all_answered_and_dead_targets_hold_up_no_other_check(
+    pool: ProbeWorkers, banner_port: int
+) -> None:
+    """The worker starts a frame's jobs START_PER_PASS at a time, the rest in order after: 1,000
+    checks handed over at once all get their answer, and 100 of them hanging on a target that
+    never greets (until their timeout) keep none of the others waiting."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        held.append(w)  # connected, never greeted
+
+    mute = await asyncio.start_server(silent, "127.0.0.1", 0)
+    mute_port = mute.sockets[0].getsockname()[1]
+    runner = Runner([], workers=pool)
+    try:
+        hung = [
+            asyncio.ensure_future(
+                runner.run(job(type="tcp", options=tcp(mute_port, expect="220"), timeout=20))
+            )
+            for _ in range(100)
+        ]
+        await asyncio.sleep(0)  # in the first frame, ahead of the quick ones
+        quick = [
+            runner.run(job(type="tcp", options=tcp(banner_port, expect="220"), timeout=20))
+            for _ in range(900)
+        ]
+        results = await asyncio.wait_for(asyncio.gather(*quick), 15)
+        assert [r.status for r in results] == [0] * 900, {r.output for r in results}
+        assert not any(t.done() for t in hung)  # still waiting for a greeting: they held no one
+    finally:
+        for t in hung:
+            t.cancel()
+        await asyncio.gather(*hung, return_exceptions=True)
+        for w in held:
+            w.close()
+        mute.close()
+    assert pool.sent == 1000
+
+
 async def test_hung_worker_gives_the_timeout_state(pool: ProbeWorkers, banner_port: int) -> None:
     runner = Runner([], workers=pool)
     (pid,) = pool.pids()

@@ -214,8 +214,9 @@ async def ensure_series(
     await conn.execute(insert_for(dialect)(t.series).on_conflict_do_nothing(), params)
     found: dict[SeriesKey, int] = {}
     wanted = list(missing)
-    for i in range(0, len(wanted), 300):  # keep the IN list within bind-parameter limits
-        chunk = wanted[i : i + 300]
+    most = IN_SIZES[-1]  # keeps the IN list within bind-parameter limits
+    for i in range(0, len(wanted), most):
+        chunk = wanted[i : i + most]
         # Padded to one of a few lengths (the last key repeated): every length is a statement
         # of its own, and the driver keeps each one prepared; a 300-tuple IN is a big program.
         size = next(n for n in IN_SIZES if n >= len(chunk))

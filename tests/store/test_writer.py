@@ -258,3 +258,80 @@ async def _until(condition: Callable[[], bool], bound: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not reached"
         await asyncio.sleep(0.01)
+
+
+def _gated(store: Store, monkeypatch: pytest.MonkeyPatch) -> asyncio.Queue[None]:
+    """The store commits one batch per permit put into the returned queue."""
+    permits: asyncio.Queue[None] = asyncio.Queue()
+    real_write = store.write
+
+    async def gated_write(batch: WriteBatch) -> None:
+        await permits.get()
+        await real_write(batch)
+
+    monkeypatch.setattr(store, "write", gated_write)
+    return permits
+
+
+async def test_wait_below_ends_when_one_commit_brings_the_backlog_under_the_bound(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The backpressure of an overloaded server: a check held for the store goes on once the
+    backlog is under the bound again, not once ALL of it is written (flush): that made every
+    check stop and go together."""
+    permits = _gated(store, monkeypatch)
+    writer = StoreWriter(store, SystemClock(), merge_window=0.01, max_batch_results=10)
+    keys = [CheckKey(f"h{i}", "svc") for i in range(35)]
+    for i, k in enumerate(keys):
+        writer.add(WriteBatch(states=[state(k)], results=[result(1000.0 + i, k)]))
+    await writer.start()
+    try:
+        await asyncio.wait_for(writer.wait_below(35), 1)  # under the bound already: no wait
+        held = asyncio.create_task(writer.wait_below(25))
+        everything = asyncio.create_task(writer.flush())
+        await _until(lambda: writer.stats.pending_results == 25)  # 10 taken, not committed
+        await asyncio.sleep(0.2)
+        assert not held.done()
+        permits.put_nowait(None)  # one commit of 10
+        await asyncio.wait_for(held, 10)
+        assert writer.stats.committed == 10 and writer.backlog == 25
+        assert not everything.done()  # what flush() would still be waiting for
+        for _ in range(3):
+            permits.put_nowait(None)
+        await asyncio.wait_for(everything, 10)
+    finally:
+        for _ in range(5):
+            permits.put_nowait(None)
+        await writer.stop()
+    assert set((await store.load()).states) == set(keys)
+
+
+async def test_wait_below_holds_nobody_while_the_store_fails(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk must not stop the checks: a check held for the backlog goes on as soon as
+    the store fails, and what waits is written once it works again."""
+    failing = True
+    real_write = store.write
+
+    async def full_disk(batch: WriteBatch) -> None:
+        if failing:
+            raise OSError(28, "No space left on device")
+        await real_write(batch)
+
+    monkeypatch.setattr(store, "write", full_disk)
+    writer = StoreWriter(store, SystemClock(), merge_window=0.01, backoff_cap=0.1)
+    keys = [CheckKey(f"h{i}", "svc") for i in range(30)]
+    for k in keys:
+        writer.add(WriteBatch(states=[state(k)], results=[result(1000.0, k)]))
+    await writer.start()
+    try:
+        await asyncio.wait_for(writer.wait_below(5), 10)
+        assert writer.stats.degraded and writer.backlog == 30
+        await asyncio.wait_for(writer.wait_below(5), 1)  # still failing: returns at once
+        failing = False
+        await asyncio.wait_for(writer.flush(), 10)
+    finally:
+        await writer.stop()
+    assert not writer.stats.degraded
+    assert set((await store.load()).states) == set(keys)

@@ -740,11 +740,11 @@ class Server:
             self.scheduler.check_now(again)
         await self.persist(outcome, [result])
         if self.writer.backlog > WRITE_BACKLOG_LIMIT and not self.writer.degraded:
-            # The store cannot keep up (overload): hold this check's slot until it has caught
-            # up, so lateness grows and is reported instead of memory growing without bound.
-            # (A store that FAILS is another matter: the writer compacts what waits, and the
-            # checks go on, so states stay current.)
-            await self.writer.flush()
+            # The store cannot keep up (overload): hold this check's slot until the backlog is
+            # under the bound again, so lateness grows and is reported instead of memory
+            # growing without bound. (A store that FAILS is another matter: the writer
+            # compacts what waits, and the checks go on, so states stay current.)
+            await self.writer.wait_below(WRITE_BACKLOG_LIMIT)
         if result.passive:
             self.scheduler.note_passive(result.key)
         return outcome, interval

@@ -129,6 +129,8 @@ class StoreWriter:
         self._rejected = 0
         self._failing_since: float | None = None
         self._last_said = 0.0
+        # wait_below() callers: woken after every commit attempt, and when the store fails
+        self._below: list[asyncio.Future[None]] = []
 
     @property
     def stats(self) -> WriterStats:
@@ -241,6 +243,24 @@ class StoreWriter:
         with contextlib.suppress(StoreError):
             await asyncio.shield(newest.fut)
 
+    async def wait_below(self, limit: int) -> None:
+        """Wait until at most `limit` batches wait for the store, or it fails (then nobody
+        should wait: the writer compacts what waits and the checks go on). The backpressure
+        of an overloaded server: its checks slow to the store's pace a commit at a time.
+        Waiting for all of it (flush()) made them stop and go: every check that ended in a
+        1.6 s commit held its slot, the slots ran out, then 1,500 started at once, and both
+        processes slept a third of the time (bench/RESULTS.md)."""
+        while self.backlog > limit and not self._degraded and self._task is not None:
+            fut = asyncio.get_running_loop().create_future()
+            self._below.append(fut)
+            await fut
+
+    def _wake_below(self) -> None:
+        waiting, self._below = self._below, []
+        for fut in waiting:
+            if not fut.done():
+                fut.set_result(None)
+
     async def stop(self, timeout: float = 10.0) -> None:
         """Commit what is queued (waiting at most `timeout`), then end the task."""
         try:
@@ -257,6 +277,7 @@ class StoreWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        self._wake_below()
         while self._queue:
             item = self._queue.popleft()
             _fail(item, StoreError("the store writer stopped before this batch was committed"))
@@ -329,6 +350,7 @@ class StoreWriter:
             finally:
                 self._in_flight = 0
                 self._taken = []
+                self._wake_below()
 
     async def _merge_wait(self, seconds: float) -> None:
         sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
@@ -456,6 +478,7 @@ class StoreWriter:
             self._failing_since = self._clock.monotonic()
             self._last_said = self._failing_since
         self._degraded = True
+        self._wake_below()  # nobody waits for a failing store
 
 
 def _short(exc: BaseException) -> str:

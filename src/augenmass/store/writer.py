@@ -249,7 +249,7 @@ class StoreWriter:
         of an overloaded server: its checks slow to the store's pace a commit at a time.
         Waiting for all of it (flush()) made them stop and go: every check that ended in a
         1.6 s commit held its slot, the slots ran out, then 1,500 started at once, and both
-        processes slept a third of the time (bench/RESULTS.md)."""
+        processes slept 40 % of the time (bench/RESULTS.md)."""
         while self.backlog > limit and not self._degraded and self._task is not None:
             fut = asyncio.get_running_loop().create_future()
             self._below.append(fut)

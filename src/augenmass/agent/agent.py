@@ -24,6 +24,7 @@ from augenmass.agent.watch import ServerWatch
 from augenmass.agent.wire import jobs_of, result_body
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.private import write_private
+from augenmass.core.secretkeys import install, secrets_in
 from augenmass.core.values import CheckKey, CheckResult
 from augenmass.runner import Runner
 from augenmass.scheduler import Scheduler
@@ -62,6 +63,7 @@ class AgentOptions:
 class Agent:
     def __init__(self, options: AgentOptions, clock: Clock | None = None) -> None:
         self.options = options
+        install([options.token])  # never in a log line of its own
         self.clock = clock or SystemClock()
         options.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         kwargs: dict[str, Any] = {}
@@ -144,7 +146,9 @@ class Agent:
             return
         if self.watch is not None and isinstance(name, str):
             self.watch.agent = name
-        jobs, self._retry = jobs_of(list(body.get("checks") or []))
+        checks = list(body.get("checks") or [])
+        install(secrets_in(checks))  # their passwords are redacted in its logs, as the server's
+        jobs, self._retry = jobs_of(checks)
         self._intervals = {k: j.interval for k, j in jobs.items()}
         self.settings = dict(body.get("settings") or {})
         if self._runner is None:

@@ -27,6 +27,7 @@ from augenmass.cluster import wire
 from augenmass.cluster.bounded import within
 from augenmass.core.clock import Clock, SystemClock
 from augenmass.core.plan import DEFAULT_ZONE
+from augenmass.core.secretkeys import install, secrets_in
 from augenmass.runner import Runner
 
 log = logging.getLogger("augenmass.worker")
@@ -59,6 +60,7 @@ class _Flight:
 class Worker:
     def __init__(self, options: WorkerOptions, clock: Clock | None = None) -> None:
         self.options = options
+        install(secrets_in(options.url))  # the NATS URL's password
         self.clock: Clock = clock or SystemClock()
         self._stopping = asyncio.Event()
         self._slot_free = asyncio.Event()
@@ -201,6 +203,7 @@ class Worker:
             with contextlib.suppress(Exception):
                 await msg.term()  # never hand a malformed job out again
             return
+        install(secrets_in(job.job.check.options))  # redacted in this worker's logs too
         deliveries = msg.metadata.num_delivered
         if job.zone != self.options.zone:
             log.error("job of another zone refused", extra={"zone": job.zone})

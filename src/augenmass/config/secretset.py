@@ -1,85 +1,19 @@
 """Which configured values are secrets: collected from a loaded Plan (expanded `${ENV}` values
 and `password_file` contents included) or, for a config that does not load, from its raw YAML,
-so that its error messages can be redacted too (core/secrets.py does the replacing).
-
-A value is a secret when its key names one (password, secret, community, auth_key, priv_key,
-ping_key, token, an Authorization header, ...) or when it is the password of a URL
-(http://user:pw@host, Apprise URLs). The rule goes by key name, so a new channel or probe whose
-secret is called `password` or `*_secret` is covered without a change here.
+so that its error messages can be redacted too (core/secrets.py does the replacing). The rule
+itself (which keys hold secrets) is core/secretkeys.py's, shared with the probe workers and
+agents.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from augenmass.core.plan import HostPlan, Plan, ServicePlan
-from augenmass.core.secrets import REDACT, url_password
+from augenmass.core.secretkeys import install, is_secret_key, walk
 
-_EXACT = frozenset(
-    {"password", "secret", "community", "token", "passphrase", "authorization", "api_key"}
-)
-_SUFFIXES = ("password", "_secret", "_community", "_token", "auth_key", "priv_key", "ping_key")
-
-
-@functools.lru_cache(maxsize=4096)
-def is_secret_key(key: object) -> bool:
-    # a config has few distinct key names and meets each of them thousands of times
-    name = str(key).lower()
-    return name in _EXACT or name.endswith(_SUFFIXES)
-
-
-def _scalar(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None
-    return str(value)
-
-
-def _text(text: str, secret: bool, out: set[str]) -> None:
-    if secret:
-        out.add(text.strip())
-        scheme, _, credential = text.strip().partition(" ")
-        if credential and scheme.lower() in ("basic", "bearer", "token"):
-            out.add(credential.strip())  # an Authorization header's credential alone
-    if "@" in text and "://" in text:
-        password = url_password(text)
-        if password:
-            out.add(password)
-
-
-def _walk(value: Any, secret: bool, out: set[str], depth: int = 0) -> None:
-    if depth > 12:
-        return  # config data is shallow; a deeper structure holds no keyed secret we know
-    kind = type(value)
-    if kind is str:  # the common case first: most of a config is text in mappings
-        if secret or ("@" in value and "://" in value):
-            _text(value, secret, out)
-    elif kind is dict or isinstance(value, Mapping):
-        for key, item in value.items():
-            kind = type(item)
-            if item is None or kind is bool:
-                continue  # no secret, as in _scalar (most options of a check are unset)
-            hidden = secret or is_secret_key(key)
-            if kind is str:
-                if hidden or ("@" in item and "://" in item):
-                    _text(item, hidden, out)
-            elif kind is int or kind is float:
-                if hidden:
-                    _text(str(item), True, out)
-            else:
-                _walk(item, hidden, out, depth + 1)
-    elif isinstance(value, list | tuple | frozenset | set):
-        for item in value:
-            _walk(item, secret, out, depth + 1)
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for f in dataclasses.fields(value):
-            _walk(getattr(value, f.name), secret or is_secret_key(f.name), out, depth + 1)
-    else:
-        text = _scalar(value)
-        if text is not None:
-            _text(text, secret, out)
+__all__ = ["install", "is_secret_key", "plan_secrets", "raw_secrets"]
 
 
 def plan_secrets(plan: Plan) -> set[str]:
@@ -92,15 +26,15 @@ def plan_secrets(plan: Plan) -> set[str]:
         check = obj.check
         if check is not None and id(check.options) not in seen:
             seen.add(id(check.options))
-            _walk(check.options, False, out)
+            walk(check.options, False, out)
         if obj.vars:
-            _walk(obj.vars, False, out)
+            walk(obj.vars, False, out)
     for service in plan.services.values():
         if service.ping_key:
             out.add(service.ping_key)
-    _walk(plan.notifications, False, out)
-    _walk(plan.contacts, False, out)
-    _walk(plan.settings.default_host_check, False, out)
+    walk(plan.notifications, False, out)
+    walk(plan.contacts, False, out)
+    walk(plan.settings.default_host_check, False, out)
     out.discard("")
     return out
 
@@ -109,12 +43,6 @@ def raw_secrets(documents: Iterable[Any]) -> set[str]:
     """Every secret in parsed YAML documents (for a config that does not load)."""
     out: set[str] = set()
     for data in documents:
-        _walk(data, False, out)
+        walk(data, False, out)
     out.discard("")
     return out
-
-
-def install(secrets: Iterable[str]) -> None:
-    """Add `secrets` to what the process redacts. Only added, never dropped until a restart: a
-    reload that is refused, or one that removes a password, must not unmask the running one."""
-    REDACT.install(REDACT.secrets | set(secrets))

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from augenmass.core.clock import SystemClock
+from augenmass.core.secretkeys import install, secrets_in
 from augenmass.probes import ProbeSet
 from augenmass.probes.base import reserve_options
 from augenmass.runner import wire
@@ -72,6 +73,7 @@ class _Worker(asyncio.Protocol):
                 continue
             if what == "define":
                 ref, kind, options, timeout, state = body
+                _redact_from(options)
                 self._defined[ref] = (kind, MappingProxyType(options), timeout, state)
                 if len(self._defined) > self._reserved:  # memos sized for the checks sent here
                     self._reserved = 2 * len(self._defined)
@@ -89,6 +91,7 @@ class _Worker(asyncio.Protocol):
                 job: Job = (job_id, *found)
             else:
                 job = body
+                _redact_from(job[2])
             self._ready.append(job)
         if self._ready and not self._starting:
             self._start_some()
@@ -145,6 +148,15 @@ class _Worker(asyncio.Protocol):
         data, self._pending = wire.batch(self._pending), []
         if not self._out.is_closing():
             self._out.write(data)
+
+
+def _redact_from(options: Mapping[str, Any]) -> None:
+    """The secrets among a check's options join what this process's log lines redact (the
+    server's own redaction does not reach a worker's stderr: a probe's exception could quote
+    its URL with the password)."""
+    found = secrets_in(options)
+    if found:
+        install(found)
 
 
 async def _serve(out_fd: int) -> None:

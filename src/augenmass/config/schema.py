@@ -443,7 +443,11 @@ class PolicyModel(Strict):
         description="Dead-man check: the state when no result came in time (default CRITICAL).",
     )
     check_period: Name | None = Field(
-        default=None, description="Time period in which the check runs; outside it the check waits."
+        default=None,
+        description=(
+            "Time period in which the check runs; a check due outside it waits for the period's"
+            ' next start ("check now" runs it anyway). Not applied to agents\' checks.'
+        ),
     )
     volatile: bool | None = Field(
         default=None,

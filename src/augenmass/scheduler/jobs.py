@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from augenmass.core.plan import CheckSpec
+from augenmass.core.plan import CheckSpec, TimePeriodLike
 from augenmass.core.values import CheckKey
 
 
@@ -20,7 +20,8 @@ class JobTemplate:
 
     `interval` is the regular check interval in seconds. `active=False` means passive-only: the
     check runs only as a forced freshness check, when `freshness_threshold` seconds pass without
-    a passive result (`Scheduler.note_passive`).
+    a passive result (`Scheduler.note_passive`). With a `period` (the check_period), a check due
+    outside it waits for the period's next start; a "check now" runs anyway.
     """
 
     key: CheckKey
@@ -29,6 +30,7 @@ class JobTemplate:
     interval: float = 300.0
     active: bool = True
     freshness_threshold: float | None = None
+    period: TimePeriodLike | None = None
 
     def __post_init__(self) -> None:
         # A zero, negative or NaN interval would spin the loop; reject it with the key named.

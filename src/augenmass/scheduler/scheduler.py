@@ -19,6 +19,7 @@ import random
 from collections.abc import Awaitable, Callable, Generator, Mapping
 
 from augenmass.core.clock import Clock
+from augenmass.core.plan import TimePeriodLike
 from augenmass.core.values import CheckJob, CheckKey, CheckResult
 from augenmass.scheduler.duequeue import DueQueue
 from augenmass.scheduler.jobs import JobTemplate, positive_seconds
@@ -286,10 +287,27 @@ class Scheduler:
             if top is None or top[0] > now:
                 return
             due, key = self._queue.pop()
+            period = jobs[key].period
+            if period is not None and key not in self._manual and self._outside(key, period, now):
+                continue
             if jobs[key].check.type == PLUGIN and self._plugins >= self._max:
                 held[key] = due
                 continue
             self._start(key, due, now)
+
+    def _outside(self, key: CheckKey, period: TimePeriodLike, now: float) -> bool:
+        """A check due outside its check_period is due again at the period's next start (as
+        Nagios reschedules it), or never, for a period without a future (a reload that
+        changes the period places it anew). True: not started now."""
+        wall = self._clock.now()
+        if period.contains(wall):
+            return False
+        start = period.next_inside(wall)
+        if start is not None and start <= wall:
+            return False  # a period that says "now" after all: run
+        if start is not None:
+            self._queue.push(key, now + (start - wall))
+        return True
 
     def _start(self, key: CheckKey, due: float, now: float) -> None:
         template = self._jobs[key]

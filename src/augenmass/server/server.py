@@ -109,6 +109,7 @@ def _job(plan: Plan, key: CheckKey, check: object, macros: Mapping[str, str]) ->
         interval=policy.check_interval,
         active=policy.active_checks,
         freshness_threshold=policy.freshness_threshold,
+        period=plan.timeperiods.get(policy.check_period) if policy.check_period else None,
     )
 
 

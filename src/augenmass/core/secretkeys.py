@@ -16,7 +16,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from augenmass.core.secrets import REDACT, url_password
+from augenmass.core.secrets import MIN_LENGTH, NOT_SECRET, REDACT, url_password
 
 _EXACT = frozenset(
     {"password", "secret", "community", "token", "passphrase", "authorization", "api_key"}
@@ -93,6 +93,6 @@ def secrets_in(value: Any) -> set[str]:
 def install(secrets: Iterable[str]) -> None:
     """Add `secrets` to what the process redacts. Only added, never dropped until a restart: a
     reload that is refused, or one that removes a password, must not unmask the running one."""
-    wanted = set(secrets)
+    wanted = {s for s in secrets if len(s) >= MIN_LENGTH and s not in NOT_SECRET}
     if wanted - REDACT.secrets:  # the pattern is compiled anew only for a new secret
         REDACT.install(REDACT.secrets | wanted)

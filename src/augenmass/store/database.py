@@ -146,6 +146,14 @@ async def migrate(engine: AsyncEngine, schema: str | None = None) -> tuple[str |
         current = await conn.run_sync(_up_to_date)
         if current is not None:
             return current, current
+        if engine.dialect.name == "sqlite":
+            # Python's sqlite3 opens a transaction only before INSERT/UPDATE/DELETE: every
+            # CREATE TABLE committed on its own, and a server stopped during its first start
+            # (a SIGTERM 0.6 s in) left tables without the revision that made them: the next
+            # start said "table check_state already exists", STORE CORRUPT. Opened here (the
+            # reads above open none), the whole upgrade and its revision stamp commit
+            # together or not at all; _upgrade reads the revision again under this lock.
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
         return await conn.run_sync(_upgrade)
 
 

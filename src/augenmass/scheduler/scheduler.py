@@ -287,10 +287,11 @@ class Scheduler:
             if top is None or top[0] > now:
                 return
             due, key = self._queue.pop()
-            period = jobs[key].period
+            template = jobs[key]
+            period = template.period
             if period is not None and key not in self._manual and self._outside(key, period, now):
                 continue
-            if jobs[key].check.type == PLUGIN and self._plugins >= self._max:
+            if template.check.type == PLUGIN and self._plugins >= self._max:
                 held[key] = due
                 continue
             self._start(key, due, now)

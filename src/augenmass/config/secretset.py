@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from augenmass.core.plan import HostPlan, Plan, ServicePlan
-from augenmass.core.secretkeys import install, is_secret_key, walk
+from augenmass.core.secretkeys import install, is_secret_key, secrets_in, walk
 
 __all__ = ["install", "is_secret_key", "plan_secrets", "raw_secrets"]
 
@@ -41,8 +41,4 @@ def plan_secrets(plan: Plan) -> set[str]:
 
 def raw_secrets(documents: Iterable[Any]) -> set[str]:
     """Every secret in parsed YAML documents (for a config that does not load)."""
-    out: set[str] = set()
-    for data in documents:
-        walk(data, False, out)
-    out.discard("")
-    return out
+    return secrets_in(list(documents))
